@@ -1,0 +1,78 @@
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal import selectors, services
+from portal.api.serializers import AuditEventSerializer, TeamMemberWriteSerializer, TeamSerializer
+from portal.api.viewsets import PortalViewSet
+from portal.filtersets import AuditEventFilterSet, TeamFilterSet
+
+
+class TeamViewSet(PortalViewSet):
+    selector = selectors.team_list
+    serializer_class = TeamSerializer
+    filterset_class = TeamFilterSet
+    lookup_field = "slug"
+
+    def create(self, request, *args, **kwargs):
+        if not request.user.has_perm("portal.add_team"):
+            raise PermissionDenied("Only platform admins create teams.")
+        return super().create(request, *args, **kwargs)
+
+    @staticmethod
+    def create_service(*, actor, slug, name, description="", email=""):
+        return services.team_create(actor=actor, slug=slug, name=name, description=description, email=email)
+
+    @staticmethod
+    def update_service(*, actor, obj, slug=None, name=None, description=None, email=None):
+        return services.team_update(
+            actor=actor,
+            team=obj,
+            name=obj.name if name is None else name,
+            description=obj.description if description is None else description,
+            email=obj.email if email is None else email,
+        )
+
+    @extend_schema(request=TeamMemberWriteSerializer, responses=TeamSerializer)
+    @action(detail=True, methods=["post"], url_path="members")
+    def members(self, request, slug=None):
+        """Add a member or change a member's role (team admins and platform admins)."""
+        team = self.get_changeable_object()
+        payload = TeamMemberWriteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = get_user_model().objects.filter(username=payload.validated_data["username"]).first()
+        if user is None:
+            raise ValidationError({"username": [f"No user named {payload.validated_data['username']!r}."]})
+        services.team_membership_set(actor=request.user, team=team, user=user, role=payload.validated_data["role"])
+        return Response(self.get_serializer(team).data)
+
+
+class AuditEventViewSet(PortalViewSet):
+    selector = selectors.audit_event_list
+    serializer_class = AuditEventSerializer
+    filterset_class = AuditEventFilterSet
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    is_platform_admin = serializers.BooleanField()
+    teams = serializers.ListField(child=serializers.DictField())
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        """Who the caller is, and their teams and roles."""
+        memberships = request.user.memberships.select_related("team")
+        return Response(
+            {
+                "username": request.user.username,
+                "is_platform_admin": request.user.is_superuser,
+                "teams": [{"slug": m.team.slug, "role": m.role} for m in memberships],
+            }
+        )

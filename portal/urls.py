@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from portal.views import pages
+
+api_patterns = [
+    path("", include("portal.api.urls")),
+    path("", include("catalog.api.urls")),
+    path("", include("van.api.urls")),
+    path("", include("addons.api.urls")),
+    path("", include("portal.gitops.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+]
+
+urlpatterns = [
+    path("healthz", pages.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("", include("portal.urls_pages")),
+    path("", include("catalog.urls")),
+    path("", include("van.urls")),
+    path("", include("addons.urls")),
+    path("", include("portal.gitops.urls")),
+]

@@ -1,0 +1,166 @@
+"""Generic page views. Each takes its queryset from a selector built on ``restrict``.
+
+One view, two renders: a full page, or for an htmx request only the partial that
+the request swaps (the table, for list filters, sorting and pagination).
+"""
+from __future__ import annotations
+
+import csv
+from typing import Any, Callable
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views import View
+from django_tables2 import RequestConfig
+
+from portal.forms import apply_validation_error
+
+Selector = Callable[..., models.QuerySet]
+
+
+def get_restricted_object_or_404(queryset: models.QuerySet, **lookup: Any) -> models.Model:
+    """Fetch from an already restricted queryset: invisible and missing look the same (404)."""
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from None
+
+
+class ObjectListView(LoginRequiredMixin, View):
+    selector: Selector
+    filterset_class = None
+    table_class = None
+    template_name = "portal/object_list.html"
+    partial_template_name = "portal/inc/object_table.html"
+    title = ""
+    per_page = 25
+    create_url_name: str | None = None
+    export_filename = "export.csv"
+
+    def get_queryset(self) -> models.QuerySet:
+        return type(self).selector(user=self.request.user)
+
+    def get_extra_context(self) -> dict:
+        return {}
+
+    def get(self, request):
+        queryset = self.get_queryset()
+        filterset = self.filterset_class(request.GET or None, queryset=queryset, request=request) if self.filterset_class else None
+        if filterset is not None and filterset.is_bound and not filterset.is_valid():
+            object_list = queryset.none()
+        else:
+            object_list = filterset.qs if filterset is not None else queryset
+        table = self.table_class(object_list, request=request)
+        if request.GET.get("export") == "csv":
+            return self.export_csv(table)
+        RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
+        context = {
+            "title": self.title or queryset.model._meta.verbose_name_plural.capitalize(),
+            "table": table,
+            "filterset": filterset,
+            "model_opts": queryset.model._meta,
+            "create_url_name": self.create_url_name,
+            **self.get_extra_context(),
+        }
+        template = self.partial_template_name if request.htmx and not request.htmx.boosted else self.template_name
+        return render(request, template, context)
+
+    def export_csv(self, table) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{self.export_filename}"'
+        writer = csv.writer(response)
+        for row in table.as_values():
+            writer.writerow(row)
+        return response
+
+
+class ObjectDetailView(LoginRequiredMixin, View):
+    selector: Selector
+    template_name: str
+    lookup_kwargs: tuple[str, ...] = ("pk",)
+
+    def get_object(self) -> models.Model:
+        lookup = {key: self.kwargs[key] for key in self.lookup_kwargs}
+        return get_restricted_object_or_404(type(self).selector(user=self.request.user), **lookup)
+
+    def get_extra_context(self, obj) -> dict:
+        return {}
+
+    def get(self, request, **kwargs):
+        obj = self.get_object()
+        context = {"object": obj, "model_opts": obj._meta, **self.get_extra_context(obj)}
+        return render(request, self.template_name, context)
+
+
+class ObjectEditView(LoginRequiredMixin, View):
+    """Create (no lookup kwargs in the URL) or edit an object through a service.
+
+    ``create_service(actor=..., **cleaned_data)`` and
+    ``update_service(actor=..., obj, **cleaned_data)`` do the work; a
+    ``ValidationError`` they raise lands on the form's fields.
+    """
+
+    model: type[models.Model]
+    form_class = None
+    template_name = "portal/object_edit.html"
+    create_service: Callable | None = None
+    update_service: Callable | None = None
+    lookup_kwargs: tuple[str, ...] = ("pk",)
+
+    def get_object(self):
+        if not all(key in self.kwargs for key in self.lookup_kwargs):
+            return None
+        lookup = {key: self.kwargs[key] for key in self.lookup_kwargs}
+        user = self.request.user
+        changeable = self.model.objects.restrict(user, "change")
+        try:
+            return changeable.get(**lookup)
+        except self.model.DoesNotExist:
+            # Visible but not editable: 403; invisible: 404, so nothing leaks.
+            if self.model.objects.restrict(user, "view").filter(**lookup).exists():
+                raise PermissionDenied("You may not change this object.") from None
+            raise Http404 from None
+
+    def check_create_allowed(self) -> None:
+        """Creating needs somewhere to put the object: a team the user may edit for."""
+        from portal.selectors import teams_user_can_edit_for
+
+        if not teams_user_can_edit_for(user=self.request.user).exists():
+            raise PermissionDenied("You belong to no team that may create this.")
+
+    def get_form(self, obj, data=None):
+        return self.form_class(data=data, instance=obj, user=self.request.user)
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.object = self.get_object()
+        if self.object is None:
+            self.check_create_allowed()
+        return super().dispatch(request, *args, **kwargs)
+
+    def render_form(self, form, status=200):
+        context = {"form": form, "object": self.object, "model_opts": self.model._meta}
+        return render(self.request, self.template_name, context, status=status)
+
+    def get(self, request, **kwargs):
+        return self.render_form(self.get_form(self.object))
+
+    def post(self, request, **kwargs):
+        form = self.get_form(self.object, data=request.POST)
+        if form.is_valid():
+            try:
+                if self.object is None:
+                    obj = type(self).create_service(actor=request.user, **form.cleaned_data)
+                    messages.success(request, f"Created {obj}.")
+                else:
+                    obj = type(self).update_service(actor=request.user, obj=self.object, **form.cleaned_data)
+                    messages.success(request, f"Saved {obj}.")
+                return redirect(obj.get_absolute_url())
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+        return self.render_form(form, status=400)

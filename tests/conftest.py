@@ -1,0 +1,69 @@
+import os
+from dataclasses import dataclass
+
+import pytest
+
+# live_server + sync Playwright touch the database from one thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+_skipped_browser_tests: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM):
+        return
+    marker = pytest.mark.skip(reason=f"browser test: {CHROMIUM} is missing (apt-get install chromium)")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(marker)
+            _skipped_browser_tests.append(item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped_browser_tests:
+        terminalreporter.write_sep(
+            "!",
+            f"SKIPPED {len(_skipped_browser_tests)} browser tests: {CHROMIUM} not found. "
+            "Install Debian's chromium to run them (CI does).",
+            yellow=True,
+        )
+
+
+@dataclass
+class World:
+    """Two teams and four kinds of user, built through the real services."""
+
+    admin: object
+    alice: object  # member of payments
+    bob: object  # member of search
+    carol: object  # admin of payments
+    victor: object  # in no team: a read-only viewer
+    payments: object
+    search: object
+
+
+@pytest.fixture
+def world(db):
+    from tests.factories import make_team, make_user
+
+    admin = make_user("admin", superuser=True)
+    alice, bob, carol, victor = (make_user(name) for name in ("alice", "bob", "carol", "victor"))
+    payments = make_team("payments", members=[alice], admins=[carol], actor=admin)
+    search = make_team("search", members=[bob], actor=admin)
+    return World(admin, alice, bob, carol, victor, payments, search)

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class VanConfig(AppConfig):
+    name = "van"
+    verbose_name = "VANs, clusters and apps"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from portal.dashboard import DashboardCard, register_card
+        from van import selectors
+
+        register_card(DashboardCard("Clusters", "van:cluster_list", selectors.cluster_list, order=30))
