@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from portal.models import PortalModel, Visibility
+
+
+class Entity(PortalModel):
+    """A catalog entity as its location supplied it, with the columns pages filter on.
+
+    ``data`` is the whole document (placeholders resolved, namespace defaulted);
+    ``source_text`` the YAML as written. The owner is a catalog ref
+    (``owner``); when it names a Group mapped to a portal team, that team is
+    ``owner_team`` and its members may change the entity's portal-side
+    settings (visibility).
+    """
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    ref = models.CharField(max_length=400, unique=True, help_text="kind:namespace/name in lower case")
+    kind = models.CharField(max_length=63, db_index=True)
+    namespace = models.CharField(max_length=63, default="default", db_index=True)
+    name = models.CharField(max_length=63, db_index=True)
+    title = models.CharField(max_length=500, blank=True)
+    description = models.TextField(blank=True)
+    type = models.CharField(max_length=200, blank=True, db_index=True)
+    lifecycle = models.CharField(max_length=200, blank=True, db_index=True)
+    owner = models.CharField(max_length=400, blank=True, db_index=True, help_text="owner ref in lower case")
+    system = models.CharField(max_length=400, blank=True, db_index=True)
+    domain = models.CharField(max_length=400, blank=True, db_index=True)
+    tags = models.JSONField(default=list, blank=True)
+    tag_index = models.CharField(max_length=2000, blank=True, help_text="|tag|tag| for exact tag filters")
+    search_text = models.TextField(blank=True, help_text="name, title, description and tags, lower case")
+    data = models.JSONField()
+    source_text = models.TextField(blank=True)
+
+    location = models.ForeignKey("catalog.Location", on_delete=models.CASCADE, related_name="entities")
+    source_path = models.CharField(max_length=1000)
+    doc_index = models.PositiveIntegerField(default=0)
+    line = models.PositiveIntegerField(default=1)
+    commit = models.CharField(max_length=64, blank=True, help_text="commit the current version was read from")
+    hash = models.CharField(max_length=40)
+    etag = models.CharField(max_length=40)
+    processed = models.DateTimeField(null=True, blank=True, help_text="last time its location was processed")
+    orphaned = models.DateTimeField(null=True, blank=True, help_text="when its location stopped supplying it")
+
+    owner_team = models.ForeignKey(
+        "portal.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="owning team"
+    )
+    team = models.OneToOneField(
+        "portal.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="catalog_group",
+        help_text="for a Group: the portal team it maps onto",
+    )
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+
+    class Meta:
+        ordering = ["kind", "namespace", "name"]
+        verbose_name_plural = "entities"
+        indexes = [models.Index(fields=["location", "ref"], name="catalog_entity_loc_ref")]
+
+    def __str__(self) -> str:
+        return self.ref
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:entity", kwargs={"kind": self.kind.lower(), "namespace": self.namespace, "name": self.name})
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+    @classmethod
+    def public_q(cls) -> Q | None:
+        return Q(visibility=Visibility.PUBLIC)
+
+
+class Relation(models.Model):
+    """One directed relation, stored as Backstage stores it: by refs, with the entity whose spec produced it.
+
+    Both directions are rows (``ownedBy`` from the component, ``ownerOf`` from
+    the group side), so ``source_ref = X`` lists every relation of X. A target
+    that no entity has is kept; pages flag it as missing.
+    """
+
+    originating = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="emitted_relations")
+    source_ref = models.CharField(max_length=400, db_index=True)
+    type = models.CharField(max_length=63)
+    target_ref = models.CharField(max_length=400, db_index=True)
+
+    class Meta:
+        ordering = ["source_ref", "type", "target_ref"]
+
+    def __str__(self) -> str:
+        return f"{self.source_ref} {self.type} {self.target_ref}"

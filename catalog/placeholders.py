@@ -1,0 +1,92 @@
+"""Placeholder resolution, as Backstage's PlaceholderProcessor does it, before validation.
+
+An object with exactly one key ``$text``, ``$json`` or ``$yaml`` whose value is a
+string is replaced by the content it points at: a path relative to the file
+(or a URL inside the same location). Any other ``$``-key is left alone, as in
+Backstage. A placeholder that cannot be read is an error for that entity.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
+
+import yaml
+
+RESOLVERS = ("text", "json", "yaml")
+
+
+@dataclass
+class PlaceholderError(Exception):
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class LocationReader:
+    """Reads files inside one checked-out location, refusing anything outside it.
+
+    ``base_urls`` are URL prefixes that also mean "this location" (the git URL
+    the location was registered with), so ``$text: <base url>/apis/x.yaml`` works.
+    """
+
+    def __init__(self, root: Path, base_urls: tuple[str, ...] = ()):
+        self.root = root.resolve()
+        # Longest first, so ``<repo>/blob/main/`` wins over ``<repo>/``.
+        self.base_urls = tuple(sorted({url.rstrip("/") + "/" for url in base_urls if url}, key=len, reverse=True))
+
+    def resolve(self, target: str, *, relative_to: str) -> Path:
+        """The file that ``target`` (as written in ``relative_to``, a location-relative path) names."""
+        for base in self.base_urls:
+            if target.startswith(base):
+                return self._inside(PurePosixPath(target[len(base):]))
+        if urlparse(target).scheme:
+            raise FileNotFoundError(f"{target} is outside this location; only files in the same location can be read")
+        if target.startswith("/"):
+            return self._inside(PurePosixPath(target.lstrip("/")))
+        return self._inside(PurePosixPath(relative_to).parent / target)
+
+    def _inside(self, relative: PurePosixPath) -> Path:
+        path = (self.root / relative).resolve()
+        if path != self.root and self.root not in path.parents:
+            raise FileNotFoundError(f"{relative} is outside this location")
+        return path
+
+    def read_text(self, target: str, *, relative_to: str) -> str:
+        return self.resolve(target, relative_to=relative_to).read_text(encoding="utf-8")
+
+
+def resolve_placeholders(data, *, reader: LocationReader, file_path: str, field: str = ""):
+    """Return ``data`` with every placeholder replaced; raise ``PlaceholderError`` naming the field."""
+    if isinstance(data, list):
+        return [
+            resolve_placeholders(item, reader=reader, file_path=file_path, field=f"{field}.{i}" if field else str(i))
+            for i, item in enumerate(data)
+        ]
+    if not isinstance(data, dict):
+        return data
+    if len(data) == 1:
+        (key, value), = data.items()
+        if isinstance(key, str) and key.startswith("$") and key[1:] in RESOLVERS and isinstance(value, str):
+            return _read(key[1:], value, reader=reader, file_path=file_path, field=field)
+    return {
+        key: resolve_placeholders(value, reader=reader, file_path=file_path, field=f"{field}.{key}" if field else str(key))
+        for key, value in data.items()
+    }
+
+
+def _read(resolver: str, target: str, *, reader: LocationReader, file_path: str, field: str):
+    try:
+        content = reader.read_text(target, relative_to=file_path)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise PlaceholderError(field, f"${resolver} placeholder {target!r} could not be read: {reason}") from None
+    if resolver == "text":
+        return content
+    try:
+        return json.loads(content) if resolver == "json" else yaml.safe_load(content)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise PlaceholderError(field, f"${resolver} placeholder {target!r} is not valid {resolver}: {exc}") from None

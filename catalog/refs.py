@@ -1,0 +1,59 @@
+"""Entity references in Backstage form: ``[kind:][namespace/]name``.
+
+Backstage compares refs case-insensitively; Wayline stores and looks them up in
+lower case (``component:default/payments``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_NAMESPACE = "default"
+
+
+class EntityRefError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class EntityRef:
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.lower()}:{self.namespace}/{self.name}"
+
+    @property
+    def key(self) -> str:
+        """The lookup key: the whole ref in lower case."""
+        return str(self).lower()
+
+
+def parse_ref(ref: str, *, default_kind: str | None = None, default_namespace: str = DEFAULT_NAMESPACE) -> EntityRef:
+    """Parse a ref the way Backstage's ``parseEntityRef`` does, filling the context's defaults."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise EntityRefError(f"entity reference must be a non-empty string, got {ref!r}")
+    kind, sep, rest = ref.partition(":")
+    if not sep:
+        kind, rest = "", ref
+    namespace, sep, name = rest.partition("/")
+    if not sep:
+        namespace, name = "", rest
+    if sep and not namespace:
+        raise EntityRefError(f"entity reference {ref!r} has an empty namespace")
+    kind = kind or default_kind or ""
+    if not kind:
+        raise EntityRefError(f"entity reference {ref!r} has no kind and none can be inferred")
+    if not name:
+        raise EntityRefError(f"entity reference {ref!r} has an empty name")
+    return EntityRef(kind=kind, namespace=namespace or default_namespace, name=name)
+
+
+def entity_ref(entity: dict) -> EntityRef:
+    meta = entity.get("metadata") or {}
+    return EntityRef(kind=entity["kind"], namespace=meta.get("namespace") or DEFAULT_NAMESPACE, name=meta["name"])
+
+
+def ref_key(ref: str) -> str:
+    """Normalise an already complete ref string for lookups."""
+    return ref.lower()

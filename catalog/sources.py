@@ -1,0 +1,78 @@
+"""Providers: where a location's files come from (a git checkout, or a directory as it is)."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+from django.conf import settings
+
+from catalog.choices import LocationType
+
+
+class LocationUnreadable(Exception):
+    """The location as a whole cannot be read (clone failed, directory missing, ...)."""
+
+
+@dataclass
+class Checkout:
+    root: Path
+    commit: str
+    base_urls: tuple[str, ...]
+
+
+def checkout_dir(location_id: int) -> Path:
+    return Path(settings.DATA_DIR) / "catalog" / "checkouts" / str(location_id)
+
+
+def checkout(location) -> Checkout:
+    """Bring the location's files onto this machine and say which commit they are."""
+    if location.type == LocationType.PATH:
+        root = Path(location.target)
+        if not root.is_dir():
+            raise LocationUnreadable(f"{location.target} is not a directory on this server")
+        commit = ""
+        try:
+            commit = git.Repo(root, search_parent_directories=True).head.commit.hexsha
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+            pass
+        return Checkout(root=root, commit=commit, base_urls=(root.resolve().as_uri(),))
+    return _git_checkout(location)
+
+
+def _git_checkout(location) -> Checkout:
+    target = checkout_dir(location.pk)
+    branch = location.branch or None
+    try:
+        if (target / ".git").is_dir():
+            repo = git.Repo(target)
+            origin = repo.remotes.origin
+            if origin.url != location.target:
+                origin.set_url(location.target)
+            origin.fetch(refspec=branch or "HEAD", depth=1, prune=True)
+            repo.git.reset("--hard", "FETCH_HEAD")
+        else:
+            if target.exists():
+                shutil.rmtree(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            kwargs = {"depth": 1, "single_branch": True}
+            if branch:
+                kwargs["branch"] = branch
+            repo = git.Repo.clone_from(location.target, target, **kwargs)
+        commit = repo.head.commit.hexsha
+    except git.GitCommandError as exc:
+        detail = (exc.stderr or str(exc)).strip().replace("stderr: ", "")
+        raise LocationUnreadable(f"git could not read {location.target}{'@' + branch if branch else ''}: {detail}") from exc
+    return Checkout(root=target, commit=commit, base_urls=_base_urls(location, commit))
+
+
+def _base_urls(location, commit: str) -> tuple[str, ...]:
+    """URL prefixes that point inside this repository (so ``$text: <url>`` placeholders resolve locally)."""
+    url = location.target.rstrip("/")
+    if url.endswith(".git"):
+        url = url[:-4]
+    urls = [url]
+    for ref in filter(None, [location.branch, commit, "HEAD"]):
+        urls += [f"{url}/blob/{ref}", f"{url}/tree/{ref}", f"{url}/-/blob/{ref}", f"{url}/raw/{ref}"]
+    return tuple(urls)
