@@ -16,9 +16,10 @@ def apply_validation_error(form: forms.BaseForm, exc: ValidationError) -> None:
 class PortalForm(forms.Form):
     """A plain form that knows the requesting user (for restricted dropdowns)."""
 
-    def __init__(self, *args, user=None, instance=None, **kwargs):
+    def __init__(self, *args, user=None, instance=None, active_team=None, **kwargs):
         self.user = user
         self.instance = instance
+        self.active_team = active_team
         super().__init__(*args, **kwargs)
 
 
@@ -36,3 +37,6 @@ class OwnedObjectForm(PortalForm):
         if self.instance is not None:
             self.initial.setdefault("owner_team", self.instance.owner_team_id)
             self.initial.setdefault("visibility", self.instance.visibility)
+        elif self.active_team is not None:
+            # New objects default to the team chosen in the team switcher.
+            self.initial.setdefault("owner_team", self.active_team.pk)

@@ -28,6 +28,8 @@ def browser_type_launch_args(browser_type_launch_args):
 def pytest_collection_modifyitems(config, items):
     if os.path.exists(CHROMIUM):
         return
+    if os.environ.get("WAYLINE_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError(f"WAYLINE_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: browser tests may not be skipped")
     marker = pytest.mark.skip(reason=f"browser test: {CHROMIUM} is missing (apt-get install chromium)")
     for item in items:
         if "e2e" in item.keywords:

@@ -33,7 +33,7 @@ class RestrictedQuerySet(models.QuerySet):
             return self
         opts = self.model._meta
         perm = f"{opts.app_label}.{action}_{opts.model_name}"
-        allowed = get_objects_for_user(user, perm, klass=self, accept_global_perms=True, with_superuser=False)
+        allowed = get_objects_for_user(user, perm, klass=self, accept_global_perms=True, with_superuser=True)
         public = self.model.public_q() if action == "view" else None
         if public is None:
             return allowed

@@ -133,7 +133,7 @@ class ObjectEditView(LoginRequiredMixin, View):
             raise PermissionDenied("You belong to no team that may create this.")
 
     def get_form(self, obj, data=None):
-        return self.form_class(data=data, instance=obj, user=self.request.user)
+        return self.form_class(data=data, instance=obj, user=self.request.user, active_team=self.request.active_team)
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
