@@ -1,0 +1,26 @@
+"""Choice lists of the GitOps engine."""
+from django.db import models
+
+
+class ChangeSetStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPLIED = "applied", "Applied"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    REJECTED = "rejected", "Rejected"
+    CONFLICT = "conflict", "Conflict"
+    FAILED = "failed", "Failed"
+
+
+# Statuses a ChangeSet never leaves.
+FINAL_STATUSES = {ChangeSetStatus.APPLIED, ChangeSetStatus.REJECTED, ChangeSetStatus.CONFLICT, ChangeSetStatus.FAILED}
+
+
+class ChangeSetKind(models.TextChoices):
+    CHANGE = "change", "Change"
+    REVERT = "revert", "Revert"
+    RESTORE = "restore", "Restore portal version"
+
+
+class ApprovalDecision(models.TextChoices):
+    APPROVE = "approve", "Approved"
+    REJECT = "reject", "Rejected"

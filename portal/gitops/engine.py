@@ -1,0 +1,423 @@
+"""The apply side of the outbox: turns pending ChangeSets into commits and pushes.
+
+Called only from Celery tasks (``portal.gitops.tasks``). Everything here runs under
+``repo_lock`` so one writer at a time touches a repository's branch and its cached
+clone, whichever process or machine it runs on.
+
+Exactly once: every commit carries ``Wayline-Change: <id>`` trailers. Before doing
+anything a run scans the branch from the last head the portal confirmed
+(``GitOpsRepo.known_head``) for trailers of changes still marked pending (a worker
+that died after its push but before its database commit) and records them as
+applied instead of committing them again.
+"""
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal.gitops.choices import ApprovalDecision, ChangeSetKind, ChangeSetStatus
+from portal.gitops.gitrepo import (
+    TRAILER_APPROVED,
+    TRAILER_CHANGE,
+    Credentials,
+    GitError,
+    PushRejected,
+    WorkingClone,
+    ensure_bare_repo,
+    is_local_url,
+    local_path,
+    scrub,
+)
+from portal.gitops.models import ChangeSet, GitOpsRepo, ManagedFile, content_hash
+
+logger = logging.getLogger(__name__)
+
+BATCH_LIMIT = 500  # changes taken per lock hold
+GROUP_LIMIT = 100  # changes folded into one commit at most
+PUSH_ATTEMPTS = 8
+
+
+def credentials_for(repo: GitOpsRepo) -> Credentials:
+    return Credentials(url=repo.url, username=repo.username, secret=str(repo.secret or ""))
+
+
+def open_clone(repo: GitOpsRepo) -> WorkingClone:
+    if repo.is_default and is_local_url(repo.url) and not (local_path(repo.url) / "HEAD").exists():
+        ensure_bare_repo(local_path(repo.url), repo.branch)
+    clone = WorkingClone(repo.pk, credentials_for(repo), repo.branch)
+    clone.prepare()
+    return clone
+
+
+def _fault_pause_after_push() -> None:
+    """Fault-injection hook for the stress rehearsal (``gitops_stress --kill-one``).
+
+    When WAYLINE_GITOPS_FAULT_PAUSE_FILE names a file that does not exist yet, the
+    first worker to get here creates it and sleeps, so the rehearsal can SIGKILL it
+    after its push and before its database commit: the worst moment to die.
+    """
+    marker = os.environ.get("WAYLINE_GITOPS_FAULT_PAUSE_FILE")
+    if not marker:
+        return
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        return
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    time.sleep(float(os.environ.get("WAYLINE_GITOPS_FAULT_PAUSE_SECONDS", "60")))
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(2.0, 0.05 * (2 ** attempt)) * (0.5 + random.random()))
+
+
+def unified_diff(path: str, before: str | None, after: str | None, before_label: str, after_label: str) -> str:
+    lines = difflib.unified_diff(
+        (before or "").splitlines(keepends=True),
+        (after or "").splitlines(keepends=True),
+        fromfile=f"{before_label}/{path}",
+        tofile=f"{after_label}/{path}",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def commit_message(changes: list[ChangeSet], approvers: list[str] | None = None) -> str:
+    """Subject and body from the changes' messages, then the trailers."""
+    if len(changes) == 1:
+        body = changes[0].message.strip()
+    else:
+        subject = f"Apply {len(changes)} Wayline changes by {changes[0].author_name}"
+        body = subject + "\n\n" + "\n".join(f"- #{cs.pk} {cs.message.strip().splitlines()[0]}" for cs in changes)
+    trailers = [f"{TRAILER_CHANGE}: {cs.pk}" for cs in changes]
+    trailers += [f"{TRAILER_APPROVED}: {who}" for who in approvers or []]
+    return f"{body}\n\n" + "\n".join(trailers) + "\n"
+
+
+@dataclass
+class Plan:
+    """What one attempt wrote: commits (sha, changes) and changes set aside as conflicts."""
+
+    commits: list[tuple[str, list[ChangeSet]]] = field(default_factory=list)
+    conflicts: dict[int, str] = field(default_factory=dict)
+    written: dict[str, tuple[str | None, ChangeSet]] = field(default_factory=dict)
+
+
+def _conflict_for(clone: WorkingClone, cs: ChangeSet, expected: dict[str, str]) -> str:
+    """The diff of files edited outside Wayline that ``cs`` would overwrite ('' when none)."""
+    if cs.kind == ChangeSetKind.RESTORE:
+        return ""
+    diffs = []
+    for f in cs.files.all():
+        current = clone.read(f.path)
+        current_hash = content_hash(current)
+        if current_hash == content_hash(f.content):
+            continue  # git already holds what we want: nothing to overwrite
+        if current_hash != expected.get(f.path, ""):
+            ours = None
+            managed = expected.get(f"__content__{f.path}")
+            if managed is not None:
+                ours = managed
+            diffs.append(unified_diff(f.path, ours, current, "wayline", "git"))
+    return "".join(diffs)
+
+
+def _expected_hashes(repo: GitOpsRepo, paths: set[str]) -> dict[str, str]:
+    expected: dict[str, str] = {}
+    for mf in ManagedFile.objects.filter(repo=repo, path__in=paths).only("path", "content_hash", "content"):
+        expected[mf.path] = mf.content_hash
+        expected[f"__content__{mf.path}"] = mf.content
+    return expected
+
+
+def _record_applied(repo: GitOpsRepo, applied: list[tuple[str, ChangeSet]], head: str) -> None:
+    """Mark changes applied at their commits and remember what the portal wrote (one transaction)."""
+    from portal.services import audit_record
+
+    now = timezone.now()
+    with transaction.atomic():
+        latest: dict[str, tuple[str | None, ChangeSet]] = {}
+        for sha, cs in applied:
+            ChangeSet.objects.filter(pk=cs.pk).update(
+                status=ChangeSetStatus.APPLIED, commit_sha=sha, applied_at=now, error="", updated=now
+            )
+            cs.status, cs.commit_sha = ChangeSetStatus.APPLIED, sha
+            for f in cs.files.all():
+                latest[f.path] = (f.content, cs)
+            audit_record(actor=None, action="gitops.change.apply", obj=cs, changes={"commit": sha})
+        deletes = [path for path, (content, _) in latest.items() if content is None]
+        if deletes:
+            ManagedFile.objects.filter(repo=repo, path__in=deletes).delete()
+        writes = {path: v for path, v in latest.items() if v[0] is not None}
+        existing = {mf.path: mf for mf in ManagedFile.objects.filter(repo=repo, path__in=list(writes))}
+        to_create, to_update = [], []
+        for path, (content, cs) in writes.items():
+            digest = content_hash(content)
+            mf = existing.get(path)
+            if mf is None:
+                to_create.append(ManagedFile(repo=repo, path=path, content=content, content_hash=digest,
+                                             last_changeset=cs, git_hash=digest))
+            else:
+                mf.content, mf.content_hash, mf.last_changeset, mf.git_hash = content, digest, cs, digest
+                mf.drift_detected_at, mf.updated = None, now
+                to_update.append(mf)
+        ManagedFile.objects.bulk_create(to_create, batch_size=500)
+        ManagedFile.objects.bulk_update(
+            to_update, ["content", "content_hash", "last_changeset", "git_hash", "drift_detected_at", "updated"], batch_size=500
+        )
+        GitOpsRepo.objects.filter(pk=repo.pk).update(known_head=head, last_sync_at=now)
+        repo.known_head = head
+
+
+def _record_conflicts(conflicts: dict[int, str]) -> None:
+    from portal.services import audit_record
+
+    with transaction.atomic():
+        for pk, diff in conflicts.items():
+            ChangeSet.objects.filter(pk=pk).update(
+                status=ChangeSetStatus.CONFLICT, conflict_diff=diff,
+                error="A file this change writes was edited outside Wayline; nothing was overwritten.",
+                updated=timezone.now(),
+            )
+            cs = ChangeSet.objects.get(pk=pk)
+            audit_record(actor=None, action="gitops.change.conflict", obj=cs, changes={"paths": [f.path for f in cs.files.all()]})
+
+
+def _pending(repo: GitOpsRepo, limit: int) -> list[ChangeSet]:
+    return list(
+        ChangeSet.objects.filter(repo=repo, status=ChangeSetStatus.PENDING)
+        .select_related("environment")
+        .prefetch_related("files")
+        .order_by("pk")[:limit]
+    )
+
+
+def _recover(repo: GitOpsRepo, clone: WorkingClone, head: str, changes: list[ChangeSet]) -> list[ChangeSet]:
+    """Record as applied the changes whose trailer is already on the branch; return the rest."""
+    if not repo.known_head:
+        # First run for this repository: nothing of ours can be on the branch yet.
+        GitOpsRepo.objects.filter(pk=repo.pk).update(known_head=head)
+        repo.known_head = head
+        return changes
+    if repo.known_head == head:
+        return changes
+    on_branch = clone.trailer_ids_since(repo.known_head, head)
+    done = [(on_branch[cs.pk], cs) for cs in changes if cs.pk in on_branch]
+    if done:
+        logger.warning("GitOps repo %s: %d change(s) were pushed by a worker that died; recording them once", repo.name, len(done))
+        _record_applied(repo, done, repo.known_head)
+    return [cs for cs in changes if cs.pk not in on_branch]
+
+
+def apply_pending(repo_id: int) -> int:
+    """Apply up to BATCH_LIMIT pending changes of a repository; return how many left pending state."""
+    repo = GitOpsRepo.objects.get(pk=repo_id)
+    from portal.gitops.gitrepo import repo_lock
+
+    with repo_lock(repo.pk):
+        changes = _pending(repo, BATCH_LIMIT)
+        if not changes:
+            return 0
+        clone = open_clone(repo)
+        head = clone.fetch()
+        changes = _recover(repo, clone, head, changes)
+        direct = [cs for cs in changes if not cs.environment.requires_approval]
+        protected = [cs for cs in changes if cs.environment.requires_approval]
+        if direct:
+            _apply_direct(repo, clone, direct)
+        for cs in protected:
+            _push_for_approval(repo, clone, cs)
+        return len(changes)
+
+
+def _group_key(cs: ChangeSet) -> tuple:
+    return (cs.author_id, cs.author_name, cs.author_email)
+
+
+def _apply_direct(repo: GitOpsRepo, clone: WorkingClone, changes: list[ChangeSet]) -> None:
+    """Commit consecutive changes by the same author together (one commit, one trailer each) and push."""
+    paths = {f.path for cs in changes for f in cs.files.all()}
+    last_error: Exception | None = None
+    for attempt in range(PUSH_ATTEMPTS):
+        head = clone.fetch()
+        clone.reset_to(head)
+        expected = _expected_hashes(repo, paths)
+        plan = Plan()
+        group: list[ChangeSet] = []
+        group_paths: set[str] = set()
+
+        def flush():
+            if group:
+                group_files = sorted({f.path for cs in group for f in cs.files.all()})
+                sha = clone.commit(paths=group_files, message=commit_message(group),
+                                   author_name=group[0].author_name, author_email=group[0].author_email)
+                plan.commits.append((sha, list(group)))
+                group.clear()
+                group_paths.clear()
+
+        for cs in changes:
+            diff = _conflict_for(clone, cs, expected)
+            if diff:
+                plan.conflicts[cs.pk] = diff
+                continue
+            cs_paths = {f.path for f in cs.files.all()}
+            # A new commit when the author changes (honest authorship), when a path repeats
+            # (so each commit's parent holds the state a revert needs) or the group is full.
+            if group and (_group_key(group[0]) != _group_key(cs) or cs_paths & group_paths or len(group) >= GROUP_LIMIT):
+                flush()
+            for f in cs.files.all():
+                clone.write(f.path, f.content)
+                expected[f.path] = content_hash(f.content)
+                if f.content is not None:
+                    expected[f"__content__{f.path}"] = f.content
+            group.append(cs)
+            group_paths |= cs_paths
+        flush()
+        if plan.commits:
+            try:
+                clone.push(repo.branch)
+            except PushRejected as exc:
+                last_error = exc
+                logger.info("GitOps repo %s: push rejected (attempt %d), re-applying on the new head", repo.name, attempt + 1)
+                _backoff(attempt)
+                continue
+            _fault_pause_after_push()
+            new_head = plan.commits[-1][0]
+            _record_applied(repo, [(sha, cs) for sha, group_changes in plan.commits for cs in group_changes], new_head)
+        if plan.conflicts:
+            _record_conflicts(plan.conflicts)
+        return
+    raise PushRejected(f"push still rejected after {PUSH_ATTEMPTS} attempts: {last_error}")
+
+
+def _push_for_approval(repo: GitOpsRepo, clone: WorkingClone, cs: ChangeSet) -> None:
+    """Commit a protected change on its own branch ``wayline/change-<id>`` and wait for approval."""
+    from portal.services import audit_record
+
+    head = clone.fetch()
+    clone.reset_to(head)
+    expected = _expected_hashes(repo, {f.path for f in cs.files.all()})
+    diff = _conflict_for(clone, cs, expected)
+    if diff:
+        _record_conflicts({cs.pk: diff})
+        return
+    for f in cs.files.all():
+        clone.write(f.path, f.content)
+    sha = clone.commit(paths=[f.path for f in cs.files.all()], message=commit_message([cs]),
+                       author_name=cs.author_name, author_email=cs.author_email)
+    clone.push(cs.approval_branch, force=True)
+    with transaction.atomic():
+        ChangeSet.objects.filter(pk=cs.pk, status=ChangeSetStatus.PENDING).update(
+            status=ChangeSetStatus.AWAITING_APPROVAL, branch_sha=sha, updated=timezone.now()
+        )
+        audit_record(actor=None, action="gitops.change.await_approval", obj=cs, changes={"branch": cs.approval_branch})
+
+
+def merge_approved(changeset_id: int) -> None:
+    """Squash an approved change onto the target branch with ``Approved-by`` trailers, then drop its branch."""
+    cs = ChangeSet.objects.select_related("repo", "environment").get(pk=changeset_id)
+    repo = cs.repo
+    from portal.gitops.gitrepo import repo_lock
+
+    with repo_lock(repo.pk):
+        cs.refresh_from_db()
+        if cs.status != ChangeSetStatus.AWAITING_APPROVAL or not cs.approved_at:
+            return
+        clone = open_clone(repo)
+        head = clone.fetch()
+        if repo.known_head and repo.known_head != head:
+            found = clone.trailer_ids_since(repo.known_head, head)
+            if cs.pk in found:
+                _record_applied(repo, [(found[cs.pk], cs)], repo.known_head)
+                clone.delete_remote_branch(cs.approval_branch)
+                return
+        approvers = [f"{a.user_name} <{a.user_email}>" for a in cs.approvals.filter(decision=ApprovalDecision.APPROVE).order_by("pk")]
+        paths = {f.path for f in cs.files.all()}
+        last_error: Exception | None = None
+        for attempt in range(PUSH_ATTEMPTS):
+            head = clone.fetch()
+            clone.reset_to(head)
+            diff = _conflict_for(clone, cs, _expected_hashes(repo, paths))
+            if diff:
+                _record_conflicts({cs.pk: diff})
+                return
+            for f in cs.files.all():
+                clone.write(f.path, f.content)
+            sha = clone.commit(paths=sorted(paths), message=commit_message([cs], approvers),
+                               author_name=cs.author_name, author_email=cs.author_email)
+            try:
+                clone.push(repo.branch)
+            except PushRejected as exc:
+                last_error = exc
+                _backoff(attempt)
+                continue
+            _record_applied(repo, [(sha, cs)], sha)
+            clone.delete_remote_branch(cs.approval_branch)
+            return
+        raise PushRejected(f"push still rejected after {PUSH_ATTEMPTS} attempts: {last_error}")
+
+
+def delete_approval_branch(changeset_id: int) -> None:
+    cs = ChangeSet.objects.select_related("repo").get(pk=changeset_id)
+    from portal.gitops.gitrepo import repo_lock
+
+    with repo_lock(cs.repo.pk):
+        clone = open_clone(cs.repo)
+        clone.delete_remote_branch(cs.approval_branch)
+
+
+def mark_failed(changeset_id: int, error: Exception | str) -> None:
+    """Record a change as failed with a scrubbed error (credentials never reach the row)."""
+    from portal.services import audit_record
+
+    cs = ChangeSet.objects.select_related("repo").get(pk=changeset_id)
+    message = scrub(str(error), credentials_for(cs.repo).secrets())
+    with transaction.atomic():
+        updated = ChangeSet.objects.filter(
+            pk=cs.pk, status__in=[ChangeSetStatus.PENDING, ChangeSetStatus.AWAITING_APPROVAL]
+        ).update(
+            status=ChangeSetStatus.FAILED, error=message, updated=timezone.now()
+        )
+        if updated:
+            audit_record(actor=None, action="gitops.change.fail", obj=cs, changes={"error": message[:500]})
+
+
+def sync_repo(repo_id: int) -> list[ManagedFile]:
+    """Compare what the portal last wrote with the branch head; flag files edited outside Wayline."""
+    from portal.gitops.selectors import read_mirror
+
+    repo = GitOpsRepo.objects.get(pk=repo_id)
+    mirror = read_mirror(repo, force=True)
+    now = timezone.now()
+    drifted = []
+    with transaction.atomic():
+        for mf in ManagedFile.objects.filter(repo=repo).select_for_update():
+            git_hash = content_hash(mirror.read(mf.path))
+            changed = git_hash != mf.git_hash
+            if git_hash != mf.content_hash:
+                if mf.drift_detected_at is None:
+                    mf.drift_detected_at = now
+                    changed = True
+                drifted.append(mf)
+            elif mf.drift_detected_at is not None:
+                mf.drift_detected_at = None
+                changed = True
+            if changed:
+                mf.git_hash = git_hash
+                mf.save(update_fields=["git_hash", "drift_detected_at", "updated"])
+        GitOpsRepo.objects.filter(pk=repo.pk).update(last_sync_at=now)
+    return drifted
+
+
+def git_error_text(exc: Exception, repo: GitOpsRepo) -> str:
+    return scrub(str(exc), credentials_for(repo).secrets())
+
+
+__all__ = ["apply_pending", "merge_approved", "delete_approval_branch", "mark_failed", "sync_repo", "GitError"]

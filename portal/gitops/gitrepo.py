@@ -1,0 +1,379 @@
+"""The only module of the GitOps engine that runs git.
+
+* ``ensure_bare_repo`` creates a bare repository with an initial commit.
+* ``repo_lock`` serialises writers of one GitOps repo across processes and
+  machines: a PostgreSQL advisory lock when the database is PostgreSQL, else an
+  ``fcntl`` file lock (the embedded, single-machine fallback).
+* ``WorkingClone`` is the cached clone a worker commits and pushes from.
+* ``ReadMirror`` is a bare mirror the web process reads history and diffs from.
+
+Credentials never appear in a URL or an argument: HTTPS secrets reach git through
+``GIT_ASKPASS`` reading the git process's environment, SSH keys through a
+``0600`` key file named in ``GIT_SSH_COMMAND``. Every git error is scrubbed
+(``scrub``) before it is logged, stored or shown.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+from django.conf import settings
+from django.db import connection
+
+from portal.logging import redact
+
+WAYLINE_NAME = "Wayline"
+WAYLINE_EMAIL = "wayline@noreply.wayline.invalid"
+TRAILER_CHANGE = "Wayline-Change"
+TRAILER_APPROVED = "Approved-by"
+_TRAILER_RE = re.compile(rf"^{TRAILER_CHANGE}:\s*(\d+)\s*$", re.MULTILINE)
+
+
+class GitError(Exception):
+    """A git operation failed; the message is already scrubbed of credentials."""
+
+
+class PushRejected(GitError):
+    """The remote refused the push because its branch moved."""
+
+
+def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Mask credentials in git output: known secret values and anything ``redact`` recognises."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+            for line in secret.splitlines():
+                if len(line.strip()) >= 8:
+                    text = text.replace(line.strip(), "***")
+    return redact(text)
+
+
+def gitops_root() -> Path:
+    root = Path(settings.DATA_DIR) / "gitops"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def is_local_url(url: str) -> bool:
+    return url.startswith("/") or url.startswith("file://") or url.startswith(".")
+
+
+def local_path(url: str) -> Path:
+    return Path(url[len("file://"):] if url.startswith("file://") else url)
+
+
+def ensure_bare_repo(path: str | os.PathLike, branch: str | None = None) -> Path:
+    """Create a bare repository at ``path`` whose ``branch`` has an initial commit (idempotent)."""
+    branch = branch or settings.WAYLINE_GITOPS_BRANCH
+    path = Path(path)
+    if not (path / "HEAD").exists():
+        path.mkdir(parents=True, exist_ok=True)
+        git.Repo.init(path, bare=True, initial_branch=branch)
+    bare = git.Repo(path)
+    try:
+        bare.git.rev_parse("--verify", f"refs/heads/{branch}")
+        return path
+    except git.GitCommandError:
+        pass
+    readme = (
+        "# GitOps repository managed by Wayline\n\n"
+        "Files under this repository are written by the Wayline portal; see docs/gitops-layout.md\n"
+        "in the Wayline source for the layout. Edits made here directly are detected.\n"
+    )
+    env = _identity_env(WAYLINE_NAME, WAYLINE_EMAIL)
+    blob = bare.git.hash_object("-w", "--stdin", istream=_bytes_stream(readme))
+    tree = bare.git.mktree(istream=_bytes_stream(f"100644 blob {blob}\tREADME.md\n"))
+    commit = bare.git.commit_tree(tree, "-m", "Initialise GitOps repository", env=env)
+    bare.git.update_ref(f"refs/heads/{branch}", commit)
+    bare.git.symbolic_ref("HEAD", f"refs/heads/{branch}")
+    return path
+
+
+def _bytes_stream(text: str):
+    stream = tempfile.TemporaryFile()
+    stream.write(text.encode("utf-8"))
+    stream.seek(0)
+    return stream
+
+
+def _identity_env(author_name: str, author_email: str) -> dict[str, str]:
+    return {
+        "GIT_AUTHOR_NAME": author_name,
+        "GIT_AUTHOR_EMAIL": author_email,
+        "GIT_COMMITTER_NAME": WAYLINE_NAME,
+        "GIT_COMMITTER_EMAIL": WAYLINE_EMAIL,
+    }
+
+
+@contextlib.contextmanager
+def repo_lock(repo_id: int, timeout: float = 300.0):
+    """Hold the per-repository writer lock (PostgreSQL advisory lock, else a file lock)."""
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"wayline-gitops-{repo_id}".encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = %s", [f"{int(timeout * 1000)}ms"])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        return
+    lock_dir = gitops_root() / "locks"
+    lock_dir.mkdir(exist_ok=True)
+    with open(lock_dir / f"repo-{repo_id}.lock", "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise GitError(f"timed out after {timeout:.0f}s waiting for the lock of GitOps repo {repo_id}") from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class Credentials:
+    url: str
+    username: str = ""
+    secret: str = ""
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.secret,) if self.secret else ()
+
+
+class _GitBase:
+    """Runs git with the repository's credentials in the process environment only."""
+
+    def __init__(self, directory: Path, credentials: Credentials):
+        self.directory = directory
+        self.credentials = credentials
+        self._env: dict[str, str] | None = None
+
+    def _credential_env(self) -> dict[str, str]:
+        if self._env is not None:
+            return self._env
+        env = {"GIT_TERMINAL_PROMPT": "0"}
+        cred = self.credentials
+        if cred.secret and cred.url.startswith(("http://", "https://")):
+            askpass = gitops_root() / "askpass.sh"
+            if not askpass.exists():
+                askpass.write_text(
+                    '#!/bin/sh\ncase "$1" in\n  Username*) printf "%s" "$WAYLINE_GIT_USERNAME" ;;\n'
+                    '  *) printf "%s" "$WAYLINE_GIT_PASSWORD" ;;\nesac\n'
+                )
+                askpass.chmod(0o700)
+            env.update(GIT_ASKPASS=str(askpass), WAYLINE_GIT_USERNAME=cred.username or "git", WAYLINE_GIT_PASSWORD=cred.secret)
+        elif cred.secret:
+            key_dir = gitops_root() / "keys"
+            key_dir.mkdir(mode=0o700, exist_ok=True)
+            key_file = key_dir / hashlib.sha256(cred.secret.encode()).hexdigest()[:16]
+            if not key_file.exists():
+                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(cred.secret.rstrip("\n") + "\n")
+            env["GIT_SSH_COMMAND"] = f"ssh -i {key_file} -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new"
+        self._env = env
+        return env
+
+    def run(self, *args: str, env: dict[str, str] | None = None, input_text: str | None = None, cwd: Path | None = None) -> str:
+        full_env = {**os.environ, **self._credential_env(), **(env or {})}
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd or self.directory,
+            env=full_env,
+            input=input_text,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            output = scrub(f"{proc.stderr.strip()} {proc.stdout.strip()}".strip(), self.credentials.secrets())
+            message = f"git {args[0]} failed: {output}"
+            if args[0] == "push" and ("rejected" in output or "failed to update ref" in output or "fetch first" in output):
+                raise PushRejected(message)
+            raise GitError(message)
+        return proc.stdout
+
+
+class WorkingClone(_GitBase):
+    """The cached working clone of one repository on this machine (callers hold ``repo_lock``)."""
+
+    def __init__(self, repo_id: int, credentials: Credentials, branch: str):
+        super().__init__(gitops_root() / "clones" / f"repo-{repo_id}", credentials)
+        self.branch = branch
+        self.repo: git.Repo | None = None
+
+    @property
+    def remote_ref(self) -> str:
+        return f"refs/remotes/origin/{self.branch}"
+
+    def prepare(self) -> None:
+        """Clone if missing; repair a clone a killed worker left half-way (stale locks, bad state)."""
+        if (self.directory / ".git").exists():
+            for stale in (".git/index.lock", ".git/HEAD.lock", f".git/refs/heads/{self.branch}.lock"):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.directory / stale).unlink()
+            try:
+                self.run("rev-parse", "--git-dir")
+                self.run("remote", "set-url", "origin", self.credentials.url)
+            except GitError:
+                shutil.rmtree(self.directory, ignore_errors=True)
+        if not (self.directory / ".git").exists():
+            self.directory.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.run("clone", "--no-checkout", "--origin", "origin", self.credentials.url, str(self.directory), cwd=self.directory.parent)
+            self.run("config", "gc.auto", "0")
+        self.repo = git.Repo(self.directory)
+
+    def fetch(self) -> str:
+        """Fetch the branch and return the remote head SHA."""
+        self.run("fetch", "--quiet", "--prune", "origin", f"+refs/heads/{self.branch}:{self.remote_ref}")
+        return self.run("rev-parse", self.remote_ref).strip()
+
+    def reset_to(self, sha: str) -> None:
+        self.run("checkout", "--quiet", "--force", "-B", "wayline-work", sha)
+        self.run("clean", "-fdxq")
+
+    def read(self, path: str) -> str | None:
+        target = self.directory / path
+        if not target.is_file():
+            return None
+        return target.read_bytes().decode("utf-8", errors="replace")
+
+    def write(self, path: str, content: str | None) -> None:
+        target = self.directory / path
+        if content is None:
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.encode("utf-8"))
+
+    def commit(self, *, paths: list[str], message: str, author_name: str, author_email: str) -> str:
+        """Stage ``paths`` and commit (empty commits allowed, so every change leaves its trailer)."""
+        if paths:
+            self.run("add", "--all", "--", *paths)
+        self.run("commit", "--quiet", "--allow-empty", "--no-verify", "-F", "-",
+                 env=_identity_env(author_name, author_email), input_text=message)
+        return self.run("rev-parse", "HEAD").strip()
+
+    def push(self, ref: str, *, force: bool = False) -> None:
+        args = ["push", "--porcelain", "origin", f"{'+' if force else ''}HEAD:refs/heads/{ref}"]
+        self.run(*args)
+
+    def delete_remote_branch(self, ref: str) -> None:
+        with contextlib.suppress(GitError):
+            self.run("push", "--quiet", "origin", "--delete", f"refs/heads/{ref}")
+
+    def trailer_ids_since(self, base: str, head: str) -> dict[int, str]:
+        """Map change id -> commit SHA for every ``Wayline-Change`` trailer in ``base..head``."""
+        if base:
+            try:
+                self.run("merge-base", "--is-ancestor", base, head)
+                rev_range = f"{base}..{head}"
+            except GitError:
+                rev_range = head  # history was rewritten: scan all of it
+        else:
+            rev_range = head
+        out = self.run("log", "--format=%H%x1f%B%x1e", f"--grep=^{TRAILER_CHANGE}:", rev_range)
+        found: dict[int, str] = {}
+        for record in out.split("\x1e"):
+            if "\x1f" not in record:
+                continue
+            sha, body = record.split("\x1f", 1)
+            for change_id in _TRAILER_RE.findall(body):
+                found.setdefault(int(change_id), sha.strip())
+        return found
+
+
+class ReadMirror(_GitBase):
+    """A bare mirror for reading history and diffs, refreshed at most every few seconds."""
+
+    REFRESH_SECONDS = 2.0
+
+    def __init__(self, repo_id: int, credentials: Credentials, branch: str):
+        super().__init__(gitops_root() / "mirrors" / f"repo-{repo_id}.git", credentials)
+        self.branch = branch
+
+    def refresh(self, force: bool = False) -> None:
+        stamp = self.directory / "wayline-fetched"
+        if not force and stamp.exists() and time.time() - stamp.stat().st_mtime < self.REFRESH_SECONDS:
+            return
+        lock_path = self.directory.parent / (self.directory.name + ".lock")
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                if not (self.directory / "HEAD").exists():
+                    self.run("init", "--quiet", "--bare", str(self.directory), cwd=self.directory.parent)
+                    self.run("remote", "add", "origin", self.credentials.url)
+                self.run("remote", "set-url", "origin", self.credentials.url)
+                self.run("fetch", "--quiet", "--prune", "origin", "+refs/heads/*:refs/heads/*")
+                stamp.touch()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def head(self, ref: str | None = None) -> str:
+        return self.run("rev-parse", f"refs/heads/{ref or self.branch}").strip()
+
+    def ref_exists(self, ref: str) -> bool:
+        try:
+            self.run("rev-parse", "--verify", "--quiet", f"refs/heads/{ref}")
+            return True
+        except GitError:
+            return False
+
+    def log(self, *, ref: str | None = None, path: str | None = None, limit: int = 50, skip: int = 0) -> list[dict]:
+        """Commits newest first: sha, author, committer, date, subject, body, change ids and approvers."""
+        args = ["log", f"--max-count={limit}", f"--skip={skip}",
+                "--format=%H%x1f%an%x1f%ae%x1f%cn%x1f%aI%x1f%s%x1f%B%x1e", f"refs/heads/{ref or self.branch}"]
+        if path:
+            args += ["--", path]
+        commits = []
+        for record in self.run(*args).split("\x1e"):
+            record = record.strip("\n")
+            if not record:
+                continue
+            sha, an, ae, cn, date, subject, body = record.split("\x1f", 6)
+            commits.append({
+                "sha": sha, "short_sha": sha[:10], "author_name": an, "author_email": ae, "committer_name": cn,
+                "date": date, "subject": subject, "body": body.strip(),
+                "change_ids": [int(x) for x in _TRAILER_RE.findall(body)],
+                "approved_by": re.findall(rf"^{TRAILER_APPROVED}:\s*(.+)$", body, re.MULTILINE),
+            })
+        return commits
+
+    def show_diff(self, sha: str, path: str | None = None) -> str:
+        args = ["show", "--format=", "--patch", "--no-color", sha]
+        if path:
+            args += ["--", path]
+        return self.run(*args)
+
+    def diff(self, base: str, head: str) -> str:
+        return self.run("diff", "--no-color", f"{base}...{head}")
+
+    def read(self, path: str, rev: str | None = None) -> str | None:
+        try:
+            return self.run("show", f"{rev or 'refs/heads/' + self.branch}:{path}")
+        except GitError:
+            return None
+
+    def paths(self, rev: str | None = None) -> list[str]:
+        out = self.run("ls-tree", "-r", "--name-only", rev or f"refs/heads/{self.branch}")
+        return [line for line in out.splitlines() if line]

@@ -1,0 +1,215 @@
+"""GitOps engine models: repositories, environments, change sets (the outbox), approvals
+and the files the portal manages in git.
+
+The git history itself is the audit trail: commits, diffs and authorship are read
+from git, never copied into the database. The database keeps only what git cannot
+say: which change is pending, who must approve it, and the content the portal last
+wrote to each file (to notice edits made outside Wayline).
+"""
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from portal.crypto import EncryptedTextField
+from portal.gitops.choices import ApprovalDecision, ChangeSetKind, ChangeSetStatus
+from portal.models import PortalModel
+
+
+def content_hash(content: str | None) -> str:
+    """SHA-256 of a file's text; empty string for an absent file."""
+    if content is None:
+        return ""
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+class GitOpsRepo(PortalModel):
+    """A git repository the portal commits to (local path, file://, ssh or https URL).
+
+    ``secret`` (an HTTPS token/password or an SSH private key) is encrypted at rest
+    and handed to git only through the environment of the git process, never in a
+    URL, an argument, a log line or a page.
+    """
+
+    name = models.SlugField(max_length=100, unique=True)
+    url = models.CharField(max_length=500, help_text="Local path, file://, ssh:// (or user@host:path) or https:// URL.")
+    branch = models.CharField(max_length=200, default="main")
+    username = models.CharField(max_length=200, blank=True, help_text="User for HTTPS credentials.")
+    secret = EncryptedTextField(blank=True, help_text="HTTPS token/password or SSH private key; stored encrypted.")
+    is_default = models.BooleanField(default=False)
+    known_head = models.CharField(
+        max_length=64, blank=True, help_text="Last branch head the portal confirmed; trailer scans for crash recovery start here."
+    )
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "GitOps repository"
+        verbose_name_plural = "GitOps repositories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("gitops:repo", kwargs={"pk": self.pk})
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.secret)
+
+    @classmethod
+    def public_q(cls) -> Q | None:
+        # The GitOps repo is the platform's audit trail: every signed-in user may read it.
+        return Q(pk__isnull=False)
+
+
+class Environment(PortalModel):
+    """A deployment context (Dev, QA, Staging, Prod). Changes to a protected one wait for approval."""
+
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=100)
+    order = models.PositiveIntegerField(default=0)
+    requires_approval = models.BooleanField(default=False)
+    approver_team = models.ForeignKey(
+        "portal.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Members (admins and members) of this team may approve changes.",
+    )
+    approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("gitops:environment_list")
+
+    @classmethod
+    def public_q(cls) -> Q | None:
+        return Q(pk__isnull=False)
+
+
+class ChangeSet(PortalModel):
+    """One portal change to the GitOps repo: the outbox row written in the same
+    transaction as the change that caused it, applied later by a worker."""
+
+    repo = models.ForeignKey(GitOpsRepo, on_delete=models.PROTECT, related_name="changesets")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="changesets")
+    kind = models.CharField(max_length=16, choices=ChangeSetKind.choices, default=ChangeSetKind.CHANGE)
+    status = models.CharField(max_length=24, choices=ChangeSetStatus.choices, default=ChangeSetStatus.PENDING)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author_name = models.CharField(max_length=200)
+    author_email = models.CharField(max_length=254)
+    message = models.TextField()
+    commit_sha = models.CharField(max_length=64, blank=True)
+    branch_sha = models.CharField(max_length=64, blank=True, help_text="Head of the approval branch.")
+    error = models.TextField(blank=True)
+    conflict_diff = models.TextField(blank=True)
+    reverts = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reverted_by")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = "change set"
+        indexes = [models.Index(fields=["repo", "status"])]
+
+    def __str__(self) -> str:
+        first_line = self.message.splitlines()[0] if self.message else ""
+        return f"#{self.pk} {first_line}"[:120]
+
+    def get_absolute_url(self) -> str:
+        return reverse("gitops:changeset", kwargs={"pk": self.pk})
+
+    @property
+    def approval_branch(self) -> str:
+        return f"wayline/change-{self.pk}"
+
+    @property
+    def is_done(self) -> bool:
+        from portal.gitops.choices import FINAL_STATUSES
+
+        return self.status in FINAL_STATUSES or (self.status == ChangeSetStatus.AWAITING_APPROVAL and not self.approved_at)
+
+    @classmethod
+    def public_q(cls) -> Q | None:
+        return Q(pk__isnull=False)
+
+
+class ChangeSetFile(models.Model):
+    """A file a ChangeSet writes (``content``) or deletes (``content`` is NULL)."""
+
+    changeset = models.ForeignKey(ChangeSet, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=1000)
+    content = models.TextField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [models.UniqueConstraint(fields=["changeset", "path"], name="unique_changeset_path")]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def is_delete(self) -> bool:
+        return self.content is None
+
+
+class Approval(PortalModel):
+    """An approver's decision on a ChangeSet to a protected environment."""
+
+    changeset = models.ForeignKey(ChangeSet, on_delete=models.CASCADE, related_name="approvals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    user_name = models.CharField(max_length=200)
+    user_email = models.CharField(max_length=254)
+    decision = models.CharField(max_length=16, choices=ApprovalDecision.choices)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user_name} {self.get_decision_display().lower()} #{self.changeset_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("gitops:changeset", kwargs={"pk": self.changeset_id})
+
+    @classmethod
+    def public_q(cls) -> Q | None:
+        return Q(pk__isnull=False)
+
+
+class ManagedFile(PortalModel):
+    """A file the portal wrote, with the content it wrote (to notice edits made outside Wayline)."""
+
+    repo = models.ForeignKey(GitOpsRepo, on_delete=models.CASCADE, related_name="managed_files")
+    path = models.CharField(max_length=1000)
+    content = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    last_changeset = models.ForeignKey(ChangeSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    git_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the file in git at the last sync ('' = absent).")
+    drift_detected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["repo", "path"]
+        constraints = [models.UniqueConstraint(fields=["repo", "path"], name="unique_managed_file")]
+
+    def __str__(self) -> str:
+        return self.path
+
+    def get_absolute_url(self) -> str:
+        return reverse("gitops:managedfile", kwargs={"pk": self.pk})
+
+    @property
+    def edited_outside(self) -> bool:
+        return self.drift_detected_at is not None
+
+    @classmethod
+    def public_q(cls) -> Q | None:
+        return Q(pk__isnull=False)
