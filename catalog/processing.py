@@ -190,6 +190,7 @@ def _location_targets(entity: dict, relative: str, document, result: ProcessResu
                     field=field_name,
                     message=f"target {target!r} is a URL; register it as its own location",
                     entity_ref=entity_ref(entity).key,
+                    code="unreadable",
                 )
             )
             continue

@@ -61,18 +61,19 @@ def _git_checkout(location) -> Checkout:
                 kwargs["branch"] = branch
             repo = git.Repo.clone_from(location.target, target, **kwargs)
         commit = repo.head.commit.hexsha
+        branch_name = branch or (None if repo.head.is_detached else repo.active_branch.name)
     except git.GitCommandError as exc:
         detail = (exc.stderr or str(exc)).strip().replace("stderr: ", "")
         raise LocationUnreadable(f"git could not read {location.target}{'@' + branch if branch else ''}: {detail}") from exc
-    return Checkout(root=target, commit=commit, base_urls=_base_urls(location, commit))
+    return Checkout(root=target, commit=commit, base_urls=_base_urls(location.target, branch_name, commit))
 
 
-def _base_urls(location, commit: str) -> tuple[str, ...]:
+def _base_urls(target: str, branch: str | None, commit: str) -> tuple[str, ...]:
     """URL prefixes that point inside this repository (so ``$text: <url>`` placeholders resolve locally)."""
-    url = location.target.rstrip("/")
+    url = target.rstrip("/")
     if url.endswith(".git"):
         url = url[:-4]
     urls = [url]
-    for ref in filter(None, [location.branch, commit, "HEAD"]):
+    for ref in filter(None, [branch, commit, "HEAD"]):
         urls += [f"{url}/blob/{ref}", f"{url}/tree/{ref}", f"{url}/-/blob/{ref}", f"{url}/raw/{ref}"]
     return tuple(urls)
