@@ -1,0 +1,265 @@
+"""Render a VAN into the files Wayline commits to its GitOps repo.
+
+Layout under ``vans/<van>/``:
+
+- ``bootstrap.yaml``: the one Application ops apply on the hub by hand; it syncs ``hub/``.
+- ``hub/skupper-sites.yaml``: ApplicationSet that syncs ``clusters/<cluster>/skupper`` to every cluster of the VAN.
+- ``hub/clusters/<cluster>.yaml``: the ArgoCD cluster Secret, sealed for the hub's controller.
+- ``hub/applicationsets/<rule>/<app>[.<envs>].yaml``: one ApplicationSet per distribution rule and app.
+- ``clusters/<cluster>/skupper/``: Site (every cluster); link CA issuer (hub); Link and its sealed credentials (edges).
+
+Everything is a pure function of the :class:`VanSpec` and the sealer's cache, so
+re-rendering an unchanged VAN gives byte-identical files.
+"""
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from portal.sealing import Sealer, certificate_load
+from van.rendering.placement import AppSetPlan, appset_plans, cluster_labels
+from van.rendering.spec import (
+    LABEL_APP,
+    LABEL_CLUSTER,
+    LABEL_CLUSTER_TOKEN,
+    LABEL_ENVIRONMENT,
+    LABEL_MANAGED_BY,
+    LABEL_RULE,
+    LABEL_VAN,
+    ClusterSpec,
+    VanSpec,
+)
+
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
+LINK_CA_SECRET = "wayline-link-ca"
+LINK_ACCESS = {"ingress": "ingress", "loadbalancer": "loadbalancer", "nodeport": "nodeport"}
+
+
+class RenderError(ValueError):
+    """The VAN cannot be rendered as configured; the message names the object and field."""
+
+
+def dump(obj: dict) -> str:
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=4096)
+
+
+def _label_template(key: str) -> str:
+    return '{{index .metadata.labels "%s"}}' % key
+
+
+def _source(plan: AppSetPlan) -> dict:
+    app, settings = plan.app, plan.settings
+    if app.source_kind == "helm":
+        values = dict(settings["values"])
+        if app.image:
+            image = dict(values.get("image") or {})
+            image.update({"repository": app.image, "tag": settings["version"]} if settings["version"] else {"repository": app.image})
+            values["image"] = image
+        source: dict = {"repoURL": app.repo_url, "chart": app.chart, "targetRevision": settings["chart_version"] or "*"}
+        if values:
+            source["helm"] = {"releaseName": app.name, "valuesObject": values}
+        return source
+    source = {"repoURL": app.repo_url, "path": app.path or ".", "targetRevision": app.revision or "HEAD"}
+    if app.source_kind == "kustomize":
+        if app.image and settings["version"]:
+            source["kustomize"] = {"images": [f"{app.image}:{settings['version']}"]}
+    elif settings["version"] and not app.image:
+        # Plain YAML has no image field to set: the version pins the git revision.
+        source["targetRevision"] = settings["version"]
+    return source
+
+
+def applicationset(van: VanSpec, plan: AppSetPlan) -> dict:
+    """The ApplicationSet for one plan: cluster generators with label selectors, one Application per cluster."""
+    rule = plan.rule
+    sync_policy: dict = {"syncOptions": ["CreateNamespace=true"]}
+    if rule.sync == "automated":
+        sync_policy = {"automated": {"prune": rule.prune, "selfHeal": rule.self_heal}, **sync_policy}
+    identity = {
+        LABEL_VAN: van.name,
+        LABEL_APP: plan.app.name,
+        LABEL_RULE: rule.name,
+        LABEL_CLUSTER: _label_template(LABEL_CLUSTER),
+        LABEL_ENVIRONMENT: _label_template(LABEL_ENVIRONMENT),
+    }
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {
+            "name": plan.name,
+            "namespace": van.argocd_namespace,
+            "labels": {LABEL_VAN: van.name, LABEL_APP: plan.app.name, LABEL_RULE: rule.name, LABEL_MANAGED_BY: "wayline"},
+        },
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"clusters": {"selector": selector.to_k8s()}} for selector in plan.generators],
+            "template": {
+                "metadata": {
+                    "name": f"{plan.app.token}-{_label_template(LABEL_CLUSTER_TOKEN)}",
+                    "labels": dict(identity),
+                    "annotations": dict(identity),
+                },
+                "spec": {
+                    "project": van.project,
+                    "source": _source(plan),
+                    "destination": {"server": "{{.server}}", "namespace": plan.app.namespace},
+                    "syncPolicy": sync_policy,
+                },
+            },
+        },
+    }
+
+
+def _credentials_config(van: VanSpec, cluster: ClusterSpec) -> dict:
+    if cluster.name == van.hub.name:
+        return {"tlsClientConfig": {"insecure": False}}
+    if cluster.credentials is None:
+        raise RenderError(f"cluster {cluster.name!r}: credentials are required for an edge (bearer token or kubeconfig)")
+    return cluster.credentials.argocd_config()
+
+
+def _cert(cluster: ClusterSpec, *, purpose: str):
+    if not cluster.sealing_cert_pem:
+        raise RenderError(f"cluster {cluster.name!r}: field sealing_cert is empty; {purpose} cannot be sealed")
+    return certificate_load(cluster.sealing_cert_pem)
+
+
+def cluster_secret(van: VanSpec, cluster: ClusterSpec, sealer: Sealer) -> dict:
+    """The ArgoCD cluster Secret (tags as labels), sealed for the hub's controller in strict scope."""
+    server = IN_CLUSTER_SERVER if cluster.name == van.hub.name else cluster.api_url
+    return sealer.sealed_secret(
+        _cert(van.hub, purpose=f"the ArgoCD Secret of cluster {cluster.name!r}"),
+        name=f"cluster-{cluster.name}",
+        namespace=van.argocd_namespace,
+        data={"name": cluster.name, "server": server, "config": json.dumps(_credentials_config(van, cluster), sort_keys=True)},
+        labels=cluster_labels(van, cluster),
+        annotations={"wayline.io/managed": "true"},
+    )
+
+
+def skupper_site(van: VanSpec, cluster: ClusterSpec) -> dict:
+    spec: dict = {}
+    if cluster.name == van.hub.name:
+        spec = {"linkAccess": LINK_ACCESS[van.reachability], "defaultIssuer": LINK_CA_SECRET}
+    return {
+        "apiVersion": "skupper.io/v2alpha1",
+        "kind": "Site",
+        "metadata": {"name": cluster.name, "namespace": van.skupper_namespace, "labels": {LABEL_VAN: van.name}},
+        "spec": spec,
+    }
+
+
+def skupper_link(van: VanSpec, edge: ClusterSpec) -> dict:
+    if not van.hub_host:
+        raise RenderError(f"VAN {van.name!r}: field hub_host is empty; edges need the hub's address to link")
+    return {
+        "apiVersion": "skupper.io/v2alpha1",
+        "kind": "Link",
+        "metadata": {"name": f"to-{van.hub.name}", "namespace": van.skupper_namespace, "labels": {LABEL_VAN: van.name}},
+        "spec": {
+            "endpoints": [
+                {"name": "inter-router", "host": van.hub_host, "port": str(van.inter_router_port)},
+                {"name": "edge", "host": van.hub_host, "port": str(van.edge_port)},
+            ],
+            "tlsCredentials": f"wayline-link-{van.name}",
+            "cost": 1,
+        },
+    }
+
+
+def _skupper_files(van: VanSpec, cluster: ClusterSpec, sealer: Sealer) -> dict[str, dict]:
+    base = f"{van.root}/clusters/{cluster.name}/skupper"
+    files = {f"{base}/site.yaml": skupper_site(van, cluster)}
+    if van.link_ca is None:
+        raise RenderError(f"VAN {van.name!r}: no link CA issued yet")
+    if cluster.name == van.hub.name:
+        files[f"{base}/link-ca.yaml"] = sealer.sealed_secret(
+            _cert(cluster, purpose="the link CA"),
+            name=LINK_CA_SECRET,
+            namespace=van.skupper_namespace,
+            secret_type="kubernetes.io/tls",
+            data={"tls.crt": van.link_ca.cert_pem, "tls.key": van.link_ca.key_pem, "ca.crt": van.link_ca.cert_pem},
+            labels={LABEL_VAN: van.name},
+        )
+    else:
+        if not cluster.link_cert_pem or not cluster.link_key_pem:
+            raise RenderError(f"edge {cluster.name!r}: no link client certificate issued yet")
+        files[f"{base}/link.yaml"] = skupper_link(van, cluster)
+        files[f"{base}/link-credentials.yaml"] = sealer.sealed_secret(
+            _cert(cluster, purpose="the link credentials"),
+            name=f"wayline-link-{van.name}",
+            namespace=van.skupper_namespace,
+            secret_type="kubernetes.io/tls",
+            data={"tls.crt": cluster.link_cert_pem, "tls.key": cluster.link_key_pem, "ca.crt": van.link_ca.cert_pem},
+            labels={LABEL_VAN: van.name},
+        )
+    return files
+
+
+def _bootstrap(van: VanSpec) -> dict:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": f"wayline-van-{van.name}", "namespace": van.argocd_namespace, "labels": {LABEL_VAN: van.name, LABEL_MANAGED_BY: "wayline"}},
+        "spec": {
+            "project": van.project,
+            "source": {"repoURL": van.repo_url, "path": f"{van.root}/hub", "targetRevision": van.repo_revision, "directory": {"recurse": True}},
+            "destination": {"server": IN_CLUSTER_SERVER, "namespace": van.argocd_namespace},
+            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+        },
+    }
+
+
+def _skupper_appset(van: VanSpec) -> dict:
+    cluster = _label_template(LABEL_CLUSTER)
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": f"wayline-skupper-{van.name}", "namespace": van.argocd_namespace, "labels": {LABEL_VAN: van.name, LABEL_MANAGED_BY: "wayline"}},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"clusters": {"selector": {"matchLabels": {LABEL_VAN: van.name}}}}],
+            "template": {
+                "metadata": {
+                    "name": f"skupper-{_label_template(LABEL_CLUSTER_TOKEN)}",
+                    "labels": {LABEL_VAN: van.name, LABEL_CLUSTER: cluster},
+                },
+                "spec": {
+                    "project": van.project,
+                    "source": {"repoURL": van.repo_url, "path": f"{van.root}/clusters/{cluster}/skupper", "targetRevision": van.repo_revision},
+                    "destination": {"server": "{{.server}}", "namespace": van.skupper_namespace},
+                    "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"]},
+                },
+            },
+        },
+    }
+
+
+def van_objects(van: VanSpec, *, sealer: Sealer) -> dict[str, dict]:
+    """Every object Wayline commits for the VAN, by repository path."""
+    if not van.repo_url:
+        raise RenderError(f"VAN {van.name!r}: field repo is empty")
+    if van.reachability not in LINK_ACCESS:
+        raise RenderError(f"VAN {van.name!r}: field reachability {van.reachability!r} is not one of {', '.join(LINK_ACCESS)}")
+    names = [c.name for c in van.clusters]
+    if len(set(names)) != len(names):
+        raise RenderError(f"VAN {van.name!r}: a cluster appears twice (hub and edge, or two edges)")
+    files: dict[str, dict] = {
+        f"{van.root}/bootstrap.yaml": _bootstrap(van),
+        f"{van.root}/hub/skupper-sites.yaml": _skupper_appset(van),
+    }
+    for cluster in van.clusters:
+        files[f"{van.root}/hub/clusters/{cluster.name}.yaml"] = cluster_secret(van, cluster, sealer)
+        files.update(_skupper_files(van, cluster, sealer))
+    for plan in appset_plans(van):
+        files[f"{van.root}/hub/{plan.path}"] = applicationset(van, plan)
+    return files
+
+
+def van_render(van: VanSpec, *, sealer: Sealer) -> dict[str, str]:
+    """Every file Wayline commits for the VAN: repository path -> YAML text."""
+    return {path: dump(obj) for path, obj in sorted(van_objects(van, sealer=sealer).items())}

@@ -1,0 +1,173 @@
+"""Plain inputs of the renderer: what a VAN looks like, detached from the database.
+
+Services build these from models; tests and benchmarks build them directly. All
+secret material arrives here in plaintext and leaves the renderer only sealed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from van.labels import Selector, Tag, short_name
+
+ENVIRONMENTS = ("dev", "qa", "staging", "prod")
+REACHABILITY = ("ingress", "loadbalancer", "nodeport")
+SOURCE_KINDS = ("directory", "kustomize", "helm")
+
+# Labels Wayline sets on every cluster Secret; rules and templates read them.
+LABEL_SECRET_TYPE = "argocd.argoproj.io/secret-type"
+LABEL_VAN = "wayline.io/van"
+LABEL_CLUSTER = "wayline.io/cluster"
+LABEL_CLUSTER_TOKEN = "wayline.io/cluster-token"
+LABEL_ENVIRONMENT = "wayline.io/environment"
+LABEL_ROLE = "wayline.io/role"
+LABEL_APP = "wayline.io/app"
+LABEL_RULE = "wayline.io/rule"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+
+# Application names must also fit the 63-character tracking label ArgoCD puts on resources.
+APP_TOKEN_LEN = 30
+CLUSTER_TOKEN_LEN = 32
+
+
+def cluster_token(name: str) -> str:
+    return short_name(name, CLUSTER_TOKEN_LEN)
+
+
+def app_token(name: str) -> str:
+    return short_name(name, APP_TOKEN_LEN)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How ArgoCD reaches a cluster: a bearer token, or what a kubeconfig's current context holds."""
+
+    bearer_token: str = ""
+    ca_data: str = ""  # base64 PEM, as in kubeconfig certificate-authority-data
+    cert_data: str = ""
+    key_data: str = ""
+    insecure: bool = False
+
+    def argocd_config(self) -> dict:
+        tls: dict = {"insecure": self.insecure}
+        if self.ca_data:
+            tls["caData"] = self.ca_data
+        if self.cert_data:
+            tls["certData"] = self.cert_data
+        if self.key_data:
+            tls["keyData"] = self.key_data
+        config: dict = {"tlsClientConfig": tls}
+        if self.bearer_token:
+            config["bearerToken"] = self.bearer_token
+        return config
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    environment: str
+    api_url: str
+    tags: tuple[Tag, ...] = ()
+    credentials: Credentials | None = None
+    sealing_cert_pem: str = ""  # the cluster's Sealed Secrets controller certificate
+    link_cert_pem: str = ""  # edges: client certificate issued by the VAN's link CA
+    link_key_pem: str = ""
+
+    @property
+    def token(self) -> str:
+        return cluster_token(self.name)
+
+
+@dataclass(frozen=True)
+class EnvironmentOverride:
+    version: str = ""
+    chart_version: str = ""
+    values: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    name: str
+    namespace: str
+    source_kind: str  # directory | kustomize | helm
+    repo_url: str
+    path: str = ""
+    revision: str = "HEAD"
+    chart: str = ""
+    chart_version: str = ""
+    values: dict = field(default_factory=dict)
+    image: str = ""
+    version: str = ""
+    tags: tuple[Tag, ...] = ()
+    overrides: tuple[tuple[str, EnvironmentOverride], ...] = ()  # (environment, override), sorted
+
+    @property
+    def token(self) -> str:
+        return app_token(self.name)
+
+    def override_for(self, environment: str) -> EnvironmentOverride | None:
+        for env, override in self.overrides:
+            if env == environment:
+                return override
+        return None
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A distribution rule: apps with these tags go to clusters matching this selector."""
+
+    name: str
+    app_tags: tuple[Tag, ...]
+    app_match: str = "all"  # all | any
+    cluster_selector: Selector = field(default_factory=Selector)
+    environments: tuple[str, ...] = ()  # empty: every environment
+    sync: str = "automated"  # automated | manual
+    prune: bool = True
+    self_heal: bool = True
+    order: int = 0
+
+    def selects_app(self, app: AppSpec) -> bool:
+        if not self.app_tags:
+            return False
+        have = set(app.tags)
+        # A plain tag in a rule matches an app carrying that key with any value.
+        keys = {t.key for t in app.tags}
+
+        def hit(tag: Tag) -> bool:
+            return tag in have if not tag.plain else tag.key in keys
+
+        if self.app_match == "any":
+            return any(hit(t) for t in self.app_tags)
+        return all(hit(t) for t in self.app_tags)
+
+
+@dataclass(frozen=True)
+class LinkCA:
+    cert_pem: str
+    key_pem: str
+
+
+@dataclass(frozen=True)
+class VanSpec:
+    name: str
+    hub: ClusterSpec
+    edges: tuple[ClusterSpec, ...] = ()
+    apps: tuple[AppSpec, ...] = ()
+    rules: tuple[RuleSpec, ...] = ()
+    repo_url: str = ""
+    repo_revision: str = "HEAD"
+    reachability: str = "loadbalancer"
+    hub_host: str = ""
+    inter_router_port: int = 55671
+    edge_port: int = 45671
+    skupper_namespace: str = "skupper"
+    argocd_namespace: str = "argocd"
+    project: str = "default"
+    link_ca: LinkCA | None = None
+
+    @property
+    def clusters(self) -> tuple[ClusterSpec, ...]:
+        return (self.hub,) + tuple(self.edges)
+
+    @property
+    def root(self) -> str:
+        return f"vans/{self.name}"
