@@ -29,6 +29,7 @@ from portal.gitops.gitrepo import (
     Credentials,
     GitError,
     PushRejected,
+    ReadMirror,
     WorkingClone,
     ensure_bare_repo,
     is_local_url,
@@ -174,6 +175,7 @@ def _record_applied(repo: GitOpsRepo, applied: list[tuple[str, ChangeSet]], head
         )
         GitOpsRepo.objects.filter(pk=repo.pk).update(known_head=head, last_sync_at=now)
         repo.known_head = head
+    ReadMirror(repo.pk, credentials_for(repo), repo.branch).invalidate()
 
 
 def _record_conflicts(conflicts: dict[int, str]) -> None:
@@ -318,6 +320,7 @@ def _push_for_approval(repo: GitOpsRepo, clone: WorkingClone, cs: ChangeSet) -> 
             status=ChangeSetStatus.AWAITING_APPROVAL, branch_sha=sha, updated=timezone.now()
         )
         audit_record(actor=None, action="gitops.change.await_approval", obj=cs, changes={"branch": cs.approval_branch})
+    ReadMirror(repo.pk, credentials_for(repo), repo.branch).invalidate()
 
 
 def merge_approved(changeset_id: int) -> None:
@@ -358,8 +361,8 @@ def merge_approved(changeset_id: int) -> None:
                 last_error = exc
                 _backoff(attempt)
                 continue
-            _record_applied(repo, [(sha, cs)], sha)
             clone.delete_remote_branch(cs.approval_branch)
+            _record_applied(repo, [(sha, cs)], sha)
             return
         raise PushRejected(f"push still rejected after {PUSH_ATTEMPTS} attempts: {last_error}")
 
@@ -371,6 +374,11 @@ def delete_approval_branch(changeset_id: int) -> None:
     with repo_lock(cs.repo.pk):
         clone = open_clone(cs.repo)
         clone.delete_remote_branch(cs.approval_branch)
+
+
+def invalidate_mirror(changeset_id: int) -> None:
+    repo = ChangeSet.objects.select_related("repo").get(pk=changeset_id).repo
+    ReadMirror(repo.pk, credentials_for(repo), repo.branch).invalidate()
 
 
 def mark_failed(changeset_id: int, error: Exception | str) -> None:

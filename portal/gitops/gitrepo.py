@@ -148,6 +148,10 @@ def repo_lock(repo_id: int, timeout: float = 300.0):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _dir_name(repo_id: int, url: str) -> str:
+    return f"repo-{repo_id}-{hashlib.sha256(url.encode()).hexdigest()[:10]}"
+
+
 @dataclass
 class Credentials:
     url: str
@@ -215,7 +219,7 @@ class WorkingClone(_GitBase):
     """The cached working clone of one repository on this machine (callers hold ``repo_lock``)."""
 
     def __init__(self, repo_id: int, credentials: Credentials, branch: str):
-        super().__init__(gitops_root() / "clones" / f"repo-{repo_id}", credentials)
+        super().__init__(gitops_root() / "clones" / _dir_name(repo_id, credentials.url), credentials)
         self.branch = branch
         self.repo: git.Repo | None = None
 
@@ -308,8 +312,13 @@ class ReadMirror(_GitBase):
     REFRESH_SECONDS = 2.0
 
     def __init__(self, repo_id: int, credentials: Credentials, branch: str):
-        super().__init__(gitops_root() / "mirrors" / f"repo-{repo_id}.git", credentials)
+        super().__init__(gitops_root() / "mirrors" / (_dir_name(repo_id, credentials.url) + ".git"), credentials)
         self.branch = branch
+
+    def invalidate(self) -> None:
+        """Make the next read fetch (the engine calls this after it pushes)."""
+        with contextlib.suppress(FileNotFoundError):
+            (self.directory / "wayline-fetched").unlink()
 
     def refresh(self, force: bool = False) -> None:
         stamp = self.directory / "wayline-fetched"

@@ -63,6 +63,7 @@ def delete_change_branch(self, changeset_id: int) -> None:
     """Delete a rejected change's approval branch."""
     try:
         engine.delete_approval_branch(changeset_id)
+        engine.invalidate_mirror(changeset_id)
     except GitError as exc:
         if not self.request.is_eager:
             raise self.retry(exc=exc, countdown=_countdown(self.request.retries))
