@@ -58,7 +58,8 @@ def merge_changeset(self, changeset_id: int) -> None:
         raise self.retry(exc=exc, countdown=_countdown(self.request.retries))
 
 
-@shared_task(name="portal.gitops.delete_change_branch", bind=True, acks_late=True, max_retries=3, time_limit=120)
+@shared_task(name="portal.gitops.delete_change_branch", bind=True, acks_late=True, max_retries=3,
+             soft_time_limit=110, time_limit=120)
 def delete_change_branch(self, changeset_id: int) -> None:
     """Delete a rejected change's approval branch."""
     try:
@@ -69,13 +70,13 @@ def delete_change_branch(self, changeset_id: int) -> None:
             raise self.retry(exc=exc, countdown=_countdown(self.request.retries))
 
 
-@shared_task(name="portal.gitops.sync_repo", acks_late=True, time_limit=300)
+@shared_task(name="portal.gitops.sync_repo", acks_late=True, soft_time_limit=280, time_limit=300)
 def sync_repo(repo_id: int) -> int:
     """Flag portal-written files edited outside Wayline; returns how many are drifted."""
     return len(engine.sync_repo(repo_id))
 
 
-@shared_task(name="portal.gitops.sweep", acks_late=True, time_limit=300)
+@shared_task(name="portal.gitops.sweep", acks_late=True, soft_time_limit=280, time_limit=300)
 def sweep(stale_seconds: int = 60) -> int:
     """Re-enqueue changes whose task was lost (a killed worker on a broker without redelivery),
     approved changes not merged yet, and check every repository for outside edits."""
