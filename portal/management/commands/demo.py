@@ -65,7 +65,11 @@ class Command(BaseCommand):
             subprocess.Popen([*celery_base, "beat", "-l", "INFO", "-s", str(settings.DATA_DIR / "celerybeat-schedule")], env=env),
             subprocess.Popen([python, manage, "runserver", addr, "--noreload"], env=env),
         ]
-        host, _, port = addr.rpartition(":")
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)  # `kill` stops the children too, not only this process
         self.stdout.write(self.style.SUCCESS(f"\nWayline is running at http://{addr}/"))
         self.stdout.write("Log in as admin / wayline-demo (platform admin), alice / wayline-demo (Payments member),")
         self.stdout.write("bob / wayline-demo (Search member) or victor / wayline-demo (viewer). Ctrl-C stops everything.\n")
