@@ -143,6 +143,9 @@ def crd_load(path: str) -> dict[str, CRDSchema]:
         raw = copy.deepcopy(version["schema"]["openAPIV3Schema"])
         # Kubernetes validates metadata itself (ObjectMeta); the CRD only says "object".
         raw.setdefault("properties", {})["metadata"] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        # Every object may carry apiVersion and kind, whether or not the CRD spells them out.
+        raw["properties"].setdefault("apiVersion", {"type": "string"})
+        raw["properties"].setdefault("kind", {"type": "string"})
         schema = _adapt(raw)
         validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
         out[f"{group}/{version['name']}"] = CRDSchema(

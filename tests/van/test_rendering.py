@@ -1,0 +1,241 @@
+"""Rendered files: conformance to the upstream CRDs, placement agreement with ArgoCD's semantics, secrecy, stability."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+import pytest
+import yaml
+
+from portal.crd_validation import validate_object, validate_yaml_text
+from portal.sealing import Sealer
+from tests.van.conftest import EDGE_TOKEN, make_edge
+from tests.van.kubeseal_reference import unseal
+from van.labels import selector_parse, tags_parse
+from van.rendering import RenderError, RuleSpec, placement_compute, unmatched_rules, van_render
+
+
+def _docs(files):
+    return {path: yaml.safe_load(text) for path, text in files.items()}
+
+
+# --- an evaluator written from the Kubernetes and ArgoCD docs, sharing no code with van.labels -------------
+
+def k8s_selector_matches(selector: dict, labels: dict) -> bool:
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        present = key in labels
+        if op == "In" and not (present and labels[key] in values):
+            return False
+        if op == "NotIn" and present and labels[key] in values:
+            return False
+        if op == "Exists" and not present:
+            return False
+        if op == "DoesNotExist" and present:
+            return False
+    return True
+
+
+_TEMPLATE = re.compile(r"\{\{\s*(\.name|\.server|index \.metadata\.labels \"([^\"]+)\")\s*\}\}")
+
+
+def go_template(text: str, params: dict) -> str:
+    def sub(m):
+        if m.group(2):
+            labels = params["metadata"]["labels"]
+            if m.group(2) not in labels:
+                raise KeyError(f"missingkey=error: label {m.group(2)}")
+            return labels[m.group(2)]
+        return params[m.group(1)[1:]]
+    out = _TEMPLATE.sub(sub, text)
+    assert "{{" not in out, f"unrendered template left in {out!r}"
+    return out
+
+
+def _apply(node, params):
+    if isinstance(node, dict):
+        return {_apply(k, params): _apply(v, params) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_apply(v, params) for v in node]
+    return go_template(node, params) if isinstance(node, str) else node
+
+
+def argocd_generate(files: dict, hub_private_key) -> list[dict]:
+    """What the ApplicationSet controller would generate: cluster generator items -> templated Applications."""
+    docs = _docs(files)
+    clusters = []
+    for path, doc in docs.items():
+        if doc["kind"] == "SealedSecret" and (doc["spec"]["template"]["metadata"].get("labels") or {}).get("argocd.argoproj.io/secret-type") == "cluster":
+            data = unseal(hub_private_key, doc)
+            clusters.append({"name": data["name"].decode(), "server": data["server"].decode(),
+                             "metadata": {"labels": doc["spec"]["template"]["metadata"]["labels"]}})
+    apps = []
+    for path, doc in docs.items():
+        if doc["kind"] != "ApplicationSet" or "/applicationsets/" not in path:
+            continue
+        assert doc["spec"]["goTemplate"] is True and doc["spec"]["goTemplateOptions"] == ["missingkey=error"]
+        for generator in doc["spec"]["generators"]:
+            for params in clusters:
+                if k8s_selector_matches(generator["clusters"]["selector"], params["metadata"]["labels"]):
+                    rendered = _apply(doc["spec"]["template"], params)
+                    apps.append(rendered | {"_appset": doc["metadata"]["name"]})
+    return apps
+
+
+@pytest.fixture(scope="module")
+def rendered(sample_van):
+    return van_render(sample_van, sealer=Sealer())
+
+
+def test_everything_rendered_validates_against_the_upstream_crds(rendered):
+    kinds = set()
+    for path, text in rendered.items():
+        errors = validate_yaml_text(text, file=path)
+        assert errors == [], "\n".join(map(str, errors))
+        kinds.add(yaml.safe_load(text)["kind"])
+    assert kinds == {"Application", "ApplicationSet", "SealedSecret", "Site", "Link"}
+
+
+def test_generated_applications_equal_the_portal_placement(sample_van, rendered, hub_keys):
+    generated = argocd_generate(rendered, hub_keys[0])
+    pairs = [(a["metadata"]["labels"]["wayline.io/app"], a["metadata"]["labels"]["wayline.io/cluster"]) for a in generated]
+    assert len(pairs) == len(set(pairs)), "two generators produced the same (app, cluster)"
+    names = [a["metadata"]["name"] for a in generated]
+    assert len(names) == len(set(names)), "two Applications share a name"
+    assert set(pairs) == placement_compute(sample_van).pairs()
+    # Spot-check against the rules as a person reads them.
+    expected = {
+        ("payments-api", "hub"), ("payments-api", "edge-eu"), ("payments-api", "edge-prod"), ("payments-api", "edge-us"),
+        ("ledger", "hub"), ("ledger", "edge-eu"), ("ledger", "edge-prod"), ("ledger", "edge-us"),
+        ("trainer", "edge-eu"), ("trainer", "edge-us"),
+        ("splunk-forwarder", "hub"), ("splunk-forwarder", "edge-eu"), ("splunk-forwarder", "edge-us"), ("splunk-forwarder", "edge-prod"),
+    }
+    assert set(pairs) == expected
+
+
+def test_applications_carry_identity_names_within_limits_and_destination(sample_van, rendered, hub_keys):
+    generated = argocd_generate(rendered, hub_keys[0])
+    servers = {c.name: c.api_url for c in sample_van.edges} | {"hub": "https://kubernetes.default.svc"}
+    for app in generated:
+        labels = app["metadata"]["labels"]
+        assert labels["wayline.io/van"] == "demo"
+        assert app["metadata"]["annotations"]["wayline.io/app"] == labels["wayline.io/app"]
+        assert len(app["metadata"]["name"]) <= 63
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", app["metadata"]["name"])
+        assert app["spec"]["destination"]["server"] == servers[labels["wayline.io/cluster"]]
+        application = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                       "metadata": app["metadata"] | {"namespace": "argocd"}, "spec": app["spec"]}
+        assert validate_object(application) == []
+
+
+def test_per_environment_override_gives_prod_its_own_version(sample_van, rendered, hub_keys):
+    versions = {}
+    for app in argocd_generate(rendered, hub_keys[0]):
+        if app["metadata"]["labels"]["wayline.io/app"] == "payments-api":
+            versions[app["metadata"]["labels"]["wayline.io/cluster"]] = app["spec"]["source"]["kustomize"]["images"][0]
+    assert versions["edge-prod"].endswith(":1.4.1") and versions["hub"].endswith(":1.4.1")
+    assert versions["edge-eu"].endswith(":1.4.2") and versions["edge-us"].endswith(":1.4.2")
+
+
+def test_sync_policy_follows_the_rule(rendered):
+    docs = _docs(rendered)
+    manual = [d for p, d in docs.items() if "/applicationsets/gpu-ml/" in p]
+    automated = [d for p, d in docs.items() if "/applicationsets/payments-eu/" in p]
+    assert manual and all("automated" not in d["spec"]["template"]["spec"]["syncPolicy"] for d in manual)
+    assert automated and all(d["spec"]["template"]["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True} for d in automated)
+
+
+def test_cluster_secrets_carry_tags_as_labels_and_unseal_to_argocd_config(sample_van, rendered, hub_keys):
+    doc = yaml.safe_load(rendered["vans/demo/hub/clusters/edge-eu.yaml"])
+    labels = doc["spec"]["template"]["metadata"]["labels"]
+    assert labels["argocd.argoproj.io/secret-type"] == "cluster"
+    assert labels["region"] == "eu" and labels["gpu"] == ""
+    assert labels["wayline.io/environment"] == "dev"
+    data = unseal(hub_keys[0], doc)
+    assert json.loads(data["config"])["bearerToken"] == f"{EDGE_TOKEN}-edge-eu"
+    assert data["server"] == b"https://edge-eu.example.net:6443"
+
+
+def test_no_plaintext_secret_reaches_the_files(sample_van, rendered):
+    text = "\n".join(rendered.values())
+    assert EDGE_TOKEN not in text
+    assert "PRIVATE KEY" not in text
+    assert sample_van.link_ca.key_pem.splitlines()[1] not in text
+    for edge in sample_van.edges:
+        assert edge.link_key_pem.splitlines()[1] not in text
+
+
+def test_skupper_link_material_opens_only_on_its_cluster(sample_van, rendered, hub_keys, edge_keys):
+    hub_ca = unseal(hub_keys[0], yaml.safe_load(rendered["vans/demo/clusters/hub/skupper/link-ca.yaml"]))
+    assert hub_ca["tls.key"].decode() == sample_van.link_ca.key_pem
+    creds_doc = yaml.safe_load(rendered["vans/demo/clusters/edge-us/skupper/link-credentials.yaml"])
+    creds = unseal(edge_keys[0], creds_doc)
+    assert creds["ca.crt"].decode() == sample_van.link_ca.cert_pem
+    with pytest.raises(ValueError):
+        unseal(hub_keys[0], creds_doc)
+    link = yaml.safe_load(rendered["vans/demo/clusters/edge-us/skupper/link.yaml"])
+    assert link["spec"]["tlsCredentials"] == creds_doc["metadata"]["name"]
+    site = yaml.safe_load(rendered["vans/demo/clusters/hub/skupper/site.yaml"])
+    assert site["spec"] == {"linkAccess": "loadbalancer", "defaultIssuer": "wayline-link-ca"}
+
+
+def test_edge_client_certificate_chains_to_the_van_ca(sample_van):
+    from cryptography import x509
+    ca = x509.load_pem_x509_certificate(sample_van.link_ca.cert_pem.encode())
+    for edge in sample_van.edges:
+        cert = x509.load_pem_x509_certificate(edge.link_cert_pem.encode())
+        cert.verify_directly_issued_by(ca)
+
+
+def test_rendering_is_deterministic_with_the_same_cache(sample_van):
+    sealer = Sealer()
+    assert van_render(sample_van, sealer=sealer) == van_render(sample_van, sealer=sealer)
+
+
+def test_adding_an_edge_changes_exactly_its_files(sample_van, edge_keys, link_material):
+    sealer = Sealer()
+    before = van_render(sample_van, sealer=sealer)
+    new_edge = make_edge("edge-new", "prod", "region=us", edge_keys, link_material)
+    after = van_render(replace(sample_van, edges=sample_van.edges + (new_edge,)), sealer=sealer)
+    added = set(after) - set(before)
+    assert added == {
+        "vans/demo/hub/clusters/edge-new.yaml",
+        "vans/demo/clusters/edge-new/skupper/site.yaml",
+        "vans/demo/clusters/edge-new/skupper/link.yaml",
+        "vans/demo/clusters/edge-new/skupper/link-credentials.yaml",
+    }
+    assert set(before) - set(after) == set()
+    assert [p for p in before if before[p] != after[p]] == []
+    # and removing it again restores the previous tree exactly
+    assert van_render(sample_van, sealer=sealer) == before
+
+
+def test_a_rule_that_matches_nothing_is_allowed_but_flagged(sample_van, rendered, hub_keys):
+    # Its ApplicationSet is committed (a cluster tagged region=mars later gets the apps) but generates nothing now.
+    assert any("/applicationsets/nothing/" in p for p in rendered)
+    assert not [a for a in argocd_generate(rendered, hub_keys[0]) if a["metadata"]["labels"]["wayline.io/rule"] == "nothing"]
+    assert ("nothing", "no cluster of this VAN matches the rule's cluster selector") in unmatched_rules(sample_van)
+
+
+def test_overlapping_rules_place_each_app_once_and_the_earlier_rule_wins(sample_van, hub_keys):
+    broad = RuleSpec(name="all-payments", app_tags=tuple(tags_parse("payments")), cluster_selector=selector_parse("region in (eu,us)"), order=0)
+    van = replace(sample_van, rules=sample_van.rules + (broad,))
+    files = van_render(van, sealer=Sealer())
+    generated = argocd_generate(files, hub_keys[0])
+    pairs = [(a["metadata"]["labels"]["wayline.io/app"], a["metadata"]["labels"]["wayline.io/cluster"]) for a in generated]
+    assert len(pairs) == len(set(pairs))
+    assert set(pairs) == placement_compute(van).pairs()
+    assert placement_compute(van).clusters_of("ledger")["edge-prod"] == "all-payments"
+
+
+def test_missing_inputs_are_refused_with_the_field_named(sample_van):
+    with pytest.raises(RenderError, match="hub_host"):
+        van_render(replace(sample_van, hub_host=""), sealer=Sealer())
+    with pytest.raises(RenderError, match="sealing_cert"):
+        van_render(replace(sample_van, hub=replace(sample_van.hub, sealing_cert_pem="")), sealer=Sealer())
+    with pytest.raises(RenderError, match="credentials"):
+        van_render(replace(sample_van, edges=(replace(sample_van.edges[0], credentials=None),)), sealer=Sealer())
