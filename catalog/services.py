@@ -60,7 +60,12 @@ def location_register(
     visibility: str = Visibility.PUBLIC,
     refresh: bool = True,
 ) -> Location:
-    """Register a location; with ``refresh`` its first processing is queued after commit."""
+    """Register a location; with ``refresh`` its first processing is queued after commit.
+
+    Local directories are for platform admins only: they read the server's own disk.
+    """
+    if type == LocationType.PATH and actor is not None and not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Only platform admins may register a directory on the server.")
     _check_team(actor, owner_team)
     location = Location(
         type=type, target=target.strip(), branch=branch.strip(), path=(path or "catalog-info.yaml").strip(),

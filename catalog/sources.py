@@ -26,8 +26,11 @@ def checkout_dir(location_id: int) -> Path:
     return Path(settings.DATA_DIR) / "catalog" / "checkouts" / str(location_id)
 
 
-def checkout(location) -> Checkout:
-    """Bring the location's files onto this machine and say which commit they are."""
+def checkout(location, dest: Path | None = None) -> Checkout:
+    """Bring the location's files onto this machine and say which commit they are.
+
+    ``dest``: where to clone instead of the location's own checkout directory (dry runs).
+    """
     if location.type == LocationType.PATH:
         root = Path(location.target)
         if not root.is_dir():
@@ -38,11 +41,10 @@ def checkout(location) -> Checkout:
         except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
             pass
         return Checkout(root=root, commit=commit, base_urls=(root.resolve().as_uri(),))
-    return _git_checkout(location)
+    return _git_checkout(location, dest or checkout_dir(location.pk))
 
 
-def _git_checkout(location) -> Checkout:
-    target = checkout_dir(location.pk)
+def _git_checkout(location, target: Path) -> Checkout:
     branch = location.branch or None
     try:
         if (target / ".git").is_dir():

@@ -1,5 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from catalog import views
 
 app_name = "catalog"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("catalog/", views.EntityListView.as_view(), name="entity_list"),
+    path("catalog/locations/", views.LocationListView.as_view(), name="location_list"),
+    path("catalog/locations/add/", views.LocationCreateView.as_view(), name="location_add"),
+    path("catalog/locations/<int:pk>/", views.LocationDetailView.as_view(), name="location"),
+    path("catalog/locations/<int:pk>/refresh/", views.LocationRefreshView.as_view(), name="location_refresh"),
+    path("catalog/locations/<int:pk>/delete/", views.LocationDeleteView.as_view(), name="location_delete"),
+    path("catalog/entities/<int:pk>/edit/", views.EntityEditView.as_view(), name="entity_edit"),
+    path("catalog/<str:kind>/<str:namespace>/<str:name>/", views.EntityDetailView.as_view(), name="entity"),
+    path("create/", views.TemplateListView.as_view(), name="template_list"),
+]

@@ -1,5 +1,25 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from catalog.api import backstage, views
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.register("entities", views.EntityViewSet, basename="entity")
+router.register("locations", views.LocationViewSet, basename="location")
+router.register("relations", views.RelationViewSet, basename="relation")
+
+# Backstage's catalog API, path for path, under /api/catalog/.
+backstage_patterns = [
+    path("catalog/entities", backstage.EntitiesView.as_view(), name="backstage-entities"),
+    path("catalog/entities/by-query", backstage.EntitiesByQueryView.as_view(), name="backstage-entities-by-query"),
+    path("catalog/entities/by-refs", backstage.EntitiesByRefsView.as_view(), name="backstage-entities-by-refs"),
+    path("catalog/entities/by-uid/<str:uid>", backstage.EntityByUidView.as_view(), name="backstage-entity-by-uid"),
+    path("catalog/entities/by-name/<str:kind>/<str:namespace>/<str:name>", backstage.EntityByNameView.as_view(),
+         name="backstage-entity-by-name"),
+    path("catalog/entity-facets", backstage.EntityFacetsView.as_view(), name="backstage-entity-facets"),
+    path("catalog/locations", backstage.LocationsView.as_view(), name="backstage-locations"),
+    path("catalog/locations/<str:pk>", backstage.LocationView.as_view(), name="backstage-location"),
+    path("catalog/validate-entity", backstage.ValidateEntityView.as_view(), name="backstage-validate-entity"),
+]
+
+urlpatterns = [*backstage_patterns, *router.urls]

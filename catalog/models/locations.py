@@ -50,7 +50,9 @@ class Location(PortalModel):
         """The location as Backstage's API names it (type ``url`` or ``file``)."""
         if self.type == LocationType.PATH:
             return f"{self.target.rstrip('/')}/{self.path}"
-        return f"{self.target}#{self.branch}:{self.path}" if self.branch else f"{self.target}:{self.path}"
+        if not self.branch and self.path == "catalog-info.yaml":
+            return self.target
+        return f"{self.target.rstrip('/')}/blob/{self.branch or 'HEAD'}/{self.path}"
 
     @classmethod
     def public_q(cls) -> Q | None:

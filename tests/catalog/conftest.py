@@ -51,3 +51,37 @@ def examples_repo(tmp_path):
     shutil.copytree(EXAMPLES, repo.path, dirs_exist_ok=True)
     repo.commit("Backstage examples")
     return repo
+
+
+def component_yaml(name: str, owner: str, *, type_: str = "service", lifecycle: str = "production",
+                   tags: tuple[str, ...] = (), description: str = "", system: str = "") -> str:
+    lines = [
+        "apiVersion: backstage.io/v1alpha1", "kind: Component", "metadata:", f"  name: {name}",
+        f"  description: {description or name + ' component'}", f"  tags: [{', '.join(tags)}]", "spec:",
+        f"  type: {type_}", f"  lifecycle: {lifecycle}", f"  owner: {owner}",
+    ]
+    if system:
+        lines.append(f"  system: {system}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def catalog(world, tmp_path):
+    """The ``world`` teams as catalog Groups, and entities owned by each, imported from a real git repo."""
+    from catalog import services
+
+    repo = GitRepo(tmp_path / "world-catalog")
+    repo.write({
+        "org.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: payments}\nspec: {type: team, children: []}\n"
+        "---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: search}\nspec: {type: team, children: []}\n",
+        "checkout.yaml": component_yaml("checkout", "payments", tags=("python", "payments"), description="Takes the money",
+                                        system="shop"),
+        "ledger.yaml": component_yaml("ledger", "group:default/payments", type_="library", lifecycle="experimental"),
+        "indexer.yaml": component_yaml("indexer", "search", tags=("java",), description="Builds the search index"),
+        "systems.yaml": "apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: shop}\nspec: {owner: payments}\n",
+    })
+    repo.commit()
+    location = services.location_register(actor=None, type="git", target=repo.url, path="*.yaml", refresh=False)
+    report = services.location_refresh(actor=None, location_id=location.pk)
+    assert report.errors == 0, report.error_list
+    return location

@@ -1,0 +1,452 @@
+"""The Backstage-compatible catalog REST API, under ``/api/catalog/``.
+
+Tools written for Backstage (``@backstage/catalog-client``, scripts calling
+``/entities/by-query``) work against Wayline unchanged. Every read goes through
+``catalog.selectors.entity_list`` (so ``restrict``) and every write through the
+catalog services; entities are serialised as Backstage serialises them
+(``metadata.uid``, ``metadata.etag``, ``relations`` with ``targetRef``).
+Errors use Backstage's body: ``{"error": {"name", "message"}, "response": {"statusCode"}}``.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import tempfile
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import selectors, services
+from catalog.choices import LocationType
+from catalog.models import Entity, Location, Relation
+from catalog.processing import process_tree
+from catalog.refs import EntityRefError, parse_ref
+from catalog.sources import LocationUnreadable, checkout
+from portal.api.authentication import HashedTokenAuthentication
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+
+# Backstage field path -> indexed column, compared case-insensitively as Backstage does.
+COLUMNS = {
+    "kind": "kind",
+    "metadata.namespace": "namespace",
+    "metadata.name": "name",
+    "metadata.title": "title",
+    "spec.type": "type",
+    "spec.lifecycle": "lifecycle",
+}
+ORDER_COLUMNS = {**COLUMNS, "metadata.uid": "uid", "spec.owner": "owner", "spec.system": "system"}
+
+
+class BearerTokenAuthentication(HashedTokenAuthentication):
+    """Backstage clients send ``Authorization: Bearer <token>``; the same hashed API tokens apply."""
+
+    keyword = "Bearer"
+
+
+class BackstageError(Exception):
+    def __init__(self, status_code: int, name: str, message: str):
+        super().__init__(message)
+        self.status_code, self.name, self.message = status_code, name, message
+
+
+def error_response(status_code: int, name: str, message: str) -> Response:
+    return Response({"error": {"name": name, "message": message}, "response": {"statusCode": status_code}},
+                    status=status_code)
+
+
+class BackstageView(APIView):
+    authentication_classes = [SessionAuthentication, HashedTokenAuthentication, BearerTokenAuthentication]
+    schema = None  # Backstage documents this API itself; keep it out of Wayline's OpenAPI
+
+    def handle_exception(self, exc):
+        if isinstance(exc, BackstageError):
+            return error_response(exc.status_code, exc.name, exc.message)
+        if isinstance(exc, PermissionDenied):
+            return error_response(403, "NotAllowedError", str(exc) or "Not allowed")
+        response = super().handle_exception(exc)
+        if response is not None and response.status_code in (401, 403):
+            name = "AuthenticationError" if response.status_code == 401 else "NotAllowedError"
+            return error_response(response.status_code, name, str(getattr(exc, "detail", exc)))
+        return response
+
+
+# --- filters, fields, serialisation ---
+
+
+def _json_path(path: str):
+    parts = path.split(".")
+    expression = KeyTransform(parts[0], "data")
+    for part in parts[1:-1]:
+        expression = KeyTransform(part, expression)
+    return KeyTextTransform(parts[-1], expression) if len(parts) > 1 else KeyTextTransform(parts[0], "data")
+
+
+def _condition(key: str, value: str | None) -> Q:
+    key = key.strip()
+    lowered = key.lower()
+    if lowered in COLUMNS:
+        column = COLUMNS[lowered]
+        return ~Q(**{column: ""}) if value is None else Q(**{f"{column}__iexact": value})
+    if lowered == "metadata.uid":
+        return Q() if value is None else Q(uid=value) if _is_uuid(value) else Q(pk__in=[])
+    if lowered == "metadata.tags":
+        return ~Q(tag_index="") if value is None else Q(tag_index__contains=f"|{value.lower()}|")
+    if lowered.startswith("relations."):
+        relation_type = key.split(".", 1)[1]
+        targets = Relation.objects.filter(type__iexact=relation_type)
+        if value is not None:
+            targets = targets.filter(target_ref=value.lower())
+        return Q(ref__in=targets.values("source_ref"))
+    if value is None:
+        parent, _, leaf = key.rpartition(".")
+        return Q(**{f"data__{parent.replace('.', '__')}__has_key": leaf}) if parent else Q(**{"data__has_key": leaf})
+    alias = "_f_" + re.sub(r"\W", "_", key)
+    return Q(**{f"{alias}__iexact": value}), alias, _json_path(key)  # type: ignore[return-value]
+
+
+def _is_uuid(value: str) -> bool:
+    return bool(re.fullmatch(r"[0-9a-fA-F-]{32,36}", value))
+
+
+def apply_filters(queryset, filters: list[str]):
+    """``filter=kind=component,spec.type=service`` (AND within one, OR across several, as in Backstage)."""
+    if not filters:
+        return queryset
+    any_of = Q()
+    annotations = {}
+    for raw in filters:
+        by_key: dict[str, Q] = {}
+        for part in [p for p in raw.split(",") if p.strip()]:
+            key, sep, value = part.partition("=")
+            result = _condition(key, value.strip() if sep else None)
+            if isinstance(result, tuple):
+                result, alias, expression = result
+                annotations[alias] = expression
+            # Several values for one key within a filter: any of them (Backstage semantics).
+            by_key[key.strip().lower()] = by_key[key.strip().lower()] | result if key.strip().lower() in by_key else result
+        all_of = Q()
+        for condition in by_key.values():
+            all_of &= condition
+        any_of |= all_of
+    if annotations:
+        queryset = queryset.annotate(**annotations)
+    return queryset.filter(any_of)
+
+
+def relations_for(refs: list[str]) -> dict[str, list[dict]]:
+    """Backstage ``relations`` of the given entities: one query."""
+    grouped: dict[str, list[dict]] = {ref: [] for ref in refs}
+    rows = (
+        Relation.objects.filter(source_ref__in=refs)
+        .values_list("source_ref", "type", "target_ref")
+        .order_by("source_ref", "type", "target_ref")
+        .distinct()
+    )
+    for source, relation_type, target in rows:
+        kind, _, rest = target.partition(":")
+        namespace, _, name = rest.partition("/")
+        grouped[source].append(
+            {"type": relation_type, "targetRef": target, "target": {"kind": kind, "namespace": namespace, "name": name}}
+        )
+    return grouped
+
+
+def serialize_entity(entity: Entity, relations: list[dict]) -> dict:
+    data = entity.data
+    metadata = {**data["metadata"], "uid": str(entity.uid), "etag": entity.etag, "namespace": entity.namespace}
+    annotations = dict(metadata.get("annotations") or {})
+    annotations.setdefault("backstage.io/managed-by-location", f"url:{entity.location.backstage_target}"
+                           if entity.location.type == LocationType.GIT else f"file:{entity.location.backstage_target}")
+    annotations.setdefault("backstage.io/managed-by-origin-location", annotations["backstage.io/managed-by-location"])
+    if entity.orphaned:
+        annotations["backstage.io/orphan"] = "true"
+    metadata["annotations"] = annotations
+    body = {"apiVersion": data["apiVersion"], "kind": data["kind"], "metadata": metadata}
+    if "spec" in data:
+        body["spec"] = data["spec"]
+    body["relations"] = relations
+    return body
+
+
+def project(entity: dict, fields: list[str]) -> dict:
+    """Keep only ``fields`` (dotted paths), as Backstage's ``fields`` parameter does."""
+    if not fields:
+        return entity
+    result: dict = {}
+    for path in fields:
+        source, target = entity, result
+        parts = path.split(".")
+        for i, part in enumerate(parts):
+            if not isinstance(source, dict) or part not in source:
+                break
+            if i == len(parts) - 1:
+                target[part] = source[part]
+            else:
+                source = source[part]
+                target = target.setdefault(part, {})
+    return result
+
+
+def _fields(request_values: list[str]) -> list[str]:
+    return [f.strip() for value in request_values for f in value.split(",") if f.strip()]
+
+
+def serialize_page(entities: list[Entity], fields: list[str]) -> list[dict]:
+    relations = relations_for([e.ref for e in entities]) if not fields or any(f.startswith("relations") for f in fields) else {}
+    return [project(serialize_entity(e, relations.get(e.ref, [])), fields) for e in entities]
+
+
+def _visible(request):
+    return selectors.entity_list(user=request.user).select_related("location")
+
+
+def _order(queryset, order_fields: list[str]):
+    ordering = []
+    for spec in order_fields:
+        field, _, direction = spec.partition(",")
+        column = ORDER_COLUMNS.get(field.strip())
+        if column is None:
+            raise BackstageError(400, "InputError", f"Cannot order by {field!r}; supported: {', '.join(ORDER_COLUMNS)}")
+        ordering.append(f"-{column}" if direction.strip().lower() == "desc" else column)
+    return queryset.order_by(*ordering, "ref")
+
+
+def _int(value, default: int, name: str) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise BackstageError(400, "InputError", f"{name} must be an integer") from None
+    if number < 0:
+        raise BackstageError(400, "InputError", f"{name} must not be negative")
+    return number
+
+
+# --- views ---
+
+
+class EntitiesView(BackstageView):
+    """``GET /entities``: the older list endpoint (an array; ``filter``, ``fields``, ``offset``, ``limit``, ``order``)."""
+
+    def get(self, request):
+        queryset = apply_filters(_visible(request), request.query_params.getlist("filter"))
+        orders = []
+        for order in request.query_params.getlist("order"):
+            direction, _, field = order.partition(":")
+            orders.append(f"{field},{direction}")
+        queryset = _order(queryset, orders)
+        offset = _int(request.query_params.get("offset"), 0, "offset")
+        limit = request.query_params.get("limit")
+        page = queryset[offset : offset + _int(limit, MAX_LIMIT, "limit")] if limit else queryset[offset:]
+        return Response(serialize_page(list(page), _fields(request.query_params.getlist("fields"))))
+
+
+class EntitiesByQueryView(BackstageView):
+    """``GET /entities/by-query``: filtered, ordered, full-text searched, cursor-paginated."""
+
+    def get(self, request):
+        params = request.query_params
+        if params.get("cursor"):
+            try:
+                state = json.loads(base64.urlsafe_b64decode(params["cursor"].encode()).decode())
+            except (ValueError, UnicodeDecodeError):
+                raise BackstageError(400, "InputError", "Malformed cursor") from None
+        else:
+            state = {
+                "filter": params.getlist("filter"),
+                "order": params.getlist("orderField"),
+                "term": (params.get("fullTextFilterTerm") or "").strip(),
+                "offset": _int(params.get("offset"), 0, "offset"),
+            }
+        limit = min(_int(params.get("limit"), DEFAULT_LIMIT, "limit"), MAX_LIMIT)
+        queryset = apply_filters(_visible(request), state["filter"])
+        if state["term"]:
+            queryset = selectors.entity_search(queryset, state["term"])
+        queryset = _order(queryset, state["order"])
+        offset = state["offset"]
+        rows = list(queryset[offset : offset + limit + 1])
+        has_next = len(rows) > limit
+        rows = rows[:limit]
+        body = {"items": serialize_page(rows, _fields(params.getlist("fields"))), "pageInfo": {}}
+        if params.get("totalItems") != "exclude":
+            body["totalItems"] = queryset.count()
+        if has_next:
+            body["pageInfo"]["nextCursor"] = _cursor({**state, "offset": offset + limit})
+        if offset > 0:
+            body["pageInfo"]["prevCursor"] = _cursor({**state, "offset": max(offset - limit, 0)})
+        return Response(body)
+
+
+def _cursor(state: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
+
+
+class EntityByNameView(BackstageView):
+    def get(self, request, kind, namespace, name):
+        ref = f"{kind}:{namespace}/{name}".lower()
+        entity = _visible(request).filter(ref=ref).first()
+        if entity is None:
+            raise BackstageError(404, "NotFoundError", f"No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'")
+        return Response(serialize_page([entity], [])[0])
+
+
+class EntityByUidView(BackstageView):
+    def get(self, request, uid):
+        entity = _visible(request).filter(uid=uid).first() if _is_uuid(uid) else None
+        if entity is None:
+            raise BackstageError(404, "NotFoundError", f"No entity with uid {uid}")
+        return Response(serialize_page([entity], [])[0])
+
+
+class EntitiesByRefsView(BackstageView):
+    """``POST /entities/by-refs``: ``{"entityRefs": [...], "fields": [...]}`` -> items in the same order (null if absent)."""
+
+    def post(self, request):
+        refs = request.data.get("entityRefs")
+        if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+            raise BackstageError(400, "InputError", "entityRefs must be an array of strings")
+        keys = []
+        for ref in refs:
+            try:
+                keys.append(parse_ref(ref).key)
+            except EntityRefError:
+                keys.append(None)
+        queryset = apply_filters(_visible(request), request.query_params.getlist("filter"))
+        found = {e.ref: e for e in queryset.filter(ref__in=[k for k in keys if k])}
+        fields = _fields(request.data.get("fields") or [])
+        serialized = dict(zip(found, serialize_page(list(found.values()), fields)))
+        return Response({"items": [serialized.get(key) if key else None for key in keys]})
+
+
+class EntityFacetsView(BackstageView):
+    def get(self, request):
+        facets = request.query_params.getlist("facet")
+        queryset = apply_filters(selectors.entity_list(user=request.user), request.query_params.getlist("filter"))
+        return Response({"facets": selectors.entity_facets(queryset, facets)})
+
+
+_BLOB = re.compile(r"^(?P<repo>.+?)/(?:-/)?(?:blob|tree)/(?P<branch>[^/]+)/(?P<path>.+)$")
+
+
+def parse_target(location_type: str, target: str) -> dict:
+    """A Backstage location (``url`` + blob URL, or ``file`` + path) as Wayline's location fields."""
+    if location_type == "file":
+        path = Path(target)
+        if any(ch in path.name for ch in "*?[") or path.suffix in (".yaml", ".yml"):
+            return {"type": LocationType.PATH, "target": str(path.parent), "branch": "", "path": path.name}
+        return {"type": LocationType.PATH, "target": target, "branch": "", "path": "catalog-info.yaml"}
+    if location_type != "url":
+        raise BackstageError(400, "InputError", f"Unsupported location type {location_type!r}; use url or file")
+    match = _BLOB.match(target)
+    if match:
+        branch = "" if match["branch"] == "HEAD" else match["branch"]
+        return {"type": LocationType.GIT, "target": match["repo"], "branch": branch, "path": match["path"]}
+    return {"type": LocationType.GIT, "target": target, "branch": "", "path": "catalog-info.yaml"}
+
+
+def location_body(location: Location) -> dict:
+    return {"id": str(location.pk), "type": "file" if location.type == LocationType.PATH else "url",
+            "target": location.backstage_target}
+
+
+class LocationsView(BackstageView):
+    def get(self, request):
+        return Response([{"data": location_body(loc)} for loc in selectors.location_list(user=request.user)])
+
+    def post(self, request):
+        location_type = request.data.get("type") or "url"
+        target = request.data.get("target")
+        if not isinstance(target, str) or not target:
+            raise BackstageError(400, "InputError", "target must be a non-empty string")
+        fields = parse_target(location_type, target)
+        if fields["type"] == LocationType.PATH and not request.user.is_superuser:
+            raise BackstageError(403, "NotAllowedError", "Only platform admins may register a directory on the server")
+        if request.query_params.get("dryRun") == "true":
+            return self.dry_run(fields)
+        existing = selectors.location_list(user=request.user).filter(**fields).first()
+        if existing is not None:
+            raise BackstageError(409, "ConflictError", f"Location {location_type}:{target} already exists")
+        team = self._team(request)
+        try:
+            with transaction.atomic():
+                location = services.location_register(actor=request.user, owner_team=team, refresh=False, **fields)
+        except DjangoValidationError as exc:
+            raise BackstageError(400, "InputError", "; ".join(exc.messages)) from None
+        report = services.location_refresh(actor=request.user, location_id=location.pk)
+        location.refresh_from_db()
+        if report.failure:
+            raise BackstageError(400, "InputError", report.failure)
+        entities = list(_visible(request).filter(location=location))
+        return Response({"location": location_body(location), "entities": serialize_page(entities, []), "exists": False},
+                        status=status.HTTP_201_CREATED)
+
+    def _team(self, request):
+        from portal.selectors import teams_user_can_edit_for
+
+        slug = request.data.get("team") or request.query_params.get("team")
+        teams = teams_user_can_edit_for(user=request.user)
+        if slug:
+            return teams.filter(slug=slug).first()
+        if request.user.is_superuser:
+            return None
+        only = list(teams[:2])
+        if len(only) != 1:
+            raise BackstageError(400, "InputError", "Say which team owns the location: add \"team\": \"<slug>\"")
+        return only[0]
+
+    def dry_run(self, fields: dict) -> Response:
+        probe = Location(pk=0, **fields)
+        with tempfile.TemporaryDirectory(prefix="wayline-dryrun-") as tmp:
+            try:
+                source = checkout(probe, dest=Path(tmp) / "checkout")
+            except LocationUnreadable as exc:
+                raise BackstageError(400, "InputError", str(exc)) from None
+            result = process_tree(source.root, [p.strip() for p in probe.path.split(",")], base_urls=source.base_urls)
+        if result.errors and not result.entities:
+            raise BackstageError(400, "InputError", "; ".join(str(e) for e in result.errors[:5]))
+        return Response({"location": {"id": "", **location_body(probe)}, "exists": False,
+                         "entities": [{**e.data, "relations": []} for e in result.entities]},
+                        status=status.HTTP_201_CREATED)
+
+
+class LocationView(BackstageView):
+    def _location(self, request, pk) -> Location:
+        location = selectors.location_list(user=request.user).filter(pk=pk).first() if str(pk).isdigit() else None
+        if location is None:
+            raise BackstageError(404, "NotFoundError", f"Found no location with ID {pk}")
+        return location
+
+    def get(self, request, pk):
+        return Response(location_body(self._location(request, pk)))
+
+    def delete(self, request, pk):
+        location = self._location(request, pk)
+        if not Location.objects.restrict(request.user, "change").filter(pk=location.pk).exists():
+            raise BackstageError(403, "NotAllowedError", "You may not delete this location")
+        services.location_delete(actor=request.user, location=location)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ValidateEntityView(BackstageView):
+    """``POST /validate-entity``: 200 when valid, else 400 with the same errors as ingestion."""
+
+    def post(self, request):
+        entity = request.data.get("entity")
+        if not isinstance(entity, dict):
+            raise BackstageError(400, "InputError", "entity must be an object")
+        errors = services.entity_validate(document=entity)
+        if errors:
+            return Response({"errors": [{"name": "InputError", "message": str(e), "field": e.field} for e in errors]},
+                            status=status.HTTP_400_BAD_REQUEST)
+        return Response({}, status=status.HTTP_200_OK)

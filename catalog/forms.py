@@ -1,0 +1,24 @@
+from django import forms
+
+from catalog.choices import LocationType
+from portal.forms import OwnedObjectForm, PortalForm
+from portal.models import Visibility
+
+
+class LocationForm(OwnedObjectForm):
+    type = forms.ChoiceField(choices=LocationType.choices, initial=LocationType.GIT)
+    target = forms.CharField(max_length=1000, help_text="Git URL (https://, ssh or a path to a repository), or a directory")
+    branch = forms.CharField(max_length=255, required=False, help_text="Empty: the default branch")
+    path = forms.CharField(max_length=1000, initial="catalog-info.yaml",
+                           help_text="File or glob, e.g. catalog-info.yaml or **/*.yaml (comma-separated for several)")
+
+
+class EntitySettingsForm(PortalForm):
+    """Portal-side settings of an entity; everything else comes from its catalog file."""
+
+    visibility = forms.ChoiceField(choices=Visibility.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance is not None:
+            self.initial.setdefault("visibility", self.instance.visibility)

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import json
+
+import yaml
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views import View
+
+from catalog import selectors, services
+from catalog.filtersets import EntityFilterSet, LocationFilterSet
+from catalog.forms import EntitySettingsForm, LocationForm
+from catalog.graph import relation_graph_svg
+from catalog.models import Entity, Location
+from catalog.tables import EntityTable, LocationTable
+from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListView, get_restricted_object_or_404
+
+
+class EntityListView(ObjectListView):
+    selector = selectors.entity_list_light
+    filterset_class = EntityFilterSet
+    table_class = EntityTable
+    template_name = "catalog/entity_list.html"
+    title = "Catalog"
+    export_filename = "catalog.csv"
+
+
+class TemplateListView(EntityListView):
+    """The "Create" page: Template entities from the catalog (running them is a later issue)."""
+
+    template_name = "catalog/template_list.html"
+    title = "Create"
+
+    def get_queryset(self):
+        return selectors.entity_list_light(user=self.request.user, filters={"kind": "Template"})
+
+
+def _can_change(user, model, obj) -> bool:
+    return model.objects.restrict(user, "change").filter(pk=obj.pk).exists()
+
+
+class EntityDetailView(ObjectDetailView):
+    selector = selectors.entity_list
+    template_name = "catalog/entity.html"
+
+    def get_object(self):
+        ref = f"{self.kwargs['kind']}:{self.kwargs['namespace']}/{self.kwargs['name']}".lower()
+        return get_restricted_object_or_404(
+            selectors.entity_list(user=self.request.user).select_related("location", "owner_team", "team"), ref=ref
+        )
+
+    def get_extra_context(self, obj):
+        user = self.request.user
+        relations = selectors.entity_relations(user=user, entity=obj)
+        for relation in relations:
+            relation.target_url = (
+                reverse("catalog:entity", kwargs={"kind": relation.target_kind.lower(),
+                                                  "namespace": relation.target_namespace, "name": relation.target_name})
+                if relation.target_name else ""
+            )
+        data = obj.data
+        return {
+            "relations": relations,
+            "graph_svg": mark_safe(relation_graph_svg(obj, relations)),  # built with escape() throughout
+            "links": [link for link in data["metadata"].get("links") or [] if isinstance(link, dict)],
+            "annotations": sorted((data["metadata"].get("annotations") or {}).items()),
+            "labels": sorted((data["metadata"].get("labels") or {}).items()),
+            "spec_json": json.dumps(data.get("spec") or {}, indent=2, sort_keys=True),
+            "api_definition": _api_definition(obj) if obj.kind == "API" else None,
+            "can_edit": _can_change(user, Entity, obj),
+        }
+
+
+def _api_definition(entity: Entity) -> dict:
+    """An API's definition: OpenAPI summarised as operations; anything else as text."""
+    spec = entity.data.get("spec") or {}
+    text = spec.get("definition") if isinstance(spec.get("definition"), str) else ""
+    result = {"type": spec.get("type", ""), "text": text, "openapi": None}
+    if spec.get("type") == "openapi" and text:
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return result
+        if isinstance(document, dict) and isinstance(document.get("paths"), dict):
+            operations = []
+            for path, item in document["paths"].items():
+                if not isinstance(item, dict):
+                    continue
+                for method, operation in item.items():
+                    if method.lower() in ("get", "put", "post", "delete", "patch", "head", "options") and isinstance(operation, dict):
+                        operations.append({"method": method.upper(), "path": path,
+                                           "summary": operation.get("summary") or operation.get("description") or "",
+                                           "operation_id": operation.get("operationId", "")})
+            info = document.get("info") if isinstance(document.get("info"), dict) else {}
+            servers = [s.get("url") for s in document.get("servers") or [] if isinstance(s, dict)]
+            result["openapi"] = {"title": info.get("title", ""), "version": info.get("version", ""),
+                                 "description": info.get("description", ""), "servers": servers,
+                                 "operations": operations}
+    return result
+
+
+class EntityEditView(ObjectEditView):
+    model = Entity
+    form_class = EntitySettingsForm
+    template_name = "catalog/entity_edit.html"
+    update_service = staticmethod(services.entity_settings_update)
+
+    def check_create_allowed(self):
+        raise Http404("Entities come from their locations.")
+
+
+class LocationListView(ObjectListView):
+    selector = selectors.location_list
+    filterset_class = LocationFilterSet
+    table_class = LocationTable
+    title = "Catalog locations"
+    create_url_name = "catalog:location_add"
+
+
+class LocationDetailView(ObjectDetailView):
+    selector = selectors.location_list
+    template_name = "catalog/location.html"
+
+    def get_extra_context(self, obj):
+        user = self.request.user
+        return {
+            "errors": selectors.location_errors(location=obj),
+            "entities": selectors.entity_list_light(user=user, filters={"location": obj}).order_by("kind", "name")[:200],
+            "can_edit": _can_change(user, Location, obj),
+        }
+
+
+class LocationCreateView(ObjectEditView):
+    model = Location
+    form_class = LocationForm
+    template_name = "catalog/location_edit.html"
+    create_service = staticmethod(services.location_register)
+
+
+class _LocationActionView(LoginRequiredMixin, View):
+    def changeable_location(self, pk) -> Location:
+        user = self.request.user
+        try:
+            return Location.objects.restrict(user, "change").get(pk=pk)
+        except Location.DoesNotExist:
+            if Location.objects.restrict(user, "view").filter(pk=pk).exists():
+                raise PermissionDenied("You may not change this location.") from None
+            raise Http404 from None
+
+
+class LocationRefreshView(_LocationActionView):
+    def post(self, request, pk):
+        location = self.changeable_location(pk)
+        services.location_refresh_request(actor=request.user, location=location)
+        messages.success(request, f"Refresh of {location} queued.")
+        return redirect(location.get_absolute_url())
+
+
+class LocationDeleteView(_LocationActionView):
+    def post(self, request, pk):
+        location = self.changeable_location(pk)
+        services.location_delete(actor=request.user, location=location)
+        messages.success(request, f"Removed {location} and its entities.")
+        return redirect("catalog:location_list")
