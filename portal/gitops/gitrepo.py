@@ -348,10 +348,11 @@ class ReadMirror(_GitBase):
         except GitError:
             return False
 
-    def log(self, *, ref: str | None = None, path: str | None = None, limit: int = 50, skip: int = 0) -> list[dict]:
+    def log(self, *, ref: str | None = None, rev: str | None = None, path: str | None = None, limit: int = 50,
+            skip: int = 0) -> list[dict]:
         """Commits newest first: sha, author, committer, date, subject, body, change ids and approvers."""
         args = ["log", f"--max-count={limit}", f"--skip={skip}",
-                "--format=%H%x1f%an%x1f%ae%x1f%cn%x1f%aI%x1f%s%x1f%B%x1e", f"refs/heads/{ref or self.branch}"]
+                "--format=%H%x1f%an%x1f%ae%x1f%cn%x1f%aI%x1f%s%x1f%B%x1e", rev or f"refs/heads/{ref or self.branch}"]
         if path:
             args += ["--", path]
         commits = []

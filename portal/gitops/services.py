@@ -7,6 +7,7 @@ rolled-back portal change never reaches git and a committed one always does.
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Iterable
 
 from django.conf import settings
@@ -282,8 +283,17 @@ def changeset_retry(*, actor, changeset: ChangeSet) -> ChangeSet:
     return changeset
 
 
+_URL_WITH_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@")
+
+
+def _validate_url(url: str) -> None:
+    if _URL_WITH_PASSWORD.match(url or ""):
+        raise ValidationError({"url": "url: put the password or token in the credentials field, not in the URL."})
+
+
 def repo_create(*, actor, name: str, url: str, branch: str = "main", username: str = "", secret: str = "") -> GitOpsRepo:
     """Register a GitOps repository (the secret is stored encrypted and never audited)."""
+    _validate_url(url)
     with transaction.atomic():
         repo = GitOpsRepo(name=name, url=url, branch=branch, username=username, secret=secret)
         repo.full_clean()
@@ -295,6 +305,7 @@ def repo_create(*, actor, name: str, url: str, branch: str = "main", username: s
 
 def repo_update(*, actor, obj: GitOpsRepo, url: str, branch: str, username: str = "", secret: str = "", **_: object) -> GitOpsRepo:
     """Change a repository; an empty ``secret`` keeps the stored one."""
+    _validate_url(url)
     with transaction.atomic():
         changes = {k: v for k, v in {"url": url, "branch": branch, "username": username}.items() if getattr(obj, k) != v}
         obj.url, obj.branch, obj.username = url, branch, username
