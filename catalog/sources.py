@@ -52,7 +52,7 @@ def _git_checkout(location, target: Path) -> Checkout:
             origin = repo.remotes.origin
             if origin.url != location.target:
                 origin.set_url(location.target)
-            origin.fetch(refspec=branch or "HEAD", depth=1, prune=True)
+            repo.git.fetch("--depth=1", "--prune", "--quiet", "origin", branch or "HEAD")
             repo.git.reset("--hard", "FETCH_HEAD")
         else:
             if target.exists():

@@ -1,0 +1,190 @@
+"""The Wayline catalog API and the Backstage-compatible API under /api/catalog/."""
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from catalog import services
+from catalog.models import Entity, Location
+from portal.services import api_token_rotate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def test_entities_list_filter_search_and_get(api, world, catalog):
+    api.force_authenticate(world.victor)
+    listing = api.get("/api/entities/", {"kind": "Component", "owner": "payments"}).json()
+    assert sorted(item["name"] for item in listing["results"]) == ["checkout", "ledger"]
+    found = api.get("/api/entities/", {"q": "money"}).json()
+    assert [item["name"] for item in found["results"]] == ["checkout"]
+    uid = found["results"][0]["uid"]
+    detail = api.get(f"/api/entities/{uid}/").json()
+    assert detail["data"]["spec"]["owner"] == "payments" and detail["owner_team"] == "payments"
+
+
+def test_entity_settings_change_only_by_owning_team(api, world, catalog):
+    checkout = Entity.objects.get(name="checkout")
+    url = f"/api/entities/{checkout.uid}/"
+    api.force_authenticate(world.bob)
+    assert api.patch(url, {"visibility": "private"}, format="json").status_code == 403
+    api.force_authenticate(world.alice)
+    response = api.patch(url, {"visibility": "private", "name": "renamed"}, format="json")
+    assert response.status_code == 200 and response.json()["visibility"] == "private"
+    checkout.refresh_from_db()
+    assert checkout.name == "checkout"  # catalog fields come only from git
+    api.force_authenticate(world.bob)
+    assert api.get(url).status_code == 404
+
+
+def test_validate_document_returns_ingestion_errors(api, world):
+    api.force_authenticate(world.victor)
+    bad = {"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "x y"},
+           "spec": {"type": "service", "lifecycle": "production", "owner": "a"}}
+    response = api.post("/api/entities/validate/", {"document": bad}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "metadata.name"
+    good = {**bad, "metadata": {"name": "x-y"}}
+    assert api.post("/api/entities/validate/", {"document": good}, format="json").json() == {"valid": True, "errors": []}
+
+
+def test_locations_register_refresh_delete_with_permissions(api, world, git_repo, django_capture_on_commit_callbacks):
+    from tests.catalog.conftest import component_yaml
+
+    git_repo.write({"catalog-info.yaml": component_yaml("api-made", "payments")})
+    git_repo.commit()
+    api.force_authenticate(world.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api.post("/api/locations/", {"target": git_repo.url, "owner_team": "payments"}, format="json")
+    assert created.status_code == 201, created.content
+    location_id = created.json()["id"]
+    assert Entity.objects.filter(name="api-made").exists()
+    assert api.get(f"/api/locations/{location_id}/errors/").json() == []
+    api.force_authenticate(world.bob)
+    assert api.post(f"/api/locations/{location_id}/refresh/").status_code == 403
+    assert api.delete(f"/api/locations/{location_id}/").status_code == 403
+    refused = api.post("/api/locations/", {"target": git_repo.url + "x", "owner_team": "payments"}, format="json")
+    assert refused.status_code == 403
+    api.force_authenticate(world.alice)
+    assert api.post(f"/api/locations/{location_id}/refresh/").status_code == 202
+    assert api.delete(f"/api/locations/{location_id}/").status_code == 204
+    assert not Entity.objects.filter(name="api-made").exists()
+
+
+def test_relations_api_lists_both_directions(api, world, catalog):
+    api.force_authenticate(world.victor)
+    rows = api.get("/api/relations/", {"source_ref": "group:default/payments"}).json()["results"]
+    assert {"source_ref": "group:default/payments", "type": "ownerOf", "target_ref": "component:default/checkout"} in rows
+
+
+# --- Backstage-compatible API ---
+
+
+def test_by_query_filter_fields_order_cursor(api, world, catalog):
+    api.force_authenticate(world.victor)
+    first = api.get("/api/catalog/entities/by-query", {"filter": "kind=component,spec.type=service",
+                                                       "orderField": "metadata.name,desc", "limit": 1}).json()
+    assert first["totalItems"] == 2
+    assert [e["metadata"]["name"] for e in first["items"]] == ["indexer"]
+    entity = first["items"][0]
+    assert entity["metadata"]["uid"] and entity["metadata"]["etag"] and entity["metadata"]["namespace"] == "default"
+    assert {"type": "ownedBy", "targetRef": "group:default/search",
+            "target": {"kind": "group", "namespace": "default", "name": "search"}} in entity["relations"]
+    second = api.get("/api/catalog/entities/by-query", {"cursor": first["pageInfo"]["nextCursor"], "limit": 1}).json()
+    assert [e["metadata"]["name"] for e in second["items"]] == ["checkout"]
+    assert "nextCursor" not in second["pageInfo"] and second["pageInfo"]["prevCursor"]
+    fields = api.get("/api/catalog/entities/by-query", {"filter": "kind=group", "fields": "metadata.name,kind"}).json()
+    assert fields["items"] == [{"kind": "Group", "metadata": {"name": "payments"}},
+                               {"kind": "Group", "metadata": {"name": "search"}}] or \
+        sorted(i["metadata"]["name"] for i in fields["items"]) == ["payments", "search"]
+    assert all(set(i) == {"kind", "metadata"} for i in fields["items"])
+    text = api.get("/api/catalog/entities/by-query", {"fullTextFilterTerm": "money"}).json()
+    assert [e["metadata"]["name"] for e in text["items"]] == ["checkout"]
+    either = api.get("/api/catalog/entities/by-query?filter=metadata.name=ledger&filter=metadata.tags=java").json()
+    assert sorted(e["metadata"]["name"] for e in either["items"]) == ["indexer", "ledger"]
+    owned = api.get("/api/catalog/entities/by-query", {"filter": "relations.ownedBy=group:default/payments"}).json()
+    assert sorted(e["metadata"]["name"] for e in owned["items"]) == ["checkout", "ledger", "shop"]
+    by_spec = api.get("/api/catalog/entities/by-query", {"filter": "spec.owner=PAYMENTS"}).json()
+    assert "checkout" in [e["metadata"]["name"] for e in by_spec["items"]]
+
+
+def test_by_name_uid_refs_facets(api, world, catalog):
+    api.force_authenticate(world.victor)
+    entity = api.get("/api/catalog/entities/by-name/component/default/checkout").json()
+    assert entity["spec"]["owner"] == "payments"
+    missing = api.get("/api/catalog/entities/by-name/component/default/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["name"] == "NotFoundError"
+    assert api.get(f"/api/catalog/entities/by-uid/{entity['metadata']['uid']}").json()["metadata"]["name"] == "checkout"
+    refs = api.post("/api/catalog/entities/by-refs",
+                    {"entityRefs": ["component:default/ledger", "component:default/ghost", "group:search"]},
+                    format="json").json()
+    assert [i and i["metadata"]["name"] for i in refs["items"]] == ["ledger", None, "search"]
+    facets = api.get("/api/catalog/entity-facets?facet=kind&facet=spec.lifecycle&facet=metadata.tags").json()["facets"]
+    assert {"value": "Component", "count": 3} in facets["kind"]
+    assert {"value": "experimental", "count": 1} in facets["spec.lifecycle"]
+    assert {"value": "python", "count": 1} in facets["metadata.tags"]
+
+
+def test_backstage_api_respects_visibility_and_bearer_tokens(api, world, catalog):
+    services.entity_settings_update(actor=world.alice, obj=Entity.objects.get(name="checkout"), visibility="private")
+    token = api_token_rotate(actor=world.bob)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    names = [e["metadata"]["name"] for e in api.get("/api/catalog/entities/by-query", {"limit": 100}).json()["items"]]
+    assert "checkout" not in names and "indexer" in names
+    assert api.get("/api/catalog/entities/by-name/component/default/checkout").status_code == 404
+    api.credentials()
+    assert api.get("/api/catalog/entities/by-query").status_code in (401, 403)
+
+
+def test_backstage_locations_and_validate(api, world, git_repo):
+    from tests.catalog.conftest import component_yaml
+
+    git_repo.write({"catalog-info.yaml": component_yaml("via-backstage", "payments")})
+    git_repo.commit()
+    api.force_authenticate(world.alice)
+    dry = api.post("/api/catalog/locations?dryRun=true", {"type": "url", "target": git_repo.url}, format="json")
+    assert dry.status_code == 201 and dry.json()["entities"][0]["metadata"]["name"] == "via-backstage"
+    assert not Location.objects.exists()
+    created = api.post("/api/catalog/locations", {"type": "url", "target": git_repo.url}, format="json")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["location"]["type"] == "url" and body["entities"][0]["metadata"]["name"] == "via-backstage"
+    assert Location.objects.get().owner_team == world.payments
+    listed = api.get("/api/catalog/locations").json()
+    assert listed == [{"data": body["location"]}]
+    assert api.post("/api/catalog/locations", {"type": "url", "target": git_repo.url}, format="json").status_code == 409
+    api.force_authenticate(world.bob)
+    assert api.delete(f"/api/catalog/locations/{body['location']['id']}").status_code == 403
+    api.force_authenticate(world.alice)
+    assert api.delete(f"/api/catalog/locations/{body['location']['id']}").status_code == 204
+    invalid = api.post("/api/catalog/validate-entity", {"entity": {"apiVersion": "backstage.io/v1alpha1", "kind": "API",
+                       "metadata": {"name": "a"}, "spec": {"type": "openapi", "owner": "x", "definition": "d"}},
+                       "location": "url:x"}, format="json")
+    assert invalid.status_code == 400 and "lifecycle" in invalid.json()["errors"][0]["message"]
+
+
+def test_by_query_and_list_query_counts_are_constant(api, world, catalog, tmp_path, django_assert_max_num_queries):
+    from tests.catalog.conftest import GitRepo, component_yaml
+
+    api.force_authenticate(world.alice)
+    urls = ["/api/catalog/entities/by-query?limit=50&filter=kind=component", "/api/entities/?kind=Component&page_size=50"]
+    counts = []
+    for url in urls:
+        api.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(url).status_code == 200
+        counts.append(len(captured.captured_queries))
+    repo = GitRepo(tmp_path / "many")
+    repo.write({f"c{i}.yaml": component_yaml(f"many-{i}", "payments") for i in range(40)})
+    repo.commit()
+    location = services.location_register(actor=None, type="git", target=repo.url, path="*.yaml", refresh=False)
+    services.location_refresh(actor=None, location_id=location.pk)
+    for url, count in zip(urls, counts):
+        with django_assert_max_num_queries(count):
+            body = api.get(url).json()
+        assert len(body.get("items") or body.get("results")) > 40
