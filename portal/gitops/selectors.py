@@ -26,6 +26,7 @@ def repo_list(*, user, filters: dict | None = None) -> QuerySet[GitOpsRepo]:
             pending_count=Count("changesets", filter=Q(changesets__status=ChangeSetStatus.PENDING), distinct=True),
             drift_count=Count("managed_files", filter=Q(managed_files__drift_detected_at__isnull=False), distinct=True),
         )
+        .order_by("name")
     )
 
 

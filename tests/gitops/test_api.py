@@ -1,0 +1,95 @@
+"""GitOps API: same selectors as the pages; writes through services."""
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from portal.gitops.choices import ChangeSetStatus
+from portal.gitops.models import ChangeSet
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def test_unauthenticated_is_refused(api, repo):
+    for name in ("changeset-list", "gitopsrepo-list", "environment-list", "approval-list"):
+        assert api.get(reverse(name)).status_code in (401, 403)
+
+
+def test_propose_and_read_back(api, repo, bare, people, django_capture_on_commit_callbacks):
+    api.force_authenticate(people.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(reverse("changeset-list"), {
+            "repo": repo.name, "environment": "dev", "message": "From the API",
+            "files_to_write": {"api/made.yaml": "made: true\n"},
+        }, format="json")
+    assert response.status_code == 201, response.content
+    cs_id = response.json()["id"]
+    detail = api.get(reverse("changeset-detail", kwargs={"pk": cs_id})).json()
+    assert detail["status"] == ChangeSetStatus.APPLIED and detail["author_name"] == "Alice"
+    assert detail["commit_sha"] == bare.log()[0][0]
+    assert detail["files"][0]["path"] == "api/made.yaml"
+
+
+def test_propose_validation_error_names_the_field(api, repo, people):
+    api.force_authenticate(people.alice)
+    response = api.post(reverse("changeset-list"), {"repo": repo.name, "message": "bad",
+                                                     "files_to_write": {"../x.yaml": "x"}}, format="json")
+    assert response.status_code == 400
+    assert "files_to_write" in response.json() and "'../x.yaml'" in str(response.json())
+
+
+def test_user_without_team_cannot_propose(api, repo, people):
+    api.force_authenticate(people.carol)
+    response = api.post(reverse("changeset-list"), {"message": "m", "files_to_write": {"a.yaml": "a"}}, format="json")
+    assert response.status_code == 403
+    assert not ChangeSet.objects.exists()
+
+
+def test_approve_and_self_approval_through_the_api(api, repo, bare, people, propose, django_capture_on_commit_callbacks):
+    cs = propose(actor=people.alice, repo=repo, files_to_write={"p.yaml": "p\n"}, message="prod", environment="prod")
+    api.force_authenticate(people.alice)
+    response = api.post(reverse("changeset-approve", kwargs={"pk": cs.pk}), {}, format="json")
+    assert response.status_code == 400 and "own change" in str(response.json())
+    api.force_authenticate(people.bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(reverse("changeset-approve", kwargs={"pk": cs.pk}), {"comment": "ok"}, format="json")
+    assert response.status_code == 200 and response.json()["approved_at"]
+    assert api.get(reverse("changeset-detail", kwargs={"pk": cs.pk})).json()["status"] == ChangeSetStatus.APPLIED
+    assert "Approved-by: Bob <bob@example.com>" in bare.log()[0][4]
+
+
+def test_changeset_list_query_count_is_constant(api, repo, people, propose, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api.force_authenticate(people.carol)
+    propose(actor=people.alice, repo=repo, files_to_write={"a.yaml": "a\n"}, message="one")
+    url = reverse("changeset-list")
+    api.get(url)
+    with CaptureQueriesContext(connection) as few:
+        assert api.get(url).status_code == 200
+    for i in range(6):
+        propose(actor=people.alice, repo=repo, files_to_write={f"{i}.yaml": "a\n"}, message=f"n{i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert api.get(url).json()["count"] == 7
+
+
+def test_filters_by_status(api, repo, people, propose):
+    propose(actor=people.alice, repo=repo, files_to_write={"a.yaml": "a\n"}, message="dev one")
+    propose(actor=people.alice, repo=repo, files_to_write={"p.yaml": "p\n"}, message="prod one", environment="prod")
+    api.force_authenticate(people.carol)
+    results = api.get(reverse("changeset-list"), {"status": "awaiting_approval"}).json()["results"]
+    assert [r["message"] for r in results] == ["prod one"]
+
+
+def test_environments_list_defaults(api, people):
+    api.force_authenticate(people.carol)
+    envs = api.get(reverse("environment-list")).json()["results"]
+    assert [(e["slug"], e["requires_approval"]) for e in envs] == [
+        ("dev", False), ("qa", False), ("staging", False), ("prod", True)]
