@@ -1,0 +1,48 @@
+// Drives Backstage's published CatalogClient against Wayline; prints what each call returned as JSON.
+// Usage: WAYLINE_CATALOG_URL=http://host/api/catalog WAYLINE_TOKEN=... GIT_URL=... node client-check.mjs
+import { CatalogClient } from '@backstage/catalog-client';
+
+const baseUrl = process.env.WAYLINE_CATALOG_URL;
+const token = process.env.WAYLINE_TOKEN;
+const client = new CatalogClient({
+  discoveryApi: { getBaseUrl: async () => baseUrl },
+  fetchApi: { fetch: globalThis.fetch },
+});
+const options = { token };
+const names = (items) => items.map((e) => e?.metadata?.name ?? null);
+const out = {};
+
+const page1 = await client.queryEntities(
+  { filter: { kind: 'component', 'spec.type': 'service' }, orderFields: { field: 'metadata.name', order: 'asc' }, limit: 1 },
+  options,
+);
+out.page1 = { names: names(page1.items), totalItems: page1.totalItems, hasNext: Boolean(page1.pageInfo.nextCursor) };
+const page2 = await client.queryEntities({ cursor: page1.pageInfo.nextCursor, limit: 1 }, options);
+out.page2 = { names: names(page2.items), hasPrev: Boolean(page2.pageInfo.prevCursor) };
+const search = await client.queryEntities({ fullTextFilter: { term: 'money' } }, options);
+out.search = names(search.items);
+const entity = await client.getEntityByRef('component:default/checkout', options);
+out.byRef = { name: entity.metadata.name, uid: entity.metadata.uid, etag: entity.metadata.etag,
+  relations: entity.relations.map((r) => `${r.type} ${r.targetRef}`) };
+out.missing = (await client.getEntityByRef('component:default/nope', options)) ?? null;
+out.byRefs = names((await client.getEntitiesByRefs({ entityRefs: ['component:default/ledger', 'api:default/ghost'] }, options)).items);
+out.legacy = names((await client.getEntities({ filter: { kind: 'group' }, fields: ['metadata.name'] }, options)).items).sort();
+out.facets = (await client.getEntityFacets({ facets: ['kind'] }, options)).facets.kind;
+const streamed = [];
+for await (const batch of client.streamEntities({ filter: { kind: 'component' }, pageSize: 1 }, options)) {
+  streamed.push(...names(batch));
+}
+out.streamed = streamed.sort();
+const valid = await client.validateEntity(
+  { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'x' }, spec: { type: 'service', owner: 'a', lifecycle: 'production' } },
+  'url:https://example.com', options);
+const invalid = await client.validateEntity(
+  { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'x' }, spec: { type: 'service' } },
+  'url:https://example.com', options);
+out.validate = { valid: valid.valid, invalid: invalid.valid, message: invalid.errors?.[0]?.message ?? '' };
+const added = await client.addLocation({ type: 'url', target: process.env.GIT_URL }, options);
+out.added = { type: added.location.type, entities: names(added.entities) };
+out.locations = (await client.getLocations({}, options)).items.map((l) => l.type);
+await client.removeLocationById(added.location.id, options);
+out.afterRemove = (await client.getEntityByRef('component:default/from-node', options)) ?? null;
+console.log(JSON.stringify(out));

@@ -1,0 +1,55 @@
+"""Backstage's own published client (npm @backstage/catalog-client) against Wayline's /api/catalog/."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from portal.services import api_token_rotate
+
+NODE_DIR = Path(__file__).resolve().parent / "node"
+
+
+@pytest.fixture(scope="module")
+def catalog_client_installed():
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.skip("node/npm are not installed: cannot run Backstage's catalog-client against Wayline")
+    if not (NODE_DIR / "node_modules" / "@backstage" / "catalog-client").is_dir():
+        result = subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True,
+                                text=True, timeout=300)
+        if result.returncode != 0:
+            pytest.fail(f"npm install of @backstage/catalog-client failed:\n{result.stderr[-2000:]}")
+
+
+def test_backstage_catalog_client_works_unchanged(catalog_client_installed, transactional_db, live_server, world,
+                                                  catalog, tmp_path):
+    from tests.catalog.conftest import GitRepo, component_yaml
+
+    repo = GitRepo(tmp_path / "from-node")
+    repo.write({"catalog-info.yaml": component_yaml("from-node", "payments")})
+    repo.commit()
+    env = {**os.environ, "WAYLINE_CATALOG_URL": f"{live_server.url}/api/catalog",
+           "WAYLINE_TOKEN": api_token_rotate(actor=world.alice), "GIT_URL": repo.url}
+    result = subprocess.run(["node", "client-check.mjs"], cwd=NODE_DIR, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["page1"] == {"names": ["checkout"], "totalItems": 2, "hasNext": True}
+    assert out["page2"] == {"names": ["indexer"], "hasPrev": True}
+    assert out["search"] == ["checkout"]
+    assert out["byRef"]["name"] == "checkout" and out["byRef"]["uid"] and out["byRef"]["etag"]
+    assert "ownedBy group:default/payments" in out["byRef"]["relations"]
+    assert out["missing"] is None
+    assert out["byRefs"] == ["ledger", None]
+    assert out["legacy"] == ["payments", "search"]
+    assert {"value": "Component", "count": 3} in out["facets"]
+    assert out["streamed"] == ["checkout", "indexer", "ledger"]
+    assert out["validate"]["valid"] is True and out["validate"]["invalid"] is False
+    assert "lifecycle" in out["validate"]["message"]
+    assert out["added"] == {"type": "url", "entities": ["from-node"]}
+    assert "url" in out["locations"]
+    assert out["afterRemove"] is None
