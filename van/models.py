@@ -1,14 +1,56 @@
+"""VANs, clusters, apps and distribution rules.
+
+A cluster joins at most one VAN, as its hub or as an edge. Credentials and key
+material are encrypted at rest (portal.crypto) and only ever leave sealed.
+"""
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 
-from portal.models import OwnedModel
-from van.choices import Environment, Provider
+from portal.crypto import EncryptedTextField
+from portal.models import OwnedModel, PortalModel
+from van.choices import AppMatch, ClusterRole, CredentialsKind, Environment, Provider, Reachability, SourceKind, SyncMode
 
 dns_label_validator = RegexValidator(
     r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
     "Use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit (a DNS label).",
 )
+
+
+class Van(OwnedModel):
+    """A Virtual Application Network: one hub running ArgoCD, edges linked to it over Skupper."""
+
+    name = models.CharField(max_length=63, unique=True, validators=[dns_label_validator])
+    description = models.TextField(blank=True)
+    repo = models.ForeignKey(
+        "gitops.GitOpsRepo", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name="GitOps repository", help_text="Empty: the default GitOps repository.",
+    )
+    reachability = models.CharField(
+        max_length=16, choices=Reachability.choices, default=Reachability.LOADBALANCER,
+        help_text="How edges reach the hub's router; edges need only outbound connections.",
+    )
+    hub_host = models.CharField(
+        "hub address", max_length=253, blank=True, help_text="Host name or IP at which edges reach the hub's Skupper router."
+    )
+    inter_router_port = models.PositiveIntegerField(default=55671)
+    edge_port = models.PositiveIntegerField(default=45671)
+    skupper_namespace = models.CharField(max_length=63, default="skupper", validators=[dns_label_validator])
+    argocd_namespace = models.CharField(max_length=63, default="argocd", validators=[dns_label_validator])
+    link_ca_cert = models.TextField(blank=True, editable=False)
+    link_ca_key = EncryptedTextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "VAN"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("van:van", kwargs={"pk": self.pk})
 
 
 class Cluster(OwnedModel):
@@ -20,6 +62,56 @@ class Cluster(OwnedModel):
     provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.OTHER)
     api_url = models.URLField("API server URL", max_length=500)
     tags = models.JSONField(default=list, blank=True, help_text="Plain tags (gpu) or key=value tags (region=eu).")
+    credentials_kind = models.CharField(max_length=16, choices=CredentialsKind.choices, default=CredentialsKind.NONE, blank=True)
+    credentials = EncryptedTextField(blank=True, help_text="Bearer token or kubeconfig; encrypted, never shown back.")
+    sealing_cert = models.TextField(
+        "sealing certificate", blank=True, help_text="The cluster's Sealed Secrets controller certificate (public, PEM)."
+    )
+    van = models.ForeignKey(Van, null=True, blank=True, on_delete=models.SET_NULL, related_name="clusters")
+    role = models.CharField(max_length=8, choices=ClusterRole.choices, blank=True)
+    link_cert = models.TextField(blank=True, editable=False)
+    link_key = EncryptedTextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["van"], condition=Q(role="hub"), name="van_single_hub"),
+            models.CheckConstraint(condition=Q(van__isnull=True, role="") | Q(van__isnull=False, role__in=["hub", "edge"]), name="cluster_role_with_van"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("van:cluster", kwargs={"pk": self.pk})
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials)
+
+
+class App(OwnedModel):
+    """A deployable: anything ArgoCD can sync from a git path or a Helm chart."""
+
+    name = models.CharField(max_length=63, unique=True, validators=[dns_label_validator])
+    description = models.TextField(blank=True)
+    component_ref = models.CharField(
+        "catalog component", max_length=255, blank=True, help_text="Entity ref of the catalog Component, e.g. component:default/payments-api."
+    )
+    source_kind = models.CharField(max_length=16, choices=SourceKind.choices, default=SourceKind.KUSTOMIZE)
+    repo_url = models.CharField("repository URL", max_length=500, help_text="Git repository, or Helm chart repository for charts.")
+    path = models.CharField(max_length=500, blank=True)
+    revision = models.CharField(max_length=200, default="HEAD", blank=True)
+    chart = models.CharField(max_length=200, blank=True)
+    chart_version = models.CharField(max_length=100, blank=True)
+    values = models.JSONField(default=dict, blank=True, help_text="Helm values.")
+    namespace = models.CharField(max_length=63, validators=[dns_label_validator])
+    image = models.CharField(max_length=500, blank=True)
+    version = models.CharField(max_length=128, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    overrides = models.JSONField(
+        default=dict, blank=True, help_text='Per environment: {"prod": {"version": "1.2.0", "chart_version": "", "values": {}}}.'
+    )
 
     class Meta:
         ordering = ["name"]
@@ -28,4 +120,53 @@ class Cluster(OwnedModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("van:cluster", kwargs={"pk": self.pk})
+        return reverse("van:app", kwargs={"pk": self.pk})
+
+
+class AppRelease(models.Model):
+    """One version an app was set to, by whom, through which change set (the app page's history)."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="releases")
+    version = models.CharField(max_length=128, blank=True)
+    chart_version = models.CharField(max_length=100, blank=True)
+    environment = models.CharField(max_length=16, blank=True, help_text="Empty: the app's default for every environment.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    changesets = models.ManyToManyField("gitops.ChangeSet", blank=True, related_name="+")
+    rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+
+class DistributionRule(OwnedModel):
+    """Within a VAN: apps with these tags go to clusters matching this selector."""
+
+    van = models.ForeignKey(Van, on_delete=models.CASCADE, related_name="rules")
+    name = models.CharField(max_length=63, validators=[dns_label_validator])
+    order = models.PositiveIntegerField(default=100, help_text="Earlier rules win when two would place the same app on a cluster.")
+    app_tags = models.JSONField(default=list)
+    app_match = models.CharField(max_length=8, choices=AppMatch.choices, default=AppMatch.ALL)
+    cluster_selector = models.CharField(max_length=1000, blank=True, help_text="e.g. region=eu, tier in (gold,silver), !legacy")
+    environments = models.JSONField(default=list, blank=True)
+    sync = models.CharField(max_length=16, choices=SyncMode.choices, default=SyncMode.AUTOMATED)
+    prune = models.BooleanField(default=True)
+    self_heal = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["van", "order", "name"]
+        constraints = [models.UniqueConstraint(fields=["van", "name"], name="unique_rule_name_per_van")]
+
+    def __str__(self) -> str:
+        return f"{self.van.name}/{self.name}" if self.van_id else self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("van:rule", kwargs={"pk": self.pk})
+
+
+class SealedValue(models.Model):
+    """A sealed value under its keyed digest, so re-rendering an unchanged secret changes nothing in git."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    sealed = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)

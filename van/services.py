@@ -1,36 +1,295 @@
-"""Write services for VANs, clusters and apps."""
+"""Write services for VANs, clusters, apps and distribution rules.
+
+Every change that alters what a VAN's GitOps files say re-renders the VAN and
+proposes the difference as one ChangeSet, inside the same transaction (the GitOps
+engine's outbox), so a failed write never reaches git and a committed one always does.
+"""
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 
+import yaml
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from portal.models import Team
+from portal.sealing import SealingError, certificate_load
 from portal.services import audit_record, ownership_grant
-from van.models import Cluster
+from van.choices import ClusterRole, CredentialsKind
+from van.labels import LabelError, selector_parse, tags_parse as _tags_parse
+from van.models import App, AppRelease, Cluster, DistributionRule, SealedValue, Van
+from van.rendering import RenderError
+from van.rendering.pki import link_ca_issue, link_client_issue
+from van.rendering.spec import ENVIRONMENTS, Credentials
 
-_TAG_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_TAG_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_VERSION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$")
 
 
-def tags_parse(raw: str | list[str]) -> list[str]:
+# --- parsing and validation (field errors) -------------------------------------------------------
+
+
+def tags_parse(raw: str | list[str], *, field: str = "tags") -> list[str]:
     """Normalise tags from a comma/space separated string or list; each must be a label key or key=value."""
-    items = raw if isinstance(raw, list) else re.split(r"[,\s]+", raw or "")
-    tags, errors = [], []
-    for item in (i.strip() for i in items):
-        if not item:
-            continue
-        key, _, value = item.partition("=")
-        if not _TAG_KEY.match(key) or len(key.split("/")[-1]) > 63:
-            errors.append(f"{item!r}: the key must be a Kubernetes label key (letters, digits, '-', '_', '.'; 63 at most).")
-        elif not _TAG_VALUE.match(value):
-            errors.append(f"{item!r}: the value must be 63 letters, digits, '-', '_' or '.' at most, alphanumeric at both ends.")
-        elif item not in tags:
-            tags.append(item)
-    if errors:
-        raise ValidationError({"tags": errors})
-    return sorted(tags)
+    try:
+        return [str(tag) for tag in _tags_parse(raw if isinstance(raw, list) else (raw or ""))]
+    except LabelError as exc:
+        raise ValidationError({field: f"{field}: {exc}"}) from None
+
+
+def selector_clean(text: str, *, field: str = "cluster_selector") -> str:
+    try:
+        return str(selector_parse(text or ""))
+    except LabelError as exc:
+        raise ValidationError({field: f"{field}: {exc}"}) from None
+
+
+def version_clean(value: str, *, field: str = "version") -> str:
+    value = (value or "").strip()
+    if value and not _VERSION.match(value):
+        raise ValidationError(
+            {field: f"{field}: {value!r} is not a version or image tag (letters, digits, '.', '_', '-', '+'; 128 at most)"}
+        )
+    return value
+
+
+def sealing_cert_clean(pem: str, *, field: str = "sealing_cert") -> str:
+    pem = (pem or "").strip()
+    if not pem:
+        return ""
+    try:
+        return certificate_load(pem).pem
+    except SealingError as exc:
+        raise ValidationError({field: f"{field}: {exc}"}) from None
+
+
+def credentials_parse(kind: str, text: str) -> Credentials | None:
+    """What ArgoCD needs from a bearer token or a kubeconfig; errors name the kubeconfig field."""
+    if not kind or not text:
+        return None
+    if kind == CredentialsKind.TOKEN:
+        token = text.strip()
+        if not token or any(c.isspace() for c in token):
+            raise ValidationError({"credentials": "credentials: a bearer token is one line without spaces"})
+        return Credentials(bearer_token=token)
+    if kind != CredentialsKind.KUBECONFIG:
+        raise ValidationError({"credentials_kind": f"credentials_kind: unknown kind {kind!r}"})
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ValidationError({"credentials": f"credentials: the kubeconfig is not valid YAML{where}"}) from None
+    if not isinstance(config, dict):
+        raise ValidationError({"credentials": "credentials: the kubeconfig is not a mapping"})
+
+    def named(section: str, name: str) -> dict:
+        for item in config.get(section) or []:
+            if isinstance(item, dict) and item.get("name") == name:
+                return item.get(section[:-1]) or {}
+        raise ValidationError({"credentials": f"credentials: kubeconfig {section} has no entry named {name!r}"})
+
+    current = config.get("current-context")
+    if not current:
+        raise ValidationError({"credentials": "credentials: kubeconfig field current-context is empty"})
+    context = named("contexts", current)
+    cluster, user = named("clusters", context.get("cluster", "")), named("users", context.get("user", ""))
+    if "exec" in user or "auth-provider" in user:
+        raise ValidationError(
+            {"credentials": f"credentials: kubeconfig user {context.get('user')!r} uses an exec/auth-provider plugin, "
+                            "which ArgoCD cannot run; use a service-account token"}
+        )
+    creds = Credentials(
+        bearer_token=str(user.get("token") or ""),
+        ca_data=str(cluster.get("certificate-authority-data") or ""),
+        cert_data=str(user.get("client-certificate-data") or ""),
+        key_data=str(user.get("client-key-data") or ""),
+        insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
+    )
+    if not creds.bearer_token and not (creds.cert_data and creds.key_data):
+        raise ValidationError(
+            {"credentials": f"credentials: kubeconfig user {context.get('user')!r} has neither token nor "
+                            "client-certificate-data + client-key-data (file paths are not readable here)"}
+        )
+    for field_name, value in (("certificate-authority-data", creds.ca_data), ("client-certificate-data", creds.cert_data)):
+        if value:
+            try:
+                base64.b64decode(value, validate=True)
+            except ValueError:
+                raise ValidationError({"credentials": f"credentials: kubeconfig field {field_name} is not base64"}) from None
+    return creds
+
+
+def _environments_clean(values, *, field: str = "environments") -> list[str]:
+    values = [values] if isinstance(values, str) else list(values or [])
+    bad = [v for v in values if v not in ENVIRONMENTS]
+    if bad:
+        raise ValidationError({field: f"{field}: unknown environment(s) {', '.join(map(repr, bad))}; use {', '.join(ENVIRONMENTS)}"})
+    return [e for e in ENVIRONMENTS if e in values]
+
+
+def _overrides_clean(overrides: dict | None) -> dict:
+    overrides = overrides or {}
+    if not isinstance(overrides, dict):
+        raise ValidationError({"overrides": "overrides: must be a mapping of environment to settings"})
+    _environments_clean(list(overrides), field="overrides")
+    out = {}
+    for env, data in overrides.items():
+        if not isinstance(data, dict):
+            raise ValidationError({"overrides": f"overrides.{env}: must be a mapping"})
+        unknown = set(data) - {"version", "chart_version", "values"}
+        if unknown:
+            raise ValidationError({"overrides": f"overrides.{env}: unknown field(s) {', '.join(sorted(unknown))}"})
+        try:
+            out[env] = {
+                "version": version_clean(data.get("version", ""), field=f"overrides.{env}.version"),
+                "chart_version": version_clean(data.get("chart_version", ""), field=f"overrides.{env}.chart_version"),
+                "values": data.get("values") or {},
+            }
+        except ValidationError as exc:
+            raise ValidationError({"overrides": [m for msgs in exc.message_dict.values() for m in msgs]}) from None
+        if not isinstance(out[env]["values"], dict):
+            raise ValidationError({"overrides": f"overrides.{env}.values: must be a mapping"})
+    return out
+
+
+def _save(obj) -> None:
+    obj.full_clean()
+    obj.save()
+
+
+def _apply_fields(obj, fields: dict) -> dict:
+    changes = {}
+    for field, value in fields.items():
+        if getattr(obj, field) != value:
+            changes[field] = value if isinstance(value, (list, str, dict, int, bool)) or value is None else str(value)
+            setattr(obj, field, value)
+    return changes
+
+
+# --- publishing ----------------------------------------------------------------------------------
+
+
+class _DatabaseSealCache(dict):
+    """Sealed values kept in the database; new ones are written back after a render."""
+
+    def __init__(self):
+        super().__init__(SealedValue.objects.values_list("digest", "sealed"))
+        self._known = set(self)
+
+    def save_new(self) -> None:
+        new = [SealedValue(digest=d, sealed=s) for d, s in self.items() if d not in self._known]
+        SealedValue.objects.bulk_create(new, ignore_conflicts=True)
+        self._known.update(self)
+
+
+def sealer_for_render():
+    """A Sealer whose cache lives in the database (and a callback that persists what it sealed)."""
+    from portal.sealing import Sealer
+
+    cache = _DatabaseSealCache()
+    secret = hashlib.sha256(b"wayline-seal-cache:" + settings.SECRET_KEY.encode()).digest()
+    return Sealer(cache=cache, secret=secret), cache.save_new
+
+
+def _changeset_environment(spec, changed: list[str], hints=()) -> str:
+    """The most protected environment a change touches (so Prod placements wait for approval)."""
+    from van.rendering.placement import cluster_labels, rule_selector
+
+    env_of = {c.name: c.environment for c in spec.clusters}
+    # Clusters or rules gone from the spec: the caller knows their environments; otherwise assume the most protected.
+    unknown = set(hints) or {"prod"}
+    touched: set[str] = set(hints)
+    rules = {r.name: r for r in spec.rules}
+    for path in changed:
+        rest = path[len(spec.root) + 1:]
+        parts = rest.split("/")
+        if parts[0] == "clusters" and len(parts) > 1:
+            touched.update([env_of[parts[1]]] if parts[1] in env_of else unknown)
+        elif parts[:2] == ["hub", "clusters"]:
+            name = parts[2].removesuffix(".yaml")
+            touched.update([env_of[name]] if name in env_of else unknown)
+        elif parts[:2] == ["hub", "applicationsets"]:
+            rule = rules.get(parts[2])
+            if rule is None:
+                touched.update(unknown)
+                continue
+            selector = rule_selector(spec, rule)
+            touched.update(c.environment for c in spec.clusters if selector.matches(cluster_labels(spec, c)))
+            touched.update(rule.environments)
+        else:
+            touched.add(spec.hub.environment)
+    ordered = [e for e in ENVIRONMENTS if e in touched]
+    return ordered[-1] if ordered else spec.hub.environment
+
+
+def rule_environments(rule: DistributionRule) -> set[str]:
+    """Environments of the clusters a rule matches now (its placements before an edit or deletion)."""
+    from van.rendering.placement import cluster_labels, rule_selector
+    from van.selectors import rule_spec, van_spec
+
+    spec = van_spec(van=rule.van, rules=[])
+    selector = rule_selector(spec, rule_spec(rule))
+    return {c.environment for c in spec.clusters if selector.matches(cluster_labels(spec, c))}
+
+
+def van_publish(*, actor, van: Van, message: str, environments=()):
+    """Render the VAN and propose what differs from what Wayline last wrote as one ChangeSet (None if nothing).
+
+    The ChangeSet's environment is the most protected one the change touches
+    (``environments``: those of clusters or rules the edit removed), so Prod
+    placements go through approval.
+    """
+    from portal.gitops.models import ManagedFile
+    from portal.gitops.services import gitops_default_repo, propose_change, with_generated_header
+    from van.rendering import van_render
+    from van.selectors import van_spec
+
+    spec = van_spec(van=van)
+    sealer, persist = sealer_for_render()
+    try:
+        files = {path: with_generated_header(path, text) for path, text in van_render(spec, sealer=sealer).items()}
+    except (RenderError, LabelError) as exc:
+        raise ValidationError({"__all__": f"VAN {van.name}: {exc}"}) from None
+    persist()
+    repo = van.repo or gitops_default_repo()
+    current = dict(ManagedFile.objects.filter(repo=repo, path__startswith=spec.root + "/").values_list("path", "content"))
+    to_write = {p: t for p, t in files.items() if current.get(p) != t}
+    to_delete = sorted(set(current) - set(files))
+    if not to_write and not to_delete:
+        return None
+    environment = _changeset_environment(spec, sorted(to_write) + to_delete, environments)
+    return propose_change(
+        actor=actor, repo=repo, files_to_write=to_write, files_to_delete=to_delete,
+        message=f"VAN {van.name}: {message}", environment=environment,
+    )
+
+
+def _publish_all(*, actor, vans, message: str) -> list:
+    return [cs for van in {v.pk: v for v in vans if v is not None}.values() if (cs := van_publish(actor=actor, van=van, message=message))]
+
+
+def _vans_of_rules_selecting(app: App) -> list[Van]:
+    tags = set(app.tags)
+    keys = {t.partition("=")[0] for t in tags}
+    vans = {}
+    for rule in DistributionRule.objects.select_related("van", "van__repo"):
+        if any(t in tags or t in keys for t in rule.app_tags):
+            vans[rule.van_id] = rule.van
+    return list(vans.values())
+
+
+def _van_ready(van: Van | None) -> bool:
+    """A VAN publishes once its hub can seal (it has a sealing certificate)."""
+    if van is None:
+        return False
+    hub = van.clusters.filter(role=ClusterRole.HUB).first()
+    return bool(hub and hub.sealing_cert and van.hub_host)
+
+
+# --- clusters ------------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -45,45 +304,334 @@ def cluster_create(
     tags: str | list[str] = "",
     description: str = "",
     visibility: str = "public",
+    credentials_kind: str = "",
+    credentials: str = "",
+    sealing_cert: str = "",
 ) -> Cluster:
-    """Register a cluster owned by ``owner_team``."""
+    """Register a cluster owned by ``owner_team`` (it joins a VAN later, as hub or edge)."""
+    credentials_parse(credentials_kind, credentials)
     cluster = Cluster(
-        name=name,
-        api_url=api_url,
-        owner_team=owner_team,
-        environment=environment,
-        provider=provider,
-        tags=tags_parse(tags),
-        description=description,
-        visibility=visibility,
+        name=name, api_url=api_url, owner_team=owner_team, environment=environment, provider=provider,
+        tags=tags_parse(tags), description=description, visibility=visibility,
+        credentials_kind=credentials_kind if credentials else "", credentials=credentials.strip() if credentials else "",
+        sealing_cert=sealing_cert_clean(sealing_cert),
     )
-    cluster.full_clean()
-    cluster.save()
+    _save(cluster)
     ownership_grant(obj=cluster)
-    audit_record(actor=actor, action="cluster.create", obj=cluster, changes={"name": name, "tags": cluster.tags})
+    audit_record(actor=actor, action="cluster.create", obj=cluster, changes={
+        "name": name, "tags": cluster.tags, "credentials": "set" if cluster.credentials else "none",
+    })
     return cluster
 
 
 @transaction.atomic
-def cluster_update(*, actor, obj: Cluster, **fields) -> Cluster:
-    """Change a cluster's settings; a new owner team takes over its object permissions."""
+def cluster_update(*, actor, obj: Cluster, credentials: str = "", credentials_kind: str | None = None, **fields) -> Cluster:
+    """Change a cluster's settings; empty credentials keep the stored ones. Re-publishes its VAN."""
     if "tags" in fields:
         fields["tags"] = tags_parse(fields["tags"])
+    if "sealing_cert" in fields:
+        fields["sealing_cert"] = sealing_cert_clean(fields["sealing_cert"]) or obj.sealing_cert
     previous_team = obj.owner_team
-    changes = {}
-    for field, value in fields.items():
-        if getattr(obj, field) != value:
-            changes[field] = str(value) if not isinstance(value, (list, str)) else value
-            setattr(obj, field, value)
-    obj.full_clean()
-    obj.save()
+    changes = _apply_fields(obj, fields)
+    if credentials:
+        kind = credentials_kind or obj.credentials_kind or CredentialsKind.TOKEN
+        credentials_parse(kind, credentials)
+        obj.credentials_kind, obj.credentials = kind, credentials.strip()
+        changes["credentials"] = "replaced"
+    _save(obj)
     if obj.owner_team_id != previous_team.pk:
         ownership_grant(obj=obj, previous_team=previous_team)
+    if "sealing_cert" in changes:
+        changes["sealing_cert"] = "replaced"  # a public certificate, but long: the audit row says only that it changed
     audit_record(actor=actor, action="cluster.update", obj=obj, changes=changes)
+    if obj.van_id and _van_ready(obj.van):
+        van_publish(actor=actor, van=obj.van, message=f"update cluster {obj.name}")
     return obj
 
 
 @transaction.atomic
 def cluster_delete(*, actor, obj: Cluster) -> None:
+    if obj.van_id and obj.role == ClusterRole.HUB:
+        raise ValidationError({"__all__": f"{obj.name} is the hub of VAN {obj.van.name}; delete the VAN first"})
+    van = obj.van
     audit_record(actor=actor, action="cluster.delete", obj=obj, changes={"name": obj.name})
     obj.delete()
+    if van is not None and _van_ready(van):
+        van_publish(actor=actor, van=van, message=f"remove cluster {obj.name}", environments=[obj.environment])
+
+
+# --- VANs ----------------------------------------------------------------------------------------
+
+
+def _join(cluster: Cluster, van: Van, role: str) -> None:
+    if cluster.van_id and cluster.van_id != van.pk:
+        raise ValidationError({"hub" if role == ClusterRole.HUB else "cluster": f"{cluster.name} already belongs to VAN {cluster.van.name}"})
+    cluster.van, cluster.role = van, role
+    if role == ClusterRole.EDGE and not cluster.link_cert:
+        ca = van_link_ca(van)
+        cluster.link_cert, cluster.link_key = link_client_issue(ca=ca, edge_name=cluster.name)
+    elif role == ClusterRole.HUB:
+        cluster.link_cert = cluster.link_key = ""
+    _save(cluster)
+
+
+def van_link_ca(van: Van):
+    from van.rendering import LinkCA
+
+    return LinkCA(cert_pem=van.link_ca_cert, key_pem=van.link_ca_key)
+
+
+@transaction.atomic
+def van_create(
+    *,
+    actor,
+    name: str,
+    owner_team: Team,
+    hub: Cluster,
+    edges=(),
+    repo=None,
+    reachability: str = "loadbalancer",
+    hub_host: str = "",
+    inter_router_port: int = 55671,
+    edge_port: int = 45671,
+    description: str = "",
+    visibility: str = "public",
+    skupper_namespace: str = "skupper",
+) -> Van:
+    """Create a VAN around a hub; Wayline issues its link CA and each edge's client certificate."""
+    ca = link_ca_issue(van_name=name)
+    van = Van(
+        name=name, owner_team=owner_team, repo=repo, reachability=reachability, hub_host=hub_host.strip(),
+        inter_router_port=inter_router_port, edge_port=edge_port, description=description, visibility=visibility,
+        skupper_namespace=skupper_namespace, link_ca_cert=ca.cert_pem, link_ca_key=ca.key_pem,
+    )
+    _save(van)
+    ownership_grant(obj=van)
+    _join(hub, van, ClusterRole.HUB)
+    for edge in edges:
+        if edge.pk == hub.pk:
+            raise ValidationError({"edges": f"edges: {edge.name} is already the hub"})
+        _join(edge, van, ClusterRole.EDGE)
+    audit_record(actor=actor, action="van.create", obj=van, changes={"name": name, "hub": hub.name, "edges": [e.name for e in edges]})
+    if _van_ready(van):
+        van_publish(actor=actor, van=van, message="create")
+    return van
+
+
+@transaction.atomic
+def van_update(*, actor, obj: Van, edges=None, hub=None, **fields) -> Van:
+    """Change VAN settings and (optionally) its edge set; re-publishes."""
+    fields.pop("link_ca_cert", None), fields.pop("link_ca_key", None)
+    previous_team = obj.owner_team
+    changes = _apply_fields(obj, fields)
+    _save(obj)
+    if obj.owner_team_id != previous_team.pk:
+        ownership_grant(obj=obj, previous_team=previous_team)
+    if hub is not None and hub.van_id != obj.pk:
+        raise ValidationError({"hub": "hub: moving a VAN to another hub is not supported; create a new VAN"})
+    if edges is not None:
+        wanted = {c.pk: c for c in edges}
+        current = {c.pk: c for c in obj.clusters.filter(role=ClusterRole.EDGE)}
+        for pk in set(current) - set(wanted):
+            van_edge_remove(actor=actor, van=obj, cluster=current[pk], publish=False)
+        for pk in set(wanted) - set(current):
+            van_edge_add(actor=actor, van=obj, cluster=wanted[pk], publish=False)
+        changes["edges"] = sorted(c.name for c in edges)
+    audit_record(actor=actor, action="van.update", obj=obj, changes=changes)
+    if _van_ready(obj):
+        van_publish(actor=actor, van=obj, message="update")
+    return obj
+
+
+@transaction.atomic
+def van_edge_add(*, actor, van: Van, cluster: Cluster, publish: bool = True) -> Cluster:
+    """Attach an edge: its cluster Secret, Site, Link and sealed link credentials appear in git."""
+    _join(cluster, van, ClusterRole.EDGE)
+    audit_record(actor=actor, action="van.edge_add", obj=van, changes={"edge": cluster.name})
+    if publish and _van_ready(van):
+        van_publish(actor=actor, van=van, message=f"add edge {cluster.name}")
+    return cluster
+
+
+@transaction.atomic
+def van_edge_remove(*, actor, van: Van, cluster: Cluster, publish: bool = True) -> Cluster:
+    """Detach an edge; its files leave git and its client certificate is discarded."""
+    if cluster.van_id != van.pk or cluster.role != ClusterRole.EDGE:
+        raise ValidationError({"cluster": f"cluster: {cluster.name} is not an edge of {van.name}"})
+    cluster.van, cluster.role, cluster.link_cert, cluster.link_key = None, "", "", ""
+    _save(cluster)
+    audit_record(actor=actor, action="van.edge_remove", obj=van, changes={"edge": cluster.name})
+    if publish and _van_ready(van):
+        van_publish(actor=actor, van=van, message=f"remove edge {cluster.name}", environments=[cluster.environment])
+    return cluster
+
+
+@transaction.atomic
+def van_delete(*, actor, obj: Van) -> None:
+    from portal.gitops.models import ManagedFile
+    from portal.gitops.services import gitops_default_repo, propose_change
+
+    repo = obj.repo or gitops_default_repo()
+    paths = list(ManagedFile.objects.filter(repo=repo, path__startswith=f"vans/{obj.name}/").values_list("path", flat=True))
+    audit_record(actor=actor, action="van.delete", obj=obj, changes={"name": obj.name})
+    obj.clusters.update(van=None, role="", link_cert="", link_key="")
+    obj.delete()
+    if paths:
+        propose_change(actor=actor, repo=repo, files_to_write={}, files_to_delete=paths, message=f"VAN {obj.name}: delete", environment="prod")
+
+
+# --- apps ----------------------------------------------------------------------------------------
+
+
+def _app_fields_clean(fields: dict) -> dict:
+    if "tags" in fields:
+        fields["tags"] = tags_parse(fields["tags"])
+    for name in ("version", "chart_version"):
+        if name in fields:
+            fields[name] = version_clean(fields[name], field=name)
+    if "overrides" in fields:
+        fields["overrides"] = _overrides_clean(fields["overrides"])
+    if fields.get("values") is None and "values" in fields:
+        fields["values"] = {}
+    if "values" in fields and not isinstance(fields["values"], dict):
+        raise ValidationError({"values": "values: Helm values must be a mapping"})
+    return fields
+
+
+def _app_source_check(app: App) -> None:
+    if app.source_kind == "helm" and not app.chart:
+        raise ValidationError({"chart": "chart: a Helm app needs the chart name"})
+    if app.source_kind != "helm" and not app.path:
+        raise ValidationError({"path": "path: a git app needs the path of its manifests in the repository ('.' for the root)"})
+    if app.image and not re.match(r"^[a-z0-9]+([._/:-][a-z0-9]+)*$", app.image.split("@")[0]):
+        raise ValidationError({"image": f"image: {app.image!r} is not an image reference (registry/name without a tag)"})
+
+
+@transaction.atomic
+def app_create(*, actor, name: str, owner_team: Team, namespace: str, repo_url: str, visibility: str = "public", **fields) -> App:
+    """Register an app; it deploys wherever a distribution rule sends it."""
+    fields = _app_fields_clean(fields)
+    app = App(name=name, owner_team=owner_team, namespace=namespace, repo_url=repo_url, visibility=visibility, **fields)
+    _app_source_check(app)
+    _save(app)
+    ownership_grant(obj=app)
+    if app.version or app.chart_version:
+        AppRelease.objects.create(app=app, version=app.version, chart_version=app.chart_version, author=actor if actor and actor.is_authenticated else None)
+    audit_record(actor=actor, action="app.create", obj=app, changes={"name": name, "tags": app.tags, "version": app.version})
+    vans = [v for v in _vans_of_rules_selecting(app) if _van_ready(v)]
+    _publish_all(actor=actor, vans=vans, message=f"add app {app.name}")
+    return app
+
+
+@transaction.atomic
+def app_update(*, actor, obj: App, **fields) -> App:
+    """Change an app; every VAN that deployed it before or deploys it now is re-published."""
+    fields = _app_fields_clean(fields)
+    before = _vans_of_rules_selecting(obj)
+    previous_team = obj.owner_team
+    old_version, old_chart = obj.version, obj.chart_version
+    changes = _apply_fields(obj, fields)
+    _app_source_check(obj)
+    _save(obj)
+    if obj.owner_team_id != previous_team.pk:
+        ownership_grant(obj=obj, previous_team=previous_team)
+    release = None
+    if (obj.version, obj.chart_version) != (old_version, old_chart):
+        release = AppRelease.objects.create(app=obj, version=obj.version, chart_version=obj.chart_version, author=actor if actor and actor.is_authenticated else None)
+    audit_record(actor=actor, action="app.update", obj=obj, changes=changes)
+    changesets = _publish_all(actor=actor, vans=[v for v in before + _vans_of_rules_selecting(obj) if _van_ready(v)], message=f"update app {obj.name}")
+    if release is not None and changesets:
+        release.changesets.set(changesets)
+    return obj
+
+
+@transaction.atomic
+def app_version_set(*, actor, app: App, version: str = "", chart_version: str = "", rollback_of: AppRelease | None = None) -> AppRelease:
+    """Upgrade (or roll back) an app's image version and/or chart version; one ChangeSet per VAN it runs in."""
+    version = version_clean(version, field="version")
+    chart_version = version_clean(chart_version, field="chart_version")
+    if app.source_kind == "helm" and not (version or chart_version):
+        raise ValidationError({"version": "version: give an image version or a chart version"})
+    if app.source_kind != "helm" and not version:
+        raise ValidationError({"version": "version: give the new version"})
+    changes = {"version": [app.version, version or app.version], "chart_version": [app.chart_version, chart_version or app.chart_version]}
+    app.version = version or app.version
+    app.chart_version = chart_version or app.chart_version
+    _save(app)
+    release = AppRelease.objects.create(
+        app=app, version=app.version, chart_version=app.chart_version,
+        author=actor if actor and actor.is_authenticated else None, rollback_of=rollback_of,
+    )
+    audit_record(actor=actor, action="app.rollback" if rollback_of else "app.upgrade", obj=app, changes=changes)
+    verb = f"roll back {app.name} to" if rollback_of else f"upgrade {app.name} to"
+    changesets = _publish_all(actor=actor, vans=[v for v in _vans_of_rules_selecting(app) if _van_ready(v)], message=f"{verb} {app.version or app.chart_version}")
+    release.changesets.set(changesets)
+    return release
+
+
+def app_rollback(*, actor, app: App, release: AppRelease) -> AppRelease:
+    """Go back to a past release's versions (a new release row, and a new ChangeSet under the same approval rules)."""
+    if release.app_id != app.pk:
+        raise ValidationError({"release": "release: it belongs to another app"})
+    return app_version_set(actor=actor, app=app, version=release.version, chart_version=release.chart_version, rollback_of=release)
+
+
+@transaction.atomic
+def app_delete(*, actor, obj: App) -> None:
+    vans = [v for v in _vans_of_rules_selecting(obj) if _van_ready(v)]
+    audit_record(actor=actor, action="app.delete", obj=obj, changes={"name": obj.name})
+    name = obj.name
+    obj.delete()
+    _publish_all(actor=actor, vans=vans, message=f"remove app {name}")
+
+
+# --- distribution rules --------------------------------------------------------------------------
+
+
+def _rule_fields_clean(fields: dict) -> dict:
+    if "app_tags" in fields:
+        fields["app_tags"] = tags_parse(fields["app_tags"], field="app_tags")
+        if not fields["app_tags"]:
+            raise ValidationError({"app_tags": "app_tags: a rule needs at least one app tag"})
+    if "cluster_selector" in fields:
+        fields["cluster_selector"] = selector_clean(fields["cluster_selector"])
+    if "environments" in fields:
+        fields["environments"] = _environments_clean(fields["environments"])
+    return fields
+
+
+@transaction.atomic
+def rule_create(*, actor, van: Van, name: str, app_tags, cluster_selector: str = "", **fields) -> DistributionRule:
+    """Add a distribution rule to a VAN and commit the ApplicationSets it compiles to."""
+    fields = _rule_fields_clean({"app_tags": app_tags, "cluster_selector": cluster_selector, **fields})
+    fields.pop("owner_team", None), fields.pop("visibility", None)
+    rule = DistributionRule(van=van, name=name, owner_team=van.owner_team, visibility=van.visibility, **fields)
+    _save(rule)
+    ownership_grant(obj=rule)
+    audit_record(actor=actor, action="rule.create", obj=rule, changes={k: v for k, v in fields.items()} | {"name": name})
+    if _van_ready(van):
+        van_publish(actor=actor, van=van, message=f"add rule {name}")
+    return rule
+
+
+@transaction.atomic
+def rule_update(*, actor, obj: DistributionRule, **fields) -> DistributionRule:
+    fields = _rule_fields_clean(fields)
+    fields.pop("van", None), fields.pop("owner_team", None), fields.pop("visibility", None)
+    before = rule_environments(obj)
+    changes = _apply_fields(obj, fields)
+    _save(obj)
+    audit_record(actor=actor, action="rule.update", obj=obj, changes=changes)
+    if changes and _van_ready(obj.van):
+        van_publish(actor=actor, van=obj.van, message=f"update rule {obj.name}", environments=before)
+    return obj
+
+
+@transaction.atomic
+def rule_delete(*, actor, obj: DistributionRule) -> None:
+    van = obj.van
+    before = rule_environments(obj)
+    audit_record(actor=actor, action="rule.delete", obj=obj, changes={"name": obj.name})
+    obj.delete()
+    if _van_ready(van):
+        van_publish(actor=actor, van=van, message=f"remove rule {obj.name}", environments=before)

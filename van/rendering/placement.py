@@ -194,3 +194,26 @@ def unmatched_rules(van: VanSpec) -> list[tuple[str, str]]:
 def application_name(app: AppSpec, cluster: ClusterSpec) -> str:
     """The Application ArgoCD generates for (app, cluster), as the template spells it."""
     return f"{app.token}-{cluster.token}"
+
+
+@dataclass(frozen=True)
+class PlacementDiff:
+    added: list[tuple[str, str, str]]  # (Application name, app, cluster)
+    removed: list[tuple[str, str, str]]
+    before: Placement
+    after: Placement
+
+
+def placement_diff(before: VanSpec, after: VanSpec) -> PlacementDiff:
+    """The Applications an edit adds and removes (what the rule editor previews before commit)."""
+    def named(spec: VanSpec, placement: Placement) -> set[tuple[str, str, str]]:
+        apps = {a.name: a for a in spec.apps}
+        clusters = {c.name: c for c in spec.clusters}
+        return {
+            (application_name(apps[app], clusters[cluster]), app, cluster)
+            for app, cluster in placement.pairs()
+        }
+
+    p_before, p_after = placement_compute(before), placement_compute(after)
+    old, new = named(before, p_before), named(after, p_after)
+    return PlacementDiff(added=sorted(new - old), removed=sorted(old - new), before=p_before, after=p_after)

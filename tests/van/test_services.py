@@ -1,0 +1,192 @@
+"""VAN services end to end: models -> render -> propose_change -> a real git repo (Celery eager)."""
+from __future__ import annotations
+
+import logging
+import subprocess
+
+import pytest
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from tests.van.conftest import EDGE_TOKEN
+from tests.van.kubeseal_reference import unseal
+from van import services
+from van.models import App, Cluster, SealedValue
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def git(path, *args) -> str:
+    return subprocess.run(["git", *args], cwd=path, check=True, capture_output=True, text=True).stdout
+
+
+def read(bare, path):
+    try:
+        return git(bare, "show", f"main:{path}")
+    except subprocess.CalledProcessError:
+        return None
+
+
+@pytest.fixture
+def gitops(settings, tmp_path, db):
+    from portal.gitops.services import environments_ensure
+
+    # A transactional test flushes the rows the GitOps migration created.
+    environments_ensure([("dev", "Dev", False), ("qa", "QA", False), ("staging", "Staging", False), ("prod", "Prod", True)])
+    settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
+    return tmp_path / "gitops.git"
+
+
+@pytest.fixture
+def van_world(world, gitops, hub_keys, edge_keys):
+    admin, team = world.admin, world.payments
+    mk = lambda name, env, tags, **kw: services.cluster_create(  # noqa: E731
+        actor=admin, name=name, api_url=f"https://{name}.example.net:6443", owner_team=team, environment=env,
+        provider="eks", tags=tags, sealing_cert=edge_keys[1], credentials_kind="token", credentials=f"{EDGE_TOKEN}-{name}", **kw)
+    hub = services.cluster_create(actor=admin, name="hub", api_url="https://hub.example.net:6443", owner_team=team,
+                                  environment="dev", provider="onprem", tags="region=eu", sealing_cert=hub_keys[1])
+    eu, us = mk("edge-eu", "dev", "region=eu, gpu"), mk("edge-us", "dev", "region=us")
+    van = services.van_create(actor=admin, name="demo", owner_team=team, hub=hub, edges=[eu], hub_host="hub.example.net")
+    app = services.app_create(actor=admin, name="payments-api", owner_team=team, namespace="payments", repo_url="https://git.example.net/p.git",
+                              source_kind="kustomize", path="deploy", image="registry.example.net/payments-api", version="1.0.0", tags="payments")
+    return world, van, hub, eu, us, app
+
+
+def test_creating_a_van_commits_its_files(van_world, gitops):
+    world, van, *_ = van_world
+    files = git(gitops, "ls-tree", "-r", "--name-only", "main").split()
+    assert "vans/demo/hub/clusters/edge-eu.yaml" in files and "vans/demo/clusters/edge-eu/skupper/link.yaml" in files
+    assert "vans/demo/bootstrap.yaml" in files
+
+
+def test_a_rule_commits_applicationsets_and_adding_an_edge_only_its_files(van_world, gitops, hub_keys):
+    world, van, hub, eu, us, app = van_world
+    services.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region in (eu, us)")
+    tree_before = set(git(gitops, "ls-tree", "-r", "--name-only", "main").split())
+    appsets = [p for p in tree_before if "/applicationsets/payments-eu/" in p]
+    assert appsets == ["vans/demo/hub/applicationsets/payments-eu/payments-api.yaml"]
+    head = git(gitops, "rev-parse", "main").strip()
+    services.van_edge_add(actor=world.admin, van=van, cluster=us)
+    changed = set(git(gitops, "diff", "--name-only", head, "main").split())
+    assert changed == {
+        "vans/demo/hub/clusters/edge-us.yaml", "vans/demo/clusters/edge-us/skupper/site.yaml",
+        "vans/demo/clusters/edge-us/skupper/link.yaml", "vans/demo/clusters/edge-us/skupper/link-credentials.yaml",
+    }
+    head = git(gitops, "rev-parse", "main").strip()
+    services.van_edge_remove(actor=world.admin, van=van, cluster=us)
+    assert set(git(gitops, "diff", "--name-only", head, "main").split()) == changed
+    assert set(git(gitops, "ls-tree", "-r", "--name-only", "main").split()) == tree_before
+
+
+def test_upgrade_and_rollback_edit_the_manifest_and_keep_history(van_world, gitops):
+    world, van, hub, eu, us, app = van_world
+    services.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
+    path = "vans/demo/hub/applicationsets/payments-eu/payments-api.yaml"
+    assert "payments-api:1.0.0" in read(gitops, path)
+    release = services.app_version_set(actor=world.alice, app=app, version="1.1.0")
+    assert "payments-api:1.1.0" in read(gitops, path)
+    assert release.changesets.count() == 1 and release.author == world.alice
+    first = app.releases.order_by("pk").first()
+    back = services.app_rollback(actor=world.alice, app=app, release=first)
+    assert "payments-api:1.0.0" in read(gitops, path) and back.rollback_of == first
+    assert [r.version for r in app.releases.all()] == ["1.0.0", "1.1.0", "1.0.0"]
+    with pytest.raises(ValidationError) as exc:
+        services.app_version_set(actor=world.alice, app=app, version="1.0 beta")
+    assert "version" in exc.value.message_dict
+
+
+def test_prod_placements_wait_for_approval(van_world, gitops, edge_keys):
+    world, van, hub, eu, us, app = van_world
+    prod = services.cluster_create(actor=world.admin, name="edge-prod", api_url="https://p.example.net", owner_team=world.payments,
+                                   environment="prod", provider="gke", tags="region=eu", sealing_cert=edge_keys[1],
+                                   credentials_kind="token", credentials="prod-token-abc")
+    cs = services.van_edge_add(actor=world.admin, van=van, cluster=prod)
+    from portal.gitops.models import ChangeSet
+    latest = ChangeSet.objects.order_by("-pk").first()
+    assert latest.environment.slug == "prod" and latest.status == "awaiting_approval"
+    assert read(gitops, "vans/demo/hub/clusters/edge-prod.yaml") is None
+    assert cs.name == "edge-prod"
+
+
+def test_credentials_never_reach_git_database_logs_or_audit(van_world, gitops, hub_keys, caplog):
+    caplog.set_level(logging.DEBUG)
+    world, van, hub, eu, us, app = van_world
+    services.rule_create(actor=world.admin, van=van, name="r", app_tags="payments", cluster_selector="")
+    secret = f"{EDGE_TOKEN}-edge-eu"
+    history = git(gitops, "log", "-p", "--all")
+    assert secret not in history and "PRIVATE KEY" not in history
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT credentials, link_key FROM van_cluster WHERE name = 'edge-eu'")
+        stored = cursor.fetchone()
+        cursor.execute("SELECT link_ca_key FROM van_van")
+        ca_key = cursor.fetchone()[0]
+        cursor.execute("SELECT changes FROM portal_auditevent")
+        audit = " ".join(str(row[0]) for row in cursor.fetchall())
+    assert secret not in stored[0] and "PRIVATE KEY" not in stored[1] and "PRIVATE KEY" not in ca_key
+    assert secret not in audit
+    assert secret not in caplog.text
+    assert not any(secret in s for s in SealedValue.objects.values_list("sealed", flat=True))
+    # ...but the sealed cluster Secret opens on the hub with the controller's key.
+    doc = yaml.safe_load(read(gitops, "vans/demo/hub/clusters/edge-eu.yaml"))
+    assert secret in unseal(hub_keys[0], doc)["config"].decode()
+    assert Cluster.objects.get(name="edge-eu").credentials == secret
+
+
+def test_republishing_an_unchanged_van_proposes_nothing(van_world):
+    world, van, *_ = van_world
+    assert services.van_publish(actor=world.admin, van=van, message="again") is None
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"tags": "region=eu west=-x"}, "tags"),
+    ({"credentials_kind": "kubeconfig", "credentials": "apiVersion: v1\ncurrent-context: nope\n"}, "credentials"),
+    ({"sealing_cert": "not a cert"}, "sealing_cert"),
+    ({"name": "Bad_Name"}, "name"),
+])
+def test_invalid_cluster_input_is_refused_with_field_errors(world, fields, field):
+    kwargs = dict(actor=world.admin, name="c1", api_url="https://c1.example.net", owner_team=world.payments, environment="dev", provider="eks")
+    with pytest.raises(ValidationError) as exc:
+        services.cluster_create(**(kwargs | fields))
+    assert field in exc.value.message_dict, exc.value.message_dict
+
+
+def test_kubeconfig_is_read_from_its_current_context():
+    kubeconfig = """
+apiVersion: v1
+kind: Config
+current-context: prod
+contexts: [{name: prod, context: {cluster: c, user: u}}]
+clusters: [{name: c, cluster: {server: https://x, certificate-authority-data: Zm9v}}]
+users: [{name: u, user: {token: abc.def}}]
+"""
+    creds = services.credentials_parse("kubeconfig", kubeconfig)
+    assert creds.bearer_token == "abc.def" and creds.ca_data == "Zm9v"
+    with pytest.raises(ValidationError, match="exec"):
+        services.credentials_parse("kubeconfig", kubeconfig.replace("{token: abc.def}", "{exec: {command: aws}}"))
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"cluster_selector": "region in ()"}, "cluster_selector"),
+    ({"app_tags": ""}, "app_tags"),
+    ({"environments": ["moon"]}, "environments"),
+    ({"name": "Not Valid"}, "name"),
+])
+def test_invalid_rules_are_refused_with_field_errors(van_world, fields, field):
+    world, van, *_ = van_world
+    kwargs = dict(actor=world.admin, van=van, name="r1", app_tags="payments", cluster_selector="region=eu")
+    with pytest.raises(ValidationError) as exc:
+        services.rule_create(**(kwargs | fields))
+    assert field in exc.value.message_dict
+
+
+def test_invalid_app_input_is_refused(world):
+    with pytest.raises(ValidationError) as exc:
+        services.app_create(actor=world.admin, name="a", owner_team=world.payments, namespace="n", repo_url="https://x",
+                            source_kind="helm", chart="", version="1")
+    assert "chart" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        services.app_create(actor=world.admin, name="a", owner_team=world.payments, namespace="n", repo_url="https://x",
+                            source_kind="kustomize", path=".", overrides={"prod": {"version": "bad version"}})
+    assert "overrides" in exc.value.message_dict
+    assert not App.objects.exists()
