@@ -228,3 +228,23 @@ def test_validate_returns_the_ingestion_errors():
     errors = services.entity_validate(document={"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
                                                 "metadata": {"name": "x"}, "spec": {"type": "service"}})
     assert [e.field for e in errors] == ["spec.lifecycle"]
+
+
+def test_catalog_import_command(git_repo, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    git_repo.write({"catalog-info.yaml": COMPONENT.format(name="cli", description="x", owner="t")
+                    + "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: broken}\nspec: {}\n"})
+    git_repo.commit()
+    out = StringIO()
+    call_command("catalog_import", git_repo.url, "--branch", "main", stdout=out)
+    text = out.getvalue()
+    assert "1 added" in text and "1 errors" in text and "spec.type" in text and "catalog-info.yaml document 1" in text
+    assert Entity.objects.filter(name="cli").exists()
+    out = StringIO()
+    call_command("catalog_import", git_repo.url, "--branch", "main", stdout=out)
+    assert "already registered" in out.getvalue() and "1 unchanged" in out.getvalue()
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("catalog_import", str(tmp_path / "missing-repo.git"), stdout=StringIO())
