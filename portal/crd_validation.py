@@ -38,23 +38,23 @@ def label_key_errors(key: str) -> list[str]:
     """Why ``key`` is not a valid Kubernetes label key (empty list when it is)."""
     errors = []
     if not key:
-        return ["the key is empty"]
+        return ["the label key is empty"]
     prefix, slash, name = key.rpartition("/")
     if slash:
         if not prefix:
-            errors.append(f"key {key!r}: the prefix before '/' is empty")
+            errors.append(f"label key {key!r}: the prefix before '/' is empty")
         elif len(prefix) > 253 or not _DNS_SUBDOMAIN_RE.match(prefix):
             errors.append(
-                f"key {key!r}: the prefix {prefix!r} must be a DNS subdomain "
+                f"label key {key!r}: the prefix {prefix!r} must be a DNS subdomain "
                 "(lowercase letters, digits, '-' and '.', 253 characters at most)"
             )
     if not name:
-        errors.append(f"key {key!r}: the name after the prefix is empty")
+        errors.append(f"label key {key!r}: the name after the prefix is empty")
     elif len(name) > 63:
-        errors.append(f"key {key!r}: the name {name!r} is {len(name)} characters long; 63 at most")
+        errors.append(f"label key {key!r}: the name {name!r} is {len(name)} characters long; 63 at most")
     elif not _NAME_RE.match(name):
         errors.append(
-            f"key {key!r}: the name {name!r} may contain only letters, digits, '-', '_' and '.', "
+            f"label key {key!r}: the name {name!r} may contain only letters, digits, '-', '_' and '.', "
             "and must start and end with a letter or digit"
         )
     return errors

@@ -21,6 +21,7 @@ def van_list(*, user, filters: dict | None = None) -> QuerySet[Van]:
         Van.objects.restrict(user, "view").select_related("owner_team", "repo")
         .annotate(edge_count=Count("clusters", distinct=True))
         .filter(**(filters or {}))
+        .order_by("name")
     )
 
 
@@ -87,7 +88,7 @@ def van_spec(*, van: Van, clusters=None, apps=None, rules=None) -> VanSpec:
     edges = sorted((c for c in clusters if c.role == ClusterRole.EDGE), key=lambda c: c.name)
     apps = list(App.objects.all()) if apps is None else apps
     rules = list(DistributionRule.objects.filter(van=van)) if rules is None else rules
-    repo = van.repo if van.repo_id else gitops_default_repo()
+    repo = van.repo if van.repo is not None else gitops_default_repo()
     return VanSpec(
         name=van.name, hub=_cluster_spec(hub), edges=tuple(_cluster_spec(c) for c in edges),
         apps=tuple(app_spec(a) for a in apps), rules=tuple(rule_spec(r) for r in rules),
@@ -110,16 +111,47 @@ def placements_of_cluster(*, cluster: Cluster) -> list[tuple[str, str]]:
     return sorted((app, clusters[cluster.name]) for app, clusters in placement.by_app.items() if cluster.name in clusters)
 
 
-def placements_of_app(*, app: App) -> list[tuple[str, str, str]]:
-    """(VAN, cluster, rule) where ``app`` runs, across every VAN with a rule selecting it."""
-    out = []
-    for van in Van.objects.filter(rules__isnull=False).distinct():
-        try:
-            _, placement = van_placement(van=van)
-        except ValueError:
+def all_placements() -> dict[str, tuple[VanSpec, Placement]]:
+    """Placement of every VAN that has a hub, keyed by VAN name; a constant number of queries."""
+    from portal.gitops.services import gitops_default_repo
+
+    vans = list(Van.objects.select_related("repo"))
+    clusters, rules = {}, {}
+    for cluster in Cluster.objects.filter(van__isnull=False):
+        clusters.setdefault(cluster.van_id, []).append(cluster)
+    for rule in DistributionRule.objects.all():
+        rules.setdefault(rule.van_id, []).append(rule)
+    apps = list(App.objects.all())
+    default_repo = gitops_default_repo() if any(v.repo_id is None for v in vans) else None
+    out = {}
+    for van in vans:
+        if not any(c.role == ClusterRole.HUB for c in clusters.get(van.pk, [])):
             continue
-        out += [(van.name, cluster, rule) for cluster, rule in placement.clusters_of(app.name).items()]
-    return sorted(out)
+        if van.repo_id is None:
+            van.repo = default_repo
+        spec = van_spec(van=van, clusters=clusters.get(van.pk, []), apps=apps, rules=rules.get(van.pk, []))
+        out[van.name] = (spec, placement_compute(spec))
+    return out
+
+
+def placements_of_app(*, app_name: str, placements=None) -> list[dict]:
+    """Where an app runs: one row per (VAN, cluster) with the rule and environment."""
+    placements = all_placements() if placements is None else placements
+    rows = []
+    for van_name, (spec, placement) in sorted(placements.items()):
+        env_of = {c.name: c.environment for c in spec.clusters}
+        for cluster, rule in sorted(placement.clusters_of(app_name).items()):
+            rows.append({"van": van_name, "cluster": cluster, "rule": rule, "environment": env_of[cluster]})
+    return rows
+
+
+def deployments_of_component(*, user, component_ref: str) -> list[dict]:
+    """For the catalog entity page: where the apps linked to this Component run."""
+    apps = list(app_list(user=user).filter(component_ref__iexact=component_ref).values_list("name", flat=True))
+    if not apps:
+        return []
+    placements = all_placements()
+    return [row | {"app": name} for name in apps for row in placements_of_app(app_name=name, placements=placements)]
 
 
 def van_clusters(*, van: Van) -> QuerySet[Cluster]:

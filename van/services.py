@@ -67,8 +67,10 @@ def sealing_cert_clean(pem: str, *, field: str = "sealing_cert") -> str:
 
 def credentials_parse(kind: str, text: str) -> Credentials | None:
     """What ArgoCD needs from a bearer token or a kubeconfig; errors name the kubeconfig field."""
-    if not kind or not text:
+    if not text:
         return None
+    if not kind:
+        raise ValidationError({"credentials_kind": "credentials_kind: say whether the credentials are a bearer token or a kubeconfig"})
     if kind == CredentialsKind.TOKEN:
         token = text.strip()
         if not token or any(c.isspace() for c in token):

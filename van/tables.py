@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 
 from portal.tables import PortalTable
-from van.models import Cluster
+from van.models import App, Cluster, DistributionRule, Van
 
 
 class TagsColumn(tables.Column):
@@ -13,20 +13,64 @@ class TagsColumn(tables.Column):
         return " ".join(value)
 
 
-class ClusterTable(PortalTable):
+class _VisibilityMixin:
+    def value_visibility(self, value):
+        return value
+
+    def render_visibility(self, value, record):
+        return format_html('<span class="badge{}">{}</span>', " warn" if record.visibility == "private" else "", record.visibility)
+
+
+class ClusterTable(_VisibilityMixin, PortalTable):
     name = tables.Column(linkify=True)
     environment = tables.Column()
     provider = tables.Column()
+    van = tables.Column(verbose_name="VAN", linkify=True)
+    role = tables.Column()
     owner_team = tables.Column(verbose_name="Team")
     tags = TagsColumn(orderable=False)
     visibility = tables.Column()
 
     class Meta(PortalTable.Meta):
         model = Cluster
-        fields = ("name", "environment", "provider", "owner_team", "tags", "visibility")
+        fields = ("name", "environment", "provider", "van", "role", "owner_team", "tags", "visibility")
 
-    def value_visibility(self, value):
-        return value
 
-    def render_visibility(self, value, record):
-        return format_html('<span class="badge{}">{}</span>', " warn" if record.visibility == "private" else "", record.visibility)
+class VanTable(_VisibilityMixin, PortalTable):
+    name = tables.Column(linkify=True)
+    reachability = tables.Column()
+    hub_host = tables.Column(verbose_name="Hub address")
+    edge_count = tables.Column(verbose_name="Clusters", orderable=True)
+    owner_team = tables.Column(verbose_name="Team")
+    visibility = tables.Column()
+
+    class Meta(PortalTable.Meta):
+        model = Van
+        fields = ("name", "reachability", "hub_host", "edge_count", "owner_team", "visibility")
+
+
+class AppTable(_VisibilityMixin, PortalTable):
+    name = tables.Column(linkify=True)
+    source_kind = tables.Column(verbose_name="Source")
+    namespace = tables.Column()
+    version = tables.Column()
+    tags = TagsColumn(orderable=False)
+    owner_team = tables.Column(verbose_name="Team")
+    visibility = tables.Column()
+
+    class Meta(PortalTable.Meta):
+        model = App
+        fields = ("name", "source_kind", "namespace", "version", "tags", "owner_team", "visibility")
+
+
+class RuleTable(PortalTable):
+    name = tables.Column(linkify=True)
+    van = tables.Column(verbose_name="VAN", linkify=True)
+    order = tables.Column()
+    app_tags = TagsColumn(orderable=False, verbose_name="App tags")
+    cluster_selector = tables.Column(verbose_name="Cluster selector")
+    sync = tables.Column()
+
+    class Meta(PortalTable.Meta):
+        model = DistributionRule
+        fields = ("name", "van", "order", "app_tags", "cluster_selector", "sync")

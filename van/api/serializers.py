@@ -1,9 +1,9 @@
 from rest_framework import serializers
 
-from portal.selectors import teams_user_can_edit_for
 from portal.models import Team, Visibility
-from van.choices import Environment, Provider
-from van.models import Cluster
+from portal.selectors import teams_user_can_edit_for
+from van.choices import AppMatch, CredentialsKind, Environment, Provider, Reachability, SourceKind, SyncMode
+from van.models import App, AppRelease, Cluster, DistributionRule, Van
 
 
 class EditableTeamField(serializers.SlugRelatedField):
@@ -13,6 +13,17 @@ class EditableTeamField(serializers.SlugRelatedField):
         return teams_user_can_edit_for(user=self.context["request"].user)
 
 
+class ChangeableSlugField(serializers.SlugRelatedField):
+    """An object by name, restricted to what the requesting user may change."""
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        super().__init__(slug_field="name", **kwargs)
+
+    def get_queryset(self):
+        return self.model.objects.restrict(self.context["request"].user, "change")
+
+
 class ClusterSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="cluster-detail")
     owner_team = EditableTeamField(slug_field="slug", queryset=Team.objects.none())
@@ -20,8 +31,84 @@ class ClusterSerializer(serializers.ModelSerializer):
     provider = serializers.ChoiceField(choices=Provider.choices)
     visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
     tags = serializers.ListField(child=serializers.CharField(max_length=317), required=False, default=list)
+    credentials_kind = serializers.ChoiceField(choices=CredentialsKind.choices, required=False, default="", allow_blank=True)
+    credentials = serializers.CharField(write_only=True, required=False, default="", allow_blank=True, style={"input_type": "password"},
+                                        help_text="Bearer token or kubeconfig; write-only, stored encrypted.")
+    sealing_cert = serializers.CharField(required=False, default="", allow_blank=True, trim_whitespace=False)
+    has_credentials = serializers.BooleanField(read_only=True)
+    van = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
     class Meta:
         model = Cluster
-        fields = ["url", "id", "name", "description", "environment", "provider", "api_url", "tags", "owner_team", "visibility", "created", "updated"]
+        fields = ["url", "id", "name", "description", "environment", "provider", "api_url", "tags", "owner_team", "visibility",
+                  "credentials_kind", "credentials", "has_credentials", "sealing_cert", "van", "role", "created", "updated"]
+        read_only_fields = ["id", "role", "created", "updated"]
+
+
+class VanSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="van-detail")
+    owner_team = EditableTeamField(slug_field="slug", queryset=Team.objects.none())
+    visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
+    reachability = serializers.ChoiceField(choices=Reachability.choices, default=Reachability.LOADBALANCER)
+    hub = ChangeableSlugField(Cluster, write_only=True)
+    edges = ChangeableSlugField(Cluster, many=True, required=False, write_only=True)
+
+    class Meta:
+        model = Van
+        fields = ["url", "id", "name", "description", "owner_team", "visibility", "hub", "edges", "reachability", "hub_host",
+                  "inter_router_port", "edge_port", "created", "updated"]
         read_only_fields = ["id", "created", "updated"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        clusters = list(instance.clusters.all())
+        data["hub"] = next((c.name for c in clusters if c.role == "hub"), None)
+        data["edges"] = sorted(c.name for c in clusters if c.role == "edge")
+        return data
+
+
+class AppSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="app-detail")
+    owner_team = EditableTeamField(slug_field="slug", queryset=Team.objects.none())
+    visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
+    source_kind = serializers.ChoiceField(choices=SourceKind.choices)
+    tags = serializers.ListField(child=serializers.CharField(max_length=317), required=False, default=list)
+    values = serializers.DictField(required=False, default=dict)
+    overrides = serializers.DictField(required=False, default=dict)
+
+    class Meta:
+        model = App
+        fields = ["url", "id", "name", "description", "component_ref", "source_kind", "repo_url", "path", "revision", "chart",
+                  "chart_version", "values", "namespace", "image", "version", "tags", "overrides", "owner_team", "visibility",
+                  "created", "updated"]
+        read_only_fields = ["id", "created", "updated"]
+
+
+class AppVersionSerializer(serializers.Serializer):
+    version = serializers.CharField(required=False, default="", allow_blank=True)
+    chart_version = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class AppReleaseSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    changesets = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = AppRelease
+        fields = ["id", "version", "chart_version", "author", "changesets", "rollback_of", "created"]
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="rule-detail")
+    van = ChangeableSlugField(Van)
+    app_tags = serializers.ListField(child=serializers.CharField(max_length=317))
+    app_match = serializers.ChoiceField(choices=AppMatch.choices, default=AppMatch.ALL)
+    environments = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    sync = serializers.ChoiceField(choices=SyncMode.choices, default=SyncMode.AUTOMATED)
+
+    class Meta:
+        model = DistributionRule
+        fields = ["url", "id", "van", "name", "order", "app_tags", "app_match", "cluster_selector", "environments", "sync",
+                  "prune", "self_heal", "created", "updated"]
+        read_only_fields = ["id", "created", "updated"]
+        validators = []  # uniqueness per VAN is the model's constraint; the service reports it on the field

@@ -1,12 +1,25 @@
-from van import selectors, services
-from van.api.serializers import ClusterSerializer
-from van.filtersets import ClusterFilterSet
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
 from portal.api.viewsets import PortalViewSet
 from portal.selectors import teams_user_can_edit_for
-from rest_framework.exceptions import PermissionDenied
+from van import selectors, services
+from van.api.serializers import AppReleaseSerializer, AppSerializer, AppVersionSerializer, ClusterSerializer, RuleSerializer, VanSerializer
+from van.filtersets import AppFilterSet, ClusterFilterSet, RuleFilterSet, VanFilterSet
 
 
-class ClusterViewSet(PortalViewSet):
+class _TeamCreateMixin:
+    def create(self, request, *args, **kwargs):
+        if not teams_user_can_edit_for(user=request.user).exists():
+            raise PermissionDenied("You belong to no team that may create this.")
+        return super().create(request, *args, **kwargs)
+
+
+class ClusterViewSet(_TeamCreateMixin, PortalViewSet):
     selector = selectors.cluster_list
     serializer_class = ClusterSerializer
     filterset_class = ClusterFilterSet
@@ -14,7 +27,66 @@ class ClusterViewSet(PortalViewSet):
     update_service = services.cluster_update
     delete_service = services.cluster_delete
 
-    def create(self, request, *args, **kwargs):
-        if not teams_user_can_edit_for(user=request.user).exists():
-            raise PermissionDenied("You belong to no team that may register clusters.")
-        return super().create(request, *args, **kwargs)
+
+class VanViewSet(_TeamCreateMixin, PortalViewSet):
+    serializer_class = VanSerializer
+    filterset_class = VanFilterSet
+    create_service = services.van_create
+    update_service = services.van_update
+    delete_service = services.van_delete
+
+    @staticmethod
+    def selector(*, user):
+        return selectors.van_list(user=user).prefetch_related("clusters")
+
+    @extend_schema(responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def placement(self, request, pk=None):
+        """The placement matrix: for each app, the clusters it runs on and the rule that put it there."""
+        van = self.get_object()
+        try:
+            _, placement = selectors.van_placement(van=van)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        return Response({"van": van.name, "placement": placement.by_app})
+
+
+class AppViewSet(_TeamCreateMixin, PortalViewSet):
+    selector = selectors.app_list
+    serializer_class = AppSerializer
+    filterset_class = AppFilterSet
+    create_service = services.app_create
+    update_service = services.app_update
+    delete_service = services.app_delete
+
+    @extend_schema(request=AppVersionSerializer, responses={200: AppReleaseSerializer})
+    @action(detail=True, methods=["post"])
+    def version(self, request, pk=None):
+        """Upgrade: set the image/chart version (one ChangeSet per VAN the app runs in)."""
+        app = self.get_changeable_object()
+        body = AppVersionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        release = services.app_version_set(actor=request.user, app=app, **body.validated_data)
+        return Response(AppReleaseSerializer(release).data)
+
+    @extend_schema(responses={200: AppReleaseSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def releases(self, request, pk=None):
+        app = self.get_object()
+        return Response(AppReleaseSerializer(selectors.app_releases(app=app), many=True).data)
+
+    @extend_schema(request=None, responses={200: AppReleaseSerializer})
+    @action(detail=True, methods=["post"], url_path=r"releases/(?P<release_pk>\d+)/rollback")
+    def rollback(self, request, pk=None, release_pk=None):
+        app = self.get_changeable_object()
+        release = get_object_or_404(app.releases, pk=release_pk)
+        return Response(AppReleaseSerializer(services.app_rollback(actor=request.user, app=app, release=release)).data)
+
+
+class RuleViewSet(PortalViewSet):
+    selector = selectors.rule_list
+    serializer_class = RuleSerializer
+    filterset_class = RuleFilterSet
+    create_service = services.rule_create
+    update_service = services.rule_update
+    delete_service = services.rule_delete

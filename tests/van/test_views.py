@@ -1,0 +1,217 @@
+"""VAN, app and rule pages and API: the shared permission checks, plus the placement pages and the rule preview."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.base import RestrictedApiTests, RestrictedPageTests
+from tests.factories import make_cluster
+from van import services
+
+_seq = itertools.count(1)
+
+
+def make_van(team, visibility="public", edges=0):
+    from tests.factories import make_user
+
+    admin = make_user(superuser=True)
+    n = next(_seq)
+    hub = make_cluster(team, name=f"hub-{n}", tags="region=eu", actor=admin)
+    edge_list = [make_cluster(team, name=f"edge-{n}-{i}", tags="region=eu" if i % 2 else "region=us", actor=admin) for i in range(edges)]
+    return services.van_create(actor=admin, name=f"van-{n}", owner_team=team, hub=hub, edges=edge_list, visibility=visibility)
+
+
+def make_app(team, visibility="public", tags="payments"):
+    from tests.factories import make_user
+
+    return services.app_create(actor=make_user(superuser=True), name=f"app-{next(_seq)}", owner_team=team, namespace="ns",
+                               repo_url="https://git.example.net/a.git", source_kind="kustomize", path="deploy",
+                               image="registry.example.net/a", version="1.0.0", tags=tags, visibility=visibility)
+
+
+def make_rule(team, visibility="public", van=None):
+    from tests.factories import make_user
+
+    van = van or make_van(team, visibility)
+    return services.rule_create(actor=make_user(superuser=True), van=van, name=f"rule-{next(_seq)}", app_tags="payments",
+                                cluster_selector="region=eu")
+
+
+@pytest.mark.django_db
+class TestVanPages(RestrictedPageTests):
+    list_url_name = "van:van_list"
+    detail_url_name = "van:van"
+
+    def make_object(self, team, visibility):
+        return make_van(team, visibility)
+
+
+@pytest.mark.django_db
+class TestVanApi(RestrictedApiTests):
+    api_list_url_name = "van-list"
+    api_detail_url_name = "van-detail"
+    api_lookup_field = "id"
+
+    def make_object(self, team, visibility):
+        return make_van(team, visibility)
+
+    def api_detail_url(self, obj):
+        return reverse(self.api_detail_url_name, kwargs={"pk": obj.pk})
+
+
+@pytest.mark.django_db
+class TestAppPages(RestrictedPageTests):
+    list_url_name = "van:app_list"
+    detail_url_name = "van:app"
+
+    def make_object(self, team, visibility):
+        return make_app(team, visibility)
+
+
+@pytest.mark.django_db
+class TestAppApi(RestrictedApiTests):
+    api_list_url_name = "app-list"
+    api_detail_url_name = "app-detail"
+    api_lookup_field = "id"
+
+    def make_object(self, team, visibility):
+        return make_app(team, visibility)
+
+    def api_detail_url(self, obj):
+        return reverse(self.api_detail_url_name, kwargs={"pk": obj.pk})
+
+
+@pytest.mark.django_db
+class TestRulePages(RestrictedPageTests):
+    list_url_name = "van:rule_list"
+    detail_url_name = "van:rule"
+
+    def make_object(self, team, visibility):
+        return make_rule(team, visibility)
+
+
+@pytest.mark.django_db
+class TestRuleApi(RestrictedApiTests):
+    api_list_url_name = "rule-list"
+    api_detail_url_name = "rule-detail"
+    api_lookup_field = "id"
+
+    def make_object(self, team, visibility):
+        return make_rule(team, visibility)
+
+    def api_detail_url(self, obj):
+        return reverse(self.api_detail_url_name, kwargs={"pk": obj.pk})
+
+
+@pytest.mark.django_db
+def test_van_page_draws_topology_and_matrix_with_constant_queries(client, world, django_assert_max_num_queries):
+    van = make_van(world.payments, edges=2)
+    make_app(world.payments)
+    make_rule(world.payments, van=van)
+    client.force_login(world.alice)
+    url = reverse("van:van", kwargs={"pk": van.pk})
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        response = client.get(url)
+    body = response.content.decode()
+    assert "<svg" in body and body.count('class="node edge"') == 2 and "✓" in body
+    for i in range(6):
+        services.van_edge_add(actor=world.admin, van=van, cluster=make_cluster(world.payments, name=f"more-{i}", tags="region=eu"))
+        make_app(world.payments)
+        make_rule(world.payments, van=van)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    assert response.content.decode().count('class="node edge"') == 8
+
+
+@pytest.mark.django_db
+def test_app_and_cluster_pages_show_placement_with_constant_queries(client, world, django_assert_max_num_queries):
+    van = make_van(world.payments, edges=2)
+    app = make_app(world.payments)
+    make_rule(world.payments, van=van)
+    client.force_login(world.alice)
+    urls = [reverse("van:app", kwargs={"pk": app.pk}), reverse("van:cluster", kwargs={"pk": van.clusters.get(role="edge", name__endswith="-1").pk})]
+    counts = []
+    for url in urls:
+        client.get(url)
+        with CaptureQueriesContext(connection) as few:
+            assert app.name in client.get(url).content.decode()
+        counts.append(len(few.captured_queries))
+    for i in range(4):
+        other = make_van(world.payments, edges=2)
+        make_rule(world.payments, van=other)
+        make_app(world.payments)
+    for url, count in zip(urls, counts):
+        with django_assert_max_num_queries(count):
+            assert client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_rule_editor_previews_placement_and_flags_a_rule_that_matches_nothing(client, world):
+    van = make_van(world.payments, edges=2)
+    app = make_app(world.payments)
+    client.force_login(world.alice)
+    url = reverse("van:rule_add", kwargs={"van_pk": van.pk})
+    assert client.get(url).status_code == 200
+    data = {"name": "eu", "order": 1, "app_tags": "payments", "app_match": "all", "cluster_selector": "region=eu", "sync": "automated", "_preview": "1"}
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    assert "Applications added (2)" in body and app.name in body
+    nothing = client.post(url, data | {"cluster_selector": "region=mars"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "matches nothing" in nothing and "Applications added (0)" in nothing
+    bad = client.post(url, data | {"cluster_selector": "region in ()"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "needs at least one value" in bad
+
+
+@pytest.mark.django_db
+def test_rule_form_refuses_bad_selector_with_a_field_error(client, world):
+    van = make_van(world.payments)
+    client.force_login(world.alice)
+    url = reverse("van:rule_add", kwargs={"van_pk": van.pk})
+    response = client.post(url, {"name": "x", "order": 1, "app_tags": "payments", "app_match": "all", "cluster_selector": "a b", "sync": "manual"})
+    assert response.status_code == 400
+    assert "not understood" in " ".join(response.context["form"].errors["cluster_selector"])
+
+
+@pytest.mark.django_db
+def test_other_team_cannot_edit_rules_or_versions(client, world):
+    van = make_van(world.payments)
+    app = make_app(world.payments)
+    client.force_login(world.bob)
+    assert client.get(reverse("van:rule_add", kwargs={"van_pk": van.pk})).status_code == 403
+    assert client.post(reverse("van:app_version", kwargs={"pk": app.pk}), {"version": "9"}).status_code == 403
+    private = make_app(world.payments, visibility="private")
+    assert client.post(reverse("van:app_version", kwargs={"pk": private.pk}), {"version": "9"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_cluster_credentials_are_never_shown_back(client, world):
+    cluster = make_cluster(world.payments)
+    services.cluster_update(actor=world.admin, obj=cluster, credentials="super-secret-token-123", credentials_kind="token")
+    client.force_login(world.alice)
+    for url in (reverse("van:cluster", kwargs={"pk": cluster.pk}), reverse("van:cluster_edit", kwargs={"pk": cluster.pk}),
+                reverse("cluster-detail", kwargs={"pk": cluster.pk})):
+        body = client.get(url).content.decode()
+        assert "super-secret-token-123" not in body
+    assert "stored encrypted" in client.get(reverse("van:cluster", kwargs={"pk": cluster.pk})).content.decode()
+
+
+@pytest.mark.django_db
+def test_api_creates_a_rule_and_reports_placement(world):
+    from rest_framework.test import APIClient
+
+    van = make_van(world.payments, edges=2)
+    app = make_app(world.payments)
+    api = APIClient()
+    api.force_authenticate(world.alice)
+    response = api.post(reverse("rule-list"), {"van": van.name, "name": "eu", "app_tags": ["payments"], "cluster_selector": "region=eu"}, format="json")
+    assert response.status_code == 201, response.json()
+    bad = api.post(reverse("rule-list"), {"van": van.name, "name": "bad", "app_tags": ["payments"], "cluster_selector": "x in ()"}, format="json")
+    assert bad.status_code == 400 and "cluster_selector" in bad.json()
+    placement = api.get(reverse("van-placement", kwargs={"pk": van.pk})).json()["placement"]
+    assert set(placement[app.name]) == {van.clusters.get(role="hub").name, van.clusters.get(name__endswith="-1").name}
