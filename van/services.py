@@ -227,6 +227,22 @@ def _changeset_environment(spec, changed: list[str], hints=()) -> str:
     return ordered[-1] if ordered else spec.hub.environment
 
 
+def van_render_files(*, van: Van, spec=None) -> dict[str, str]:
+    """Exactly the files a commit of this VAN writes (path -> text, with the generated-file header)."""
+    from portal.gitops.services import with_generated_header
+    from van.rendering import van_render
+    from van.selectors import van_spec
+
+    spec = spec or van_spec(van=van)
+    sealer, persist = sealer_for_render()
+    try:
+        files = {path: with_generated_header(path, text) for path, text in van_render(spec, sealer=sealer).items()}
+    except (RenderError, LabelError) as exc:
+        raise ValidationError({"__all__": f"VAN {van.name}: {exc}"}) from None
+    persist()
+    return files
+
+
 def rule_environments(rule: DistributionRule) -> set[str]:
     """Environments of the clusters a rule matches now (its placements before an edit or deletion)."""
     from van.rendering.placement import cluster_labels, rule_selector
@@ -245,17 +261,11 @@ def van_publish(*, actor, van: Van, message: str, environments=()):
     placements go through approval.
     """
     from portal.gitops.models import ManagedFile
-    from portal.gitops.services import gitops_default_repo, propose_change, with_generated_header
-    from van.rendering import van_render
+    from portal.gitops.services import gitops_default_repo, propose_change
     from van.selectors import van_spec
 
     spec = van_spec(van=van)
-    sealer, persist = sealer_for_render()
-    try:
-        files = {path: with_generated_header(path, text) for path, text in van_render(spec, sealer=sealer).items()}
-    except (RenderError, LabelError) as exc:
-        raise ValidationError({"__all__": f"VAN {van.name}: {exc}"}) from None
-    persist()
+    files = van_render_files(van=van, spec=spec)
     repo = van.repo or gitops_default_repo()
     current = dict(ManagedFile.objects.filter(repo=repo, path__startswith=spec.root + "/").values_list("path", "content"))
     to_write = {p: t for p, t in files.items() if current.get(p) != t}

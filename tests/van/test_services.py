@@ -190,3 +190,19 @@ def test_invalid_app_input_is_refused(world):
                             source_kind="kustomize", path=".", overrides={"prod": {"version": "bad version"}})
     assert "overrides" in exc.value.message_dict
     assert not App.objects.exists()
+
+
+def test_van_render_command_writes_exactly_the_committed_files(van_world, gitops, tmp_path):
+    from django.core.management import call_command
+
+    world, van, *_ = van_world
+    services.rule_create(actor=world.admin, van=van, name="r", app_tags="payments", cluster_selector="region=eu")
+    out = tmp_path / "out"
+    call_command("van_render", "demo", "--output", str(out))
+    written = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()}
+    committed = [p for p in git(gitops, "ls-tree", "-r", "--name-only", "main").split() if p.startswith("vans/demo/")]
+    assert sorted(written) == sorted(committed)
+    assert all(read(gitops, path) == text for path, text in written.items())
+    from django.core.management.base import CommandError
+    with pytest.raises(CommandError, match="no VAN"):
+        call_command("van_render", "nope", "--output", str(out))
