@@ -1,0 +1,64 @@
+"""GitOps admin for ops. Change sets and approvals are written by the pipeline alone, so they are read-only here."""
+from django.contrib import admin
+
+from portal.gitops.models import Approval, ChangeSet, ChangeSetFile, Environment, GitOpsRepo, ManagedFile
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GitOpsRepo)
+class GitOpsRepoAdmin(ReadOnlyAdmin):
+    list_display = ["name", "url", "branch", "is_default", "last_sync_at"]
+    list_filter = ["is_default", "branch"]
+    search_fields = ["name", "url"]
+    exclude = ["secret"]  # encrypted credential: never shown back
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "order", "requires_approval", "approver_team"]
+    list_filter = ["requires_approval", "approver_team"]
+    search_fields = ["name", "slug"]
+
+
+class ChangeSetFileInline(admin.TabularInline):
+    model = ChangeSetFile
+    extra = 0
+    can_delete = False
+    readonly_fields = ["path", "content"]
+
+
+@admin.register(ChangeSet)
+class ChangeSetAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "message", "status", "environment", "repo", "author_name", "commit_sha", "created"]
+    list_filter = ["status", "environment", "repo", "kind"]
+    search_fields = ["message", "author_name", "author_email", "commit_sha"]
+    inlines = [ChangeSetFileInline]
+
+
+@admin.register(ChangeSetFile)
+class ChangeSetFileAdmin(ReadOnlyAdmin):
+    list_display = ["changeset", "path"]
+    list_filter = ["changeset__environment"]
+    search_fields = ["path"]
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyAdmin):
+    list_display = ["changeset", "user_name", "decision", "created"]
+    list_filter = ["decision"]
+    search_fields = ["user_name", "user_email", "comment"]
+
+
+@admin.register(ManagedFile)
+class ManagedFileAdmin(ReadOnlyAdmin):
+    list_display = ["path", "repo", "drift_detected_at", "updated"]
+    list_filter = ["repo", "drift_detected_at"]
+    search_fields = ["path", "content_hash"]
+    exclude = ["content"]
