@@ -1,19 +1,22 @@
 import pytest
 
 
-@pytest.mark.django_db(transaction=True)
-def test_demo_seed_builds_a_populated_van_and_commits_it(world, settings, tmp_path):
+@pytest.mark.django_db
+def test_demo_seed_builds_a_populated_van_and_commits_it(world, settings, tmp_path, django_capture_on_commit_callbacks):
     import subprocess
 
-    from portal.gitops.services import environments_ensure
     from van import demo
     from van.models import Van
     from van.selectors import van_placement
 
-    environments_ensure([("dev", "Dev", False), ("qa", "QA", False), ("staging", "Staging", False), ("prod", "Prod", True)])
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
-    demo.seed(actor=world.admin)
-    demo.seed(actor=world.admin)  # idempotent
+    with django_capture_on_commit_callbacks(execute=True):
+        demo.seed(actor=world.admin)
+    # In the test the change set reaches "awaiting approval" only once the outer commit ran; approve it now.
+    with django_capture_on_commit_callbacks(execute=True):
+        demo._approve_demo_changes(world.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        demo.seed(actor=world.admin)  # idempotent
     van = Van.objects.get(name="demo")
     assert van.clusters.filter(role="edge").count() == 3
     spec, placement = van_placement(van=van)

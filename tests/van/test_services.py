@@ -14,7 +14,29 @@ from tests.van.kubeseal_reference import unseal
 from van import services
 from van.models import App, Cluster, SealedValue
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
+
+
+class _Committing:
+    """``van.services`` whose calls each run their on-commit work (the GitOps apply) as a real commit would."""
+
+    def __init__(self, capture):
+        self._capture = capture
+
+    def __getattr__(self, name):
+        target = getattr(services, name)
+        if not callable(target):
+            return target
+
+        def call(*args, **kwargs):
+            with self._capture(execute=True):
+                return target(*args, **kwargs)
+        return call
+
+
+@pytest.fixture
+def svc(django_capture_on_commit_callbacks):
+    return _Committing(django_capture_on_commit_callbacks)
 
 
 def git(path, *args) -> str:
@@ -30,25 +52,21 @@ def read(bare, path):
 
 @pytest.fixture
 def gitops(settings, tmp_path, db):
-    from portal.gitops.services import environments_ensure
-
-    # A transactional test flushes the rows the GitOps migration created.
-    environments_ensure([("dev", "Dev", False), ("qa", "QA", False), ("staging", "Staging", False), ("prod", "Prod", True)])
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
     return tmp_path / "gitops.git"
 
 
 @pytest.fixture
-def van_world(world, gitops, hub_keys, edge_keys):
+def van_world(world, gitops, hub_keys, edge_keys, svc):
     admin, team = world.admin, world.payments
-    mk = lambda name, env, tags, **kw: services.cluster_create(  # noqa: E731
+    mk = lambda name, env, tags, **kw: svc.cluster_create(  # noqa: E731
         actor=admin, name=name, api_url=f"https://{name}.example.net:6443", owner_team=team, environment=env,
         provider="eks", tags=tags, sealing_cert=edge_keys[1], credentials_kind="token", credentials=f"{EDGE_TOKEN}-{name}", **kw)
-    hub = services.cluster_create(actor=admin, name="hub", api_url="https://hub.example.net:6443", owner_team=team,
+    hub = svc.cluster_create(actor=admin, name="hub", api_url="https://hub.example.net:6443", owner_team=team,
                                   environment="dev", provider="onprem", tags="region=eu", sealing_cert=hub_keys[1])
     eu, us = mk("edge-eu", "dev", "region=eu, gpu"), mk("edge-us", "dev", "region=us")
-    van = services.van_create(actor=admin, name="demo", owner_team=team, hub=hub, edges=[eu], hub_host="hub.example.net")
-    app = services.app_create(actor=admin, name="payments-api", owner_team=team, namespace="payments", repo_url="https://git.example.net/p.git",
+    van = svc.van_create(actor=admin, name="demo", owner_team=team, hub=hub, edges=[eu], hub_host="hub.example.net")
+    app = svc.app_create(actor=admin, name="payments-api", owner_team=team, namespace="payments", repo_url="https://git.example.net/p.git",
                               source_kind="kustomize", path="deploy", image="registry.example.net/payments-api", version="1.0.0", tags="payments")
     return world, van, hub, eu, us, app
 
@@ -60,48 +78,48 @@ def test_creating_a_van_commits_its_files(van_world, gitops):
     assert "vans/demo/bootstrap.yaml" in files
 
 
-def test_a_rule_commits_applicationsets_and_adding_an_edge_only_its_files(van_world, gitops, hub_keys):
+def test_a_rule_commits_applicationsets_and_adding_an_edge_only_its_files(svc, van_world, gitops, hub_keys):
     world, van, hub, eu, us, app = van_world
-    services.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region in (eu, us)")
+    svc.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region in (eu, us)")
     tree_before = set(git(gitops, "ls-tree", "-r", "--name-only", "main").split())
     appsets = [p for p in tree_before if "/applicationsets/payments-eu/" in p]
     assert appsets == ["vans/demo/hub/applicationsets/payments-eu/payments-api.yaml"]
     head = git(gitops, "rev-parse", "main").strip()
-    services.van_edge_add(actor=world.admin, van=van, cluster=us)
+    svc.van_edge_add(actor=world.admin, van=van, cluster=us)
     changed = set(git(gitops, "diff", "--name-only", head, "main").split())
     assert changed == {
         "vans/demo/hub/clusters/edge-us.yaml", "vans/demo/clusters/edge-us/skupper/site.yaml",
         "vans/demo/clusters/edge-us/skupper/link.yaml", "vans/demo/clusters/edge-us/skupper/link-credentials.yaml",
     }
     head = git(gitops, "rev-parse", "main").strip()
-    services.van_edge_remove(actor=world.admin, van=van, cluster=us)
+    svc.van_edge_remove(actor=world.admin, van=van, cluster=us)
     assert set(git(gitops, "diff", "--name-only", head, "main").split()) == changed
     assert set(git(gitops, "ls-tree", "-r", "--name-only", "main").split()) == tree_before
 
 
-def test_upgrade_and_rollback_edit_the_manifest_and_keep_history(van_world, gitops):
+def test_upgrade_and_rollback_edit_the_manifest_and_keep_history(svc, van_world, gitops):
     world, van, hub, eu, us, app = van_world
-    services.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
+    svc.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
     path = "vans/demo/hub/applicationsets/payments-eu/payments-api.yaml"
     assert "payments-api:1.0.0" in read(gitops, path)
-    release = services.app_version_set(actor=world.alice, app=app, version="1.1.0")
+    release = svc.app_version_set(actor=world.alice, app=app, version="1.1.0")
     assert "payments-api:1.1.0" in read(gitops, path)
     assert release.changesets.count() == 1 and release.author == world.alice
     first = app.releases.order_by("pk").first()
-    back = services.app_rollback(actor=world.alice, app=app, release=first)
+    back = svc.app_rollback(actor=world.alice, app=app, release=first)
     assert "payments-api:1.0.0" in read(gitops, path) and back.rollback_of == first
     assert [r.version for r in app.releases.all()] == ["1.0.0", "1.1.0", "1.0.0"]
     with pytest.raises(ValidationError) as exc:
-        services.app_version_set(actor=world.alice, app=app, version="1.0 beta")
+        svc.app_version_set(actor=world.alice, app=app, version="1.0 beta")
     assert "version" in exc.value.message_dict
 
 
-def test_prod_placements_wait_for_approval(van_world, gitops, edge_keys):
+def test_prod_placements_wait_for_approval(svc, van_world, gitops, edge_keys):
     world, van, hub, eu, us, app = van_world
-    prod = services.cluster_create(actor=world.admin, name="edge-prod", api_url="https://p.example.net", owner_team=world.payments,
+    prod = svc.cluster_create(actor=world.admin, name="edge-prod", api_url="https://p.example.net", owner_team=world.payments,
                                    environment="prod", provider="gke", tags="region=eu", sealing_cert=edge_keys[1],
                                    credentials_kind="token", credentials="prod-token-abc")
-    cs = services.van_edge_add(actor=world.admin, van=van, cluster=prod)
+    cs = svc.van_edge_add(actor=world.admin, van=van, cluster=prod)
     from portal.gitops.models import ChangeSet
     latest = ChangeSet.objects.order_by("-pk").first()
     assert latest.environment.slug == "prod" and latest.status == "awaiting_approval"
@@ -109,10 +127,10 @@ def test_prod_placements_wait_for_approval(van_world, gitops, edge_keys):
     assert cs.name == "edge-prod"
 
 
-def test_credentials_never_reach_git_database_logs_or_audit(van_world, gitops, hub_keys, caplog):
+def test_credentials_never_reach_git_database_logs_or_audit(svc, van_world, gitops, hub_keys, caplog):
     caplog.set_level(logging.DEBUG)
     world, van, hub, eu, us, app = van_world
-    services.rule_create(actor=world.admin, van=van, name="r", app_tags="payments", cluster_selector="")
+    svc.rule_create(actor=world.admin, van=van, name="r", app_tags="payments", cluster_selector="")
     secret = f"{EDGE_TOKEN}-edge-eu"
     history = git(gitops, "log", "-p", "--all")
     assert secret not in history and "PRIVATE KEY" not in history
@@ -133,9 +151,9 @@ def test_credentials_never_reach_git_database_logs_or_audit(van_world, gitops, h
     assert Cluster.objects.get(name="edge-eu").credentials == secret
 
 
-def test_republishing_an_unchanged_van_proposes_nothing(van_world):
+def test_republishing_an_unchanged_van_proposes_nothing(svc, van_world):
     world, van, *_ = van_world
-    assert services.van_publish(actor=world.admin, van=van, message="again") is None
+    assert svc.van_publish(actor=world.admin, van=van, message="again") is None
 
 
 @pytest.mark.parametrize("fields, field", [
@@ -144,10 +162,10 @@ def test_republishing_an_unchanged_van_proposes_nothing(van_world):
     ({"sealing_cert": "not a cert"}, "sealing_cert"),
     ({"name": "Bad_Name"}, "name"),
 ])
-def test_invalid_cluster_input_is_refused_with_field_errors(world, fields, field):
+def test_invalid_cluster_input_is_refused_with_field_errors(svc, world, fields, field):
     kwargs = dict(actor=world.admin, name="c1", api_url="https://c1.example.net", owner_team=world.payments, environment="dev", provider="eks")
     with pytest.raises(ValidationError) as exc:
-        services.cluster_create(**(kwargs | fields))
+        svc.cluster_create(**(kwargs | fields))
     assert field in exc.value.message_dict, exc.value.message_dict
 
 
@@ -172,31 +190,31 @@ users: [{name: u, user: {token: abc.def}}]
     ({"environments": ["moon"]}, "environments"),
     ({"name": "Not Valid"}, "name"),
 ])
-def test_invalid_rules_are_refused_with_field_errors(van_world, fields, field):
+def test_invalid_rules_are_refused_with_field_errors(svc, van_world, fields, field):
     world, van, *_ = van_world
     kwargs = dict(actor=world.admin, van=van, name="r1", app_tags="payments", cluster_selector="region=eu")
     with pytest.raises(ValidationError) as exc:
-        services.rule_create(**(kwargs | fields))
+        svc.rule_create(**(kwargs | fields))
     assert field in exc.value.message_dict
 
 
-def test_invalid_app_input_is_refused(world):
+def test_invalid_app_input_is_refused(svc, world):
     with pytest.raises(ValidationError) as exc:
-        services.app_create(actor=world.admin, name="a", owner_team=world.payments, namespace="n", repo_url="https://x",
+        svc.app_create(actor=world.admin, name="a", owner_team=world.payments, namespace="n", repo_url="https://x",
                             source_kind="helm", chart="", version="1")
     assert "chart" in exc.value.message_dict
     with pytest.raises(ValidationError) as exc:
-        services.app_create(actor=world.admin, name="a", owner_team=world.payments, namespace="n", repo_url="https://x",
+        svc.app_create(actor=world.admin, name="a", owner_team=world.payments, namespace="n", repo_url="https://x",
                             source_kind="kustomize", path=".", overrides={"prod": {"version": "bad version"}})
     assert "overrides" in exc.value.message_dict
     assert not App.objects.exists()
 
 
-def test_van_render_command_writes_exactly_the_committed_files(van_world, gitops, tmp_path):
+def test_van_render_command_writes_exactly_the_committed_files(svc, van_world, gitops, tmp_path):
     from django.core.management import call_command
 
     world, van, *_ = van_world
-    services.rule_create(actor=world.admin, van=van, name="r", app_tags="payments", cluster_selector="region=eu")
+    svc.rule_create(actor=world.admin, van=van, name="r", app_tags="payments", cluster_selector="region=eu")
     out = tmp_path / "out"
     call_command("van_render", "demo", "--output", str(out))
     written = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()}
