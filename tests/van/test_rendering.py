@@ -239,3 +239,31 @@ def test_missing_inputs_are_refused_with_the_field_named(sample_van):
         van_render(replace(sample_van, hub=replace(sample_van.hub, sealing_cert_pem="")), sealer=Sealer())
     with pytest.raises(RenderError, match="credentials"):
         van_render(replace(sample_van, edges=(replace(sample_van.edges[0], credentials=None),)), sealer=Sealer())
+
+
+def test_yaml_emitter_round_trips_every_rendered_object_and_tricky_strings(sample_van):
+    from van.rendering import van_objects
+    from van.rendering.render import dump
+
+    sealer = Sealer()
+    objects = van_objects(sample_van, sealer=sealer)
+    for path, obj in objects.items():
+        assert yaml.safe_load(dump(obj)) == obj, path
+    tricky = {"yes": "no", "n": "on", "v": "1.10", "e": "", "t": "a: b", "h": "#x", "q": "'\"", "u": "ünï\n\tcode", "nested": [[], {}, [{"a": None}]],
+              "b": True, "i": 7, "s": "{{index .metadata.labels \"x\"}}", "dash": "- item", "star": "*ref", "amp": "&anchor", "pct": "%TAG"}
+    assert yaml.safe_load(dump(tricky)) == tricky
+
+
+def test_cluster_index_agrees_with_the_plain_evaluator():
+    import random
+
+    from van.rendering.placement import ClusterIndex
+
+    rng = random.Random(3)
+    keys, values = ["a", "b", "c"], ["x", "y", "z"]
+    labelled = [(f"c{i}", {k: rng.choice(values) for k in keys if rng.random() < 0.6}) for i in range(60)]
+    index = ClusterIndex(labelled)
+    ops = ["a=x", "a!=y", "b in (x,z)", "b notin (x)", "c", "!c", "a in (y,z)", ""]
+    for _ in range(300):
+        selector = selector_parse(", ".join(o for o in rng.sample(ops, rng.randint(0, 3)) if o))
+        assert index.select(selector) == {name for name, labels in labelled if selector.matches(labels)}, str(selector)

@@ -103,11 +103,12 @@ def appset_plans(van: VanSpec) -> list[AppSetPlan]:
     """One plan per (rule, app, group of environments with identical settings)."""
     ordered = rules_in_order(van.rules)
     selectors = {rule.name: rule_selector(van, rule) for rule in ordered}
+    selected = rule_apps(ordered, van.apps)
     plans = []
     for app in sorted(van.apps, key=lambda a: a.name):
         earlier: list[Selector] = []
         for rule in ordered:
-            if not rule.selects_app(app):
+            if app.name not in selected[rule.name]:
                 continue
             pieces = selector_minus(selectors[rule.name], earlier)
             earlier.append(selectors[rule.name])
@@ -158,19 +159,78 @@ class Placement:
         return sorted(app for app, clusters in self.by_app.items() if cluster in clusters)
 
 
+class ClusterIndex:
+    """Clusters by label, so a selector is evaluated with set operations instead of per-cluster loops."""
+
+    def __init__(self, labelled: list[tuple[str, dict[str, str]]]):
+        self.all = frozenset(name for name, _ in labelled)
+        self.by_key: dict[str, set[str]] = {}
+        self.by_pair: dict[tuple[str, str], set[str]] = {}
+        for name, labels in labelled:
+            for key, value in labels.items():
+                self.by_key.setdefault(key, set()).add(name)
+                self.by_pair.setdefault((key, value), set()).add(name)
+
+    def _in(self, requirement: Requirement) -> set[str]:
+        out: set[str] = set()
+        for value in requirement.values:
+            out |= self.by_pair.get((requirement.key, value), set())
+        return out
+
+    def select(self, selector: Selector) -> set[str]:
+        result = set(self.all)
+        for r in selector.requirements:
+            if r.operator == "In":
+                result &= self._in(r)
+            elif r.operator == "NotIn":
+                result -= self._in(r)
+            elif r.operator == "Exists":
+                result &= self.by_key.get(r.key, set())
+            else:
+                result -= self.by_key.get(r.key, set())
+            if not result:
+                break
+        return result
+
+
+def rule_apps(rules, apps) -> dict[str, set[str]]:
+    """Rule name -> names of the apps it selects, from an index of apps by tag."""
+    by_tag: dict = {}
+    by_key: dict[str, set[str]] = {}
+    for app in apps:
+        for tag in app.tags:
+            by_tag.setdefault(tag, set()).add(app.name)
+            by_key.setdefault(tag.key, set()).add(app.name)
+    out = {}
+    for rule in rules:
+        sets = [by_key.get(t.key, set()) if t.plain else by_tag.get(t, set()) for t in rule.app_tags]
+        if not sets:
+            out[rule.name] = set()
+        elif rule.app_match == "any":
+            out[rule.name] = set().union(*sets)
+        else:
+            out[rule.name] = set.intersection(*sets)
+    return out
+
+
 def placement_compute(van: VanSpec) -> Placement:
-    """Evaluate the rules directly against cluster labels (first matching rule wins per app and cluster)."""
+    """Evaluate the rules against cluster labels (first matching rule wins per app and cluster)."""
     ordered = rules_in_order(van.rules)
-    labels = [(c.name, cluster_labels(van, c)) for c in van.clusters]
-    matching = {rule.name: [name for name, lab in labels if rule_selector(van, rule).matches(lab)] for rule in ordered}
-    by_app: dict[str, dict[str, str]] = {}
-    for app in van.apps:
-        placed: dict[str, str] = {}
-        for rule in ordered:
-            if rule.selects_app(app):
-                for cluster in matching[rule.name]:
-                    placed.setdefault(cluster, rule.name)
-        by_app[app.name] = placed
+    index = ClusterIndex([(c.name, cluster_labels(van, c)) for c in van.clusters])
+    cluster_order = [c.name for c in van.clusters]
+    matching = {}
+    for rule in ordered:
+        chosen = index.select(rule_selector(van, rule))
+        matching[rule.name] = [name for name in cluster_order if name in chosen]
+    selected = rule_apps(ordered, van.apps)
+    by_app: dict[str, dict[str, str]] = {app.name: {} for app in van.apps}
+    for rule in ordered:
+        clusters = matching[rule.name]
+        for app_name in selected[rule.name]:
+            placed = by_app[app_name]
+            for cluster in clusters:
+                if cluster not in placed:
+                    placed[cluster] = rule.name
     return Placement(by_app)
 
 

@@ -6,6 +6,7 @@ secret material arrives here in plaintext and leaves the renderer only sealed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from van.labels import Selector, Tag, short_name
 
@@ -104,6 +105,14 @@ class AppSpec:
     def token(self) -> str:
         return app_token(self.name)
 
+    @cached_property
+    def tag_set(self) -> frozenset[Tag]:
+        return frozenset(self.tags)
+
+    @cached_property
+    def tag_keys(self) -> frozenset[str]:
+        return frozenset(t.key for t in self.tags)
+
     def override_for(self, environment: str) -> EnvironmentOverride | None:
         for env, override in self.overrides:
             if env == environment:
@@ -128,16 +137,10 @@ class RuleSpec:
     def selects_app(self, app: AppSpec) -> bool:
         if not self.app_tags:
             return False
-        have = set(app.tags)
+        have, keys = app.tag_set, app.tag_keys
         # A plain tag in a rule matches an app carrying that key with any value.
-        keys = {t.key for t in app.tags}
-
-        def hit(tag: Tag) -> bool:
-            return tag in have if not tag.plain else tag.key in keys
-
-        if self.app_match == "any":
-            return any(hit(t) for t in self.app_tags)
-        return all(hit(t) for t in self.app_tags)
+        hits = (tag.key in keys if tag.plain else tag in have for tag in self.app_tags)
+        return any(hits) if self.app_match == "any" else all(hits)
 
 
 @dataclass(frozen=True)
