@@ -1,5 +1,6 @@
 import django_filters
 from django import forms
+from django.core.cache import cache
 
 from catalog.choices import KINDS, LocationStatus
 from catalog.models import Entity, Location
@@ -27,9 +28,8 @@ class EntityFilterSet(django_filters.FilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Dropdowns list the values present among the entities the user can see: one query each.
-        base = self.queryset.order_by()
-        for name in ("type", "lifecycle", "namespace"):
-            values = base.exclude(**{name: ""}).values_list(name, flat=True).distinct().order_by(name)[:200]
+        user = getattr(self.request, "user", None)
+        for name, values in dropdown_values(self.queryset, user).items():
             self.filters[name].extra["choices"] = [(v, v) for v in values]
 
     def search(self, queryset, name, value):
@@ -43,6 +43,30 @@ class EntityFilterSet(django_filters.FilterSet):
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(tag_index__contains=f"|{value.strip()}|")
+
+
+DROPDOWN_SECONDS = 60
+
+
+def dropdown_values(queryset, user) -> dict[str, list[str]]:
+    """Type, lifecycle and namespace values among the entities the user sees, for the filter dropdowns.
+
+    One query for all three (the distinct combinations are few), kept for a
+    minute per user so that filtering and paging do not repeat it.
+    """
+    names = ("type", "lifecycle", "namespace")
+    key = f"catalog:dropdowns:{getattr(user, 'pk', None)}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    seen: dict[str, set[str]] = {name: set() for name in names}
+    for combination in queryset.order_by().values_list(*names).distinct()[:5000]:
+        for name, value in zip(names, combination):
+            if value:
+                seen[name].add(value)
+    values = {name: sorted(seen[name])[:200] for name in names}
+    cache.set(key, values, DROPDOWN_SECONDS)
+    return values
 
 
 def _ref_key(value: str, default_kind: str) -> str:

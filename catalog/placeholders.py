@@ -35,6 +35,7 @@ class LocationReader:
 
     def __init__(self, root: Path, base_urls: tuple[str, ...] = ()):
         self.root = root.resolve()
+        self.reads: set[Path] = set()  # files read through placeholders (a file's dependencies)
         # Longest first, so ``<repo>/blob/main/`` wins over ``<repo>/``.
         self.base_urls = tuple(sorted({url.rstrip("/") + "/" for url in base_urls if url}, key=len, reverse=True))
 
@@ -56,7 +57,9 @@ class LocationReader:
         return path
 
     def read_text(self, target: str, *, relative_to: str) -> str:
-        return self.resolve(target, relative_to=relative_to).read_text(encoding="utf-8")
+        path = self.resolve(target, relative_to=relative_to)
+        self.reads.add(path)
+        return path.read_text(encoding="utf-8")
 
 
 def resolve_placeholders(data, *, reader: LocationReader, file_path: str, field: str = ""):

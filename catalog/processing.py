@@ -61,6 +61,21 @@ class ProcessResult:
     entities: list[ProcessedEntity] = field(default_factory=list)
     errors: list[ProcessingError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # Files whose bytes (and the files their placeholders read) are unchanged since the last run:
+    # not parsed again; their entities and errors stay as stored.
+    skipped: set[str] = field(default_factory=set)
+    fingerprints: dict[str, dict] = field(default_factory=dict)
+
+
+# Bump when parsing or validation changes meaning, so every file is processed again once.
+PROCESSING_VERSION = 1
+
+
+def _sha(path: Path) -> str | None:
+    try:
+        return hashlib.sha1(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def entity_hash(data: dict, path: str, doc_index: int) -> str:
@@ -86,9 +101,15 @@ def process_document(data, *, reader: LocationReader | None, path: str) -> tuple
     return entity, derive_relations(entity)
 
 
-def process_tree(root: Path, patterns: list[str], *, base_urls: tuple[str, ...] = ()) -> ProcessResult:
-    """Read every file matching ``patterns`` under ``root`` (and the targets of Location entities)."""
+def process_tree(root: Path, patterns: list[str], *, base_urls: tuple[str, ...] = (),
+                 previous: dict[str, dict] | None = None) -> ProcessResult:
+    """Read every file matching ``patterns`` under ``root`` (and the targets of Location entities).
+
+    ``previous`` holds the fingerprints of the last run (``ProcessResult.fingerprints``): a file
+    whose fingerprint still matches is skipped.
+    """
     root = root.resolve()
+    previous = previous or {}
     reader = LocationReader(root, base_urls)
     result = ProcessResult()
     seen_refs: dict[str, ProcessedEntity] = {}
@@ -105,7 +126,19 @@ def process_tree(root: Path, patterns: list[str], *, base_urls: tuple[str, ...] 
                 continue
             done.add(relative)
             result.files.append(relative)
-            for target in _process_file(file_path, relative, reader, result, seen_refs):
+            sha = _sha(file_path)
+            old = previous.get(relative)
+            if (old and sha and old.get("sha") == sha and old.get("v") == PROCESSING_VERSION
+                    and all(_sha(root / dep) == dep_sha for dep, dep_sha in old.get("deps", {}).items())):
+                result.skipped.add(relative)
+                result.fingerprints[relative] = old
+                targets = old.get("targets", [])
+            else:
+                reader.reads.clear()
+                targets = _process_file(file_path, relative, reader, result, seen_refs)
+                deps = {path.relative_to(root).as_posix(): _sha(path) for path in reader.reads if path.is_file()}
+                result.fingerprints[relative] = {"sha": sha, "v": PROCESSING_VERSION, "deps": deps, "targets": targets}
+            for target in targets:
                 queue.append((target, relative))
     return result
 

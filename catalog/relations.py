@@ -17,6 +17,14 @@ RELATION_TYPES = (
     CONSUMES_API, API_CONSUMED_BY, MEMBER_OF, HAS_MEMBER, CHILD_OF, PARENT_OF,
 )
 
+REVERSE = {
+    OWNED_BY: OWNER_OF, OWNER_OF: OWNED_BY, PART_OF: HAS_PART, HAS_PART: PART_OF, DEPENDS_ON: DEPENDENCY_OF,
+    DEPENDENCY_OF: DEPENDS_ON, PROVIDES_API: API_PROVIDED_BY, API_PROVIDED_BY: PROVIDES_API,
+    CONSUMES_API: API_CONSUMED_BY, API_CONSUMED_BY: CONSUMES_API, MEMBER_OF: HAS_MEMBER, HAS_MEMBER: MEMBER_OF,
+    CHILD_OF: PARENT_OF, PARENT_OF: CHILD_OF,
+}
+CANONICAL = {name.lower(): name for name in RELATION_TYPES}
+
 # kind -> [(spec field, default kind of the target, relation from this entity, reverse relation)]
 _RULES: dict[str, list[tuple[str, str | None, str, str]]] = {
     "Component": [

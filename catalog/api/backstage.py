@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from catalog import selectors, services
 from catalog.choices import LocationType
-from catalog.models import Entity, Location, Relation
+from catalog.models import Entity, Location
 from catalog.processing import process_tree
 from catalog.refs import EntityRefError, parse_ref
 from catalog.sources import LocationUnreadable, checkout
@@ -102,11 +102,7 @@ def _condition(key: str, value: str | None) -> Q:
     if lowered == "metadata.tags":
         return ~Q(tag_index="") if value is None else Q(tag_index__contains=f"|{value.lower()}|")
     if lowered.startswith("relations."):
-        relation_type = key.split(".", 1)[1]
-        targets = Relation.objects.filter(type__iexact=relation_type)
-        if value is not None:
-            targets = targets.filter(target_ref=value.lower())
-        return Q(ref__in=targets.values("source_ref"))
+        return selectors.relation_filter_q(key.split(".", 1)[1], value)
     if value is None:
         parent, _, leaf = key.rpartition(".")
         return Q(**{f"data__{parent.replace('.', '__')}__has_key": leaf}) if parent else Q(**{"data__has_key": leaf})
@@ -145,19 +141,15 @@ def apply_filters(queryset, filters: list[str]):
 
 def relations_for(refs: list[str]) -> dict[str, list[dict]]:
     """Backstage ``relations`` of the given entities: one query."""
-    grouped: dict[str, list[dict]] = {ref: [] for ref in refs}
-    rows = (
-        Relation.objects.filter(source_ref__in=refs)
-        .values_list("source_ref", "type", "target_ref")
-        .order_by("source_ref", "type", "target_ref")
-        .distinct()
-    )
-    for source, relation_type, target in rows:
-        kind, _, rest = target.partition(":")
-        namespace, _, name = rest.partition("/")
-        grouped[source].append(
-            {"type": relation_type, "targetRef": target, "target": {"kind": kind, "namespace": namespace, "name": name}}
-        )
+    grouped: dict[str, list[dict]] = {}
+    for ref, pairs in selectors.relation_pairs(refs).items():
+        items = []
+        for relation_type, target in pairs:
+            kind, _, rest = target.partition(":")
+            namespace, _, name = rest.partition("/")
+            items.append({"type": relation_type, "targetRef": target,
+                          "target": {"kind": kind, "namespace": namespace, "name": name}})
+        grouped[ref] = items
     return grouped
 
 
@@ -206,11 +198,18 @@ def serialize_page(entities: list[Entity], fields: list[str]) -> list[dict]:
     return [project(serialize_entity(e, relations.get(e.ref, [])), fields) for e in entities]
 
 
+_LOCATION_HEAVY = ("location__fingerprints", "location__last_report")
+
+
 def _visible(request):
-    return selectors.entity_list(user=request.user).select_related("location")
+    return selectors.entity_list(user=request.user).select_related("location").defer(*_LOCATION_HEAVY)
 
 
 def _order(queryset, order_fields: list[str]):
+    return queryset.order_by(*_ordering(order_fields))
+
+
+def _ordering(order_fields: list[str]) -> list[str]:
     ordering = []
     for spec in order_fields:
         field, _, direction = spec.partition(",")
@@ -218,7 +217,7 @@ def _order(queryset, order_fields: list[str]):
         if column is None:
             raise BackstageError(400, "InputError", f"Cannot order by {field!r}; supported: {', '.join(ORDER_COLUMNS)}")
         ordering.append(f"-{column}" if direction.strip().lower() == "desc" else column)
-    return queryset.order_by(*ordering, "ref")
+    return [*ordering, "ref"]
 
 
 def _int(value, default: int, name: str) -> int:
@@ -270,18 +269,20 @@ class EntitiesByQueryView(BackstageView):
                 "offset": _int(params.get("offset"), 0, "offset"),
             }
         limit = min(_int(params.get("limit"), DEFAULT_LIMIT, "limit"), MAX_LIMIT)
-        queryset = apply_filters(_visible(request), state["filter"])
+        queryset = apply_filters(selectors.entity_list(user=request.user), state["filter"])
         if state["term"]:
             queryset = selectors.entity_search(queryset, state["term"])
-        queryset = _order(queryset, state["order"])
         offset = state["offset"]
-        rows = list(queryset[offset : offset + limit + 1])
-        has_next = len(rows) > limit
-        rows = rows[:limit]
+        # The permission-filtered, ordered query reads only ids (and the total); full rows are then
+        # fetched by id, so sorting never drags the large document columns along.
+        page = selectors.entity_page(queryset, order_by=_ordering(state["order"]), offset=offset, limit=limit)
+        ids = [row["pk"] for row in page.rows]
+        by_id = Entity.objects.select_related("location").defer(*_LOCATION_HEAVY).in_bulk(ids)
+        rows = [by_id[pk] for pk in ids]
         body = {"items": serialize_page(rows, _fields(params.getlist("fields"))), "pageInfo": {}}
         if params.get("totalItems") != "exclude":
-            body["totalItems"] = queryset.count()
-        if has_next:
+            body["totalItems"] = page.total
+        if page.has_next:
             body["pageInfo"]["nextCursor"] = _cursor({**state, "offset": offset + limit})
         if offset > 0:
             body["pageInfo"]["prevCursor"] = _cursor({**state, "offset": max(offset - limit, 0)})

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from catalog.choices import LocationType
-from catalog.models import Entity, Location, LocationError, Relation
+from catalog.models import Entity, Location, LocationError
 from portal.models import Team, Visibility
 
 
@@ -64,7 +64,7 @@ class LocationSerializer(serializers.ModelSerializer):
         validators = []  # uniqueness is the service's to report
 
 
-class RelationSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Relation
-        fields = ["source_ref", "type", "target_ref"]
+class RelationSerializer(serializers.Serializer):
+    source_ref = serializers.CharField()
+    type = serializers.CharField()
+    target_ref = serializers.CharField()

@@ -1,7 +1,6 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -17,7 +16,7 @@ from catalog.api.serializers import (
     ValidationResultSerializer,
 )
 from catalog.filtersets import EntityFilterSet, LocationFilterSet
-from catalog.models import Relation
+from portal.api.pagination import PortalPagination
 from portal.api.viewsets import PortalViewSet
 
 
@@ -91,15 +90,17 @@ class LocationViewSet(PortalViewSet):
         return Response(LocationErrorSerializer(selectors.location_errors(location=location), many=True).data)
 
 
-class RelationFilterSet(filters.FilterSet):
-    class Meta:
-        model = Relation
-        fields = ["source_ref", "type", "target_ref"]
+class RelationViewSet(viewsets.ViewSet):
+    """Relations (both directions) of the entities the caller may see; filter by source_ref, type, target_ref."""
 
-
-class RelationViewSet(PortalViewSet):
-    """Relations (both directions are rows) of the entities the caller may see."""
-
-    selector = staticmethod(selectors.relation_list)
-    serializer_class = RelationSerializer
-    filterset_class = RelationFilterSet
+    @extend_schema(
+        parameters=[OpenApiParameter(name, str, required=False) for name in ("source_ref", "type", "target_ref")],
+        responses=RelationSerializer(many=True),
+    )
+    def list(self, request):
+        rows = selectors.relation_list(
+            user=request.user, filters={k: request.query_params.get(k) for k in ("source_ref", "type", "target_ref")}
+        )
+        paginator = PortalPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(RelationSerializer(page, many=True).data)

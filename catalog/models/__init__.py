@@ -1,4 +1,6 @@
-from catalog.models.entities import Entity, Relation
+from catalog.models.entities import Entity, EntityGroupObjectPermission, EntityUserObjectPermission, Relation
 from catalog.models.locations import Location, LocationError
 
-__all__ = ["Entity", "Location", "LocationError", "Relation"]
+__all__ = [
+    "Entity", "EntityGroupObjectPermission", "EntityUserObjectPermission", "Location", "LocationError", "Relation",
+]

@@ -30,6 +30,7 @@ class Location(PortalModel):
     last_commit = models.CharField(max_length=64, blank=True)
     last_refreshed = models.DateTimeField(null=True, blank=True)
     last_report = models.JSONField(default=dict, blank=True)
+    fingerprints = models.JSONField(default=dict, blank=True, help_text="per file: hash, dependencies, targets")
     refresh_started = models.DateTimeField(null=True, blank=True, help_text="set while a worker refreshes it")
 
     class Meta:

@@ -8,7 +8,7 @@ import pytest
 
 from catalog import services
 from catalog.models import Entity, Location, LocationError, Relation
-from catalog.selectors import entity_relations
+from catalog.selectors import entity_relations, relation_pairs
 from portal.models import Team, TeamMembership
 
 from tests.catalog.conftest import EXAMPLES
@@ -130,8 +130,8 @@ def test_edit_and_remove_files_then_refresh(git_repo):
     assert a.uid == uid_before
     assert not Entity.objects.filter(ref="component:default/b").exists()
     assert not Relation.objects.filter(originating__ref="component:default/b").exists()
-    assert Relation.objects.filter(source_ref="group:default/team-b", type="ownerOf", target_ref=a.ref).exists()
-    assert not Relation.objects.filter(source_ref="group:default/team-a").exists()
+    assert ("ownerOf", a.ref) in relation_pairs(["group:default/team-b"])["group:default/team-b"]
+    assert relation_pairs(["group:default/team-a"])["group:default/team-a"] == []
 
 
 def test_orphans_are_flagged_before_removal_with_a_grace_period(git_repo, settings):
