@@ -48,7 +48,7 @@ class VanForm(OwnedObjectForm):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     hub = forms.ModelChoiceField(queryset=Cluster.objects.none(), help_text="The cluster ArgoCD runs on.")
     edges = forms.ModelMultipleChoiceField(queryset=Cluster.objects.none(), required=False, widget=forms.CheckboxSelectMultiple)
-    reachability = forms.ChoiceField(choices=Reachability.choices, help_text="How edges reach the hub; edges need only outbound connections.")
+    reachability = forms.ChoiceField(choices=Reachability.choices, initial=Reachability.LOADBALANCER, help_text="How edges reach the hub; edges need only outbound connections.")
     hub_host = forms.CharField(label="Hub address", max_length=253, help_text="Host name or IP at which edges reach the hub's router.")
     inter_router_port = forms.IntegerField(min_value=1, max_value=65535, initial=55671)
     edge_port = forms.IntegerField(min_value=1, max_value=65535, initial=45671)

@@ -156,3 +156,10 @@ def deployments_of_component(*, user, component_ref: str) -> list[dict]:
 
 def van_clusters(*, van: Van) -> QuerySet[Cluster]:
     return Cluster.objects.filter(van=van).order_by("role", "name").prefetch_related(Prefetch("owner_team"))
+
+
+def van_changesets(*, van: Van, limit: int = 10):
+    """The VAN's latest change sets (their messages start with "VAN <name>:")."""
+    from portal.gitops.models import ChangeSet
+
+    return ChangeSet.objects.filter(message__startswith=f"VAN {van.name}:").select_related("environment").order_by("-pk")[:limit]

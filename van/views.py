@@ -80,7 +80,7 @@ class VanListView(ObjectListView):
 
 def topology(spec) -> dict:
     """Positions for the SVG: the hub in the middle, edges on a circle around it."""
-    width, height, cx, cy, radius = 640, 420, 320, 210, 160
+    width, height, cx, cy, radius = 640, 380, 320, 190, 150
     edges = []
     count = max(len(spec.edges), 1)
     for index, edge in enumerate(spec.edges):
@@ -96,7 +96,8 @@ class VanDetailView(ObjectDetailView):
     template_name = "van/van.html"
 
     def get_extra_context(self, obj):
-        context = {"can_edit": _can(self.request.user, Van, obj), "rules": list(obj.rules.all())}
+        context = {"can_edit": _can(self.request.user, Van, obj), "rules": list(obj.rules.all()),
+                   "changesets": list(selectors.van_changesets(van=obj))}
         try:
             spec, placement = selectors.van_placement(van=obj)
         except ValueError:
