@@ -192,6 +192,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Same field names, different choice sets: name each enum after its choices.
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipRoleEnum": "portal.models.teams.MembershipRole",
+        "ClusterRoleEnum": "van.choices.ClusterRole",
+        "ChangeSetStatusEnum": "portal.gitops.choices.ChangeSetStatus",
+        "LocationStatusEnum": "catalog.choices.LocationStatus",
+    },
 }
 
 # --- Celery ---
