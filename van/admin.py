@@ -1,56 +1,52 @@
-"""VAN admin for ops. Writes that must reach git go through the portal's services, so most models are read-only here."""
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
 from van.models import App, AppRelease, Cluster, DistributionRule, SealedValue, Van
 
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+# Credentials and private keys never appear in the admin: edit them through the portal's write-only fields.
 
 
 @admin.register(Cluster)
-class ClusterAdmin(ReadOnlyMixin, GuardedModelAdmin):
+class ClusterAdmin(GuardedModelAdmin):
     list_display = ["name", "environment", "provider", "van", "role", "owner_team", "visibility", "updated"]
-    list_filter = ["environment", "provider", "role", "visibility", "owner_team", "van"]
+    list_filter = ["environment", "provider", "role", "visibility", "owner_team"]
     search_fields = ["name", "description", "api_url"]
-    exclude = ["credentials"]  # encrypted at rest and never shown back
+    exclude = ["credentials", "link_key"]
+    readonly_fields = ["van", "role", "link_cert"]
 
 
 @admin.register(Van)
-class VanAdmin(ReadOnlyMixin, GuardedModelAdmin):
-    list_display = ["name", "owner_team", "reachability", "repo", "visibility", "updated"]
+class VanAdmin(GuardedModelAdmin):
+    list_display = ["name", "reachability", "hub_host", "owner_team", "visibility", "updated"]
     list_filter = ["reachability", "visibility", "owner_team"]
     search_fields = ["name", "description", "hub_host"]
+    exclude = ["link_ca_key"]
+    readonly_fields = ["link_ca_cert"]
 
 
 @admin.register(App)
-class AppAdmin(ReadOnlyMixin, GuardedModelAdmin):
-    list_display = ["name", "source_kind", "image", "version", "namespace", "owner_team", "visibility"]
+class AppAdmin(GuardedModelAdmin):
+    list_display = ["name", "source_kind", "namespace", "version", "owner_team", "visibility", "updated"]
     list_filter = ["source_kind", "visibility", "owner_team"]
     search_fields = ["name", "description", "image", "repo_url", "component_ref"]
 
 
 @admin.register(AppRelease)
-class AppReleaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["app", "version", "chart_version", "environment", "author", "created"]
-    list_filter = ["environment", "created"]
+class AppReleaseAdmin(admin.ModelAdmin):
+    list_display = ["app", "version", "chart_version", "author", "created"]
+    list_filter = ["created"]
     search_fields = ["app__name", "version", "chart_version"]
 
 
 @admin.register(DistributionRule)
-class DistributionRuleAdmin(ReadOnlyMixin, GuardedModelAdmin):
-    list_display = ["name", "van", "order", "app_match", "cluster_selector", "sync", "owner_team"]
-    list_filter = ["van", "app_match", "sync", "owner_team"]
+class DistributionRuleAdmin(GuardedModelAdmin):
+    list_display = ["name", "van", "order", "cluster_selector", "sync", "updated"]
+    list_filter = ["sync", "van"]
     search_fields = ["name", "cluster_selector"]
 
 
 @admin.register(SealedValue)
-class SealedValueAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SealedValueAdmin(admin.ModelAdmin):
     list_display = ["digest", "created"]
     list_filter = ["created"]
     search_fields = ["digest"]

@@ -215,3 +215,14 @@ def test_api_creates_a_rule_and_reports_placement(world):
     assert bad.status_code == 400 and "cluster_selector" in bad.json()
     placement = api.get(reverse("van-placement", kwargs={"pk": van.pk})).json()["placement"]
     assert set(placement[app.name]) == {van.clusters.get(role="hub").name, van.clusters.get(name__endswith="-1").name}
+
+
+@pytest.mark.django_db
+def test_admin_never_shows_credentials_or_private_keys(client, world):
+    van = make_van(world.payments, edges=1)
+    edge = van.clusters.get(role="edge")
+    services.cluster_update(actor=world.admin, obj=edge, credentials="admin-visible-token-xyz", credentials_kind="token")
+    client.force_login(world.admin)
+    for url in (reverse("admin:van_cluster_change", args=[edge.pk]), reverse("admin:van_van_change", args=[van.pk])):
+        body = client.get(url).content.decode()
+        assert "admin-visible-token-xyz" not in body and "PRIVATE KEY" not in body
