@@ -60,10 +60,37 @@ class ClusterDetailView(ObjectDetailView):
 
 
 class ClusterEditView(ObjectEditView):
+    """Edit a cluster; for a VAN member, changing tags previews the placement change (htmx) before saving."""
+
     model = Cluster
     form_class = ClusterForm
+    template_name = "van/cluster_edit.html"
     create_service = services.cluster_create
     update_service = services.cluster_update
+
+    def post(self, request, **kwargs):
+        if request.htmx and request.POST.get("_preview"):
+            return render(request, "van/inc/rule_preview.html", {"preview": self.tag_preview(request.POST.get("tags", ""))})
+        return super().post(request, **kwargs)
+
+    def tag_preview(self, raw_tags: str) -> dict | None:
+        cluster = self.object
+        if cluster is None or cluster.van_id is None:
+            return None
+        try:
+            tags = services.tags_parse(raw_tags)
+        except ValidationError as exc:
+            return {"error": "; ".join(exc.messages)}
+        clusters = list(Cluster.objects.filter(van_id=cluster.van_id))
+        edited = [c for c in clusters if c.pk != cluster.pk]
+        draft = next(c for c in clusters if c.pk == cluster.pk)
+        draft.tags = tags
+        apps, rules = list(App.objects.all()), list(DistributionRule.objects.filter(van_id=cluster.van_id))
+        before = selectors.van_spec(van=cluster.van, clusters=list(Cluster.objects.filter(van_id=cluster.van_id)), apps=apps, rules=rules)
+        after = selectors.van_spec(van=cluster.van, clusters=edited + [draft], apps=apps, rules=rules)
+        diff = placement_diff(before, after)
+        return {"matrix": _matrix(after, diff.after), "added": diff.added, "removed": diff.removed, "flag": None,
+                "prod": cluster.environment == "prod" and bool(diff.added or diff.removed)}
 
 
 # --- VANs ----------------------------------------------------------------------------------------

@@ -226,3 +226,20 @@ def test_admin_never_shows_credentials_or_private_keys(client, world):
     for url in (reverse("admin:van_cluster_change", args=[edge.pk]), reverse("admin:van_van_change", args=[van.pk])):
         body = client.get(url).content.decode()
         assert "admin-visible-token-xyz" not in body and "PRIVATE KEY" not in body
+
+
+@pytest.mark.django_db
+def test_editing_a_clusters_tags_previews_applications_added_and_removed(client, world):
+    van = make_van(world.payments, edges=2)
+    app = make_app(world.payments)
+    make_rule(world.payments, van=van)  # payments -> region=eu
+    us_edge = van.clusters.get(name__endswith="-0")  # tagged region=us
+    client.force_login(world.alice)
+    url = reverse("van:cluster_edit", kwargs={"pk": us_edge.pk})
+    assert 'id="tag-preview"' in client.get(url).content.decode()
+    body = client.post(url, {"tags": "region=eu", "_preview": "1"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Applications added (1)" in body and f"{app.name}-{us_edge.name}" in body
+    eu_edge = van.clusters.get(name__endswith="-1")
+    body = client.post(reverse("van:cluster_edit", kwargs={"pk": eu_edge.pk}), {"tags": "region=us", "_preview": "1"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Applications removed (1)" in body
+    assert "label key" in client.post(url, {"tags": "bad tag!", "_preview": "1"}, HTTP_HX_REQUEST="true").content.decode()
