@@ -13,7 +13,7 @@ class EntityFilterSet(django_filters.FilterSet):
     """Filters shared by the catalog page, its htmx partial and the entities API."""
 
     q = django_filters.CharFilter(method="search", label="Search", widget=forms.TextInput(attrs={"type": "search"}))
-    kind = django_filters.ChoiceFilter(choices=[(k, k) for k in KINDS], lookup_expr="iexact")
+    kind = django_filters.ChoiceFilter(choices=[(k, k) for k in KINDS])
     type = django_filters.ChoiceFilter(choices=[], label="Type")
     owner = django_filters.CharFilter(method="filter_owner", label="Owner")
     lifecycle = django_filters.ChoiceFilter(choices=[], label="Lifecycle")

@@ -36,6 +36,7 @@ class LocationReader:
     def __init__(self, root: Path, base_urls: tuple[str, ...] = ()):
         self.root = root.resolve()
         self.reads: set[Path] = set()  # files read through placeholders (a file's dependencies)
+        self.read_count = 0
         # Longest first, so ``<repo>/blob/main/`` wins over ``<repo>/``.
         self.base_urls = tuple(sorted({url.rstrip("/") + "/" for url in base_urls if url}, key=len, reverse=True))
 
@@ -59,6 +60,7 @@ class LocationReader:
     def read_text(self, target: str, *, relative_to: str) -> str:
         path = self.resolve(target, relative_to=relative_to)
         self.reads.add(path)
+        self.read_count += 1
         return path.read_text(encoding="utf-8")
 
 

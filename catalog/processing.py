@@ -83,6 +83,11 @@ def entity_hash(data: dict, path: str, doc_index: int) -> str:
     return hashlib.sha1(payload.encode()).hexdigest()
 
 
+def _text_hash(text: str, path: str, doc_index: int) -> str:
+    """The hash of a document without placeholders: its text decides its content (cheaper than JSON)."""
+    return hashlib.sha1(f"{PROCESSING_VERSION}\0{path}\0{doc_index}\0{text}".encode()).hexdigest()
+
+
 def _glob(root: Path, pattern: str) -> list[Path]:
     pattern = pattern.lstrip("/")
     if any(ch in pattern for ch in "*?["):
@@ -93,9 +98,12 @@ def _glob(root: Path, pattern: str) -> list[Path]:
     return sorted(p for p in matches if p.is_file() and ".git" not in p.relative_to(root).parts)
 
 
-def process_document(data, *, reader: LocationReader | None, path: str) -> tuple[dict, list]:
-    """Resolve, validate and derive relations for one document; raise ``EntityInvalid``/``PlaceholderError``."""
-    if reader is not None:
+def process_document(data, *, reader: LocationReader | None, path: str, text: str | None = None) -> tuple[dict, list]:
+    """Resolve, validate and derive relations for one document; raise ``EntityInvalid``/``PlaceholderError``.
+
+    ``text``: the document's source; when it has no ``$`` at all there is no placeholder to look for.
+    """
+    if reader is not None and (text is None or "$" in text):
         data = resolve_placeholders(data, reader=reader, file_path=path)
     entity = validate_entity(data)
     return entity, derive_relations(entity)
@@ -162,7 +170,8 @@ def _process_file(file_path: Path, relative: str, reader, result: ProcessResult,
     for document in documents:
         ref_hint = _ref_hint(document.data)
         try:
-            entity, relations = process_document(document.data, reader=reader, path=relative)
+            reads_before = reader.read_count
+            entity, relations = process_document(document.data, reader=reader, path=relative, text=document.text)
         except (EntityInvalid, PlaceholderError) as exc:
             error = exc.error if isinstance(exc, EntityInvalid) else exc
             result.errors.append(
@@ -198,7 +207,8 @@ def _process_file(file_path: Path, relative: str, reader, result: ProcessResult,
             doc_index=document.index,
             line=document.line,
             text=document.text,
-            hash=entity_hash(entity, relative, document.index),
+            hash=entity_hash(entity, relative, document.index) if reader.read_count != reads_before
+            else _text_hash(document.text, relative, document.index),
             relations=relations,
         )
         seen_refs[key] = processed

@@ -96,12 +96,12 @@ def location_delete(*, actor, location: Location) -> None:
 
 
 def location_refresh_request(*, actor, location: Location) -> None:
-    """Queue a refresh of ``location`` (the "refresh now" button)."""
+    """Queue a full refresh of ``location`` (the "refresh now" button: every file is read again)."""
     from catalog.tasks import location_refresh_task
 
     audit_record(actor=actor, action="catalog.location_refresh", obj=location, team=location.owner_team)
     location_id = location.pk
-    transaction.on_commit(lambda: location_refresh_task.delay(location_id))
+    transaction.on_commit(lambda: location_refresh_task.delay(location_id, full=True))
 
 
 # --- ingestion ---
@@ -291,6 +291,10 @@ def _insert_rows(model, rows: list[dict]) -> None:
         internal = f.get_internal_type()
         if internal in ("CharField", "TextField", "PositiveIntegerField", "IntegerField", "ForeignKey", "BigAutoField"):
             adapters.append(None)
+        elif internal == "DateTimeField":
+            adapters.append(_memoized(lambda value, f=f: f.get_db_prep_save(value, db)))  # one "now" per import
+        elif internal == "UUIDField" and not db.features.has_native_uuid_field:
+            adapters.append(lambda value: value.hex)
         else:
             adapters.append(lambda value, f=f: f.get_db_prep_save(value, db))
     quote = db.ops.quote_name
@@ -305,6 +309,17 @@ def _insert_rows(model, rows: list[dict]) -> None:
     with db.cursor() as cursor:
         for chunk in _chunks(prepared, 5000):
             cursor.executemany(sql, chunk)
+
+
+def _memoized(adapt):
+    cache: dict = {}
+
+    def adapted(value):
+        if value not in cache:
+            cache[value] = adapt(value)
+        return cache[value]
+
+    return adapted
 
 
 _UPDATE_FIELDS = [

@@ -19,8 +19,9 @@ LOCK_SECONDS = 900
 
 @shared_task(name="catalog.tasks.location_refresh", acks_late=True, time_limit=900, soft_time_limit=840,
              autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
-def location_refresh_task(location_id: int) -> dict:
-    """Refresh one location. Idempotent; a second run for the same location while one runs is skipped."""
+def location_refresh_task(location_id: int, full: bool = False) -> dict:
+    """Refresh one location (``full``: reprocess unchanged files too). Idempotent; a second run for the
+    same location while one runs is skipped."""
     from catalog import services
     from catalog.models import Location
 
@@ -34,7 +35,7 @@ def location_refresh_task(location_id: int) -> dict:
         logger.info("location %s is being refreshed already (or was deleted)", location_id)
         return {"skipped": True}
     try:
-        return services.location_refresh(actor=None, location_id=location_id).as_dict()
+        return services.location_refresh(actor=None, location_id=location_id, full=full).as_dict()
     finally:
         Location.objects.filter(pk=location_id).update(refresh_started=None)
 

@@ -248,3 +248,24 @@ def test_catalog_import_command(git_repo, tmp_path):
     assert "already registered" in out.getvalue() and "1 unchanged" in out.getvalue()
     with pytest.raises(CommandError, match="cannot read"):
         call_command("catalog_import", str(tmp_path / "missing-repo.git"), stdout=StringIO())
+
+
+def test_unchanged_files_are_skipped_but_a_changed_placeholder_target_is_not(git_repo):
+    git_repo.write({
+        "defs/api.yaml": "openapi: 3.0.0\ninfo: {title: v1}\n",
+        "api.yaml": "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: cart}\n"
+        "spec: {type: openapi, lifecycle: production, owner: a, definition: {$text: ./defs/api.yaml}}\n",
+        "a.yaml": COMPONENT.format(name="a", description="x", owner="t"),
+    })
+    git_repo.commit()
+    location = register(git_repo, path="*.yaml")
+    refresh(location)
+    again = refresh(location)
+    assert (again.unchanged, again.updated) == (2, 0)
+    git_repo.write({"defs/api.yaml": "openapi: 3.0.0\ninfo: {title: v2}\n"})
+    git_repo.commit()
+    report = refresh(location)
+    assert (report.updated, report.unchanged) == (1, 1)
+    assert "v2" in Entity.objects.get(ref="api:default/cart").data["spec"]["definition"]
+    full = services.location_refresh(actor=None, location_id=location.pk, full=True)
+    assert (full.updated, full.unchanged) == (0, 2)
