@@ -243,3 +243,22 @@ def test_editing_a_clusters_tags_previews_applications_added_and_removed(client,
     body = client.post(reverse("van:cluster_edit", kwargs={"pk": eu_edge.pk}), {"tags": "region=us", "_preview": "1"}, HTTP_HX_REQUEST="true").content.decode()
     assert "Applications removed (1)" in body
     assert "label key" in client.post(url, {"tags": "bad tag!", "_preview": "1"}, HTTP_HX_REQUEST="true").content.decode()
+
+
+@pytest.mark.django_db
+def test_api_creates_a_van_from_cluster_names_and_refuses_others_clusters(world):
+    from rest_framework.test import APIClient
+
+    hub = make_cluster(world.payments, name="api-hub")
+    edge = make_cluster(world.payments, name="api-edge")
+    foreign = make_cluster(world.search, name="foreign-edge")
+    api = APIClient()
+    api.force_authenticate(world.alice)
+    body = {"name": "api-van", "owner_team": "payments", "hub": "api-hub", "edges": ["api-edge"], "hub_host": "h.example.net"}
+    response = api.post(reverse("van-list"), body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["hub"] == "api-hub" and response.json()["edges"] == ["api-edge"]
+    assert hub.__class__.objects.get(pk=edge.pk).role == "edge"
+    refused = api.post(reverse("van-list"), body | {"name": "other", "hub": "foreign-edge", "edges": []}, format="json")
+    assert refused.status_code == 400 and "hub" in refused.json()
+    assert foreign.__class__.objects.get(pk=foreign.pk).van_id is None

@@ -37,6 +37,7 @@ class ClusterSerializer(serializers.ModelSerializer):
     sealing_cert = serializers.CharField(required=False, default="", allow_blank=True, trim_whitespace=False)
     has_credentials = serializers.BooleanField(read_only=True)
     van = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    role = serializers.CharField(read_only=True, help_text="hub, edge, or empty when the cluster is in no VAN.")
 
     class Meta:
         model = Cluster
@@ -50,14 +51,27 @@ class VanSerializer(serializers.ModelSerializer):
     owner_team = EditableTeamField(slug_field="slug", queryset=Team.objects.none())
     visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.PUBLIC)
     reachability = serializers.ChoiceField(choices=Reachability.choices, default=Reachability.LOADBALANCER)
-    hub = ChangeableSlugField(Cluster, write_only=True)
-    edges = ChangeableSlugField(Cluster, many=True, required=False, write_only=True)
+    hub = serializers.CharField(write_only=True, help_text="Name of the hub cluster (one you may change).")
+    edges = serializers.ListField(child=serializers.CharField(), required=False, write_only=True, help_text="Names of edge clusters.")
 
     class Meta:
         model = Van
         fields = ["url", "id", "name", "description", "owner_team", "visibility", "hub", "edges", "reachability", "hub_host",
                   "inter_router_port", "edge_port", "created", "updated"]
         read_only_fields = ["id", "created", "updated"]
+
+    def _clusters(self, names: list[str], field: str) -> list[Cluster]:
+        found = {c.name: c for c in Cluster.objects.restrict(self.context["request"].user, "change").filter(name__in=names)}
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise serializers.ValidationError(f"{field}: no cluster you may change is named {', '.join(map(repr, missing))}")
+        return [found[n] for n in names]
+
+    def validate_hub(self, value):
+        return self._clusters([value], "hub")[0]
+
+    def validate_edges(self, value):
+        return self._clusters(list(value), "edges")
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
