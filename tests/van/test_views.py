@@ -214,7 +214,7 @@ def test_api_creates_a_rule_and_reports_placement(world):
     bad = api.post(reverse("rule-list"), {"van": van.name, "name": "bad", "app_tags": ["payments"], "cluster_selector": "x in ()"}, format="json")
     assert bad.status_code == 400 and "cluster_selector" in bad.json()
     placement = api.get(reverse("van-placement", kwargs={"pk": van.pk})).json()["placement"]
-    assert set(placement[app.name]) == {van.clusters.get(role="hub").name, van.clusters.get(name__endswith="-1").name}
+    assert set(placement[app.name]) == {van.clusters.get(role="hub").name, van.clusters.get(role="edge", name__endswith="-1").name}
 
 
 @pytest.mark.django_db
@@ -233,13 +233,13 @@ def test_editing_a_clusters_tags_previews_applications_added_and_removed(client,
     van = make_van(world.payments, edges=2)
     app = make_app(world.payments)
     make_rule(world.payments, van=van)  # payments -> region=eu
-    us_edge = van.clusters.get(name__endswith="-0")  # tagged region=us
+    us_edge = van.clusters.get(role="edge", name__endswith="-0")  # tagged region=us
     client.force_login(world.alice)
     url = reverse("van:cluster_edit", kwargs={"pk": us_edge.pk})
     assert 'id="tag-preview"' in client.get(url).content.decode()
     body = client.post(url, {"tags": "region=eu", "_preview": "1"}, HTTP_HX_REQUEST="true").content.decode()
     assert "Applications added (1)" in body and f"{app.name}-{us_edge.name}" in body
-    eu_edge = van.clusters.get(name__endswith="-1")
+    eu_edge = van.clusters.get(role="edge", name__endswith="-1")
     body = client.post(reverse("van:cluster_edit", kwargs={"pk": eu_edge.pk}), {"tags": "region=us", "_preview": "1"}, HTTP_HX_REQUEST="true").content.decode()
     assert "Applications removed (1)" in body
     assert "label key" in client.post(url, {"tags": "bad tag!", "_preview": "1"}, HTTP_HX_REQUEST="true").content.decode()
