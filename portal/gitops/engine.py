@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_LIMIT = 500  # changes taken per lock hold
 GROUP_LIMIT = 100  # changes folded into one commit at most
-PUSH_ATTEMPTS = 8
+PUSH_ATTEMPTS = 30
 
 
 def credentials_for(repo: GitOpsRepo) -> Credentials:
@@ -244,59 +244,109 @@ def _group_key(cs: ChangeSet) -> tuple:
 
 
 def _apply_direct(repo: GitOpsRepo, clone: WorkingClone, changes: list[ChangeSet]) -> None:
-    """Commit consecutive changes by the same author together (one commit, one trailer each) and push."""
-    paths = {f.path for cs in changes for f in cs.files.all()}
-    last_error: Exception | None = None
-    for attempt in range(PUSH_ATTEMPTS):
-        head = clone.fetch()
-        clone.reset_to(head)
-        expected = _expected_hashes(repo, paths)
-        plan = Plan()
-        group: list[ChangeSet] = []
-        group_paths: set[str] = set()
+    """Commit consecutive changes by the same author together (one commit, one trailer each) and push.
 
-        def flush():
-            if group:
-                group_files = sorted({f.path for cs in group for f in cs.files.all()})
-                sha = clone.commit(paths=group_files, message=commit_message(group),
-                                   author_name=group[0].author_name, author_email=group[0].author_email)
-                plan.commits.append((sha, list(group)))
-                group.clear()
-                group_paths.clear()
-
-        for cs in changes:
-            diff = _conflict_for(clone, cs, expected)
-            if diff:
-                plan.conflicts[cs.pk] = diff
-                continue
-            cs_paths = {f.path for f in cs.files.all()}
-            # A new commit when the author changes (honest authorship), when a path repeats
-            # (so each commit's parent holds the state a revert needs) or the group is full.
-            if group and (_group_key(group[0]) != _group_key(cs) or cs_paths & group_paths or len(group) >= GROUP_LIMIT):
-                flush()
-            for f in cs.files.all():
-                clone.write(f.path, f.content)
-                expected[f.path] = content_hash(f.content)
-                if f.content is not None:
-                    expected[f"__content__{f.path}"] = f.content
-            group.append(cs)
-            group_paths |= cs_paths
-        flush()
-        if plan.commits:
-            try:
-                clone.push(repo.branch)
-            except PushRejected as exc:
-                last_error = exc
-                logger.info("GitOps repo %s: push rejected (attempt %d), re-applying on the new head", repo.name, attempt + 1)
-                _backoff(attempt)
-                continue
-            _fault_pause_after_push()
-            new_head = plan.commits[-1][0]
-            _record_applied(repo, [(sha, cs) for sha, group_changes in plan.commits for cs in group_changes], new_head)
+    The whole chain of commits is pushed at once. If the branch moved meanwhile, the
+    commits are pushed one at a time, each re-created on the current head just before
+    its push (small race window). When the commits that moved the branch touch a file
+    we write, the remaining changes are planned again from the new head, so a human
+    edit of one of our files becomes a conflict instead of being merged or overwritten.
+    """
+    rejections = 0
+    while changes:
+        base = clone.fetch()
+        clone.reset_to(base)
+        paths = {f.path for cs in changes for f in cs.files.all()}
+        plan = _commit_plan(repo, clone, changes, paths)
         if plan.conflicts:
             _record_conflicts(plan.conflicts)
-        return
-    raise PushRejected(f"push still rejected after {PUSH_ATTEMPTS} attempts: {last_error}")
+        if not plan.commits:
+            return
+        try:
+            clone.push_sha(plan.commits[-1][0], repo.branch)
+            _fault_pause_after_push()
+            _record_applied(repo, [(sha, cs) for sha, group in plan.commits for cs in group], plan.commits[-1][0])
+            return
+        except PushRejected as exc:
+            rejections += 1
+            last_error = exc
+        # One commit at a time on the moving head.
+        remaining = [(sha, group, parent) for (sha, group), parent in
+                     zip(plan.commits, [base] + [sha for sha, _ in plan.commits[:-1]])]
+        pushed: list[tuple[str, ChangeSet]] = []
+        base = clone.fetch()
+        replan = False
+        try:
+            while remaining:
+                sha, group, parent = remaining[0]
+                group_paths = sorted({f.path for cs in group for f in cs.files.all()})
+                if parent != base:
+                    remaining_paths = {f.path for _, g, _ in remaining for cs in g for f in cs.files.all()}
+                    if clone.changed_paths(parent, base) & remaining_paths:
+                        replan = True
+                        break
+                    sha = clone.recommit(sha, base, group_paths, message=commit_message(group),
+                                         author_name=group[0].author_name, author_email=group[0].author_email)
+                    remaining[0] = (sha, group, base)
+                try:
+                    clone.push_sha(sha, repo.branch)
+                except PushRejected as exc:
+                    rejections += 1
+                    last_error = exc
+                    if rejections > PUSH_ATTEMPTS:
+                        raise PushRejected(f"push still rejected after {rejections} attempts: {last_error}") from None
+                    if rejections > 5:
+                        _backoff(min(rejections - 5, 4))
+                    base = clone.fetch()
+                    continue
+                pushed.extend((sha, cs) for cs in group)
+                remaining.pop(0)
+                base = sha
+        finally:
+            if pushed:
+                _fault_pause_after_push()
+                _record_applied(repo, pushed, pushed[-1][0])
+        if not replan:
+            return
+        logger.info("GitOps repo %s: the branch moved under files we write; planning the rest again", repo.name)
+        changes = [cs for _, group, _ in remaining for cs in group]
+
+
+def _commit_plan(repo: GitOpsRepo, clone: WorkingClone, changes: list[ChangeSet], paths: set[str]) -> Plan:
+    """Write and commit ``changes`` on the clone's current head, setting conflicting ones aside."""
+    expected = _expected_hashes(repo, paths)
+    plan = Plan()
+    group: list[ChangeSet] = []
+    group_paths: set[str] = set()
+
+    def flush():
+        if group:
+            group_files = sorted({f.path for cs in group for f in cs.files.all()})
+            sha = clone.commit(paths=group_files, message=commit_message(group),
+                               author_name=group[0].author_name, author_email=group[0].author_email)
+            plan.commits.append((sha, list(group)))
+            group.clear()
+            group_paths.clear()
+
+    for cs in changes:
+        diff = _conflict_for(clone, cs, expected)
+        if diff:
+            plan.conflicts[cs.pk] = diff
+            continue
+        cs_paths = {f.path for f in cs.files.all()}
+        # A new commit when the author changes (honest authorship), when a path repeats
+        # (so each commit's parent holds the state a revert needs) or the group is full.
+        if group and (_group_key(group[0]) != _group_key(cs) or cs_paths & group_paths or len(group) >= GROUP_LIMIT):
+            flush()
+        for f in cs.files.all():
+            clone.write(f.path, f.content)
+            expected[f.path] = content_hash(f.content)
+            if f.content is not None:
+                expected[f"__content__{f.path}"] = f.content
+        group.append(cs)
+        group_paths |= cs_paths
+    flush()
+    return plan
 
 
 def _push_for_approval(repo: GitOpsRepo, clone: WorkingClone, cs: ChangeSet) -> None:

@@ -277,6 +277,37 @@ class WorkingClone(_GitBase):
                  env=_identity_env(author_name, author_email), input_text=message)
         return self.run("rev-parse", "HEAD").strip()
 
+    def changed_paths(self, base: str, head: str) -> set[str]:
+        out = self.run("diff", "--name-only", "--no-renames", base, head)
+        return {line for line in out.splitlines() if line}
+
+    def recommit(self, old_sha: str, new_parent: str, paths: list[str], *, message: str, author_name: str,
+                 author_email: str) -> str:
+        """Re-create commit ``old_sha`` (which set ``paths``) on ``new_parent``, with git plumbing and a private index.
+
+        Only valid when nothing between the old and the new parent touched ``paths``:
+        the result is exactly ``new_parent`` plus our files.
+        """
+        out = self.run("ls-tree", "-z", old_sha, "--", *paths)
+        present = {}
+        for entry in out.split("\0"):
+            if entry:
+                meta, path = entry.split("\t", 1)
+                mode, _, blob = meta.split()
+                present[path] = (mode, blob)
+        index_info = "".join(
+            f"{present[p][0]} {present[p][1]}\t{p}\n" if p in present else f"0 {'0' * 40}\t{p}\n" for p in paths
+        )
+        env = {"GIT_INDEX_FILE": str(self.directory / ".git" / "wayline-recommit-index")}
+        self.run("read-tree", new_parent, env=env)
+        self.run("update-index", "--index-info", env=env, input_text=index_info)
+        tree = self.run("write-tree", env=env).strip()
+        return self.run("commit-tree", tree, "-p", new_parent, "-F", "-",
+                        env=_identity_env(author_name, author_email), input_text=message).strip()
+
+    def push_sha(self, sha: str, ref: str) -> None:
+        self.run("push", "--porcelain", "origin", f"{sha}:refs/heads/{ref}")
+
     def push(self, ref: str, *, force: bool = False) -> None:
         args = ["push", "--porcelain", "origin", f"{'+' if force else ''}HEAD:refs/heads/{ref}"]
         self.run(*args)

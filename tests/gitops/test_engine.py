@@ -59,21 +59,69 @@ def test_queued_changes_are_batched_per_author(repo, bare, people, django_captur
 
 def test_rejected_push_is_reapplied_on_the_new_head(repo, bare, people, propose, monkeypatch):
     propose(actor=people.alice, repo=repo, files_to_write={"x.yaml": "x: 1\n"}, message="warm the clone")
-    real_push = WorkingClone.push
+    real_push = WorkingClone.push_sha
     raced = []
 
-    def push_after_someone_else(self, ref, *, force=False):
+    def push_after_someone_else(self, sha, ref):
         if not raced:
             raced.append(bare.human_push("outside/other.txt", "unrelated\n", "Someone else's commit"))
-        return real_push(self, ref, force=force)
+        return real_push(self, sha, ref)
 
-    monkeypatch.setattr(WorkingClone, "push", push_after_someone_else)
+    monkeypatch.setattr(WorkingClone, "push_sha", push_after_someone_else)
     cs = propose(actor=people.alice, repo=repo, files_to_write={"y.yaml": "y: 1\n"}, message="lands after a race")
     assert cs.status == ChangeSetStatus.APPLIED
     log = bare.log()
     assert log[0][0] == cs.commit_sha and log[1][0] == raced[0]  # re-applied on top of the outside commit
     assert bare.read("outside/other.txt") == "unrelated\n"
     assert bare.trailer_count(cs.pk) == 1
+
+
+def test_chain_of_commits_is_pushed_one_by_one_while_the_branch_keeps_moving(
+    repo, bare, people, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    real_push = WorkingClone.push_sha
+    outside = []
+
+    def push_racing(self, sha, ref):
+        if len(outside) < 4:  # someone else pushes right before each of our first four pushes
+            outside.append(bare.human_push(f"outside/{len(outside)}.txt", "x\n", f"Outside {len(outside)}"))
+        return real_push(self, sha, ref)
+
+    monkeypatch.setattr(WorkingClone, "push_sha", push_racing)
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            ids = [propose_change(actor=(people.alice, people.bob)[i % 2], repo=repo,
+                                  files_to_write={f"chain/{i}.yaml": f"i: {i}\n"}, message=f"chain {i}").pk
+                   for i in range(4)]
+    changes = ChangeSet.objects.in_bulk(ids)
+    assert all(cs.status == ChangeSetStatus.APPLIED for cs in changes.values())
+    for cs in changes.values():
+        assert bare.trailer_count(cs.pk) == 1
+    log = bare.log()
+    by_sha = {entry[0]: entry for entry in log}
+    for i, pk in enumerate(ids):
+        entry = by_sha[changes[pk].commit_sha]
+        assert entry[1] == ("Alice", "Bob")[i % 2] and entry[3] == "Wayline"
+        assert bare.read(f"chain/{i}.yaml").endswith(f"i: {i}\n")
+    assert all(sha in by_sha for sha in outside)
+
+
+def test_push_race_with_a_human_edit_of_our_file_becomes_a_conflict(repo, bare, people, propose, monkeypatch):
+    propose(actor=people.alice, repo=repo, files_to_write={"apps/x.yaml": "x: 1\n"}, message="first")
+    real_push = WorkingClone.push_sha
+    raced = []
+
+    def human_edits_our_file_first(self, sha, ref):
+        if not raced:
+            raced.append(bare.human_push("apps/x.yaml", "x: human\n"))
+        return real_push(self, sha, ref)
+
+    monkeypatch.setattr(WorkingClone, "push_sha", human_edits_our_file_first)
+    cs = propose(actor=people.alice, repo=repo, files_to_write={"apps/x.yaml": "x: 2\n"}, message="second")
+    assert cs.status == ChangeSetStatus.CONFLICT and "+x: human" in cs.conflict_diff
+    assert bare.read("apps/x.yaml") == "x: human\n"
 
 
 def test_human_edit_of_the_same_file_is_a_conflict_not_an_overwrite(repo, bare, people, propose):
