@@ -37,7 +37,7 @@ def relation_graph_svg(entity, relations) -> str:
         '<style>.n rect{fill:#fff;stroke:#4a6cf7;stroke-width:1.5}.n.missing rect{stroke:#c0392b;stroke-dasharray:5 4}'
         '.n.self rect{fill:#4a6cf7}.n.self text{fill:#fff}.n text{font:12px sans-serif;fill:#1d2433}'
         '.n text.k{font-size:10px;fill:#6b7385}.e{stroke:#9aa6c2;stroke-width:1.2}.el{font:10px sans-serif;fill:#4a5670}'
-        '.n.missing text.k{fill:#c0392b}</style>',
+        '.n.missing text.k{fill:#c0392b}.n.self text.k{fill:#dfe6ff}</style>',
     ]
     positions = []
     for i, _ in enumerate(items):

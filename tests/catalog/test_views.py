@@ -160,3 +160,24 @@ def test_create_page_lists_templates(client, world, git_repo):
     client.force_login(world.victor)
     html = client.get(reverse("catalog:template_list")).content.decode()
     assert "Python service" in html and "later issue" in html
+
+
+def test_location_list_page(client, world, catalog, django_assert_max_num_queries):
+    client.force_login(world.victor)
+    with django_assert_max_num_queries(15):
+        html = client.get(reverse("catalog:location_list")).content.decode()
+    assert catalog.target in html
+
+
+def test_api_entity_shows_openapi_operations(client, world, git_repo):
+    git_repo.write({
+        "defs/cart.yaml": "openapi: 3.0.0\ninfo: {title: Cart API, version: 2.0.0}\npaths:\n  /carts:\n    post: {summary: Create a cart}\n",
+        "api.yaml": "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: cart}\n"
+        "spec: {type: openapi, lifecycle: production, owner: payments, definition: {$text: ./defs/cart.yaml}}\n",
+    })
+    git_repo.commit()
+    location = services.location_register(actor=None, type="git", target=git_repo.url, path="api.yaml", refresh=False)
+    services.location_refresh(actor=None, location_id=location.pk)
+    client.force_login(world.victor)
+    html = client.get(entity_url("cart", "api")).content.decode()
+    assert "Cart API" in html and "/carts" in html and "Create a cart" in html and "POST" in html
