@@ -219,8 +219,12 @@ def _changeset_environment(spec, changed: list[str], hints=()) -> str:
                 touched.update(unknown)
                 continue
             selector = rule_selector(spec, rule)
-            touched.update(c.environment for c in spec.clusters if selector.matches(cluster_labels(spec, c)))
-            touched.update(rule.environments)
+            envs = {c.environment for c in spec.clusters if selector.matches(cluster_labels(spec, c))} | set(rule.environments)
+            # "<app>.<env>-<env>.yaml" is the ApplicationSet for those environments only.
+            stem = parts[-1].removesuffix(".yaml")
+            if "." in stem:
+                envs &= set(stem.rpartition(".")[2].split("-"))
+            touched.update(envs)
         else:
             touched.add(spec.hub.environment)
     ordered = [e for e in ENVIRONMENTS if e in touched]
@@ -260,7 +264,8 @@ def van_publish(*, actor, van: Van, message: str, environments=()):
     (``environments``: those of clusters or rules the edit removed), so Prod
     placements go through approval.
     """
-    from portal.gitops.models import ManagedFile
+    from portal.gitops.choices import ChangeSetStatus
+    from portal.gitops.models import ChangeSetFile, ManagedFile
     from portal.gitops.services import gitops_default_repo, propose_change
     from van.selectors import van_spec
 
@@ -268,8 +273,22 @@ def van_publish(*, actor, van: Van, message: str, environments=()):
     files = van_render_files(van=van, spec=spec)
     repo = van.repo or gitops_default_repo()
     current = dict(ManagedFile.objects.filter(repo=repo, path__startswith=spec.root + "/").values_list("path", "content"))
+    # Changes already proposed but not yet in git (e.g. waiting for Prod approval) are not proposed again.
+    pending = (
+        ChangeSetFile.objects.filter(
+            changeset__repo=repo, changeset__status__in=[ChangeSetStatus.PENDING, ChangeSetStatus.AWAITING_APPROVAL],
+            path__startswith=spec.root + "/",
+        ).order_by("changeset_id", "pk").values_list("path", "content")
+    )
+    in_git = set(current)
+    for path, content in pending:
+        if content is None:
+            current.pop(path, None)
+        else:
+            current[path] = content
     to_write = {p: t for p, t in files.items() if current.get(p) != t}
-    to_delete = sorted(set(current) - set(files))
+    # Only files already in git are deleted; one that exists only in a pending change is cleaned up once that lands.
+    to_delete = sorted((set(current) - set(files)) & in_git)
     if not to_write and not to_delete:
         return None
     environment = _changeset_environment(spec, sorted(to_write) + to_delete, environments)
@@ -510,7 +529,12 @@ def _app_fields_clean(fields: dict) -> dict:
     return fields
 
 
+_COMPONENT_REF = re.compile(r"^component:([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$")
+
+
 def _app_source_check(app: App) -> None:
+    if app.component_ref and not _COMPONENT_REF.match(app.component_ref):
+        raise ValidationError({"component_ref": f"component_ref: {app.component_ref!r} is not a Component entity ref (component:namespace/name)"})
     if app.source_kind == "helm" and not app.chart:
         raise ValidationError({"chart": "chart: a Helm app needs the chart name"})
     if app.source_kind != "helm" and not app.path:

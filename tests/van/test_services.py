@@ -228,3 +228,28 @@ def test_van_render_command_writes_exactly_the_committed_files(svc, van_world, g
     from django.core.management.base import CommandError
     with pytest.raises(CommandError, match="no VAN"):
         call_command("van_render", "nope", "--output", str(out))
+
+
+def test_a_dev_only_version_change_does_not_wait_for_prod_approval(svc, van_world, edge_keys):
+    from portal.gitops.models import ChangeSet
+
+    world, van, hub, eu, us, app = van_world
+    prod = svc.cluster_create(actor=world.admin, name="edge-prod", api_url="https://p.example.net", owner_team=world.payments,
+                              environment="prod", provider="gke", tags="region=eu", sealing_cert=edge_keys[1],
+                              credentials_kind="token", credentials="prod-token-abc")
+    svc.van_edge_add(actor=world.admin, van=van, cluster=prod)
+    svc.app_update(actor=world.admin, obj=app, overrides={"prod": {"version": "0.9.0"}})
+    svc.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
+    assert ChangeSet.objects.order_by("-pk").first().environment.slug == "prod"  # the rule places onto the prod edge
+    svc.app_version_set(actor=world.alice, app=app, version="1.1.0")  # prod keeps its override
+    latest = ChangeSet.objects.order_by("-pk").first()
+    assert latest.environment.slug == "dev" and latest.status == "applied"
+    assert [f.path for f in latest.files.all()] == ["vans/demo/hub/applicationsets/payments-eu/payments-api.dev-qa-staging.yaml"]
+    assert not [cs for cs in ChangeSet.objects.all() if cs.status == "failed"]
+
+
+def test_component_ref_must_be_an_entity_ref(svc, world):
+    with pytest.raises(ValidationError) as exc:
+        svc.app_create(actor=world.admin, name="a", owner_team=world.payments, namespace="n", repo_url="https://x",
+                       source_kind="kustomize", path=".", component_ref="api:default/x")
+    assert "component_ref" in exc.value.message_dict
