@@ -203,11 +203,6 @@ def _pending(repo: GitOpsRepo, limit: int) -> list[ChangeSet]:
 
 def _recover(repo: GitOpsRepo, clone: WorkingClone, head: str, changes: list[ChangeSet]) -> list[ChangeSet]:
     """Record as applied the changes whose trailer is already on the branch; return the rest."""
-    if not repo.known_head:
-        # First run for this repository: nothing of ours can be on the branch yet.
-        GitOpsRepo.objects.filter(pk=repo.pk).update(known_head=head)
-        repo.known_head = head
-        return changes
     if repo.known_head == head:
         return changes
     on_branch = clone.trailer_ids_since(repo.known_head, head)
@@ -224,6 +219,7 @@ def apply_pending(repo_id: int) -> int:
     from portal.gitops.gitrepo import repo_lock
 
     with repo_lock(repo.pk):
+        repo.refresh_from_db()  # known_head may have moved while we waited for the lock
         changes = _pending(repo, BATCH_LIMIT)
         if not changes:
             return 0
@@ -381,11 +377,12 @@ def merge_approved(changeset_id: int) -> None:
 
     with repo_lock(repo.pk):
         cs.refresh_from_db()
+        repo.refresh_from_db()
         if cs.status != ChangeSetStatus.AWAITING_APPROVAL or not cs.approved_at:
             return
         clone = open_clone(repo)
         head = clone.fetch()
-        if repo.known_head and repo.known_head != head:
+        if repo.known_head != head:
             found = clone.trailer_ids_since(repo.known_head, head)
             if cs.pk in found:
                 _record_applied(repo, [(found[cs.pk], cs)], repo.known_head)

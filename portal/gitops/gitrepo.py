@@ -100,6 +100,14 @@ def ensure_bare_repo(path: str | os.PathLike, branch: str | None = None) -> Path
     return path
 
 
+def remote_head(url: str, branch: str) -> str:
+    """The branch head of a local repository ('' when it has none)."""
+    try:
+        return git.Repo(local_path(url)).git.rev_parse("--verify", f"refs/heads/{branch}").strip()
+    except (git.GitCommandError, git.NoSuchPathError, git.InvalidGitRepositoryError):
+        return ""
+
+
 def _bytes_stream(text: str):
     stream = tempfile.TemporaryFile()
     stream.write(text.encode("utf-8"))

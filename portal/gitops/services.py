@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.gitops.choices import ApprovalDecision, ChangeSetKind, ChangeSetStatus
-from portal.gitops.gitrepo import ensure_bare_repo, is_local_url, local_path
+from portal.gitops.gitrepo import ensure_bare_repo, is_local_url, local_path, remote_head
 from portal.gitops.models import Approval, ChangeSet, ChangeSetFile, Environment, GitOpsRepo, ManagedFile, content_hash
 from portal.services import audit_record
 
@@ -87,6 +87,10 @@ def gitops_default_repo() -> GitOpsRepo:
         )
     if is_local_url(repo.url) and not (local_path(repo.url) / "HEAD").exists():
         ensure_bare_repo(local_path(repo.url), repo.branch)
+    if not repo.known_head and is_local_url(repo.url):
+        # Crash recovery scans for our trailers from here on; history older than this row isn't ours.
+        repo.known_head = remote_head(repo.url, repo.branch)
+        GitOpsRepo.objects.filter(pk=repo.pk, known_head="").update(known_head=repo.known_head)
     return repo
 
 
@@ -295,7 +299,8 @@ def repo_create(*, actor, name: str, url: str, branch: str = "main", username: s
     """Register a GitOps repository (the secret is stored encrypted and never audited)."""
     _validate_url(url)
     with transaction.atomic():
-        repo = GitOpsRepo(name=name, url=url, branch=branch, username=username, secret=secret)
+        repo = GitOpsRepo(name=name, url=url, branch=branch, username=username, secret=secret,
+                          known_head=remote_head(url, branch) if is_local_url(url) else "")
         repo.full_clean()
         repo.save()
         audit_record(actor=actor, action="gitops.repo.create", obj=repo,

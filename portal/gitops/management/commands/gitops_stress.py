@@ -29,7 +29,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
 
 from portal.gitops.choices import ChangeSetStatus, FINAL_STATUSES
-from portal.gitops.gitrepo import _dir_name, ensure_bare_repo, gitops_root
+from portal.gitops.gitrepo import _dir_name, ensure_bare_repo, gitops_root, remote_head
 
 
 def _outside_pusher(repo_path: str, branch: str, stop_file: str, count_file: str) -> None:
@@ -84,7 +84,8 @@ class Command(BaseCommand):
         path = Path(opts["repo"]).resolve()
         ensure_bare_repo(path, branch)
         run = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
-        repo = GitOpsRepo.objects.create(name=f"stress-{run}", url=str(path), branch=branch)
+        repo = GitOpsRepo.objects.create(name=f"stress-{run}", url=str(path), branch=branch,
+                                         known_head=remote_head(str(path), branch))
         env_dev = Environment.objects.filter(requires_approval=False).order_by("order").first()
         if env_dev is None:
             raise CommandError("No environment without approval exists; run migrate.")
