@@ -43,10 +43,11 @@ class AppFilterSet(_TagFilterMixin, SearchFilterSet):
     source_kind = django_filters.ChoiceFilter(choices=SourceKind.choices, label="Source")
     owner_team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), field_name="owner_team", label="Team")
     tag = django_filters.CharFilter(field_name="tags", method="filter_tag", label="Tag")
+    component = django_filters.CharFilter(field_name="component_ref", lookup_expr="iexact", label="Catalog component")
 
     class Meta:
         model = App
-        fields = ["q", "source_kind", "owner_team", "tag"]
+        fields = ["q", "source_kind", "owner_team", "tag", "component"]
 
 
 class RuleFilterSet(SearchFilterSet):

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from portal.crypto import EncryptedTextField
-from portal.models import OwnedModel, PortalModel
+from portal.models import OwnedModel
 from van.choices import AppMatch, ClusterRole, CredentialsKind, Environment, Provider, Reachability, SourceKind, SyncMode
 
 dns_label_validator = RegexValidator(

@@ -262,3 +262,18 @@ def test_api_creates_a_van_from_cluster_names_and_refuses_others_clusters(world)
     refused = api.post(reverse("van-list"), body | {"name": "other", "hub": "foreign-edge", "edges": []}, format="json")
     assert refused.status_code == 400 and "hub" in refused.json()
     assert foreign.__class__.objects.get(pk=foreign.pk).van_id is None
+
+
+@pytest.mark.django_db
+def test_deployments_of_a_catalog_component(world):
+    from tests.factories import make_user
+    from van.selectors import deployments_of_component
+
+    van = make_van(world.payments, edges=2)
+    app = services.app_create(actor=make_user(superuser=True), name="checkout-app", owner_team=world.payments, namespace="ns",
+                              repo_url="https://git.example.net/a.git", source_kind="kustomize", path="deploy", tags="payments",
+                              component_ref="component:default/checkout-service")
+    make_rule(world.payments, van=van)
+    rows = deployments_of_component(user=world.alice, component_ref="component:default/checkout-service")
+    assert {(r["app"], r["van"]) for r in rows} == {(app.name, van.name)} and len(rows) == 2
+    assert deployments_of_component(user=world.alice, component_ref="component:default/other") == []
