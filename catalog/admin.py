@@ -1,7 +1,15 @@
-"""Catalog admin for ops: read-mostly, since entities come from git and change only by refresh."""
+"""Admin views of the catalog: read-only, because entities, relations and errors come from locations
+(change them in git, or through the catalog pages and API, which go through the services)."""
 from django.contrib import admin
 
-from catalog.models import Entity, Location, LocationError, Relation
+from catalog.models import (
+    Entity,
+    EntityGroupObjectPermission,
+    EntityUserObjectPermission,
+    Location,
+    LocationError,
+    Relation,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -12,12 +20,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(Location)
+class LocationAdmin(ReadOnlyAdmin):
+    list_display = ["target", "type", "branch", "path", "owner_team", "status", "last_refreshed"]
+    list_filter = ["type", "status", "owner_team"]
+    search_fields = ["target", "branch", "path"]
+    exclude = ["fingerprints"]
+
+
+@admin.register(LocationError)
+class LocationErrorAdmin(ReadOnlyAdmin):
+    list_display = ["location", "path", "doc_index", "line", "field", "code", "message"]
+    list_filter = ["code", "location"]
+    search_fields = ["path", "field", "message", "entity_ref"]
+
+
 @admin.register(Entity)
 class EntityAdmin(ReadOnlyAdmin):
-    list_display = ["ref", "kind", "type", "lifecycle", "owner", "owner_team", "visibility", "processed", "orphaned"]
-    list_filter = ["kind", "namespace", "lifecycle", "visibility", "owner_team", "location"]
-    search_fields = ["ref", "name", "title", "owner", "system", "domain", "tag_index"]
-    list_select_related = ["owner_team"]
+    list_display = ["ref", "kind", "type", "owner", "lifecycle", "owner_team", "visibility", "orphaned"]
+    list_filter = ["kind", "lifecycle", "visibility", "owner_team", "location"]
+    search_fields = ["ref", "title", "description"]
+    exclude = ["search_text"]
 
 
 @admin.register(Relation)
@@ -27,24 +50,8 @@ class RelationAdmin(ReadOnlyAdmin):
     search_fields = ["source_ref", "target_ref"]
 
 
-class LocationErrorInline(admin.TabularInline):
-    model = LocationError
-    extra = 0
-    can_delete = False
-    fields = ["path", "doc_index", "line", "field", "message"]
-    readonly_fields = fields
-
-
-@admin.register(Location)
-class LocationAdmin(ReadOnlyAdmin):
-    list_display = ["target", "type", "branch", "path", "owner_team", "status", "last_refreshed"]
-    list_filter = ["type", "status", "visibility", "owner_team"]
-    search_fields = ["target", "branch", "path", "last_commit"]
-    inlines = [LocationErrorInline]
-
-
-@admin.register(LocationError)
-class LocationErrorAdmin(ReadOnlyAdmin):
-    list_display = ["location", "path", "doc_index", "line", "field", "code"]
-    list_filter = ["code", "location"]
-    search_fields = ["path", "field", "message", "entity_ref"]
+@admin.register(EntityUserObjectPermission, EntityGroupObjectPermission)
+class EntityObjectPermissionAdmin(ReadOnlyAdmin):
+    list_display = ["content_object", "permission"]
+    list_filter = ["permission"]
+    search_fields = ["content_object__ref"]
