@@ -1,0 +1,63 @@
+"""With a worker running, a Dev change reaches the target branch within seconds; a Prod change only after approval.
+
+The worker is a real Celery worker consuming the configured broker (filesystem, or
+Redis in CI). It runs in this process (celery.contrib.testing) because the test
+database is in-memory SQLite unless DATABASE_URL points to PostgreSQL; the
+multi-process runs are the benchmarks in tests/bench/test_gitops_stress.py.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from portal.gitops.choices import ChangeSetStatus
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def running_worker():
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["gitops"]):
+            yield app
+    finally:
+        app.conf.task_always_eager = previous
+
+
+def _wait(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.monotonic()
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_dev_change_lands_within_seconds_and_prod_waits_for_approval(running_worker, repo, bare, people):
+    from portal.gitops.models import ChangeSet
+    from portal.gitops.services import changeset_approve, propose_change
+
+    started = time.monotonic()
+    dev = propose_change(actor=people.alice, repo=repo, files_to_write={"envs/dev/web.yaml": "image: web:2\n"},
+                         message="Dev rollout")
+    prod = propose_change(actor=people.alice, repo=repo, files_to_write={"envs/prod/web.yaml": "image: web:2\n"},
+                          message="Prod rollout", environment="prod")
+    landed = _wait(lambda: bare.read("envs/dev/web.yaml") is not None)
+    print(f"dev change on main after {landed - started:.2f}s")
+    assert landed - started < 10
+    _wait(lambda: ChangeSet.objects.get(pk=prod.pk).status == ChangeSetStatus.AWAITING_APPROVAL)
+    assert bare.read("envs/prod/web.yaml") is None
+    assert f"wayline/change-{prod.pk}" in bare.branches()
+    assert ChangeSet.objects.get(pk=dev.pk).status == ChangeSetStatus.APPLIED
+
+    changeset_approve(actor=people.bob, changeset=ChangeSet.objects.get(pk=prod.pk), comment="go")
+    _wait(lambda: bare.read("envs/prod/web.yaml") is not None)
+    _wait(lambda: ChangeSet.objects.get(pk=prod.pk).status == ChangeSetStatus.APPLIED)
+    assert "Approved-by: Bob <bob@example.com>" in bare.log()[0][4]
