@@ -277,3 +277,20 @@ def test_deployments_of_a_catalog_component(world):
     rows = deployments_of_component(user=world.alice, component_ref="component:default/checkout-service")
     assert {(r["app"], r["van"]) for r in rows} == {(app.name, van.name)} and len(rows) == 2
     assert deployments_of_component(user=world.alice, component_ref="component:default/other") == []
+
+
+@pytest.mark.django_db
+def test_upgrade_and_one_click_rollback_from_the_app_page(client, world):
+    app = make_app(world.payments)
+    client.force_login(world.alice)
+    url = reverse("van:app_version", kwargs={"pk": app.pk})
+    assert client.post(url, {"version": "1.1.0"}).status_code == 302
+    bad = client.post(url, {"version": "not a version!"})
+    assert bad.status_code == 400 and "not a version" in bad.content.decode()
+    page = client.get(reverse("van:app", kwargs={"pk": app.pk})).content.decode()
+    assert "1.1.0" in page and "Roll back to this" in page
+    first = app.releases.order_by("pk").first()
+    response = client.post(reverse("van:app_rollback", kwargs={"pk": app.pk, "release_pk": first.pk}))
+    assert response.status_code == 302
+    app.refresh_from_db()
+    assert app.version == "1.0.0" and app.releases.first().rollback_of == first and app.releases.first().author == world.alice
