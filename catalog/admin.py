@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from catalog.models import (
+    CatalogMembership,
     Entity,
     EntityGroupObjectPermission,
     EntityUserObjectPermission,
@@ -55,3 +56,10 @@ class EntityObjectPermissionAdmin(ReadOnlyAdmin):
     list_display = ["content_object", "permission"]
     list_filter = ["permission"]
     search_fields = ["content_object__ref"]
+
+
+@admin.register(CatalogMembership)
+class CatalogMembershipAdmin(ReadOnlyAdmin):
+    list_display = ["team", "user"]
+    list_filter = ["team"]
+    search_fields = ["user__username", "team__slug"]

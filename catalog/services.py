@@ -16,13 +16,13 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from catalog.choices import LocationStatus, LocationType
-from catalog.models import Entity, EntityGroupObjectPermission, Location, LocationError, Relation
+from catalog.models import CatalogMembership, Entity, EntityGroupObjectPermission, Location, LocationError, Relation
 from catalog.processing import ProcessedEntity, ProcessingError, process_document, process_tree
 from catalog.refs import parse_ref
 from catalog.sources import LocationUnreadable, checkout
 from catalog.validation import EntityInvalid, FieldError
 from portal.models import MembershipRole, Team, TeamMembership, Visibility
-from portal.services import audit_record, ownership_grant, team_create, team_membership_set
+from portal.services import audit_record, ownership_grant, team_create, team_membership_remove, team_membership_set
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +255,10 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
             Entity.objects.filter(pk__in=chunk).delete()  # relations and permissions cascade
         report.removed = len(evicted)
 
+    org_changed = any(entity.data["kind"] in ("Group", "User") for entity in changed)
+    if org_changed or any(ref.startswith(("group:", "user:")) for ref in missing):
+        _sync_memberships(actor)
+
     # Errors of files processed now replace the old ones; unchanged files keep theirs.
     stale = LocationError.objects.filter(location=location)
     if skipped:
@@ -411,73 +415,90 @@ def _grant_bulk(rows: list[tuple[int, int | None]], *, revoke: list[int]) -> Non
 
 
 def _sync_org(actor, org_entities: list[ProcessedEntity]) -> dict[str, int]:
-    """Map catalog Groups onto portal teams and Users onto portal users with memberships.
+    """Map catalog Groups onto portal teams; return the team id of each Group entity (by ref).
 
     A Group whose slug already names a team adopts it; otherwise a team is
     created (by the system, so the importing user does not become its admin).
-    Memberships are added as plain members; existing roles are kept.
-    Returns the team id of each Group entity (by ref).
+    Memberships follow in ``_sync_memberships`` once the entities are stored.
     """
-    if not org_entities:
-        return {}
-    User = get_user_model()
-    teams_by_key: dict[str, Team] = {}
-    members: dict[str, set[str]] = {}
-    for entity in org_entities:
-        data = entity.data
-        meta, spec = data["metadata"], data.get("spec") or {}
-        namespace = meta.get("namespace") or "default"
-        if data["kind"] == "Group":
-            slug = team_slug_for(namespace, meta["name"])
-            team = Team.objects.filter(slug=slug).first()
-            profile = spec.get("profile") or {}
-            if team is None:
-                email = profile.get("email") or ""
-                try:
-                    team = team_create(
-                        actor=None, slug=slug, name=(profile.get("displayName") or meta.get("title") or meta["name"])[:200],
-                        description=meta.get("description") or "", email=email if "@" in email else "",
-                    )
-                except (ValidationError, IntegrityError):
-                    logger.warning("catalog group %s could not become a team", entity.key)
-                    continue
-            teams_by_key[entity.key] = team
-            for member in spec.get("members") or []:
-                user_key = _ref_or_blank(member, "User", namespace)
-                members.setdefault(entity.key, set()).add(user_key)
-        else:
-            for group in spec.get("memberOf") or []:
-                group_key = _ref_or_blank(group, "Group", namespace)
-                members.setdefault(group_key, set()).add(entity.key)
-    for group_key, team_id in Entity.objects.filter(ref__in=list(members), team__isnull=False).values_list("ref", "team_id"):
-        teams_by_key.setdefault(group_key, Team.objects.get(pk=team_id))
-    profiles = {e.key: (e.data.get("spec") or {}).get("profile") or {} for e in org_entities if e.data["kind"] == "User"}
-    for group_key, user_keys in members.items():
-        team = teams_by_key.get(group_key)
-        if team is None:
-            continue
-        for user_key in sorted(user_keys):
-            if not user_key.startswith("user:"):
-                continue
-            username = user_key.split("/", 1)[1][:150]
-            user = User.objects.filter(username=username).first()
-            if user is None:
-                if not getattr(settings, "CATALOG_CREATE_USERS", True):
-                    continue
-                email = profiles.get(user_key, {}).get("email") or ""
-                user = User(username=username, email=email if "@" in email else "")
-                user.set_unusable_password()
-                user.save()
-            if not TeamMembership.objects.filter(team=team, user=user).exists():
-                team_membership_set(actor=actor, team=team, user=user, role=MembershipRole.MEMBER)
     group_teams: dict[str, int] = {}
     for entity in org_entities:
-        team = teams_by_key.get(entity.key)
-        if team is None or team.pk in group_teams.values():
+        data = entity.data
+        if data["kind"] != "Group":
             continue
-        if not Entity.objects.filter(team=team).exclude(ref=entity.key).exists():
-            group_teams[entity.key] = team.pk
+        meta, spec = data["metadata"], data.get("spec") or {}
+        slug = team_slug_for(meta.get("namespace") or "default", meta["name"])
+        team = Team.objects.filter(slug=slug).first()
+        if team is None:
+            profile = spec.get("profile") or {}
+            email = profile.get("email") or ""
+            try:
+                team = team_create(
+                    actor=None, slug=slug, name=(profile.get("displayName") or meta.get("title") or meta["name"])[:200],
+                    description=meta.get("description") or "", email=email if "@" in email else "",
+                )
+            except (ValidationError, IntegrityError):
+                logger.warning("catalog group %s could not become a team", entity.key)
+                continue
+        if team.pk in group_teams.values() or Entity.objects.filter(team=team).exclude(ref=entity.key).exists():
+            continue  # another Group already maps onto this team
+        group_teams[entity.key] = team.pk
     return group_teams
+
+
+def _sync_memberships(actor) -> None:
+    """Make team memberships follow the catalog's Groups and Users (all locations).
+
+    The wanted pairs come from every stored Group (``spec.members``) and User
+    (``spec.memberOf``) whose group maps onto a team. Missing users are created
+    without a usable password (unless ``CATALOG_CREATE_USERS`` is off); missing
+    memberships are added as plain members and remembered in
+    ``CatalogMembership``. A remembered membership the catalog no longer lists
+    is removed, unless someone has since made it an admin membership.
+    Memberships made in the portal are never touched.
+    """
+    User = get_user_model()
+    org = list(Entity.objects.filter(kind__in=("Group", "User")).values_list("ref", "kind", "namespace", "team_id", "data"))
+    group_team = {ref: team_id for ref, kind, _, team_id, _ in org if kind == "Group" and team_id}
+    wanted: set[tuple[int, str]] = set()
+    emails: dict[str, str] = {}
+    for ref, kind, namespace, _, data in org:
+        spec = data.get("spec") or {}
+        if kind == "Group" and ref in group_team:
+            for member in spec.get("members") or []:
+                user_ref = _ref_or_blank(member, "User", namespace)
+                if user_ref.startswith("user:"):
+                    wanted.add((group_team[ref], user_ref.split("/", 1)[1][:150]))
+        elif kind == "User":
+            username = ref.split("/", 1)[1][:150]
+            emails[username] = ((spec.get("profile") or {}).get("email") or "")
+            for group in spec.get("memberOf") or []:
+                team_id = group_team.get(_ref_or_blank(group, "Group", namespace))
+                if team_id:
+                    wanted.add((team_id, username))
+    remembered = {(m.team_id, m.user.username): m for m in CatalogMembership.objects.select_related("user")}
+    existing = set(TeamMembership.objects.filter(team_id__in={t for t, _ in wanted}).values_list("team_id", "user__username"))
+    users = {u.username: u for u in User.objects.filter(username__in={name for _, name in wanted})}
+    teams = Team.objects.in_bulk({t for t, _ in wanted})
+    for team_id, username in sorted(wanted - existing):
+        user = users.get(username)
+        if user is None:
+            if not getattr(settings, "CATALOG_CREATE_USERS", True):
+                continue
+            email = emails.get(username, "")
+            user = User(username=username, email=email if "@" in email else "")
+            user.set_unusable_password()
+            user.save()
+            users[username] = user
+        team_membership_set(actor=actor, team=teams[team_id], user=user, role=MembershipRole.MEMBER)
+        CatalogMembership.objects.get_or_create(team_id=team_id, user=user)
+    for (team_id, username), record in remembered.items():
+        if (team_id, username) in wanted:
+            continue
+        membership = TeamMembership.objects.filter(team_id=team_id, user=record.user).first()
+        if membership is not None and membership.role == MembershipRole.MEMBER:
+            team_membership_remove(actor=actor, team=membership.team, user=record.user)
+        record.delete()
 
 
 @transaction.atomic

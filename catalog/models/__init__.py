@@ -1,6 +1,13 @@
-from catalog.models.entities import Entity, EntityGroupObjectPermission, EntityUserObjectPermission, Relation
+from catalog.models.entities import (
+    CatalogMembership,
+    Entity,
+    EntityGroupObjectPermission,
+    EntityUserObjectPermission,
+    Relation,
+)
 from catalog.models.locations import Location, LocationError
 
 __all__ = [
+    "CatalogMembership",
     "Entity", "EntityGroupObjectPermission", "EntityUserObjectPermission", "Location", "LocationError", "Relation",
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -114,3 +115,16 @@ class EntityUserObjectPermission(UserObjectPermissionBase):
 
 class EntityGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Entity, on_delete=models.CASCADE)
+
+
+class CatalogMembership(models.Model):
+    """A team membership that catalog ingestion added (so it may take it away again when git does)."""
+
+    team = models.ForeignKey("portal.Team", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="catalog_unique_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} (from the catalog)"

@@ -269,3 +269,25 @@ def test_unchanged_files_are_skipped_but_a_changed_placeholder_target_is_not(git
     assert "v2" in Entity.objects.get(ref="api:default/cart").data["spec"]["definition"]
     full = services.location_refresh(actor=None, location_id=location.pk, full=True)
     assert (full.updated, full.unchanged) == (0, 2)
+
+
+def test_memberships_follow_the_catalog_but_portal_memberships_stay(git_repo, django_user_model, world):
+    from portal.models import MembershipRole
+    from portal.services import team_membership_set
+
+    git_repo.write({"org.yaml": GROUP.format(name="payments", member="jane") + "---\n" + USER.format(name="joe", group="payments")})
+    git_repo.commit()
+    location = register(git_repo)
+    refresh(location)
+    members = lambda: set(TeamMembership.objects.filter(team=world.payments).values_list("user__username", flat=True))  # noqa: E731
+    assert {"jane", "joe", "alice", "carol"} <= members()  # alice and carol were added in the portal
+    joe = django_user_model.objects.get(username="joe")
+    team_membership_set(actor=world.admin, team=world.payments, user=joe, role=MembershipRole.ADMIN)
+    git_repo.write({"org.yaml": GROUP.format(name="payments", member="bob") + "---\n" + USER.format(name="joe", group="search")})
+    git_repo.commit()
+    refresh(location)
+    now = members()
+    assert "jane" not in now  # no longer listed in git: removed
+    assert "bob" in now and "alice" in now and "carol" in now
+    assert "joe" in now  # made an admin in the portal since: kept
+    assert not Entity.objects.filter(ref="group:default/search").exists()  # search is not a catalog group here
