@@ -95,7 +95,16 @@ def _glob(root: Path, pattern: str) -> list[Path]:
     else:
         candidate = root / pattern
         matches = [candidate] if candidate.exists() else []
-    return sorted(p for p in matches if p.is_file() and ".git" not in p.relative_to(root).parts)
+    return sorted(
+        p for p in matches
+        if p.is_file() and ".git" not in p.relative_to(root).parts and _inside(p, root)
+    )
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """False for a symlink that leads out of the location (a repository must not read the server's files)."""
+    resolved = path.resolve()
+    return resolved == root or root in resolved.parents
 
 
 def process_document(data, *, reader: LocationReader | None, path: str, text: str | None = None) -> tuple[dict, list]:

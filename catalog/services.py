@@ -37,6 +37,12 @@ def _chunks(items: list, size: int = CHUNK):
 # --- locations ---
 
 
+def is_remote_git_url(target: str) -> bool:
+    """https://, ssh://, git:// or scp-like ``user@host:path``: not a path on this server."""
+    target = target.strip()
+    return bool(re.match(r"^(https|ssh|git)://[^/]+/", target) or re.match(r"^[\w.-]+@[\w.-]+:[^/]", target))
+
+
 def _check_team(actor, owner_team: Team | None) -> None:
     from portal.selectors import teams_user_can_edit_for
 
@@ -64,8 +70,15 @@ def location_register(
 
     Local directories are for platform admins only: they read the server's own disk.
     """
-    if type == LocationType.PATH and actor is not None and not getattr(actor, "is_superuser", False):
+    is_admin = actor is None or getattr(actor, "is_superuser", False)
+    if type == LocationType.PATH and not is_admin:
         raise PermissionDenied("Only platform admins may register a directory on the server.")
+    if type == LocationType.GIT and not is_admin and not is_remote_git_url(target) and not getattr(
+        settings, "CATALOG_ALLOW_LOCAL_GIT", False
+    ):
+        raise ValidationError({"target": [
+            "Use an https://, ssh:// or git@host: URL; repositories on the Wayline server are for platform admins."
+        ]})
     _check_team(actor, owner_team)
     location = Location(
         type=type, target=target.strip(), branch=branch.strip(), path=(path or "catalog-info.yaml").strip(),

@@ -44,11 +44,22 @@ def checkout(location, dest: Path | None = None) -> Checkout:
     return _git_checkout(location, dest or checkout_dir(location.pk))
 
 
+def _git_env(location) -> dict[str, str]:
+    """Transports git may use: the network ones, plus local files only for a local repository
+    (which only platform admins may register). Never prompt for credentials."""
+    from catalog.services import is_remote_git_url
+
+    protocols = "https:ssh:git" if is_remote_git_url(location.target) else "https:ssh:git:file"
+    return {"GIT_ALLOW_PROTOCOL": protocols, "GIT_TERMINAL_PROMPT": "0"}
+
+
 def _git_checkout(location, target: Path) -> Checkout:
     branch = location.branch or None
+    env = _git_env(location)
     try:
         if (target / ".git").is_dir():
             repo = git.Repo(target)
+            repo.git.update_environment(**env)
             origin = repo.remotes.origin
             if origin.url != location.target:
                 origin.set_url(location.target)
@@ -61,7 +72,7 @@ def _git_checkout(location, target: Path) -> Checkout:
             kwargs = {"depth": 1, "single_branch": True}
             if branch:
                 kwargs["branch"] = branch
-            repo = git.Repo.clone_from(location.target, target, **kwargs)
+            repo = git.Repo.clone_from(location.target, target, env=env, **kwargs)
         commit = repo.head.commit.hexsha
         branch_name = branch or (None if repo.head.is_detached else repo.active_branch.name)
     except git.GitCommandError as exc:

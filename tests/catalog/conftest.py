@@ -40,6 +40,12 @@ class GitRepo:
         self.repo.index.remove([name], working_tree=True)
 
 
+@pytest.fixture(autouse=True)
+def allow_local_git(settings):
+    """Tests use real git repositories in temp dirs, registered by team members too."""
+    settings.CATALOG_ALLOW_LOCAL_GIT = True
+
+
 @pytest.fixture
 def git_repo(tmp_path):
     return GitRepo(tmp_path / "catalog-repo")

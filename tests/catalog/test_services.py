@@ -291,3 +291,27 @@ def test_memberships_follow_the_catalog_but_portal_memberships_stay(git_repo, dj
     assert "bob" in now and "alice" in now and "carol" in now
     assert "joe" in now  # made an admin in the portal since: kept
     assert not Entity.objects.filter(ref="group:default/search").exists()  # search is not a catalog group here
+
+
+def test_team_members_may_register_only_remote_git_urls(world, git_repo, settings):
+    from django.core.exceptions import ValidationError
+
+    settings.CATALOG_ALLOW_LOCAL_GIT = False
+    for target in (git_repo.url, f"file://{git_repo.url}", "ext::sh -c touch% /tmp/x"):
+        with pytest.raises(ValidationError, match="https://"):
+            services.location_register(actor=world.alice, type="git", target=target, owner_team=world.payments,
+                                       refresh=False)
+    for target in ("https://git.example.com/shop/catalog.git", "git@git.example.com:shop/catalog.git"):
+        services.location_register(actor=world.alice, type="git", target=target, owner_team=world.payments,
+                                   refresh=False)
+
+
+def test_symlinks_out_of_the_repository_are_not_read(git_repo, tmp_path):
+    secret = tmp_path / "secret.yaml"
+    secret.write_text(COMPONENT.format(name="leaked", description="server file", owner="t"))
+    git_repo.write({"a.yaml": COMPONENT.format(name="a", description="x", owner="t")})
+    (git_repo.path / "evil.yaml").symlink_to(secret)
+    git_repo.commit()
+    refresh(register(git_repo))
+    assert Entity.objects.filter(name="a").exists()
+    assert not Entity.objects.filter(name="leaked").exists()
