@@ -267,3 +267,56 @@ def test_cluster_index_agrees_with_the_plain_evaluator():
     for _ in range(300):
         selector = selector_parse(", ".join(o for o in rng.sample(ops, rng.randint(0, 3)) if o))
         assert index.select(selector) == {name for name, labels in labelled if selector.matches(labels)}, str(selector)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_vans_place_exactly_what_argocd_would_generate(seed, hub_keys, edge_keys, link_material):
+    """Overlapping rules, environment limits and per-environment overrides, checked against the independent evaluator."""
+    import random
+
+    from van.rendering import AppSpec, ClusterSpec, Credentials, EnvironmentOverride
+
+    rng = random.Random(seed)
+    regions, tiers, envs = ["eu", "us", "ap"], ["gold", "silver"], ["dev", "qa", "staging", "prod"]
+    link_cert, link_key = link_material[1]["edge-eu"]
+    edges = tuple(
+        ClusterSpec(name=f"c{i}", environment=rng.choice(envs), api_url=f"https://c{i}.example.net",
+                    tags=tuple(tags_parse([f"region={rng.choice(regions)}", f"tier={rng.choice(tiers)}"] + (["gpu"] if rng.random() < .3 else []))),
+                    credentials=Credentials(bearer_token=f"t{i}"), sealing_cert_pem=edge_keys[1], link_cert_pem=link_cert, link_key_pem=link_key)
+        for i in range(25)
+    )
+    apps = tuple(
+        AppSpec(name=f"a{i}", namespace="ns", source_kind="kustomize", repo_url="https://git.example.net/a.git", path=".",
+                image="registry.example.net/a", version="1.0",
+                tags=tuple(tags_parse(rng.sample(["payments", "search", "ml"], 1) + [rng.choice(["tier=backend", "tier=frontend"])])),
+                overrides=(("prod", EnvironmentOverride(version="0.9")),) if rng.random() < .4 else ())
+        for i in range(20)
+    )
+    selectors = ["region=eu", "region in (eu,us)", "gpu", "!gpu, tier=gold", "region!=ap", "tier notin (silver)", ""]
+    rules = tuple(
+        RuleSpec(name=f"r{i}", app_tags=tuple(tags_parse(rng.sample(["payments", "search", "ml", "tier=backend"], rng.randint(1, 2)))),
+                 app_match=rng.choice(["all", "any"]), cluster_selector=selector_parse(rng.choice(selectors)),
+                 environments=tuple(rng.sample(envs, rng.randint(0, 2))), order=rng.randint(0, 5))
+        for i in range(12)
+    )
+    from van.rendering import VanSpec
+
+    hub = replace(next(iter([e for e in edges])), name="hub", environment="prod", credentials=None, sealing_cert_pem=hub_keys[1],
+                  link_cert_pem="", link_key_pem="")
+    van = VanSpec(name="rnd", hub=hub, edges=edges, apps=apps, rules=rules, repo_url="https://git.example.net/g.git",
+                  hub_host="hub.example.net", link_ca=link_material[0])
+    files = van_render(van, sealer=Sealer())
+    for path, text in files.items():
+        if "/applicationsets/" in path:
+            assert validate_yaml_text(text, file=path) == []
+    generated = argocd_generate(files, hub_keys[0])
+    pairs = [(a["metadata"]["labels"]["wayline.io/app"], a["metadata"]["labels"]["wayline.io/cluster"]) for a in generated]
+    assert len(pairs) == len(set(pairs))
+    assert set(pairs) == placement_compute(van).pairs()
+    assert pairs, "the random VAN should place something"
+    overridden = {a.name for a in apps if a.overrides}
+    env_of = {c.name: c.environment for c in van.clusters}
+    for app in generated:
+        name, cluster = app["metadata"]["labels"]["wayline.io/app"], app["metadata"]["labels"]["wayline.io/cluster"]
+        want = "0.9" if name in overridden and env_of[cluster] == "prod" else "1.0"
+        assert app["spec"]["source"]["kustomize"]["images"] == [f"registry.example.net/a:{want}"]
