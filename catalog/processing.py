@@ -223,16 +223,19 @@ def _process_file(file_path: Path, relative: str, reader, result: ProcessResult,
         seen_refs[key] = processed
         result.entities.append(processed)
         if entity["kind"] == "Location":
-            targets.extend(_location_targets(entity, relative, document, result))
+            targets.extend(_location_targets(entity, relative, document, result, reader))
     return targets
 
 
-def _location_targets(entity: dict, relative: str, document, result: ProcessResult) -> list[str]:
+def _location_targets(entity: dict, relative: str, document, result: ProcessResult, reader: LocationReader) -> list[str]:
     spec = entity.get("spec") or {}
     raw = ([spec["target"]] if spec.get("target") else []) + list(spec.get("targets") or [])
     targets = []
     for i, target in enumerate(raw):
         field_name = "spec.target" if spec.get("target") and i == 0 else f"spec.targets.{i - (1 if spec.get('target') else 0)}"
+        inside = next((target[len(base):] for base in reader.base_urls if target.startswith(base)), None)
+        if inside is not None:
+            target = "/" + inside  # a URL into this same repository: read it from the checkout
         if urlparse(target).scheme:
             result.errors.append(
                 ProcessingError(
@@ -246,7 +249,7 @@ def _location_targets(entity: dict, relative: str, document, result: ProcessResu
                 )
             )
             continue
-        joined = PurePosixPath(relative).parent / target
+        joined = PurePosixPath(target.lstrip("/")) if target.startswith("/") else PurePosixPath(relative).parent / target
         parts: list[str] = []
         for part in joined.parts:
             if part == "..":

@@ -210,3 +210,19 @@ def test_process_tree_resolves_placeholders_and_reports_line(tmp_path):
     missing_owner = errors[("more/x.yaml", 0)]
     assert missing_owner.field == "spec.owner" and missing_owner.line == 5
     assert "location:default/more" in by_key
+
+
+def test_location_targets_that_are_urls_into_the_same_repository_are_followed(tmp_path):
+    (tmp_path / "teams").mkdir()
+    (tmp_path / "teams" / "a.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: a}\nspec: {type: team, children: []}\n"
+    )
+    (tmp_path / "all.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: all}\nspec:\n  targets:\n"
+        "    - https://git.example.com/org/repo/blob/main/teams/a.yaml\n"
+        "    - https://elsewhere.example.com/other.yaml\n"
+    )
+    result = process_tree(tmp_path, ["all.yaml"], base_urls=("https://git.example.com/org/repo/blob/main",))
+    assert "group:default/a" in {e.key for e in result.entities}
+    [error] = result.errors
+    assert error.field == "spec.targets.1" and error.code == "unreadable" and error.line == 7
