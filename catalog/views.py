@@ -128,7 +128,17 @@ class EntityDetailView(ObjectDetailView):
             "spec_json": json.dumps(data.get("spec") or {}, indent=2, sort_keys=True),
             "api_definition": _api_definition(obj) if obj.kind == "API" else None,
             "can_edit": _can_change(user, Entity, obj),
+            "deployments": _deployments(user, obj),
         }
+
+
+def _deployments(user, entity: Entity) -> list[dict] | None:
+    """Where a Component's apps run, from the VAN app's selectors (None for other kinds)."""
+    if entity.kind != "Component":
+        return None
+    from van.selectors import deployments_of_component
+
+    return deployments_of_component(user=user, component_ref=entity.ref)
 
 
 def _api_definition(entity: Entity) -> dict:

@@ -294,3 +294,25 @@ def test_upgrade_and_one_click_rollback_from_the_app_page(client, world):
     assert response.status_code == 302
     app.refresh_from_db()
     assert app.version == "1.0.0" and app.releases.first().rollback_of == first and app.releases.first().author == world.alice
+
+
+@pytest.mark.django_db
+def test_catalog_component_page_lists_where_its_apps_run(client, world, settings, tmp_path):
+    from catalog import services as catalog_services
+    from tests.catalog.conftest import GitRepo, component_yaml
+    from tests.factories import make_user
+
+    settings.CATALOG_ALLOW_LOCAL_GIT = True
+    repo = GitRepo(tmp_path / "catalog-repo")
+    repo.write({"checkout.yaml": component_yaml("checkout", "payments")})
+    repo.commit()
+    location = catalog_services.location_register(actor=None, type="git", target=repo.url, path="*.yaml", refresh=False)
+    catalog_services.location_refresh(actor=None, location_id=location.pk)
+    van = make_van(world.payments, edges=2)
+    services.app_create(actor=make_user(superuser=True), name="checkout-app", owner_team=world.payments, namespace="ns",
+                        repo_url="https://git.example.net/a.git", source_kind="kustomize", path="deploy", tags="payments",
+                        component_ref="component:default/checkout")
+    make_rule(world.payments, van=van)
+    client.force_login(world.alice)
+    body = client.get(reverse("catalog:entity", kwargs={"kind": "component", "namespace": "default", "name": "checkout"})).content.decode()
+    assert 'id="deployments-h"' in body and "checkout-app" in body and van.name in body
