@@ -64,6 +64,10 @@ def _environment(environment: str | Environment) -> Environment:
     try:
         return Environment.objects.get(slug=environment)
     except Environment.DoesNotExist:
+        if not Environment.objects.exists():
+            # A flushed database (no data migration rows): start from the defaults.
+            environments_ensure(DEFAULT_ENVIRONMENTS)
+            return _environment(environment)
         known = ", ".join(Environment.objects.values_list("slug", flat=True))
         raise ValidationError({"environment": f"environment: unknown environment {environment!r} (known: {known})."}) from None
 
@@ -321,6 +325,9 @@ def repo_update(*, actor, obj: GitOpsRepo, url: str, branch: str, username: str 
         obj.save()
         audit_record(actor=actor, action="gitops.repo.update", obj=obj, changes=changes)
     return obj
+
+
+DEFAULT_ENVIRONMENTS = (("dev", "Dev", False), ("qa", "QA", False), ("staging", "Staging", False), ("prod", "Prod", True))
 
 
 def environments_ensure(names: Iterable[tuple[str, str, bool]]) -> None:

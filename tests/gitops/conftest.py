@@ -89,7 +89,9 @@ class People:
 @pytest.fixture
 def people(db) -> People:
     from portal.gitops.models import Environment
+    from portal.gitops.services import DEFAULT_ENVIRONMENTS, environments_ensure
 
+    environments_ensure(DEFAULT_ENVIRONMENTS)  # transactional tests flush the data-migration rows
     alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
     admin = make_user("root", superuser=True)
     payments = make_team("payments", members=[alice], actor=admin)

@@ -13,7 +13,6 @@ import pytest
 
 from portal.gitops.choices import ChangeSetStatus
 
-pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -40,6 +39,8 @@ def _wait(predicate, timeout=20.0):
     raise AssertionError("timed out")
 
 
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
 def test_dev_change_lands_within_seconds_and_prod_waits_for_approval(running_worker, repo, bare, people):
     from portal.gitops.models import ChangeSet
     from portal.gitops.services import changeset_approve, propose_change
@@ -61,3 +62,22 @@ def test_dev_change_lands_within_seconds_and_prod_waits_for_approval(running_wor
     _wait(lambda: bare.read("envs/prod/web.yaml") is not None)
     _wait(lambda: ChangeSet.objects.get(pk=prod.pk).status == ChangeSetStatus.APPLIED)
     assert "Approved-by: Bob <bob@example.com>" in bare.log()[0][4]
+
+
+@pytest.mark.django_db
+def test_sweep_requeues_a_change_whose_task_was_lost(repo, bare, people):
+    """A killed worker on a broker without redelivery loses its message; the periodic sweep finds the row."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.gitops.models import ChangeSet
+    from portal.gitops.services import propose_change
+    from portal.gitops.tasks import sweep
+
+    cs = propose_change(actor=people.alice, repo=repo, files_to_write={"lost.yaml": "l\n"}, message="lost task")
+    # The test transaction never commits, so on_commit never enqueued it: the same state as a lost message.
+    ChangeSet.objects.filter(pk=cs.pk).update(updated=timezone.now() - timedelta(minutes=5))
+    sweep.delay(stale_seconds=60)
+    cs.refresh_from_db()
+    assert cs.status == ChangeSetStatus.APPLIED and bare.trailer_count(cs.pk) == 1
