@@ -73,13 +73,21 @@ def rule_spec(rule: DistributionRule) -> RuleSpec:
     )
 
 
-def van_spec(*, van: Van, clusters=None, apps=None, rules=None) -> VanSpec:
+def _default_repo_coordinates() -> tuple[str, str]:
+    """URL and branch of the default GitOps repo, without creating it (reads must not write)."""
+    from django.conf import settings
+
+    from portal.gitops.models import GitOpsRepo
+
+    repo = GitOpsRepo.objects.filter(is_default=True).only("url", "branch").first()
+    return (repo.url, repo.branch) if repo else (settings.WAYLINE_GITOPS_URL, settings.WAYLINE_GITOPS_BRANCH)
+
+
+def van_spec(*, van: Van, clusters=None, apps=None, rules=None, default_repo: tuple[str, str] | None = None) -> VanSpec:
     """What the renderer needs for ``van`` (all apps: rules pick them by tag). Three queries.
 
     ``clusters``/``apps``/``rules`` replace the stored ones, for previews of unsaved edits.
     """
-    from portal.gitops.services import gitops_default_repo
-
     if clusters is None:
         clusters = list(Cluster.objects.filter(van=van))
     hub = next((c for c in clusters if c.role == ClusterRole.HUB), None)
@@ -88,11 +96,11 @@ def van_spec(*, van: Van, clusters=None, apps=None, rules=None) -> VanSpec:
     edges = sorted((c for c in clusters if c.role == ClusterRole.EDGE), key=lambda c: c.name)
     apps = list(App.objects.all()) if apps is None else apps
     rules = list(DistributionRule.objects.filter(van=van)) if rules is None else rules
-    repo = van.repo if van.repo is not None else gitops_default_repo()
+    repo_url, repo_branch = (van.repo.url, van.repo.branch) if van.repo_id else (default_repo or _default_repo_coordinates())
     return VanSpec(
         name=van.name, hub=_cluster_spec(hub), edges=tuple(_cluster_spec(c) for c in edges),
         apps=tuple(app_spec(a) for a in apps), rules=tuple(rule_spec(r) for r in rules),
-        repo_url=repo.url, repo_revision=repo.branch, reachability=van.reachability, hub_host=van.hub_host,
+        repo_url=repo_url, repo_revision=repo_branch, reachability=van.reachability, hub_host=van.hub_host,
         inter_router_port=van.inter_router_port, edge_port=van.edge_port, skupper_namespace=van.skupper_namespace,
         argocd_namespace=van.argocd_namespace, link_ca=LinkCA(van.link_ca_cert, van.link_ca_key) if van.link_ca_cert else None,
     )
@@ -113,8 +121,6 @@ def placements_of_cluster(*, cluster: Cluster) -> list[tuple[str, str]]:
 
 def all_placements() -> dict[str, tuple[VanSpec, Placement]]:
     """Placement of every VAN that has a hub, keyed by VAN name; a constant number of queries."""
-    from portal.gitops.services import gitops_default_repo
-
     vans = list(Van.objects.select_related("repo"))
     clusters, rules = {}, {}
     for cluster in Cluster.objects.filter(van__isnull=False):
@@ -122,14 +128,12 @@ def all_placements() -> dict[str, tuple[VanSpec, Placement]]:
     for rule in DistributionRule.objects.all():
         rules.setdefault(rule.van_id, []).append(rule)
     apps = list(App.objects.all())
-    default_repo = gitops_default_repo() if any(v.repo_id is None for v in vans) else None
+    default_repo = _default_repo_coordinates() if any(v.repo_id is None for v in vans) else None
     out = {}
     for van in vans:
         if not any(c.role == ClusterRole.HUB for c in clusters.get(van.pk, [])):
             continue
-        if van.repo_id is None:
-            van.repo = default_repo
-        spec = van_spec(van=van, clusters=clusters.get(van.pk, []), apps=apps, rules=rules.get(van.pk, []))
+        spec = van_spec(van=van, clusters=clusters.get(van.pk, []), apps=apps, rules=rules.get(van.pk, []), default_repo=default_repo)
         out[van.name] = (spec, placement_compute(spec))
     return out
 
