@@ -9,6 +9,8 @@ from catalog.models import (
     EntityUserObjectPermission,
     Location,
     LocationError,
+    LocationGroupObjectPermission,
+    LocationUserObjectPermission,
     Relation,
 )
 
@@ -63,3 +65,10 @@ class CatalogMembershipAdmin(ReadOnlyAdmin):
     list_display = ["team", "user"]
     list_filter = ["team"]
     search_fields = ["user__username", "team__slug"]
+
+
+@admin.register(LocationUserObjectPermission, LocationGroupObjectPermission)
+class LocationObjectPermissionAdmin(ReadOnlyAdmin):
+    list_display = ["content_object", "permission"]
+    list_filter = ["permission"]
+    search_fields = ["content_object__target"]

@@ -188,8 +188,10 @@ def location_refresh(*, actor, location_id: int, full: bool = False) -> RefreshR
             last_report=report.as_dict(),
             fingerprints=result.fingerprints,
         )
-        audit_record(actor=actor, action="catalog.location_refreshed", obj=location, team=location.owner_team,
-                     changes=report.as_dict())
+        if actor is not None or report.added or report.updated or report.removed or report.orphaned:
+            # Periodic refreshes that change nothing leave no audit row (they run every few minutes).
+            audit_record(actor=actor, action="catalog.location_refreshed", obj=location, team=location.owner_team,
+                         changes=report.as_dict())
     return report
 
 

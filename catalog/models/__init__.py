@@ -5,9 +5,15 @@ from catalog.models.entities import (
     EntityUserObjectPermission,
     Relation,
 )
-from catalog.models.locations import Location, LocationError
+from catalog.models.locations import (
+    Location,
+    LocationError,
+    LocationGroupObjectPermission,
+    LocationUserObjectPermission,
+)
 
 __all__ = [
     "CatalogMembership",
-    "Entity", "EntityGroupObjectPermission", "EntityUserObjectPermission", "Location", "LocationError", "Relation",
+    "Entity", "EntityGroupObjectPermission", "EntityUserObjectPermission", "Location", "LocationError",
+    "LocationGroupObjectPermission", "LocationUserObjectPermission", "Relation",
 ]

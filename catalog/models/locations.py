@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from django.db.models import Q
 from django.urls import reverse
 
@@ -86,3 +87,13 @@ class LocationError(PortalModel):
     @classmethod
     def public_q(cls) -> Q | None:
         return Q(location__visibility=Visibility.PUBLIC)
+
+
+class LocationUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian object permissions on locations with a real foreign key (they go with the location)."""
+
+    content_object = models.ForeignKey(Location, on_delete=models.CASCADE)
+
+
+class LocationGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Location, on_delete=models.CASCADE)
