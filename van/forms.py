@@ -7,6 +7,13 @@ from van.choices import AppMatch, CredentialsKind, Environment, Provider, Reacha
 from van.models import Cluster
 
 
+class SecretTextarea(forms.Textarea):
+    """Never renders a value back, not even the one just posted with a form error."""
+
+    def format_value(self, value):
+        return None
+
+
 class ClusterForm(OwnedObjectForm):
     name = forms.CharField(max_length=63, help_text="A DNS label: lowercase letters, digits and '-'.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -17,7 +24,7 @@ class ClusterForm(OwnedObjectForm):
     credentials_kind = forms.ChoiceField(choices=CredentialsKind.choices, required=False, label="Credentials")
     credentials = forms.CharField(
         required=False, label="Token or kubeconfig",
-        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+        widget=SecretTextarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
         help_text="Encrypted at rest and never shown again. Leave empty to keep the stored credentials.",
     )
     sealing_cert = forms.CharField(

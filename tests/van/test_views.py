@@ -316,3 +316,14 @@ def test_catalog_component_page_lists_where_its_apps_run(client, world, settings
     client.force_login(world.alice)
     body = client.get(reverse("catalog:entity", kwargs={"kind": "component", "namespace": "default", "name": "checkout"})).content.decode()
     assert 'id="deployments-h"' in body and "checkout-app" in body and van.name in body
+
+
+@pytest.mark.django_db
+def test_a_form_error_does_not_echo_posted_credentials(client, world):
+    client.force_login(world.alice)
+    response = client.post(reverse("van:cluster_add"), {
+        "name": "Bad Name", "environment": "dev", "provider": "eks", "api_url": "https://x.example.net",
+        "owner_team": world.payments.pk, "visibility": "public", "credentials_kind": "token", "credentials": "echo-me-not-token-42",
+    })
+    assert response.status_code == 400
+    assert "echo-me-not-token-42" not in response.content.decode()
