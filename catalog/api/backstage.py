@@ -83,12 +83,20 @@ class BackstageView(APIView):
 # --- filters, fields, serialisation ---
 
 
+def _json_parts(path: str) -> list[str]:
+    """A filter key as JSON path parts; annotation and label keys keep their dots (``backstage.io/x``)."""
+    for prefix in ("metadata.annotations.", "metadata.labels."):
+        if path.lower().startswith(prefix):
+            return [*prefix.rstrip(".").split("."), path[len(prefix):]]
+    return path.split(".")
+
+
 def _json_path(path: str):
-    parts = path.split(".")
-    expression = KeyTransform(parts[0], "data")
-    for part in parts[1:-1]:
+    parts = _json_parts(path)
+    expression = "data"
+    for part in parts[:-1]:
         expression = KeyTransform(part, expression)
-    return KeyTextTransform(parts[-1], expression) if len(parts) > 1 else KeyTextTransform(parts[0], "data")
+    return KeyTextTransform(parts[-1], expression)
 
 
 def _condition(key: str, value: str | None) -> Q:
@@ -104,8 +112,12 @@ def _condition(key: str, value: str | None) -> Q:
     if lowered.startswith("relations."):
         return selectors.relation_filter_q(key.split(".", 1)[1], value)
     if value is None:
-        parent, _, leaf = key.rpartition(".")
-        return Q(**{f"data__{parent.replace('.', '__')}__has_key": leaf}) if parent else Q(**{"data__has_key": leaf})
+        parts = _json_parts(key)
+        alias = "_h_" + re.sub(r"\W", "_", key)
+        parent = "data"
+        for part in parts[:-1]:
+            parent = KeyTransform(part, parent)
+        return Q(**{f"{alias}__has_key": parts[-1]}), alias, parent  # type: ignore[return-value]
     alias = "_f_" + re.sub(r"\W", "_", key)
     return Q(**{f"{alias}__iexact": value}), alias, _json_path(key)  # type: ignore[return-value]
 

@@ -188,3 +188,19 @@ def test_by_query_and_list_query_counts_are_constant(api, world, catalog, tmp_pa
         with django_assert_max_num_queries(count):
             body = api.get(url).json()
         assert len(body.get("items") or body.get("results")) > 40
+
+
+def test_by_query_filters_on_annotations_and_existence(api, world, git_repo):
+    git_repo.write({"a.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: docs\n"
+                    "  annotations: {backstage.io/techdocs-ref: 'dir:.'}\n"
+                    "spec: {type: service, lifecycle: production, owner: payments}\n"
+                    "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: nodocs}\n"
+                    "spec: {type: service, lifecycle: production, owner: payments}\n"})
+    git_repo.commit()
+    location = services.location_register(actor=None, type="git", target=git_repo.url, path="*.yaml", refresh=False)
+    services.location_refresh(actor=None, location_id=location.pk)
+    api.force_authenticate(world.victor)
+    names = lambda params: [e["metadata"]["name"] for e in api.get("/api/catalog/entities/by-query", params).json()["items"]]  # noqa: E731
+    assert names({"filter": "metadata.annotations.backstage.io/techdocs-ref=dir:."}) == ["docs"]
+    assert names({"filter": "metadata.annotations.backstage.io/techdocs-ref"}) == ["docs"]
+    assert sorted(names({"filter": "kind=component"})) == ["docs", "nodocs"]
