@@ -291,7 +291,7 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
     return total
 
 
-def _insert_rows(model, rows: list[dict]) -> None:
+def _insert_rows(model, rows: list[dict], *, rows_per_statement: int | None = None) -> None:
     """INSERT many rows (dicts of field attname -> Python value) with one ``executemany``.
 
     Django's ``bulk_create`` builds a model instance per row and splits inserts
@@ -317,17 +317,23 @@ def _insert_rows(model, rows: list[dict]) -> None:
         else:
             adapters.append(lambda value, f=f: f.get_db_prep_save(value, db))
     quote = db.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+    one = f"({', '.join(['%s'] * len(fields))})"
     prepared = [
         [value if adapt is None or value is None else adapt(value) for value, adapt in zip(row.values(), adapters)]
         for row in rows
     ]
+    if rows_per_statement is None:
+        # SQLite runs a prepared statement per row in-process: cheapest. Over a network (PostgreSQL)
+        # multi-row VALUES saves the round trips (PostgreSQL takes up to 65535 parameters).
+        rows_per_statement = 1 if db.vendor == "sqlite" else max(1, 60000 // len(fields))
     with db.cursor() as cursor:
-        for chunk in _chunks(prepared, 5000):
-            cursor.executemany(sql, chunk)
+        if rows_per_statement == 1:
+            for chunk in _chunks(prepared, 5000):
+                cursor.executemany(head + one, chunk)
+            return
+        for chunk in _chunks(prepared, rows_per_statement):
+            cursor.execute(head + ", ".join([one] * len(chunk)), [value for row in chunk for value in row])
 
 
 def _memoized(adapt):

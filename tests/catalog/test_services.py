@@ -315,3 +315,21 @@ def test_symlinks_out_of_the_repository_are_not_read(git_repo, tmp_path):
     refresh(register(git_repo))
     assert Entity.objects.filter(name="a").exists()
     assert not Entity.objects.filter(name="leaked").exists()
+
+
+def test_bulk_insert_paths_write_the_same_rows(git_repo):
+    """``_insert_rows`` as used on SQLite (executemany) and on PostgreSQL (multi-row VALUES)."""
+    from django.utils import timezone
+
+    from catalog.models import LocationError
+    from catalog.services import _insert_rows
+
+    location = register(git_repo)
+    now = timezone.now()
+    rows = [{"location_id": location.pk, "path": f"f{i}.yaml", "doc_index": i, "line": None, "field": "spec",
+             "message": f"problem {i}", "entity_ref": "", "code": "invalid", "created": now, "updated": now}
+            for i in range(25)]
+    _insert_rows(LocationError, rows[:10])
+    _insert_rows(LocationError, rows[10:], rows_per_statement=4)
+    stored = list(LocationError.objects.filter(location=location).order_by("doc_index").values_list("path", "doc_index", "line"))
+    assert stored == [(f"f{i}.yaml", i, None) for i in range(25)]
