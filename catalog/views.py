@@ -127,6 +127,8 @@ class EntityDetailView(ObjectDetailView):
             "labels": sorted((data["metadata"].get("labels") or {}).items()),
             "spec_json": json.dumps(data.get("spec") or {}, indent=2, sort_keys=True),
             "api_definition": _api_definition(obj) if obj.kind == "API" else None,
+            "template": _template_outline(obj) if obj.kind == "Template" else None,
+            "profile": (data.get("spec") or {}).get("profile") if obj.kind in ("User", "Group") else None,
             "can_edit": _can_change(user, Entity, obj),
             "deployments": _deployments(user, obj),
         }
@@ -167,6 +169,29 @@ def _api_definition(entity: Entity) -> dict:
                                  "description": info.get("description", ""), "servers": servers,
                                  "operations": operations}
     return result
+
+
+def _template_outline(entity: Entity) -> dict:
+    """A software template's parameter pages and steps, for reading (running templates comes later)."""
+    spec = entity.data.get("spec") or {}
+    pages = spec.get("parameters") or []
+    pages = pages if isinstance(pages, list) else [pages]
+    parameters = []
+    for page in pages:
+        if not isinstance(page, dict):
+            continue
+        properties = page.get("properties") if isinstance(page.get("properties"), dict) else {}
+        required = set(page.get("required") or [])
+        parameters.append({
+            "title": page.get("title", ""),
+            "fields": [{"name": name, "title": (prop or {}).get("title", "") if isinstance(prop, dict) else "",
+                        "type": (prop or {}).get("type", "") if isinstance(prop, dict) else "",
+                        "required": name in required}
+                       for name, prop in properties.items()],
+        })
+    steps = [{"id": step.get("id", ""), "name": step.get("name", ""), "action": step.get("action", "")}
+             for step in spec.get("steps") or [] if isinstance(step, dict)]
+    return {"parameters": parameters, "steps": steps}
 
 
 class EntityEditView(ObjectEditView):

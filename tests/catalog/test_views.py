@@ -181,3 +181,16 @@ def test_api_entity_shows_openapi_operations(client, world, git_repo):
     client.force_login(world.victor)
     html = client.get(entity_url("cart", "api")).content.decode()
     assert "Cart API" in html and "/carts" in html and "Create a cart" in html and "POST" in html
+
+
+def test_template_page_outlines_parameters_and_steps(client, world, tmp_path, settings):
+    from catalog.demo import seed
+
+    settings.DATA_DIR = tmp_path
+    seed(actor=None)
+    client.force_login(world.victor)
+    html = client.get(entity_url("python-service", "template")).content.decode()
+    assert "About the service" in html and "<code>name</code>" in html and "required" in html
+    assert "fetch:template" in html and "catalog:register" in html
+    user_html = client.get(entity_url("alice", "user")).content.decode()
+    assert "alice@wayline.example" in user_html
