@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_NAMESPACE = "default"
+MAX_REF_LENGTH = 400  # the width of the ref columns (a valid kind, namespace and name fit in 191)
 
 
 class EntityRefError(ValueError):
@@ -46,7 +47,10 @@ def parse_ref(ref: str, *, default_kind: str | None = None, default_namespace: s
         raise EntityRefError(f"entity reference {ref!r} has no kind and none can be inferred")
     if not name:
         raise EntityRefError(f"entity reference {ref!r} has an empty name")
-    return EntityRef(kind=kind, namespace=namespace or default_namespace, name=name)
+    parsed = EntityRef(kind=kind, namespace=namespace or default_namespace, name=name)
+    if len(str(parsed)) > MAX_REF_LENGTH:
+        raise EntityRefError(f"entity reference {ref[:60]!r}... is longer than {MAX_REF_LENGTH} characters")
+    return parsed
 
 
 def entity_ref(entity: dict) -> EntityRef:

@@ -385,7 +385,7 @@ def _entity_values(entity: ProcessedEntity, location: Location, commit: str, now
         data=data,
         source_text=entity.text,
         location_id=location.pk,
-        source_path=entity.path,
+        source_path=entity.path[:1000],
         doc_index=entity.doc_index,
         line=entity.line,
         commit=commit,

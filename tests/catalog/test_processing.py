@@ -226,3 +226,16 @@ def test_location_targets_that_are_urls_into_the_same_repository_are_followed(tm
     assert "group:default/a" in {e.key for e in result.entities}
     [error] = result.errors
     assert error.field == "spec.targets.1" and error.code == "unreadable" and error.line == 7
+
+
+def test_overlong_refs_are_an_error_on_their_field():
+    entity = validate_entity({
+        "apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "web"},
+        "spec": {"type": "service", "lifecycle": "production", "owner": "x" * 500},
+    })
+    try:
+        derive_relations(entity)
+    except EntityInvalid as exc:
+        assert exc.error.field == "spec.owner" and "longer than 400" in exc.error.message
+    else:
+        raise AssertionError("an owner ref too long to store was accepted")
