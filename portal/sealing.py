@@ -14,6 +14,7 @@ import hmac
 import os
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -46,7 +47,12 @@ class SealingCertificate:
 
 def certificate_load(pem: str | bytes) -> SealingCertificate:
     """Parse a controller certificate (PEM X.509 with an RSA key); raise :class:`SealingError` if unusable."""
-    data = pem.encode() if isinstance(pem, str) else pem
+    return _certificate_load(pem.encode() if isinstance(pem, str) else bytes(pem))
+
+
+@lru_cache(maxsize=4096)
+def _certificate_load(data: bytes) -> SealingCertificate:
+    # Cached: a VAN render seals for the same few certificates thousands of times.
     if b"PRIVATE KEY" in data:
         raise SealingError("this is a private key; paste the controller's public certificate (kubeseal --fetch-cert)")
     try:
