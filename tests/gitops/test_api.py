@@ -93,3 +93,17 @@ def test_environments_list_defaults(api, people):
     envs = api.get(reverse("environment-list")).json()["results"]
     assert [(e["slug"], e["requires_approval"]) for e in envs] == [
         ("dev", False), ("qa", False), ("staging", False), ("prod", True)]
+
+
+def test_repo_history_and_changeset_diff_come_from_git(api, repo, bare, people, propose):
+    cs = propose(actor=people.alice, repo=repo, files_to_write={"apps/a.yaml": "a: 1\n"}, message="Add a")
+    propose(actor=people.alice, repo=repo, files_to_write={"apps/b.yaml": "b: 1\n"}, message="Add b")
+    bare.human_push("notes.txt", "hi\n", "Human note")
+    api.force_authenticate(people.carol)
+    history = api.get(reverse("gitopsrepo-history", kwargs={"pk": repo.pk})).json()
+    assert [c["subject"] for c in history] == ["Human note", "Add b", "Add a", "Initialise GitOps repository"]
+    assert history[2]["change_ids"] == [cs.pk] and history[2]["author_name"] == "Alice"
+    per_path = api.get(reverse("gitopsrepo-history", kwargs={"pk": repo.pk}), {"path": "apps/a.yaml"}).json()
+    assert [c["subject"] for c in per_path] == ["Add a"] and "+a: 1" in per_path[0]["diff"]
+    diff = api.get(reverse("changeset-diff", kwargs={"pk": cs.pk})).json()["diff"]
+    assert "apps/a.yaml" in diff and "+a: 1" in diff

@@ -1,9 +1,9 @@
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 
 from portal.api.viewsets import PortalViewSet
@@ -18,10 +18,36 @@ from portal.gitops.api.serializers import (
     ProposeChangeSerializer,
 )
 from portal.gitops.filtersets import ChangeSetFilterSet
+from portal.gitops.gitrepo import GitError
 
 
 def _drf_error(exc: DjangoValidationError) -> ValidationError:
     return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+
+
+class CommitSerializer(serializers.Serializer):
+    sha = serializers.CharField()
+    author_name = serializers.CharField()
+    author_email = serializers.CharField()
+    committer_name = serializers.CharField()
+    date = serializers.CharField()
+    subject = serializers.CharField()
+    body = serializers.CharField()
+    change_ids = serializers.ListField(child=serializers.IntegerField())
+    approved_by = serializers.ListField(child=serializers.CharField())
+    diff = serializers.CharField(required=False)
+
+
+def _git_or_503(fn):
+    try:
+        return fn()
+    except GitError as exc:
+        raise ServiceUnavailable(f"Could not read the repository: {exc}") from None
+
+
+class ServiceUnavailable(APIException):
+    status_code = 503
+    default_detail = "The repository could not be read."
 
 
 class GitOpsRepoViewSet(PortalViewSet):
@@ -43,6 +69,26 @@ class GitOpsRepoViewSet(PortalViewSet):
             return super()._update(request, partial)
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
+
+    @extend_schema(
+        parameters=[OpenApiParameter("path", str, description="Only commits touching this file or folder (with diffs)"),
+                    OpenApiParameter("page", int)],
+        responses=CommitSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        """Commits of the repo's branch, read from git; with ``path``, each with its diff for that path."""
+        repo = self.get_object()
+        path = request.query_params.get("path") or None
+        try:
+            page = max(0, int(request.query_params.get("page", "0")))
+        except ValueError:
+            page = 0
+        commits = _git_or_503(lambda: selectors.repo_history(repo=repo, path=path, limit=50, skip=page * 50))
+        if path:
+            for commit in commits:
+                commit["diff"] = _git_or_503(lambda c=commit: selectors.commit_diff(repo=repo, sha=c["sha"], path=path))
+        return Response(CommitSerializer(commits, many=True).data)
 
 
 class EnvironmentViewSet(PortalViewSet):
@@ -112,6 +158,13 @@ class ChangeSetViewSet(PortalViewSet):
     @action(detail=True, methods=["post"])
     def revert(self, request, pk=None):
         return self._decide(request, services.changeset_revert)
+
+    @extend_schema(responses={200: {"type": "object", "properties": {"diff": {"type": "string"}}}})
+    @action(detail=True, methods=["get"])
+    def diff(self, request, pk=None):
+        """The change's unified diff (its commit once applied, its approval branch while waiting)."""
+        cs = self.get_object()
+        return Response({"diff": _git_or_503(lambda: selectors.changeset_diff(changeset=cs))})
 
     @extend_schema(request=None, responses=ChangeSetSerializer)
     @action(detail=True, methods=["post"])
