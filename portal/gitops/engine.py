@@ -111,8 +111,11 @@ class Plan:
     written: dict[str, tuple[str | None, ChangeSet]] = field(default_factory=dict)
 
 
-def _conflict_for(clone: WorkingClone, cs: ChangeSet, expected: dict[str, str]) -> str:
-    """The diff of files edited outside Wayline that ``cs`` would overwrite ('' when none)."""
+def _conflict_for(clone: WorkingClone, cs: ChangeSet, expected: dict[str, tuple[str, str | None]]) -> str:
+    """The diff of files edited outside Wayline that ``cs`` would overwrite ('' when none).
+
+    ``expected`` maps a path to (hash, content) of what the portal last wrote there.
+    """
     if cs.kind == ChangeSetKind.RESTORE:
         return ""
     diffs = []
@@ -121,21 +124,17 @@ def _conflict_for(clone: WorkingClone, cs: ChangeSet, expected: dict[str, str]) 
         current_hash = content_hash(current)
         if current_hash == content_hash(f.content):
             continue  # git already holds what we want: nothing to overwrite
-        if current_hash != expected.get(f.path, ""):
-            ours = None
-            managed = expected.get(f"__content__{f.path}")
-            if managed is not None:
-                ours = managed
+        ours_hash, ours = expected.get(f.path, ("", None))
+        if current_hash != ours_hash:
             diffs.append(unified_diff(f.path, ours, current, "wayline", "git"))
     return "".join(diffs)
 
 
-def _expected_hashes(repo: GitOpsRepo, paths: set[str]) -> dict[str, str]:
-    expected: dict[str, str] = {}
-    for mf in ManagedFile.objects.filter(repo=repo, path__in=paths).only("path", "content_hash", "content"):
-        expected[mf.path] = mf.content_hash
-        expected[f"__content__{mf.path}"] = mf.content
-    return expected
+def _expected_hashes(repo: GitOpsRepo, paths: set[str]) -> dict[str, tuple[str, str | None]]:
+    return {
+        mf.path: (mf.content_hash, mf.content)
+        for mf in ManagedFile.objects.filter(repo=repo, path__in=paths).only("path", "content_hash", "content")
+    }
 
 
 def _record_applied(repo: GitOpsRepo, applied: list[tuple[str, ChangeSet]], head: str) -> None:
@@ -336,9 +335,7 @@ def _commit_plan(repo: GitOpsRepo, clone: WorkingClone, changes: list[ChangeSet]
             flush()
         for f in cs.files.all():
             clone.write(f.path, f.content)
-            expected[f.path] = content_hash(f.content)
-            if f.content is not None:
-                expected[f"__content__{f.path}"] = f.content
+            expected[f.path] = (content_hash(f.content), f.content)
         group.append(cs)
         group_paths |= cs_paths
     flush()
