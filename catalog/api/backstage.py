@@ -278,12 +278,13 @@ class EntitiesByQueryView(BackstageView):
                 "filter": params.getlist("filter"),
                 "order": params.getlist("orderField"),
                 "term": (params.get("fullTextFilterTerm") or "").strip(),
+                "term_fields": _fields(params.getlist("fullTextFilterFields")),
                 "offset": _int(params.get("offset"), 0, "offset"),
             }
         limit = min(_int(params.get("limit"), DEFAULT_LIMIT, "limit"), MAX_LIMIT)
         queryset = apply_filters(selectors.entity_list(user=request.user), state["filter"])
         if state["term"]:
-            queryset = selectors.entity_search(queryset, state["term"])
+            queryset = _full_text(queryset, state["term"], state.get("term_fields") or [])
         offset = state["offset"]
         # The permission-filtered, ordered query reads only ids (and the total); full rows are then
         # fetched by id, so sorting never drags the large document columns along.
@@ -299,6 +300,35 @@ class EntitiesByQueryView(BackstageView):
         if offset > 0:
             body["pageInfo"]["prevCursor"] = _cursor({**state, "offset": max(offset - limit, 0)})
         return Response(body)
+
+
+_TEXT_COLUMNS = {"metadata.name": "name", "metadata.title": "title", "metadata.description": "description",
+                 "kind": "kind", "spec.type": "type", "spec.lifecycle": "lifecycle", "spec.owner": "owner"}
+
+
+def _full_text(queryset, term: str, fields: list[str]):
+    """``fullTextFilterTerm``: the catalog search; with ``fullTextFilterFields``, every word must occur in one
+    of those fields (case-insensitive)."""
+    if not fields:
+        return selectors.entity_search(queryset, term)
+    annotations, columns = {}, []
+    for field in fields:
+        if field.lower() in _TEXT_COLUMNS:
+            columns.append(_TEXT_COLUMNS[field.lower()])
+        elif field.lower() == "metadata.tags":
+            columns.append("tag_index")
+        else:
+            alias = "_t_" + re.sub(r"\W", "_", field)
+            annotations[alias] = _json_path(field)
+            columns.append(alias)
+    if annotations:
+        queryset = queryset.annotate(**annotations)
+    for word in term.split():
+        condition = Q()
+        for column in columns:
+            condition |= Q(**{f"{column}__icontains": word})
+        queryset = queryset.filter(condition)
+    return queryset
 
 
 def _cursor(state: dict) -> str:
@@ -449,6 +479,24 @@ class LocationView(BackstageView):
             raise BackstageError(403, "NotAllowedError", "You may not delete this location")
         services.location_delete(actor=request.user, location=location)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RefreshView(BackstageView):
+    """``POST /refresh`` ``{"entityRef": ...}``: queue a refresh of the location the entity comes from."""
+
+    def post(self, request):
+        try:
+            key = parse_ref(str(request.data.get("entityRef") or "")).key
+        except EntityRefError as exc:
+            raise BackstageError(400, "InputError", str(exc)) from None
+        entity = _visible(request).filter(ref=key).first()
+        if entity is None:
+            raise BackstageError(404, "NotFoundError", f"No entity {key}")
+        location = entity.location
+        if not Location.objects.restrict(request.user, "change").filter(pk=location.pk).exists():
+            raise BackstageError(403, "NotAllowedError", "You may not refresh this entity's location")
+        services.location_refresh_request(actor=request.user, location=location)
+        return Response(status=status.HTTP_200_OK)
 
 
 class ValidateEntityView(BackstageView):

@@ -20,6 +20,7 @@ backstage_patterns = [
     path("catalog/locations", backstage.LocationsView.as_view(), name="backstage-locations"),
     path("catalog/locations/<str:pk>", backstage.LocationView.as_view(), name="backstage-location"),
     path("catalog/validate-entity", backstage.ValidateEntityView.as_view(), name="backstage-validate-entity"),
+    path("catalog/refresh", backstage.RefreshView.as_view(), name="backstage-refresh"),
 ]
 
 urlpatterns = [*backstage_patterns, *router.urls]

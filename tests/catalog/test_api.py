@@ -204,3 +204,19 @@ def test_by_query_filters_on_annotations_and_existence(api, world, git_repo):
     assert names({"filter": "metadata.annotations.backstage.io/techdocs-ref=dir:."}) == ["docs"]
     assert names({"filter": "metadata.annotations.backstage.io/techdocs-ref"}) == ["docs"]
     assert sorted(names({"filter": "kind=component"})) == ["docs", "nodocs"]
+
+
+def test_backstage_refresh_needs_change_permission_on_the_location(api, world, git_repo, django_capture_on_commit_callbacks):
+    from tests.catalog.conftest import component_yaml
+
+    git_repo.write({"catalog-info.yaml": component_yaml("refreshable", "payments")})
+    git_repo.commit()
+    location = services.location_register(actor=world.alice, type="git", target=git_repo.url,
+                                          owner_team=world.payments, refresh=False)
+    services.location_refresh(actor=None, location_id=location.pk)
+    api.force_authenticate(world.bob)
+    assert api.post("/api/catalog/refresh", {"entityRef": "component:default/refreshable"}, format="json").status_code == 403
+    api.force_authenticate(world.alice)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = api.post("/api/catalog/refresh", {"entityRef": "component:default/refreshable"}, format="json")
+    assert response.status_code == 200 and len(callbacks) == 1

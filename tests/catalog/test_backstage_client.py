@@ -41,6 +41,8 @@ def test_backstage_catalog_client_works_unchanged(catalog_client_installed, tran
     assert out["page1"] == {"names": ["checkout"], "totalItems": 2, "hasNext": True}
     assert out["page2"] == {"names": ["indexer"], "hasPrev": True}
     assert out["search"] == ["checkout"]
+    assert out["searchByName"] == ["ledger"]
+    assert out["refreshed"] is True
     assert out["byRef"]["name"] == "checkout" and out["byRef"]["uid"] and out["byRef"]["etag"]
     assert "ownedBy group:default/payments" in out["byRef"]["relations"]
     assert out["missing"] is None

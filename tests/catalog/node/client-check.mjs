@@ -21,6 +21,8 @@ const page2 = await client.queryEntities({ cursor: page1.pageInfo.nextCursor, li
 out.page2 = { names: names(page2.items), hasPrev: Boolean(page2.pageInfo.prevCursor) };
 const search = await client.queryEntities({ fullTextFilter: { term: 'money' } }, options);
 out.search = names(search.items);
+const byName = await client.queryEntities({ fullTextFilter: { term: 'ledg', fields: ['metadata.name'] } }, options);
+out.searchByName = names(byName.items);
 const entity = await client.getEntityByRef('component:default/checkout', options);
 out.byRef = { name: entity.metadata.name, uid: entity.metadata.uid, etag: entity.metadata.etag,
   relations: entity.relations.map((r) => `${r.type} ${r.targetRef}`) };
@@ -42,6 +44,8 @@ const invalid = await client.validateEntity(
 out.validate = { valid: valid.valid, invalid: invalid.valid, message: invalid.errors?.[0]?.message ?? '' };
 const added = await client.addLocation({ type: 'url', target: process.env.GIT_URL }, options);
 out.added = { type: added.location.type, entities: names(added.entities) };
+await client.refreshEntity('component:default/from-node', options);
+out.refreshed = true;
 out.locations = (await client.getLocations({}, options)).items.map((l) => l.type);
 await client.removeLocationById(added.location.id, options);
 out.afterRemove = (await client.getEntityByRef('component:default/from-node', options)) ?? null;
