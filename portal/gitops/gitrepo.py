@@ -24,7 +24,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import git
@@ -164,7 +164,7 @@ def _dir_name(repo_id: int, url: str) -> str:
 class Credentials:
     url: str
     username: str = ""
-    secret: str = ""
+    secret: str = field(default="", repr=False)
 
     def secrets(self) -> tuple[str, ...]:
         return (self.secret,) if self.secret else ()

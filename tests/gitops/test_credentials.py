@@ -85,3 +85,21 @@ def test_git_error_text_is_scrubbed_even_when_git_echoes_the_secret(tmp_path):
         clone.prepare()
     _assert_clean(str(excinfo.value))
     assert "git clone failed" in str(excinfo.value)
+
+
+def test_credentials_repr_and_repo_edit_form_never_show_the_secret(client, people):
+    from portal.gitops.engine import credentials_for
+    from portal.gitops.services import repo_create
+
+    repo = repo_create(actor=people.admin, name="edit-me", url="https://127.0.0.1:9/x.git", username="deploy", secret=TOKEN)
+    _assert_clean(repr(credentials_for(repo)))
+    _assert_clean(repr(repo.secret))
+    client.force_login(people.admin)
+    url = reverse("gitops:repo_edit", kwargs={"pk": repo.pk})
+    _assert_clean(client.get(url).content.decode())
+    # Saving with an empty secret keeps the stored one.
+    response = client.post(url, {"name": "edit-me", "url": "https://127.0.0.1:9/y.git", "branch": "main", "username": "deploy"})
+    assert response.status_code == 302
+    repo.refresh_from_db()
+    assert repo.url.endswith("/y.git") and repo.secret == TOKEN
+    assert AuditEvent.objects.filter(action="gitops.repo.update").latest("pk").changes == {"url": "https://127.0.0.1:9/y.git"}
