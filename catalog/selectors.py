@@ -186,6 +186,7 @@ def location_list(*, user, filters: dict | None = None) -> QuerySet[Location]:
         .defer("fingerprints")
         .select_related("owner_team")
         .annotate(entity_count=Count("entities", distinct=True), error_count=Count("errors", distinct=True))
+        .order_by("target", "path", "pk")
     )
 
 
