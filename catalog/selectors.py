@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from catalog.models import Entity, Location, LocationError, Relation
 from catalog.relations import CANONICAL, REVERSE
@@ -185,9 +186,15 @@ def location_list(*, user, filters: dict | None = None) -> QuerySet[Location]:
         .filter(**(filters or {}))
         .defer("fingerprints")
         .select_related("owner_team")
-        .annotate(entity_count=Count("entities", distinct=True), error_count=Count("errors", distinct=True))
+        # Subqueries, not joins: a join of entities x errors would multiply rows for big locations.
+        .annotate(entity_count=_count(Entity), error_count=_count(LocationError))
         .order_by("target", "path", "pk")
     )
+
+
+def _count(model):
+    rows = model.objects.filter(location=OuterRef("pk")).order_by().values("location").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(rows[:1]), 0)
 
 
 def location_errors(*, location: Location) -> QuerySet[LocationError]:
