@@ -48,3 +48,11 @@ def test_killed_worker_mid_apply_completes_once(tmp_path):
     out = _run_stress(tmp_path, "--changes", "200", "--workers", "2", "--outside-pusher", "--kill-one")
     assert "killed worker pid" in out
     assert _counts(out) == {"applied": 200, "lost": 0, "duplicated": 0}
+
+
+def test_thousand_queued_changes_with_four_real_workers(tmp_path):
+    out = _run_stress(tmp_path, "--changes", "1000", "--workers", "4", "--queued")
+    assert _counts(out) == {"applied": 1000, "lost": 0, "duplicated": 0}
+    rate = float(re.search(r"([\d.]+) changes/s", out).group(1))
+    print(f"[bench gitops] 1000 queued changes, 4 worker processes: {rate:.0f} changes/s")
+    assert rate >= 50
