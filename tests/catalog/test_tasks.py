@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.db import OperationalError
 
 from catalog import services
 from catalog.models import Entity, Location
@@ -27,13 +28,21 @@ def live_worker(transactional_db):
         app.conf.task_always_eager = previous
 
 
+def _exists(**lookup) -> bool:
+    try:
+        return Entity.objects.filter(**lookup).exists()
+    except OperationalError:
+        # In-memory SQLite shared between threads locks whole tables while the worker writes: try again.
+        return False
+
+
 @pytest.mark.celery_worker
 def test_register_queues_a_refresh_that_a_worker_runs(live_worker, git_repo):
     git_repo.write({"a.yaml": component_yaml("from-worker", "payments")})
     git_repo.commit()
     location = services.location_register(actor=None, type="git", target=git_repo.url, path="*.yaml")
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not Entity.objects.filter(name="from-worker").exists():
+    while time.monotonic() < deadline and not _exists(name="from-worker"):
         time.sleep(0.2)
     assert Entity.objects.filter(name="from-worker", location=location).exists()
     location.refresh_from_db()
