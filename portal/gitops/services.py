@@ -225,10 +225,19 @@ def changeset_reject(*, actor, changeset: ChangeSet, comment: str = "") -> Appro
     return approval
 
 
+def _check_may_change_git(actor) -> None:
+    """Reverts, adoptions and restores are for platform admins and members of a team that may edit."""
+    from portal.selectors import teams_user_can_edit_for
+
+    if not teams_user_can_edit_for(user=actor).exists():
+        raise ValidationError("You belong to no team that may change the GitOps repository.")
+
+
 def changeset_revert(*, actor, changeset: ChangeSet, comment: str = "") -> ChangeSet:
     """Propose a new change that puts back the files as they were before ``changeset`` (same approval rules)."""
     from portal.gitops.selectors import read_mirror
 
+    _check_may_change_git(actor)
     if changeset.status != ChangeSetStatus.APPLIED or not changeset.commit_sha:
         raise ValidationError(f"Only applied changes can be reverted; #{changeset.pk} is {changeset.get_status_display().lower()}.")
     mirror = read_mirror(changeset.repo)
@@ -254,6 +263,7 @@ def managed_file_adopt(*, actor, managed_file: ManagedFile) -> ManagedFile:
     """Accept the version edited outside Wayline as the portal's own."""
     from portal.gitops.selectors import read_mirror
 
+    _check_may_change_git(actor)
     current = read_mirror(managed_file.repo, force=True).read(managed_file.path)
     if current is None:
         raise ValidationError(f"{managed_file.path}: the file no longer exists in git; restore it instead.")
@@ -268,6 +278,7 @@ def managed_file_adopt(*, actor, managed_file: ManagedFile) -> ManagedFile:
 
 def managed_file_restore(*, actor, managed_file: ManagedFile, environment: str | Environment = "dev") -> ChangeSet:
     """Propose a change writing the portal's version back over the outside edit."""
+    _check_may_change_git(actor)
     with transaction.atomic():
         cs = propose_change(
             actor=actor, repo=managed_file.repo, files_to_write={managed_file.path: managed_file.content},

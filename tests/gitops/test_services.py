@@ -111,13 +111,15 @@ def test_revert_restores_previous_content_and_deletes_new_files(repo, bare, peop
     first = propose(actor=people.alice, repo=repo, files_to_write={"app.yaml": "v: 1\n"}, message="v1")
     second = propose(actor=people.alice, repo=repo, files_to_write={"app.yaml": "v: 2\n", "new.yaml": "n\n"}, message="v2")
     with_header_v1 = bare.read("app.yaml", ref=first.commit_sha)
-    revert = decide(changeset_revert, actor=people.carol, changeset=second)
+    with pytest.raises(ValidationError, match="no team that may change"):
+        changeset_revert(actor=people.carol, changeset=second)  # signed in, but in no team
+    revert = decide(changeset_revert, actor=people.bob, changeset=second)
     revert.refresh_from_db()
     assert revert.kind == ChangeSetKind.REVERT and revert.reverts == second
     assert revert.status == ChangeSetStatus.APPLIED
     assert bare.read("app.yaml") == with_header_v1
     assert bare.read("new.yaml") is None
-    assert bare.log()[0][1] == "Carol" and f"Wayline-Change: {revert.pk}" in bare.log()[0][4]
+    assert bare.log()[0][1] == "Bob" and f"Wayline-Change: {revert.pk}" in bare.log()[0][4]
     assert "Revert #%d" % second.pk in bare.log()[0][4]
 
 
