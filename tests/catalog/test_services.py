@@ -248,6 +248,7 @@ def test_catalog_import_command(git_repo, tmp_path):
     assert "already registered" in out.getvalue() and "1 unchanged" in out.getvalue()
     with pytest.raises(CommandError, match="cannot read"):
         call_command("catalog_import", str(tmp_path / "missing-repo.git"), stdout=StringIO())
+    assert not Location.objects.filter(target__endswith="missing-repo.git").exists()
 
 
 def test_unchanged_files_are_skipped_but_a_changed_placeholder_target_is_not(git_repo):

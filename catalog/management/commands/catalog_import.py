@@ -45,7 +45,8 @@ class Command(BaseCommand):
             kind = LocationType.GIT
         path = path or "catalog-info.yaml"
         existing = Location.objects.filter(type=kind, target=location, branch=branch, path=path).first()
-        if existing is None:
+        created = existing is None
+        if created:
             existing = services.location_register(actor=None, type=kind, target=location, branch=branch, path=path,
                                                   owner_team=owner_team, refresh=False)
             self.stdout.write(f"Registered location #{existing.pk}: {existing}")
@@ -53,6 +54,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Location #{existing.pk} already registered: {existing}")
         report = services.location_refresh(actor=None, location_id=existing.pk)
         if report.failure:
+            if created:
+                # Never readable: do not leave it for the periodic refresh to retry forever.
+                services.location_delete(actor=None, location=existing)
             raise CommandError(f"cannot read the location: {report.failure}")
         for line in report.error_list:
             self.stdout.write(f"  error: {line}")
