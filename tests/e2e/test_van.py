@@ -3,22 +3,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from tests.van.conftest import controller_key_pair
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-
-def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"van-{name}.png"), full_page=True)
-
-
-def test_create_van_rule_preview_commit_and_history(page, live_server, world, settings, tmp_path):
+def test_create_van_rule_preview_commit_and_history(page, live_server, world, settings, tmp_path, shot):
     from playwright.sync_api import expect
 
     from portal.gitops.services import environments_ensure
@@ -50,7 +41,7 @@ def test_create_van_rule_preview_commit_and_history(page, live_server, world, se
     add_cluster("hub", "dev", "region=eu", hub_cert)
     add_cluster("edge-eu", "dev", "region=eu, gpu", edge_cert, token="edge-eu-token-secret-1")
     add_cluster("edge-us", "dev", "region=us", edge_cert, token="edge-us-token-secret-2")
-    shot(page, "cluster")
+    shot(page, "van-cluster")
     assert "edge-us-token-secret-2" not in page.content()
 
     page.goto(f"{url}/vans/add/")
@@ -85,16 +76,16 @@ def test_create_van_rule_preview_commit_and_history(page, live_server, world, se
     page.locator("#id_cluster_selector").fill("region=eu")
     expect(page.locator("#rule-preview")).to_contain_text("Applications added (2)")
     expect(page.locator("#rule-preview")).to_contain_text("checkout-edge-eu")
-    shot(page, "rule-preview")
+    shot(page, "van-rule-preview")
     page.get_by_role("button", name="Save and commit").click()
     expect(page.get_by_role("heading", name=re.compile("payments-eu"))).to_be_visible()
 
     page.get_by_role("link", name="payments-net").click()
     expect(page.locator("table.matrix")).to_contain_text("payments-eu")
-    shot(page, "topology")
+    shot(page, "van-topology")
     page.locator("#changes-h + table a").first.click()
     expect(page.get_by_text("vans/payments-net/hub/applicationsets/payments-eu/checkout.yaml", exact=True)).to_be_visible()
-    shot(page, "changeset")
+    shot(page, "van-changeset")
 
     log = subprocess.run(["git", "log", "--name-only", "--format=%s", "main"], cwd=tmp_path / "gitops.git",
                          capture_output=True, text=True, check=True).stdout
