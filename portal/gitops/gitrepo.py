@@ -205,17 +205,24 @@ class _GitBase:
         return env
 
     def run(self, *args: str, env: dict[str, str] | None = None, input_text: str | None = None, cwd: Path | None = None) -> str:
+        return self.run_bytes(*args, env=env, input_bytes=None if input_text is None else input_text.encode("utf-8"),
+                              cwd=cwd).decode("utf-8", errors="replace")
+
+    def run_bytes(self, *args: str, env: dict[str, str] | None = None, input_bytes: bytes | None = None,
+                  cwd: Path | None = None) -> bytes:
+        """Run git and return its raw stdout (file contents keep their exact bytes and line endings)."""
         full_env = {**os.environ, **self._credential_env(), **(env or {})}
         proc = subprocess.run(
             ["git", *args],
             cwd=cwd or self.directory,
             env=full_env,
-            input=input_text,
+            input=input_bytes,
             capture_output=True,
-            text=True,
         )
         if proc.returncode != 0:
-            output = scrub(f"{proc.stderr.strip()} {proc.stdout.strip()}".strip(), self.credentials.secrets())
+            stderr = proc.stderr.decode("utf-8", errors="replace").strip()
+            stdout = proc.stdout.decode("utf-8", errors="replace").strip()
+            output = scrub(f"{stderr} {stdout}".strip(), self.credentials.secrets())
             message = f"git {args[0]} failed: {output}"
             if args[0] == "push" and ("rejected" in output or "failed to update ref" in output or "fetch first" in output):
                 raise PushRejected(message)
@@ -251,6 +258,7 @@ class WorkingClone(_GitBase):
             shutil.rmtree(self.directory, ignore_errors=True)
             self.run("clone", "--no-checkout", "--origin", "origin", self.credentials.url, str(self.directory), cwd=self.directory.parent)
             self.run("config", "gc.auto", "0")
+            self.run("config", "core.autocrlf", "false")  # bytes in git are exactly the bytes the portal wrote
         self.repo = git.Repo(self.directory)
 
     def fetch(self) -> str:
@@ -419,7 +427,7 @@ class ReadMirror(_GitBase):
 
     def read(self, path: str, rev: str | None = None) -> str | None:
         try:
-            return self.run("show", f"{rev or 'refs/heads/' + self.branch}:{path}")
+            return self.run_bytes("show", f"{rev or 'refs/heads/' + self.branch}:{path}").decode("utf-8", errors="replace")
         except GitError:
             return None
 

@@ -174,3 +174,12 @@ def test_outside_edit_can_be_restored_to_the_portal_version(repo, bare, people, 
     assert bare.read("van/hub.yaml") == portal_version
     mf.refresh_from_db()
     assert not mf.edited_outside
+
+
+def test_exact_bytes_survive_so_crlf_and_unicode_files_are_not_flagged(repo, bare, people, propose):
+    from portal.gitops.tasks import sync_repo
+
+    content = "line one\r\nlíne twø ✓\r\n"
+    propose(actor=people.alice, repo=repo, files_to_write={"win/notes.json": content}, message="crlf")
+    assert sync_repo.delay(repo.pk).get() == 0
+    assert ManagedFile.objects.get(path="win/notes.json").content == content
