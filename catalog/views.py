@@ -14,7 +14,8 @@ from django.utils.safestring import mark_safe
 from django.views import View
 
 from catalog import selectors, services
-from catalog.filtersets import EntityFilterSet, LocationFilterSet
+from catalog.choices import KINDS
+from catalog.filtersets import EntityFilterSet, LocationFilterSet, dropdown_values
 from catalog.forms import EntitySettingsForm, LocationForm
 from catalog.graph import relation_graph_svg
 from catalog.models import Entity, Location
@@ -61,13 +62,22 @@ class EntityListView(LoginRequiredMixin, View):
                                                           "name": row["name"]})
             row["owner_short"] = row["owner"].split(":", 1)[-1].removeprefix("default/")
             row["system_short"] = row["system"].split(":", 1)[-1].removeprefix("default/")
+        get = request.GET.get
+        dropdowns = dropdown_values(queryset, request.user)
         context = {
             "title": self.title,
             "filterset": filterset,
             "page": page,
             "sort": sort,
             "sort_columns": [(name, name.capitalize()) for name in self.sorts],
-            "partial_template": self.partial_template_name,
+            "selects": [
+                ("kind", "Kind", KINDS, get("kind", "")),
+                ("type", "Type", dropdowns["type"], get("type", "")),
+                ("lifecycle", "Lifecycle", dropdowns["lifecycle"], get("lifecycle", "")),
+                ("namespace", "Namespace", dropdowns["namespace"], get("namespace", "")),
+            ],
+            "texts": [("owner", "Owner", get("owner", "")), ("tag", "Tag", get("tag", "")),
+                      ("system", "System", get("system", ""))],
         }
         template = self.partial_template_name if request.htmx and not request.htmx.boosted else self.template_name
         return render(request, template, context)
