@@ -1,13 +1,26 @@
-"""Read selectors for VANs, clusters, apps and distribution rules, and the renderer's inputs."""
+"""Read selectors for VANs, clusters, apps and distribution rules, and the renderer's inputs.
+
+Placement policy (docs/van-permissions.md): a VAN's rules place only the apps its
+owning team may see, public apps and the team's own private apps. ``van_spec``
+applies it, so rendering, placement pages and every preview agree.
+"""
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, QuerySet
+import math
 
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from portal.models import Visibility
 from van.choices import ClusterRole
-from van.labels import selector_parse, tags_parse
+from van.labels import LabelError, selector_parse, tags_parse
 from van.models import App, AppRelease, Cluster, DistributionRule, Van
-from van.rendering import AppSpec, ClusterSpec, EnvironmentOverride, LinkCA, Placement, RuleSpec, VanSpec, placement_compute
-from van.services import credentials_parse
+from van.rendering import (
+    AppSpec, ClusterSpec, EnvironmentOverride, LinkCA, Placement, RuleSpec, VanSpec, placement_compute, placement_diff,
+    unmatched_rules,
+)
+from van.rendering.spec import ENVIRONMENTS
+from van.services import credentials_parse, selector_clean, tags_parse as tags_clean
 
 
 def cluster_list(*, user, filters: dict | None = None) -> QuerySet[Cluster]:
@@ -83,10 +96,21 @@ def _default_repo_coordinates() -> tuple[str, str]:
     return (repo.url, repo.branch) if repo else (settings.WAYLINE_GITOPS_URL, settings.WAYLINE_GITOPS_BRANCH)
 
 
-def van_spec(*, van: Van, clusters=None, apps=None, rules=None, default_repo: tuple[str, str] | None = None) -> VanSpec:
-    """What the renderer needs for ``van`` (all apps: rules pick them by tag). Three queries.
+def app_placeable(app: App, *, van: Van) -> bool:
+    """May ``van``'s rules place ``app``? Only if the VAN's owning team may see it: public, or the team's own."""
+    return app.visibility == Visibility.PUBLIC or app.owner_team_id == van.owner_team_id
 
-    ``clusters``/``apps``/``rules`` replace the stored ones, for previews of unsaved edits.
+
+def placeable_apps(*, van: Van) -> QuerySet[App]:
+    """The apps ``van``'s rules may place (the query form of ``app_placeable``)."""
+    return App.objects.filter(Q(visibility=Visibility.PUBLIC) | Q(owner_team_id=van.owner_team_id))
+
+
+def van_spec(*, van: Van, clusters=None, apps=None, rules=None, default_repo: tuple[str, str] | None = None) -> VanSpec:
+    """What the renderer needs for ``van`` (the apps it may place: rules pick them by tag). Three queries.
+
+    ``clusters``/``apps``/``rules`` replace the stored ones, for previews of unsaved edits;
+    apps the VAN may not place are dropped from ``apps`` too.
     """
     if clusters is None:
         clusters = list(Cluster.objects.filter(van=van))
@@ -94,7 +118,7 @@ def van_spec(*, van: Van, clusters=None, apps=None, rules=None, default_repo: tu
     if hub is None:
         raise ValueError(f"VAN {van.name} has no hub")
     edges = sorted((c for c in clusters if c.role == ClusterRole.EDGE), key=lambda c: c.name)
-    apps = list(App.objects.all()) if apps is None else apps
+    apps = list(placeable_apps(van=van)) if apps is None else [a for a in apps if app_placeable(a, van=van)]
     rules = list(DistributionRule.objects.filter(van=van)) if rules is None else rules
     repo_url, repo_branch = (van.repo.url, van.repo.branch) if van.repo_id else (default_repo or _default_repo_coordinates())
     return VanSpec(
@@ -167,3 +191,172 @@ def van_changesets(*, van: Van, limit: int = 10):
     from portal.gitops.models import ChangeSet
 
     return ChangeSet.objects.filter(message__startswith=f"VAN {van.name}:").select_related("environment").order_by("-pk")[:limit]
+
+
+# --- what pages show: matrix, topology, and previews of unsaved edits -----------------------------
+
+
+def placement_matrix(spec: VanSpec, placement: Placement, *, every_app: bool = False) -> dict:
+    """Rows of the apps x clusters placement matrix (only apps some rule selects, unless ``every_app``)."""
+    clusters = [c.name for c in spec.clusters]
+    rows = []
+    for app in sorted(spec.apps, key=lambda a: a.name):
+        placed = placement.clusters_of(app.name)
+        if every_app or placed or any(r.selects_app(app) for r in spec.rules):
+            rows.append({"app": app.name, "cells": [placed.get(c, "") for c in clusters]})
+    return {"clusters": clusters, "environments": [c.environment for c in spec.clusters], "rows": rows}
+
+
+def van_topology(spec: VanSpec) -> dict:
+    """Positions for the VAN page's SVG: the hub in the middle, edges on a circle around it."""
+    width, height, cx, cy, radius = 640, 380, 320, 190, 150
+    edges = []
+    count = max(len(spec.edges), 1)
+    for index, edge in enumerate(spec.edges):
+        angle = -math.pi / 2 + 2 * math.pi * index / count + (math.pi / count if count > 1 else math.pi)
+        edges.append({"name": edge.name, "environment": edge.environment, "x": round(cx + radius * math.cos(angle)),
+                      "y": round(cy + radius * math.sin(angle)), "tags": [str(t) for t in edge.tags]})
+    return {"width": width, "height": height, "hub": {"name": spec.hub.name, "environment": spec.hub.environment, "x": cx, "y": cy,
+            "tags": [str(t) for t in spec.hub.tags]}, "edges": edges}
+
+
+def van_overview(*, van: Van) -> dict:
+    """The VAN page's placement: topology, matrix and rules that place nothing (``no_hub`` without a hub)."""
+    try:
+        spec, placement = van_placement(van=van)
+    except ValueError:
+        return {"no_hub": True}
+    return {"spec": spec, "topology": van_topology(spec), "matrix": placement_matrix(spec, placement),
+            "unmatched": dict(unmatched_rules(spec))}
+
+
+def rule_placements(*, rule: DistributionRule) -> dict:
+    """The rule page: the (app, cluster) pairs this rule places, and why it places nothing if it does not."""
+    spec, placement = van_placement(van=rule.van)
+    placed = [(app, cluster) for app, clusters in sorted(placement.by_app.items())
+              for cluster, name in sorted(clusters.items()) if name == rule.name]
+    return {"placed": placed, "unmatched": dict(unmatched_rules(spec)).get(rule.name)}
+
+
+def _preview_error(exc: Exception) -> dict:
+    return {"error": "; ".join(getattr(exc, "messages", None) or [str(exc)])}
+
+
+def _touches_prod(spec: VanSpec, diff) -> bool:
+    env_of = {c.name: c.environment for c in spec.clusters}
+    return any(env_of.get(cluster) == "prod" for _, _, cluster in diff.added + diff.removed)
+
+
+def _withheld_apps(*, user, van: Van, rule: RuleSpec) -> dict:
+    """Apps that carry the rule's tags but are private to another team, so the rule does not place them.
+
+    Names only of those ``user`` may see; the others are only counted, so the preview leaks nothing.
+    """
+    others = App.objects.exclude(Q(visibility=Visibility.PUBLIC) | Q(owner_team_id=van.owner_team_id))
+    selected = [a for a in others if rule.selects_app(app_spec(a))]
+    if not selected:
+        return {"names": [], "hidden": 0}
+    visible = set(App.objects.restrict(user, "view").filter(pk__in=[a.pk for a in selected]).values_list("pk", flat=True))
+    return {"names": sorted(a.name for a in selected if a.pk in visible), "hidden": sum(a.pk not in visible for a in selected)}
+
+
+def rule_preview(*, user, van: Van, rule: DistributionRule | None, data: dict | None) -> dict | None:
+    """What saving the rule form would change: the placement matrix after the edit and the Applications added/removed.
+
+    ``data`` is the posted form (``environments`` a list); ``rule`` the rule being edited (None: a new one).
+    ``withheld`` lists apps the rule's tags select that the VAN may not place (another team's private apps).
+    """
+    if data is None:
+        return None
+    stored = list(van.rules.all())
+    try:
+        draft = DistributionRule(
+            van=van, name=data.get("name") or "draft", order=int(data.get("order") or 0),
+            app_tags=tags_clean(data.get("app_tags") or "", field="app_tags"),
+            app_match=data.get("app_match") or "all",
+            cluster_selector=selector_clean(data.get("cluster_selector") or ""),
+            environments=[e for e in (data.get("environments") or []) if e in ENVIRONMENTS],
+            sync=data.get("sync") or "automated",
+        )
+    except (ValidationError, ValueError, LabelError) as exc:
+        return _preview_error(exc)
+    others = [r for r in stored if rule is None or r.pk != rule.pk]
+    clusters, apps = list(Cluster.objects.filter(van=van)), list(placeable_apps(van=van))
+    before = van_spec(van=van, clusters=clusters, apps=apps, rules=stored)
+    after = van_spec(van=van, clusters=clusters, apps=apps, rules=others + [draft])
+    diff = placement_diff(before, after)
+    return {"matrix": placement_matrix(after, diff.after), "added": diff.added, "removed": diff.removed,
+            "flag": dict(unmatched_rules(after)).get(draft.name), "prod": _touches_prod(after, diff),
+            "withheld": _withheld_apps(user=user, van=van, rule=rule_spec(draft))}
+
+
+def cluster_tag_preview(*, cluster: Cluster, raw_tags: str) -> dict | None:
+    """What saving new tags on a VAN member would change in its VAN (None for a cluster in no VAN)."""
+    if cluster.van_id is None:
+        return None
+    try:
+        tags = tags_clean(raw_tags)
+    except ValidationError as exc:
+        return _preview_error(exc)
+    clusters = list(Cluster.objects.filter(van_id=cluster.van_id))
+    draft = next(c for c in clusters if c.pk == cluster.pk)
+    edited = [c for c in clusters if c.pk != cluster.pk] + [Cluster(**{**{f.attname: getattr(draft, f.attname) for f in Cluster._meta.concrete_fields}, "tags": tags})]
+    apps, rules = list(placeable_apps(van=cluster.van)), list(DistributionRule.objects.filter(van_id=cluster.van_id))
+    before = van_spec(van=cluster.van, clusters=clusters, apps=apps, rules=rules)
+    after = van_spec(van=cluster.van, clusters=edited, apps=apps, rules=rules)
+    diff = placement_diff(before, after)
+    return {"matrix": placement_matrix(after, diff.after), "added": diff.added, "removed": diff.removed, "flag": None,
+            "prod": cluster.environment == "prod" and bool(diff.added or diff.removed)}
+
+
+def app_edit_preview(*, user, app: App, data: dict) -> dict:
+    """What saving the app form would change in every VAN: per VAN, the app's row and the Applications added/removed.
+
+    ``data``: the posted ``tags``, ``visibility`` and ``owner_team`` (a team the user may not edit for is ignored).
+    Placement of one app does not depend on the others, so each VAN is evaluated for this app alone.
+    VANs the user may not see are only counted. A constant number of queries.
+    """
+    from portal.selectors import teams_user_can_edit_for
+
+    try:
+        tags = tags_clean(data.get("tags") or "")
+    except ValidationError as exc:
+        return _preview_error(exc)
+    draft = App(**{f.attname: getattr(app, f.attname) for f in App._meta.concrete_fields})
+    draft.tags = tags
+    if data.get("visibility") in Visibility.values:
+        draft.visibility = data["visibility"]
+    team = str(data.get("owner_team") or "")
+    if team.isdigit() and int(team) != app.owner_team_id and teams_user_can_edit_for(user=user).filter(pk=int(team)).exists():
+        draft.owner_team_id = int(team)
+    vans = list(Van.objects.select_related("repo"))
+    clusters, rules = {}, {}
+    for cluster in Cluster.objects.filter(van__isnull=False):
+        clusters.setdefault(cluster.van_id, []).append(cluster)
+    for rule in DistributionRule.objects.all():
+        rules.setdefault(rule.van_id, []).append(rule)
+    visible = set(Van.objects.restrict(user, "view").values_list("pk", flat=True))
+    default_repo = _default_repo_coordinates() if any(v.repo_id is None for v in vans) else None
+    rows, hidden = [], {"vans": 0, "added": 0, "removed": 0}
+    for van in vans:
+        if not any(c.role == ClusterRole.HUB for c in clusters.get(van.pk, [])):
+            continue
+        common = {"van": van, "clusters": clusters[van.pk], "rules": rules.get(van.pk, []), "default_repo": default_repo}
+        before, after = van_spec(apps=[app], **common), van_spec(apps=[draft], **common)
+        if not (before.apps and any(r.selects_app(before.apps[0]) for r in before.rules)) and not (
+            after.apps and any(r.selects_app(after.apps[0]) for r in after.rules)
+        ):
+            continue
+        diff = placement_diff(before, after)
+        if van.pk not in visible:
+            if diff.added or diff.removed:
+                hidden["vans"] += 1
+                hidden["added"] += len(diff.added)
+                hidden["removed"] += len(diff.removed)
+            continue
+        matrix = placement_matrix(after, diff.after, every_app=True)
+        # An app the policy withholds from this VAN is absent from ``after``: show its row empty.
+        matrix["rows"] = matrix["rows"] or [{"app": app.name, "cells": ["" for _ in matrix["clusters"]]}]
+        rows.append({"van": van, "matrix": matrix, "added": diff.added, "removed": diff.removed,
+                     "prod": _touches_prod(after, diff), "withheld": not after.apps})
+    return {"vans": rows, "hidden": hidden}

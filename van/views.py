@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import math
-
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,26 +12,12 @@ from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListVie
 from van import selectors, services
 from van.filtersets import AppFilterSet, ClusterFilterSet, RuleFilterSet, VanFilterSet
 from van.forms import AppForm, AppVersionForm, ClusterForm, RuleForm, VanForm
-from van.labels import LabelError
 from van.models import App, Cluster, DistributionRule, Van
-from van.rendering import placement_diff, unmatched_rules
-from van.rendering.spec import ENVIRONMENTS
 from van.tables import AppTable, ClusterTable, RuleTable, VanTable
 
 
 def _can(user, model, obj, action="change") -> bool:
     return model.objects.restrict(user, action).filter(pk=obj.pk).exists()
-
-
-def _matrix(spec, placement) -> dict:
-    """Rows of the apps x clusters placement matrix (only apps some rule selects)."""
-    clusters = [c.name for c in spec.clusters]
-    rows = []
-    for app in sorted(spec.apps, key=lambda a: a.name):
-        placed = placement.clusters_of(app.name)
-        if placed or any(r.selects_app(app) for r in spec.rules):
-            rows.append({"app": app.name, "cells": [placed.get(c, "") for c in clusters]})
-    return {"clusters": clusters, "environments": [c.environment for c in spec.clusters], "rows": rows}
 
 
 # --- clusters ------------------------------------------------------------------------------------
@@ -69,28 +53,10 @@ class ClusterEditView(ObjectEditView):
     update_service = services.cluster_update
 
     def post(self, request, **kwargs):
-        if request.htmx and request.POST.get("_preview"):
-            return render(request, "van/inc/rule_preview.html", {"preview": self.tag_preview(request.POST.get("tags", ""))})
+        if request.htmx and request.POST.get("_preview") and self.object is not None:
+            preview = selectors.cluster_tag_preview(cluster=self.object, raw_tags=request.POST.get("tags", ""))
+            return render(request, "van/inc/rule_preview.html", {"preview": preview})
         return super().post(request, **kwargs)
-
-    def tag_preview(self, raw_tags: str) -> dict | None:
-        cluster = self.object
-        if cluster is None or cluster.van_id is None:
-            return None
-        try:
-            tags = services.tags_parse(raw_tags)
-        except ValidationError as exc:
-            return {"error": "; ".join(exc.messages)}
-        clusters = list(Cluster.objects.filter(van_id=cluster.van_id))
-        edited = [c for c in clusters if c.pk != cluster.pk]
-        draft = next(c for c in clusters if c.pk == cluster.pk)
-        draft.tags = tags
-        apps, rules = list(App.objects.all()), list(DistributionRule.objects.filter(van_id=cluster.van_id))
-        before = selectors.van_spec(van=cluster.van, clusters=list(Cluster.objects.filter(van_id=cluster.van_id)), apps=apps, rules=rules)
-        after = selectors.van_spec(van=cluster.van, clusters=edited + [draft], apps=apps, rules=rules)
-        diff = placement_diff(before, after)
-        return {"matrix": _matrix(after, diff.after), "added": diff.added, "removed": diff.removed, "flag": None,
-                "prod": cluster.environment == "prod" and bool(diff.added or diff.removed)}
 
 
 # --- VANs ----------------------------------------------------------------------------------------
@@ -105,36 +71,13 @@ class VanListView(ObjectListView):
     export_filename = "wayline-vans.csv"
 
 
-def topology(spec) -> dict:
-    """Positions for the SVG: the hub in the middle, edges on a circle around it."""
-    width, height, cx, cy, radius = 640, 380, 320, 190, 150
-    edges = []
-    count = max(len(spec.edges), 1)
-    for index, edge in enumerate(spec.edges):
-        angle = -math.pi / 2 + 2 * math.pi * index / count + (math.pi / count if count > 1 else math.pi)
-        edges.append({"name": edge.name, "environment": edge.environment, "x": round(cx + radius * math.cos(angle)),
-                      "y": round(cy + radius * math.sin(angle)), "tags": [str(t) for t in edge.tags]})
-    return {"width": width, "height": height, "hub": {"name": spec.hub.name, "environment": spec.hub.environment, "x": cx, "y": cy,
-            "tags": [str(t) for t in spec.hub.tags]}, "edges": edges}
-
-
 class VanDetailView(ObjectDetailView):
     selector = selectors.van_list
     template_name = "van/van.html"
 
     def get_extra_context(self, obj):
-        context = {"can_edit": _can(self.request.user, Van, obj), "rules": list(obj.rules.all()),
-                   "changesets": list(selectors.van_changesets(van=obj))}
-        try:
-            spec, placement = selectors.van_placement(van=obj)
-        except ValueError:
-            return context | {"no_hub": True}
-        return context | {
-            "spec": spec,
-            "topology": topology(spec),
-            "matrix": _matrix(spec, placement),
-            "unmatched": dict(unmatched_rules(spec)),
-        }
+        return {"can_edit": _can(self.request.user, Van, obj), "rules": list(obj.rules.all()),
+                "changesets": list(selectors.van_changesets(van=obj))} | selectors.van_overview(van=obj)
 
 
 class VanEditView(ObjectEditView):
@@ -170,10 +113,19 @@ class AppDetailView(ObjectDetailView):
 
 
 class AppEditView(ObjectEditView):
+    """Edit an app; changing its tags (or visibility, owner) previews the Applications every VAN would add or remove (htmx)."""
+
     model = App
     form_class = AppForm
+    template_name = "van/app_edit.html"
     create_service = services.app_create
     update_service = services.app_update
+
+    def post(self, request, **kwargs):
+        if request.htmx and request.POST.get("_preview") and self.object is not None:
+            preview = selectors.app_edit_preview(user=request.user, app=self.object, data=request.POST)
+            return render(request, "van/inc/app_preview.html", {"preview": preview, "object": self.object})
+        return super().post(request, **kwargs)
 
 
 class _AppActionView(LoginRequiredMixin, View):
@@ -234,10 +186,7 @@ class RuleDetailView(ObjectDetailView):
     template_name = "van/rule.html"
 
     def get_extra_context(self, obj):
-        spec, placement = selectors.van_placement(van=obj.van)
-        placed = [(app, cluster) for app, clusters in sorted(placement.by_app.items()) for cluster, rule in sorted(clusters.items()) if rule == obj.name]
-        return {"can_edit": _can(self.request.user, DistributionRule, obj), "placed": placed,
-                "unmatched": dict(unmatched_rules(spec)).get(obj.name)}
+        return {"can_edit": _can(self.request.user, DistributionRule, obj)} | selectors.rule_placements(rule=obj)
 
 
 class RuleEditView(LoginRequiredMixin, View):
@@ -269,32 +218,7 @@ class RuleEditView(LoginRequiredMixin, View):
         }, status=status)
 
     def preview(self, data):
-        """What saving would change: the placement matrix after the edit and the Applications added/removed."""
-        from van.models import DistributionRule as Rule
-
-        if data is None:
-            return None
-        rules = [r for r in self.van.rules.all() if self.object is None or r.pk != self.object.pk]
-        try:
-            draft = Rule(
-                van=self.van, name=data.get("name") or "draft", order=int(data.get("order") or 0),
-                app_tags=services.tags_parse(data.get("app_tags") or "", field="app_tags"),
-                app_match=data.get("app_match") or "all",
-                cluster_selector=services.selector_clean(data.get("cluster_selector") or ""),
-                environments=[e for e in (data.get("environments") or []) if e in ENVIRONMENTS],
-                sync=data.get("sync") or "automated",
-            )
-        except (ValidationError, ValueError, LabelError) as exc:
-            return {"error": "; ".join(getattr(exc, "messages", [str(exc)]))}
-        clusters = list(Cluster.objects.filter(van=self.van))
-        apps = list(App.objects.all())
-        before = selectors.van_spec(van=self.van, clusters=clusters, apps=apps, rules=list(self.van.rules.all()))
-        after = selectors.van_spec(van=self.van, clusters=clusters, apps=apps, rules=rules + [draft])
-        diff = placement_diff(before, after)
-        flagged = dict(unmatched_rules(after)).get(draft.name)
-        env_of = {c.name: c.environment for c in after.clusters}
-        return {"matrix": _matrix(after, diff.after), "added": diff.added, "removed": diff.removed, "flag": flagged,
-                "prod": any(env_of.get(cluster) == "prod" for _, _, cluster in diff.added + diff.removed)}
+        return selectors.rule_preview(user=self.request.user, van=self.van, rule=self.object, data=data)
 
     def get(self, request, **kwargs):
         return self.render_page(self.form())
