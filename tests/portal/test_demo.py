@@ -3,7 +3,7 @@ from django.core.management import call_command
 from django.test import Client
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps data migrations (environments)
+@pytest.mark.django_db(transaction=True)
 def test_demo_seed_is_idempotent_and_logins_work(tmp_path, settings):
     from django.contrib.auth import get_user_model
 
