@@ -49,3 +49,13 @@ def test_environment_configures_database_and_broker(tmp_path):
 def test_debug_only_when_asked(tmp_path):
     result = run_manage(["shell", "-c", "from django.conf import settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE)"], {"DJANGO_DEBUG": "1"}, tmp_path)
     assert result.stdout.split() == ["True", "False"], result.stderr
+
+
+def test_production_cookies_and_headers_are_secure(tmp_path):
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SECURE_HSTS_SECONDS > 0,"
+        " s.SECURE_CONTENT_TYPE_NOSNIFF, s.X_FRAME_OPTIONS, 'django.middleware.csrf.CsrfViewMiddleware' in s.MIDDLEWARE)"
+    )
+    result = run_manage(["shell", "-c", code], {}, tmp_path)
+    assert result.stdout.split() == ["True", "True", "True", "True", "True", "DENY", "True"], result.stderr
