@@ -16,4 +16,5 @@ NAVIGATION = (
     NavItem("Clusters", "van:cluster_list", "cluster"),
     NavItem("Apps", "van:app_list", "app"),
     NavItem("Add-ons", "addons:addon_list", "addons"),
+    NavItem("Changes", "gitops:changeset_list", "gitops"),
 )
