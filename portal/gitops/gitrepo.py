@@ -288,7 +288,11 @@ class WorkingClone(_GitBase):
     def commit(self, *, paths: list[str], message: str, author_name: str, author_email: str) -> str:
         """Stage ``paths`` and commit (empty commits allowed, so every change leaves its trailer)."""
         if paths:
-            self.run("add", "--all", "--", *paths)
+            # A delete of a path git never had is a no-op; `git add` would refuse its pathspec.
+            tracked = {p for p in self.run("ls-files", "-z", "--", *paths).split("\0") if p}
+            stage = [p for p in paths if p in tracked or (self.directory / p).exists()]
+            if stage:
+                self.run("add", "--all", "--", *stage)
         self.run("commit", "--quiet", "--allow-empty", "--no-verify", "-F", "-",
                  env=_identity_env(author_name, author_email), input_text=message)
         return self.run("rev-parse", "HEAD").strip()

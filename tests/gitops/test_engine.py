@@ -35,6 +35,14 @@ def test_delete_removes_the_file(repo, bare, people, propose):
     assert not ManagedFile.objects.filter(repo=repo, path="a.yaml").exists()
 
 
+def test_deleting_a_file_git_never_had_is_a_no_op(repo, bare, people, propose):
+    cs = propose(actor=people.alice, repo=repo, files_to_write={"b.yaml": "y: 2\n"},
+                 files_to_delete=["never/existed.yaml"], message="write one, drop a ghost")
+    assert cs.status == ChangeSetStatus.APPLIED, cs.error
+    assert bare.read("b.yaml").endswith("y: 2\n")
+    assert bare.read("never/existed.yaml") is None
+
+
 def test_queued_changes_are_batched_per_author(repo, bare, people, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         from django.db import transaction
