@@ -48,12 +48,17 @@ class ProcessingError:
     code: str = "invalid"
 
     def __str__(self) -> str:
-        where = self.path
-        if self.doc_index is not None:
-            where += f" document {self.doc_index}"
-        if self.line is not None:
-            where += f" line {self.line}"
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+        return describe_error(self)
+
+
+def describe_error(error) -> str:
+    """``path document N line L: field: message``, for a processing error or a stored LocationError."""
+    where = error.path
+    if error.doc_index is not None:
+        where += f" document {error.doc_index}"
+    if error.line is not None:
+        where += f" line {error.line}"
+    return f"{where}: {error.field + ': ' if error.field else ''}{error.message}"
 
 
 @dataclass

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from catalog.choices import ErrorCode, LocationStatus, LocationType
+from catalog.processing import describe_error
 from portal.models import PortalModel, Visibility
 
 
@@ -77,12 +78,7 @@ class LocationError(PortalModel):
         ordering = ["path", "doc_index", "pk"]
 
     def __str__(self) -> str:
-        where = self.path
-        if self.doc_index is not None:
-            where += f" document {self.doc_index}"
-        if self.line is not None:
-            where += f" line {self.line}"
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+        return describe_error(self)
 
     @classmethod
     def public_q(cls) -> Q | None:
