@@ -135,12 +135,21 @@ def van_placement(*, van: Van) -> tuple[VanSpec, Placement]:
     return spec, placement_compute(spec)
 
 
-def placements_of_cluster(*, cluster: Cluster) -> list[tuple[str, str]]:
-    """(app, rule) pairs placed on ``cluster`` by its VAN's rules."""
+def visible_app_names(*, user, names) -> set[str]:
+    """Which of these app names ``user`` may see (a VAN team's private apps are placed, but not shown to others)."""
+    return set(App.objects.restrict(user, "view").filter(name__in=list(names)).values_list("name", flat=True))
+
+
+def placements_of_cluster(*, cluster: Cluster, user=None) -> list[tuple[str, str]]:
+    """(app, rule) pairs placed on ``cluster`` by its VAN's rules (only apps ``user`` may see, if given)."""
     if cluster.van_id is None:
         return []
     _, placement = van_placement(van=cluster.van)
-    return sorted((app, clusters[cluster.name]) for app, clusters in placement.by_app.items() if cluster.name in clusters)
+    pairs = sorted((app, clusters[cluster.name]) for app, clusters in placement.by_app.items() if cluster.name in clusters)
+    if user is not None:
+        visible = visible_app_names(user=user, names={app for app, _ in pairs})
+        pairs = [pair for pair in pairs if pair[0] in visible]
+    return pairs
 
 
 def all_placements() -> dict[str, tuple[VanSpec, Placement]]:
@@ -162,9 +171,12 @@ def all_placements() -> dict[str, tuple[VanSpec, Placement]]:
     return out
 
 
-def placements_of_app(*, app_name: str, placements=None) -> list[dict]:
-    """Where an app runs: one row per (VAN, cluster) with the rule and environment."""
+def placements_of_app(*, app_name: str, user=None, placements=None) -> list[dict]:
+    """Where an app runs: one row per (VAN, cluster) with the rule and environment (only VANs ``user`` may see, if given)."""
     placements = all_placements() if placements is None else placements
+    if user is not None:
+        visible = set(Van.objects.restrict(user, "view").filter(name__in=list(placements)).values_list("name", flat=True))
+        placements = {name: value for name, value in placements.items() if name in visible}
     rows = []
     for van_name, (spec, placement) in sorted(placements.items()):
         env_of = {c.name: c.environment for c in spec.clusters}
@@ -179,7 +191,7 @@ def deployments_of_component(*, user, component_ref: str) -> list[dict]:
     if not apps:
         return []
     placements = all_placements()
-    return [row | {"app": name} for name in apps for row in placements_of_app(app_name=name, placements=placements)]
+    return [row | {"app": name} for name in apps for row in placements_of_app(app_name=name, user=user, placements=placements)]
 
 
 def van_clusters(*, van: Van) -> QuerySet[Cluster]:
@@ -220,22 +232,30 @@ def van_topology(spec: VanSpec) -> dict:
             "tags": [str(t) for t in spec.hub.tags]}, "edges": edges}
 
 
-def van_overview(*, van: Van) -> dict:
-    """The VAN page's placement: topology, matrix and rules that place nothing (``no_hub`` without a hub)."""
+def van_overview(*, van: Van, user) -> dict:
+    """The VAN page's placement: topology, matrix and rules that place nothing (``no_hub`` without a hub).
+
+    Rows of apps ``user`` may not see (the VAN team's private apps) are counted, not shown.
+    """
     try:
         spec, placement = van_placement(van=van)
     except ValueError:
         return {"no_hub": True}
-    return {"spec": spec, "topology": van_topology(spec), "matrix": placement_matrix(spec, placement),
-            "unmatched": dict(unmatched_rules(spec))}
+    matrix = placement_matrix(spec, placement)
+    visible = visible_app_names(user=user, names={row["app"] for row in matrix["rows"]})
+    shown = [row for row in matrix["rows"] if row["app"] in visible]
+    matrix |= {"rows": shown, "hidden": len(matrix["rows"]) - len(shown)}
+    return {"spec": spec, "topology": van_topology(spec), "matrix": matrix, "unmatched": dict(unmatched_rules(spec))}
 
 
-def rule_placements(*, rule: DistributionRule) -> dict:
-    """The rule page: the (app, cluster) pairs this rule places, and why it places nothing if it does not."""
+def rule_placements(*, rule: DistributionRule, user) -> dict:
+    """The rule page: the (app, cluster) pairs this rule places (apps ``user`` may see), and why it places nothing if it does not."""
     spec, placement = van_placement(van=rule.van)
     placed = [(app, cluster) for app, clusters in sorted(placement.by_app.items())
               for cluster, name in sorted(clusters.items()) if name == rule.name]
-    return {"placed": placed, "unmatched": dict(unmatched_rules(spec)).get(rule.name)}
+    visible = visible_app_names(user=user, names={app for app, _ in placed})
+    return {"placed": [pair for pair in placed if pair[0] in visible], "hidden": sum(app not in visible for app, _ in placed),
+            "unmatched": dict(unmatched_rules(spec)).get(rule.name)}
 
 
 def _preview_error(exc: Exception) -> dict:

@@ -39,7 +39,7 @@ class ClusterDetailView(ObjectDetailView):
     def get_extra_context(self, obj):
         return {
             "can_edit": _can(self.request.user, Cluster, obj),
-            "placed": selectors.placements_of_cluster(cluster=obj),
+            "placed": selectors.placements_of_cluster(cluster=obj, user=self.request.user),
         }
 
 
@@ -77,7 +77,7 @@ class VanDetailView(ObjectDetailView):
 
     def get_extra_context(self, obj):
         return {"can_edit": _can(self.request.user, Van, obj), "rules": list(obj.rules.all()),
-                "changesets": list(selectors.van_changesets(van=obj))} | selectors.van_overview(van=obj)
+                "changesets": list(selectors.van_changesets(van=obj))} | selectors.van_overview(van=obj, user=self.request.user)
 
 
 class VanEditView(ObjectEditView):
@@ -106,7 +106,7 @@ class AppDetailView(ObjectDetailView):
     def get_extra_context(self, obj):
         return {
             "can_edit": _can(self.request.user, App, obj),
-            "placements": selectors.placements_of_app(app_name=obj.name),
+            "placements": selectors.placements_of_app(app_name=obj.name, user=self.request.user),
             "releases": selectors.app_releases(app=obj)[:50],
             "version_form": AppVersionForm(initial={"version": obj.version, "chart_version": obj.chart_version}),
         }
@@ -152,7 +152,7 @@ class AppVersionView(_AppActionView):
                 apply_validation_error(form, exc)
         return render(request, "van/app.html", {
             "object": app, "model_opts": App._meta, "can_edit": True, "version_form": form,
-            "placements": selectors.placements_of_app(app_name=app.name), "releases": selectors.app_releases(app=app)[:50],
+            "placements": selectors.placements_of_app(app_name=app.name, user=request.user), "releases": selectors.app_releases(app=app)[:50],
         }, status=400)
 
 
@@ -186,7 +186,7 @@ class RuleDetailView(ObjectDetailView):
     template_name = "van/rule.html"
 
     def get_extra_context(self, obj):
-        return {"can_edit": _can(self.request.user, DistributionRule, obj)} | selectors.rule_placements(rule=obj)
+        return {"can_edit": _can(self.request.user, DistributionRule, obj)} | selectors.rule_placements(rule=obj, user=self.request.user)
 
 
 class RuleEditView(LoginRequiredMixin, View):

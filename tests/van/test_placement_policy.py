@@ -132,3 +132,68 @@ def test_app_edit_preview_counts_but_does_not_name_vans_the_user_cannot_see(clie
     body = client.post(url, {"tags": "other", "_preview": "1"}, HTTP_HX_REQUEST="true").content.decode()
     assert "search-net" not in body and "hub-search" not in body
     assert "1 VAN(s) you cannot see: 0 Application(s) added, 1 removed" in body
+
+
+def test_pages_and_api_show_a_van_teams_private_app_only_to_who_may_see_it(client, svc, van_world):
+    from rest_framework.test import APIClient
+
+    world, van, hub, eu, us, public = van_world
+    own = _app(svc, world, "ledger", world.payments, "private")
+    rule = svc.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
+    pages = [van.get_absolute_url(), rule.get_absolute_url(), eu.get_absolute_url()]
+    api = APIClient()
+    for user, sees in ((world.alice, True), (world.bob, False)):
+        client.force_login(user)
+        for url in pages:
+            body = client.get(url).content.decode()
+            assert public.name in body and (own.name in body) is sees, (user, url)
+        api.force_authenticate(user)
+        placement = api.get(reverse("van-placement", kwargs={"pk": van.pk})).json()["placement"]
+        assert public.name in placement and (own.name in placement) is sees
+    client.force_login(world.bob)
+    assert "1 private app(s) of the VAN's team that you cannot see" in client.get(van.get_absolute_url()).content.decode()
+
+
+def test_app_page_lists_only_vans_the_user_may_see(client, svc, van_world, edge_keys):
+    world, van, hub, eu, us, app = van_world
+    other_hub = svc.cluster_create(actor=world.admin, name="hub-search", api_url="https://hs.example.net:6443", owner_team=world.search,
+                                   environment="dev", provider="eks", tags="region=eu", sealing_cert=edge_keys[1])
+    hidden = svc.van_create(actor=world.admin, name="search-net", owner_team=world.search, hub=other_hub,
+                            hub_host="hs.example.net", visibility="private")
+    svc.rule_create(actor=world.admin, van=hidden, name="all-payments", app_tags="payments", cluster_selector="")
+    client.force_login(world.bob)
+    assert "search-net" in client.get(app.get_absolute_url()).content.decode()
+    client.force_login(world.alice)
+    assert "search-net" not in client.get(app.get_absolute_url()).content.decode()
+
+
+def test_app_edit_preview_runs_a_constant_number_of_queries(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from van import services
+
+    def add_van(n):
+        hub = services.cluster_create(actor=world.admin, name=f"hub-{n}", api_url=f"https://h{n}.example.net:6443", owner_team=world.payments,
+                                      environment="dev", provider="eks", tags="region=eu")
+        edge = services.cluster_create(actor=world.admin, name=f"edge-{n}", api_url=f"https://e{n}.example.net:6443", owner_team=world.payments,
+                                       environment="prod", provider="eks", tags="region=eu")
+        van = services.van_create(actor=world.admin, name=f"van-{n}", owner_team=world.payments, hub=hub, edges=[edge])
+        services.rule_create(actor=world.admin, van=van, name="eu", app_tags="payments", cluster_selector="region=eu")
+
+    app = _app(services, world, "checkout", world.payments, "public")
+    url = reverse("van:app_edit", kwargs={"pk": app.pk})
+    client.force_login(world.alice)
+
+    def preview():
+        with CaptureQueriesContext(connection) as queries:
+            body = client.post(url, {"tags": "other", "_preview": "1"}, HTTP_HX_REQUEST="true").content.decode()
+        return len(queries), body.count("Applications removed (2)")
+
+    add_van(1)
+    preview()  # the first request also fills per-process caches (content types)
+    one = preview()
+    add_van(2), add_van(3)
+    three = preview()
+    assert one[1] == 1 and three[1] == 3  # each VAN loses the app on its hub and its edge
+    assert three[0] == one[0], (one, three)

@@ -42,13 +42,14 @@ class VanViewSet(_TeamCreateMixin, PortalViewSet):
     @extend_schema(responses={200: dict})
     @action(detail=True, methods=["get"])
     def placement(self, request, pk=None):
-        """The placement matrix: for each app, the clusters it runs on and the rule that put it there."""
+        """The placement matrix: for each app the user may see, the clusters it runs on and the rule that put it there."""
         van = self.get_object()
         try:
             _, placement = selectors.van_placement(van=van)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
-        return Response({"van": van.name, "placement": placement.by_app})
+        visible = selectors.visible_app_names(user=request.user, names=placement.by_app)
+        return Response({"van": van.name, "placement": {app: clusters for app, clusters in placement.by_app.items() if app in visible}})
 
 
 class AppViewSet(_TeamCreateMixin, PortalViewSet):
