@@ -329,9 +329,10 @@ def cluster_tag_preview(*, cluster: Cluster, raw_tags: str) -> dict | None:
             "prod": cluster.environment == "prod" and bool(diff.added or diff.removed)}
 
 
-def app_edit_preview(*, user, app: App, data: dict) -> dict:
+def app_edit_preview(*, user, app: App | None, data: dict) -> dict:
     """What saving the app form would change in every VAN: per VAN, the app's row and the Applications added/removed.
 
+    ``app``: the app being edited, None for a new one (named by the posted ``name``; nothing placed before).
     ``data``: the posted ``tags``, ``visibility`` and ``owner_team`` (a team the user may not edit for is ignored).
     Placement of one app does not depend on the others, so each VAN is evaluated for this app alone.
     VANs the user may not see are only counted. A constant number of queries.
@@ -342,6 +343,8 @@ def app_edit_preview(*, user, app: App, data: dict) -> dict:
         tags = tags_clean(data.get("tags") or "")
     except ValidationError as exc:
         return _preview_error(exc)
+    if app is None:
+        app = App(name=(data.get("name") or "").strip() or "new-app", visibility=Visibility.PUBLIC, tags=[])
     draft = App(**{f.attname: getattr(app, f.attname) for f in App._meta.concrete_fields})
     draft.tags = tags
     if data.get("visibility") in Visibility.values:
@@ -349,6 +352,7 @@ def app_edit_preview(*, user, app: App, data: dict) -> dict:
     team = str(data.get("owner_team") or "")
     if team.isdigit() and int(team) != app.owner_team_id and teams_user_can_edit_for(user=user).filter(pk=int(team)).exists():
         draft.owner_team_id = int(team)
+    old_spec, new_spec = app_spec(app), app_spec(draft)
     vans = list(Van.objects.select_related("repo"))
     clusters, rules = {}, {}
     for cluster in Cluster.objects.filter(van__isnull=False):
@@ -363,9 +367,8 @@ def app_edit_preview(*, user, app: App, data: dict) -> dict:
             continue
         common = {"van": van, "clusters": clusters[van.pk], "rules": rules.get(van.pk, []), "default_repo": default_repo}
         before, after = van_spec(apps=[app], **common), van_spec(apps=[draft], **common)
-        if not (before.apps and any(r.selects_app(before.apps[0]) for r in before.rules)) and not (
-            after.apps and any(r.selects_app(after.apps[0]) for r in after.rules)
-        ):
+        # VANs whose rules select the app's old or new tags, whether or not the policy lets them place it.
+        if not any(r.selects_app(tagged) for r in before.rules for tagged in (old_spec, new_spec)):
             continue
         diff = placement_diff(before, after)
         if van.pk not in visible:
@@ -378,5 +381,5 @@ def app_edit_preview(*, user, app: App, data: dict) -> dict:
         # An app the policy withholds from this VAN is absent from ``after``: show its row empty.
         matrix["rows"] = matrix["rows"] or [{"app": app.name, "cells": ["" for _ in matrix["clusters"]]}]
         rows.append({"van": van, "matrix": matrix, "added": diff.added, "removed": diff.removed,
-                     "prod": _touches_prod(after, diff), "withheld": not after.apps})
-    return {"vans": rows, "hidden": hidden}
+                     "prod": _touches_prod(after, diff), "withheld": not after.apps and any(r.selects_app(new_spec) for r in after.rules)})
+    return {"app_name": app.name, "vans": rows, "hidden": hidden}

@@ -113,7 +113,7 @@ class AppDetailView(ObjectDetailView):
 
 
 class AppEditView(ObjectEditView):
-    """Edit an app; changing its tags (or visibility, owner) previews the Applications every VAN would add or remove (htmx)."""
+    """Add or edit an app; changing its tags (or visibility, owner) previews the Applications every VAN would add or remove (htmx)."""
 
     model = App
     form_class = AppForm
@@ -122,9 +122,9 @@ class AppEditView(ObjectEditView):
     update_service = services.app_update
 
     def post(self, request, **kwargs):
-        if request.htmx and request.POST.get("_preview") and self.object is not None:
+        if request.htmx and request.POST.get("_preview"):
             preview = selectors.app_edit_preview(user=request.user, app=self.object, data=request.POST)
-            return render(request, "van/inc/app_preview.html", {"preview": preview, "object": self.object})
+            return render(request, "van/inc/app_preview.html", {"preview": preview})
         return super().post(request, **kwargs)
 
 

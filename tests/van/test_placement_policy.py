@@ -197,3 +197,21 @@ def test_app_edit_preview_runs_a_constant_number_of_queries(client, world):
     three = preview()
     assert one[1] == 1 and three[1] == 3  # each VAN loses the app on its hub and its edge
     assert three[0] == one[0], (one, three)
+
+
+def test_add_app_page_previews_what_the_new_app_would_place(client, svc, van_world):
+    world, van, *_ = van_world
+    svc.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
+    url = reverse("van:app_add")
+    client.force_login(world.alice)
+    assert 'id="app-preview"' in client.get(url).content.decode()
+    data = {"name": "billing", "tags": "payments", "visibility": "public", "owner_team": world.payments.pk, "_preview": "1"}
+    body = client.post(url, data, HTTP_HX_REQUEST="true").content.decode()
+    assert "Applications added (2)" in body and "billing-edge-eu" in body and "billing-hub" in body
+    body = client.post(url, data | {"tags": "unrelated"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "No VAN's rules select billing" in body
+    # Private, and owned by a team other than the VAN's (alice may not pick search: no owner counts as not the VAN's team).
+    body = client.post(url, data | {"visibility": "private", "owner_team": world.search.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert "will not place it" in body and "billing-hub" not in body
+    body = client.post(url, data | {"visibility": "private"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Applications added (2)" in body and "will not place it" not in body  # private to the VAN's own team
