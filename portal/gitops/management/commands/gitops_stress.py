@@ -77,6 +77,11 @@ class Command(BaseCommand):
         from portal.gitops.services import propose_change
         from portal.gitops.tasks import sweep
 
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError("The database has unapplied migrations: run `manage.py migrate` first.")
         name = str(connection.settings_dict.get("NAME", ""))
         if connection.vendor == "sqlite" and (":memory:" in name or "memorydb" in name):
             raise CommandError("gitops_stress needs a database the worker processes share (not in-memory SQLite).")
