@@ -228,8 +228,11 @@ def van_topology(spec: VanSpec) -> dict:
         angle = -math.pi / 2 + 2 * math.pi * index / count + (math.pi / count if count > 1 else math.pi)
         edges.append({"name": edge.name, "environment": edge.environment, "x": round(cx + radius * math.cos(angle)),
                       "y": round(cy + radius * math.sin(angle)), "tags": [str(t) for t in edge.tags]})
-    return {"width": width, "height": height, "hub": {"name": spec.hub.name, "environment": spec.hub.environment, "x": cx, "y": cy,
-            "tags": [str(t) for t in spec.hub.tags]}, "edges": edges}
+    # Crop to the nodes (hub radius 52, edges 28 plus their labels) so two edges in a row leave no empty band.
+    top = max(0, min([cy - 62] + [e["y"] - 40 for e in edges]))
+    height = min(height, max([cy + 62] + [e["y"] + 40 for e in edges])) - top
+    return {"width": width, "height": height, "top": top, "hub": {"name": spec.hub.name, "environment": spec.hub.environment,
+            "x": cx, "y": cy, "tags": [str(t) for t in spec.hub.tags]}, "edges": edges}
 
 
 def van_overview(*, van: Van, user) -> dict:
