@@ -11,7 +11,7 @@ import re
 from typing import Iterable
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -225,6 +225,24 @@ def changeset_reject(*, actor, changeset: ChangeSet, comment: str = "") -> Appro
     return approval
 
 
+def changeset_may_revert(*, user, changeset: ChangeSet) -> bool:
+    """Who may undo a change: its author, the author's teammates (admins and members), the
+    environment's approvers, and platform admins. A change from another team is not yours to undo."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser or (changeset.author_id is not None and changeset.author_id == user.pk):
+        return True
+    if environment_is_approver(environment=changeset.environment, user=user):
+        return True
+    if changeset.author_id is None:
+        return False
+    from portal.models import MembershipRole, TeamMembership
+
+    editor_roles = [MembershipRole.ADMIN, MembershipRole.MEMBER]
+    author_teams = TeamMembership.objects.filter(user_id=changeset.author_id, role__in=editor_roles).values("team_id")
+    return TeamMembership.objects.filter(user=user, role__in=editor_roles, team_id__in=author_teams).exists()
+
+
 def _check_may_change_git(actor) -> None:
     """Reverts, adoptions and restores are for platform admins and members of a team that may edit."""
     from portal.selectors import teams_user_can_edit_for
@@ -238,6 +256,8 @@ def changeset_revert(*, actor, changeset: ChangeSet, comment: str = "") -> Chang
     from portal.gitops.selectors import read_mirror
 
     _check_may_change_git(actor)
+    if not changeset_may_revert(user=actor, changeset=changeset):
+        raise PermissionDenied(f"Only the author of #{changeset.pk}, their team, or its environment's approvers may revert it.")
     if changeset.status != ChangeSetStatus.APPLIED or not changeset.commit_sha:
         raise ValidationError(f"Only applied changes can be reverted; #{changeset.pk} is {changeset.get_status_display().lower()}.")
     mirror = read_mirror(changeset.repo)

@@ -116,7 +116,7 @@ class ChangeSetDetailView(ObjectDetailView):
             "diff": _git_read(self.request, lambda: selectors.changeset_diff(changeset=obj), ""),
             "can_decide": can_decide,
             "decision_form": DecisionForm(),
-            "can_revert": obj.status == ChangeSetStatus.APPLIED,
+            "can_revert": obj.status == ChangeSetStatus.APPLIED and services.changeset_may_revert(user=user, changeset=obj),
             "can_retry": obj.status == ChangeSetStatus.FAILED,
         }
 

@@ -2,18 +2,21 @@
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from portal.gitops.choices import ChangeSetKind, ChangeSetStatus
 from portal.gitops.models import ChangeSet, ManagedFile
 from portal.gitops.services import (
     changeset_approve,
+    changeset_may_revert,
     changeset_reject,
     changeset_revert,
     managed_file_adopt,
     managed_file_restore,
 )
 from portal.models import AuditEvent
+from portal.services import team_membership_set
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -113,13 +116,18 @@ def test_revert_restores_previous_content_and_deletes_new_files(repo, bare, peop
     with_header_v1 = bare.read("app.yaml", ref=first.commit_sha)
     with pytest.raises(ValidationError, match="no team that may change"):
         changeset_revert(actor=people.carol, changeset=second)  # signed in, but in no team
-    revert = decide(changeset_revert, actor=people.bob, changeset=second)
+    with pytest.raises(PermissionDenied, match="Only the author"):
+        changeset_revert(actor=people.bob, changeset=second)  # another team's Dev change
+    assert not changeset_may_revert(user=people.bob, changeset=second)
+    dave = make_user("dave")
+    team_membership_set(actor=people.admin, team=people.payments, user=dave, role="member")
+    revert = decide(changeset_revert, actor=dave, changeset=second)  # the author's teammate may
     revert.refresh_from_db()
     assert revert.kind == ChangeSetKind.REVERT and revert.reverts == second
     assert revert.status == ChangeSetStatus.APPLIED
     assert bare.read("app.yaml") == with_header_v1
     assert bare.read("new.yaml") is None
-    assert bare.log()[0][1] == "Bob" and f"Wayline-Change: {revert.pk}" in bare.log()[0][4]
+    assert bare.log()[0][1] == "Dave" and f"Wayline-Change: {revert.pk}" in bare.log()[0][4]
     assert "Revert #%d" % second.pk in bare.log()[0][4]
 
 

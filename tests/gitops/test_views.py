@@ -180,3 +180,17 @@ def test_repo_add_is_for_platform_admins(client, people, tmp_path):
                                                           "branch": "main"})
     assert response.status_code == 400
     assert "put the password or token in the credentials field" in response.content.decode()
+
+
+def test_revert_button_and_action_only_for_those_who_may_revert(client, repo, people, propose):
+    cs = propose(actor=people.alice, repo=repo, files_to_write={"r.yaml": "r\n"}, message="mine")
+    page = reverse("gitops:changeset", kwargs={"pk": cs.pk})
+    action = reverse("gitops:changeset_revert", kwargs={"pk": cs.pk})
+    client.force_login(people.bob)  # another team, and no approver of Dev
+    assert "Revert" not in client.get(page).content.decode()
+    assert client.post(action, {"comment": "nope"}).status_code == 403
+    assert ChangeSet.objects.filter(reverts=cs).count() == 0
+    client.force_login(people.alice)
+    assert "Revert" in client.get(page).content.decode()
+    assert client.post(action, {"comment": "undo"}).status_code == 302
+    assert ChangeSet.objects.filter(reverts=cs).count() == 1
