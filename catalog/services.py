@@ -291,18 +291,23 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
     return total
 
 
-def _insert_rows(model, rows: list[dict], *, rows_per_statement: int | None = None) -> None:
-    """INSERT many rows (dicts of field attname -> Python value) with one ``executemany``.
+def _insert_rows(model, rows: list[dict], *, method: str | None = None) -> None:
+    """INSERT many rows (dicts of field attname -> Python value) in bulk.
 
     Django's ``bulk_create`` builds a model instance per row and splits inserts
     at SQLite's 999-parameter limit (38 entity rows per statement); plain
-    values and one prepared statement are what make a 10,000-entity import
-    take seconds. Values are adapted by the fields' own ``get_db_prep_save``
-    except for the plain types that need no adapting.
+    values are what make a 10,000-entity import take seconds. Values are
+    adapted by the fields' own ``get_db_prep_save`` except for the plain types
+    that need no adapting. ``method``: ``"executemany"`` (one prepared statement,
+    the default on SQLite, which runs it in-process) or ``"copy"`` (PostgreSQL's
+    ``COPY ... FROM STDIN``, the default there: psycopg formats rows in C and the
+    server parses no SQL, where multi-row VALUES spent seconds of client CPU
+    binding tens of thousands of parameters).
     """
     if not rows:
         return
     db = connections[Entity.objects.db]  # the real connection, not the thread-local proxy (hot loop)
+    method = method or ("copy" if db.vendor == "postgresql" else "executemany")
     names = list(rows[0])
     fields = [model._meta.get_field(name.removesuffix("_id") if name.endswith("_id") else name) for name in names]
     adapters = []
@@ -312,28 +317,25 @@ def _insert_rows(model, rows: list[dict], *, rows_per_statement: int | None = No
             adapters.append(None)
         elif internal == "DateTimeField":
             adapters.append(_memoized(lambda value, f=f: f.get_db_prep_save(value, db)))  # one "now" per import
-        elif internal == "UUIDField" and not db.features.has_native_uuid_field:
-            adapters.append(lambda value: value.hex)
+        elif internal == "UUIDField":
+            adapters.append(None if db.features.has_native_uuid_field else (lambda value: value.hex))
         else:
             adapters.append(lambda value, f=f: f.get_db_prep_save(value, db))
     quote = db.ops.quote_name
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
-    one = f"({', '.join(['%s'] * len(fields))})"
+    table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
     prepared = [
         [value if adapt is None or value is None else adapt(value) for value, adapt in zip(row.values(), adapters)]
         for row in rows
     ]
-    if rows_per_statement is None:
-        # SQLite runs a prepared statement per row in-process: cheapest. Over a network (PostgreSQL)
-        # multi-row VALUES saves the round trips (PostgreSQL takes up to 65535 parameters).
-        rows_per_statement = 1 if db.vendor == "sqlite" else max(1, 60000 // len(fields))
     with db.cursor() as cursor:
-        if rows_per_statement == 1:
-            for chunk in _chunks(prepared, 5000):
-                cursor.executemany(head + one, chunk)
+        if method == "copy":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in prepared:
+                    copy.write_row(row)
             return
-        for chunk in _chunks(prepared, rows_per_statement):
-            cursor.execute(head + ", ".join([one] * len(chunk)), [value for row in chunk for value in row])
+        statement = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+        for chunk in _chunks(prepared, 5000):
+            cursor.executemany(statement, chunk)
 
 
 def _memoized(adapt):

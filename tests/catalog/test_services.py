@@ -319,7 +319,8 @@ def test_symlinks_out_of_the_repository_are_not_read(git_repo, tmp_path):
 
 
 def test_bulk_insert_paths_write_the_same_rows(git_repo):
-    """``_insert_rows`` as used on SQLite (executemany) and on PostgreSQL (multi-row VALUES)."""
+    """``_insert_rows`` as used on SQLite (executemany) and on PostgreSQL (COPY; executemany there too)."""
+    from django.db import connection
     from django.utils import timezone
 
     from catalog.models import LocationError
@@ -328,9 +329,11 @@ def test_bulk_insert_paths_write_the_same_rows(git_repo):
     location = register(git_repo)
     now = timezone.now()
     rows = [{"location_id": location.pk, "path": f"f{i}.yaml", "doc_index": i, "line": None, "field": "spec",
-             "message": f"problem {i}", "entity_ref": "", "code": "invalid", "created": now, "updated": now}
+             "message": f"problem {i}\twith a tab, a \\ and\na newline", "entity_ref": "", "code": "invalid",
+             "created": now, "updated": now}
             for i in range(25)]
-    _insert_rows(LocationError, rows[:10])
-    _insert_rows(LocationError, rows[10:], rows_per_statement=4)
-    stored = list(LocationError.objects.filter(location=location).order_by("doc_index").values_list("path", "doc_index", "line"))
-    assert stored == [(f"f{i}.yaml", i, None) for i in range(25)]
+    _insert_rows(LocationError, rows[:10], method="executemany")
+    _insert_rows(LocationError, rows[10:], method="copy" if connection.vendor == "postgresql" else "executemany")
+    stored = list(LocationError.objects.filter(location=location).order_by("doc_index").values_list(
+        "path", "doc_index", "line", "message", "created"))
+    assert stored == [(f"f{i}.yaml", i, None, f"problem {i}\twith a tab, a \\ and\na newline", now) for i in range(25)]
