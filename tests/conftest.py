@@ -25,6 +25,15 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+CONFORMANCE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared", "conformance")
+
+
+def pytest_configure(config):
+    # Generated manifests and ingested entities are checked against upstream data beside the checkout.
+    if not os.path.isdir(CONFORMANCE):
+        raise pytest.UsageError(f"conformance data not found at {CONFORMANCE}: the tests need ../shared/conformance beside the checkout")
+
+
 def pytest_collection_modifyitems(config, items):
     if os.path.exists(CHROMIUM):
         return
