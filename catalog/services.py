@@ -239,7 +239,7 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
     report.added, report.updated = len(to_create), len(to_update)
     ids = {row.ref: row.pk for row in to_update}
     if to_create:
-        ids.update(Entity.objects.filter(location=location, processed=now).values_list("ref", "pk"))
+        ids.update(Entity.objects.filter(location=location, created=now).values_list("ref", "pk"))
 
     # Relations: one row per pair (the reverse direction is read from the same row), replaced for changed entities.
     for chunk in _chunks([row.pk for row in to_update]):
@@ -255,7 +255,7 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
                 revoke=[pk for pk, _ in moved])
 
     supplied = {entity.key for entity in processed} | {ref for ref, v in existing.items() if v[3] in skipped}
-    Entity.objects.filter(location=location).update(processed=now)
+    Location.objects.filter(pk=location.pk).update(entities_processed=now)
     back = [ref for ref in Entity.objects.filter(location=location, orphaned__isnull=False).values_list("ref", flat=True)
             if ref in supplied]
     for chunk in _chunks(back):
@@ -352,7 +352,7 @@ def _memoized(adapt):
 _UPDATE_FIELDS = [
     "kind", "namespace", "name", "title", "description", "type", "lifecycle", "owner", "system", "domain", "tags",
     "tag_index", "search_text", "data", "source_text", "source_path", "doc_index", "line", "commit", "hash", "etag",
-    "processed", "orphaned", "owner_team", "team",
+    "orphaned", "owner_team", "team",
 ]
 
 
@@ -393,7 +393,6 @@ def _entity_values(entity: ProcessedEntity, location: Location, commit: str, now
         commit=commit,
         hash=entity.hash,
         etag=entity.hash[:20],
-        processed=now,
         orphaned=None,
         owner_team_id=owner_team_id,
         visibility=Visibility.PUBLIC,

@@ -33,7 +33,10 @@ class EntityViewSet(PortalViewSet):
     http_method_names = ["get", "patch", "post", "head", "options"]
 
     def get_queryset(self):
-        queryset = super().get_queryset().select_related("owner_team")
+        queryset = (
+            super().get_queryset().select_related("owner_team", "location")
+            .defer("location__fingerprints", "location__last_report")
+        )
         return queryset.defer("data", "source_text") if self.action == "list" else queryset
 
     def get_serializer_class(self):

@@ -44,7 +44,6 @@ class Entity(PortalModel):
     commit = models.CharField(max_length=64, blank=True, help_text="commit the current version was read from")
     hash = models.CharField(max_length=40)
     etag = models.CharField(max_length=40)
-    processed = models.DateTimeField(null=True, blank=True, help_text="last time its location was processed")
     orphaned = models.DateTimeField(null=True, blank=True, help_text="when its location stopped supplying it")
 
     owner_team = models.ForeignKey(
@@ -75,6 +74,11 @@ class Entity(PortalModel):
     @property
     def display_name(self) -> str:
         return self.title or self.name
+
+    @property
+    def processed(self):
+        """Last time its location was processed (every entity of a location shares it; read with the location)."""
+        return self.location.entities_processed
 
     @classmethod
     def public_q(cls) -> Q | None:

@@ -31,6 +31,10 @@ class Location(PortalModel):
     status_message = models.TextField(blank=True)
     last_commit = models.CharField(max_length=64, blank=True)
     last_refreshed = models.DateTimeField(null=True, blank=True)
+    entities_processed = models.DateTimeField(
+        null=True, blank=True,
+        help_text="last time its entities were processed (one stamp for all of them: no row rewritten per refresh)",
+    )
     last_report = models.JSONField(default=dict, blank=True)
     fingerprints = models.JSONField(default=dict, blank=True, help_text="per file: hash, dependencies, targets")
     refresh_started = models.DateTimeField(null=True, blank=True, help_text="set while a worker refreshes it")

@@ -27,6 +27,9 @@ def test_entities_list_filter_search_and_get(api, world, catalog):
     uid = found["results"][0]["uid"]
     detail = api.get(f"/api/entities/{uid}/").json()
     assert detail["data"]["spec"]["owner"] == "payments" and detail["owner_team"] == "payments"
+    stamp = Location.objects.get(pk=detail["location"]).entities_processed
+    assert stamp is not None
+    assert detail["processed"] == found["results"][0]["processed"] == stamp.isoformat().replace("+00:00", "Z")
 
 
 def test_entity_settings_change_only_by_owning_team(api, world, catalog):

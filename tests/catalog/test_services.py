@@ -318,6 +318,22 @@ def test_symlinks_out_of_the_repository_are_not_read(git_repo, tmp_path):
     assert not Entity.objects.filter(name="leaked").exists()
 
 
+def test_unchanged_refresh_stamps_the_location_and_rewrites_no_entity(git_repo):
+    """Every entity reports its location's last processing time; an unchanged refresh only moves that stamp."""
+    git_repo.write({"c.yaml": COMPONENT.format(name="cart", description="Cart", owner="shop-team")})
+    git_repo.commit()
+    location = register(git_repo)
+    refresh(location)
+    first = Location.objects.get(pk=location.pk).entities_processed
+    before = Entity.objects.get(name="cart")
+    assert first is not None and before.processed == first
+    report = refresh(location)
+    assert report.unchanged == 1
+    after = Entity.objects.select_related("location").get(name="cart")
+    assert after.processed == Location.objects.get(pk=location.pk).entities_processed > first
+    assert after.updated == before.updated
+
+
 def test_bulk_insert_paths_write_the_same_rows(git_repo):
     """``_insert_rows`` as used on SQLite (executemany) and on PostgreSQL (COPY; executemany there too)."""
     from django.db import connection
