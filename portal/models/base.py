@@ -37,6 +37,10 @@ class RestrictedQuerySet(models.QuerySet):
         public = self.model.public_q() if action == "view" else None
         if public is None:
             return allowed
+        if allowed.query.annotations.keys() == self.query.annotations.keys():
+            # Permission and public conditions OR-ed in one WHERE: one scan of the table, where
+            # ``pk IN (SELECT pk FROM <same table> WHERE ...)`` read it twice (big catalogs on PostgreSQL).
+            return allowed | self.filter(public)
         return self.filter(Q(pk__in=allowed.values("pk")) | public)
 
 
