@@ -334,6 +334,31 @@ def test_unchanged_refresh_stamps_the_location_and_rewrites_no_entity(git_repo):
     assert after.updated == before.updated
 
 
+def test_large_refresh_refreshes_planner_statistics(git_repo, monkeypatch):
+    """After a big write PostgreSQL's row estimates match the table (not the pre-import guess)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 5)
+    git_repo.write({f"c{i}.yaml": COMPONENT.format(name=f"svc-{i}", description="x", owner="shop-team") for i in range(6)})
+    git_repo.commit()
+    location = register(git_repo)
+
+    def estimates():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname IN ('catalog_entity', 'catalog_relation')")
+            return dict(cursor.fetchall())
+
+    assert refresh(location).added == 6
+    assert estimates() == {"catalog_entity": 6, "catalog_relation": Relation.objects.count()}
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 100)
+    git_repo.write({"c6.yaml": COMPONENT.format(name="svc-6", description="x", owner="shop-team")})
+    git_repo.commit()
+    assert refresh(location).added == 1
+    assert estimates()["catalog_entity"] == 6  # a small refresh leaves the statistics to autovacuum
+
+
 def test_bulk_insert_paths_write_the_same_rows(git_repo):
     """``_insert_rows`` as used on SQLite (executemany) and on PostgreSQL (COPY; executemany there too)."""
     from django.db import connection
