@@ -4,10 +4,10 @@ Run: .venv/bin/pytest tests/bench/test_catalog_ingest.py -m bench -s
 Targets (issue 4): ingest <= 5 s, unchanged re-run <= 1 s; list page, by-query API and search
 < 50 ms server time with a constant number of queries.
 
-Both wall-clock and CPU time (this process, plus git subprocesses) are printed. The assertions use
-CPU time: on a shared 2-core machine other jobs stretch wall time, CPU time is the work we do.
-SQLite runs in-process, so its work is in the CPU figure; on PostgreSQL the server's share is not,
-so read the wall-clock figures there (run on an idle machine).
+Wall-clock and CPU time (this process, plus git subprocesses) are printed; the assertions use wall
+time, as the issue states the limits: on PostgreSQL most of the work is the server's, which the CPU
+figure of this process does not see. On a machine loaded by other jobs, re-run (and note the load).
+Run against PostgreSQL with DATABASE_URL=postgres://.../<your database> (-p no:randomly).
 """
 from __future__ import annotations
 
@@ -100,8 +100,8 @@ def test_ingest_10k_entities(big_location):
           f"{first_wall:.2f} s wall, {first_cpu:.2f} s CPU = {ENTITIES / first_cpu:,.0f} entities/CPU-s, "
           f"{len(first_queries.captured_queries)} queries; unchanged re-run {second_wall:.2f} s wall, "
           f"{second_cpu:.2f} s CPU, {len(second_queries.captured_queries)} queries")
-    assert first_cpu <= 5.0
-    assert second_cpu <= 1.0
+    assert first_wall <= 5.0
+    assert second_wall <= 1.0
 
 
 def _timed(client, url, params, runs=15):
@@ -141,4 +141,4 @@ def test_reads_with_10k_entities(big_location, client, django_user_model):
     for name, url, params in cases:
         wall, cpu, queries = _timed(client, url, params)
         print(f"[bench catalog] {connection.vendor}: {name}: {wall:.1f} ms wall, {cpu:.1f} ms CPU (medians), {queries} queries")
-        assert cpu < 50, name
+        assert wall < 50, name
