@@ -37,7 +37,7 @@ class EntityViewSet(PortalViewSet):
             super().get_queryset().select_related("owner_team", "location")
             .defer("location__fingerprints", "location__last_report")
         )
-        return queryset.defer("data", "source_text") if self.action == "list" else queryset
+        return queryset.defer("data", "source_text", "search_text") if self.action == "list" else queryset
 
     def get_serializer_class(self):
         return EntityListSerializer if self.action == "list" else EntitySerializer
