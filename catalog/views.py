@@ -9,7 +9,6 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views import View
 
@@ -19,6 +18,7 @@ from catalog.filtersets import EntityFilterSet, LocationFilterSet, dropdown_valu
 from catalog.forms import EntitySettingsForm, LocationForm
 from catalog.graph import relation_graph_svg
 from catalog.models import Entity, Location
+from catalog.models.entities import entity_url
 from catalog.tables import LocationTable
 from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListView, get_restricted_object_or_404
 
@@ -58,8 +58,7 @@ class EntityListView(LoginRequiredMixin, View):
         page = selectors.entity_page(rows, order_by=[sort, "ref"], offset=(number - 1) * self.per_page,
                                      limit=self.per_page, fields=self.columns)
         for row in page.rows:
-            row["url"] = reverse("catalog:entity", kwargs={"kind": row["kind"].lower(), "namespace": row["namespace"],
-                                                          "name": row["name"]})
+            row["url"] = entity_url(row["kind"], row["namespace"], row["name"])
             row["owner_short"] = row["owner"].split(":", 1)[-1].removeprefix("default/")
             row["system_short"] = row["system"].split(":", 1)[-1].removeprefix("default/")
         get = request.GET.get
@@ -124,8 +123,7 @@ class EntityDetailView(ObjectDetailView):
         relations = selectors.entity_relations(user=user, entity=obj)
         for relation in relations:
             relation.target_url = (
-                reverse("catalog:entity", kwargs={"kind": relation.target_kind.lower(),
-                                                  "namespace": relation.target_namespace, "name": relation.target_name})
+                entity_url(relation.target_kind, relation.target_namespace, relation.target_name)
                 if relation.target_name else ""
             )
         data = obj.data

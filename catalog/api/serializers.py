@@ -10,7 +10,7 @@ class EntitySerializer(serializers.ModelSerializer):
 
     owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     location = serializers.PrimaryKeyRelatedField(read_only=True)
-    url = serializers.CharField(source="get_absolute_url", read_only=True)
+    url = serializers.CharField(read_only=True, help_text="the entity's page in the portal")
     processed = serializers.DateTimeField(source="location.entities_processed", read_only=True,
                                           help_text="last time its location was processed")
 
