@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce
 
 from catalog.models import Entity, Location, LocationError, Relation
@@ -49,13 +49,30 @@ class EntityPage:
 
 
 def entity_page(queryset: QuerySet[Entity], *, order_by: list[str], offset: int, limit: int,
-                fields: tuple[str, ...] = ("pk",)) -> EntityPage:
+                fields: tuple[str, ...] = ("pk",), filtered: bool = False) -> EntityPage:
     """Rows ``offset .. offset+limit`` of ``queryset`` (as dicts of ``fields``) and the total count: two queries.
 
     Only ``fields`` are read, so ordering never drags the large document
     columns along. (A window-function count in the same query measured slower
     on SQLite: it defeats the index scan that LIMIT allows.)
+
+    On PostgreSQL a ``filtered`` query (filters or search beyond the
+    permission check) counts in the page query itself (``COUNT(*) OVER ()``,
+    one query): such a query scans the table anyway, and the separate
+    ``COUNT(*)`` was a second full scan (10k entities: filtered list page
+    53-61 -> 44-52 ms wall). Unfiltered, the page walks the name index and the
+    count stays a query of its own.
     """
+    if connection.vendor == "postgresql" and filtered:
+        rows = list(queryset.annotate(_total=Window(Count("pk"))).order_by(*order_by)
+                    .values(*fields, "_total")[offset: offset + limit])
+        if rows:
+            total = rows[0]["_total"]
+            for row in rows:
+                del row["_total"]
+        else:
+            total = queryset.count() if offset else 0
+        return EntityPage(rows=rows, total=total, offset=offset, limit=limit)
     rows = list(queryset.order_by(*order_by).values(*fields)[offset: offset + limit])
     total = queryset.count()
     return EntityPage(rows=rows, total=total, offset=offset, limit=limit)

@@ -9,7 +9,9 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.views import View
 
 from catalog import selectors, services
@@ -56,11 +58,10 @@ class EntityListView(LoginRequiredMixin, View):
         except ValueError:
             number = 1
         page = selectors.entity_page(rows, order_by=[sort, "ref"], offset=(number - 1) * self.per_page,
-                                     limit=self.per_page, fields=self.columns)
+                                     limit=self.per_page, fields=self.columns,
+                                     filtered=any(request.GET.get(name) for name in filterset.filters))
         for row in page.rows:
-            row["url"] = entity_url(row["kind"], row["namespace"], row["name"])
-            row["owner_short"] = row["owner"].split(":", 1)[-1].removeprefix("default/")
-            row["system_short"] = row["system"].split(":", 1)[-1].removeprefix("default/")
+            row["html"] = entity_row_html(row)
         get = request.GET.get
         dropdowns = dropdown_values(queryset, request.user)
         context = {
@@ -89,6 +90,32 @@ class EntityListView(LoginRequiredMixin, View):
         for row in rows.iterator():
             writer.writerow([",".join(row[c]) if c == "tags" else row[c] for c in self.columns])
         return response
+
+
+def _short_ref(ref: str) -> str:
+    return ref.split(":", 1)[-1].removeprefix("default/")
+
+
+def entity_row_html(row: dict) -> str:
+    """One ``<tr>`` of the catalog table, escaped here rather than by 10+ template lookups per row.
+
+    With 25 rows the template loop was the largest single cost of the page
+    (~500 variable resolutions); this builds the same markup directly.
+    """
+    name = escape(row["name"])
+    label = f'{escape(row["title"])} <small class="muted">{name}</small>' if row["title"] else name
+    tags = "".join(f'<span class="tag">{escape(tag)}</span>' for tag in row["tags"] or [])
+    cells = (
+        f'<td><a href="{escape(entity_url(row["kind"], row["namespace"], row["name"]))}">{label}</a></td>',
+        f'<td>{escape(row["kind"])}</td>',
+        f'<td>{escape(row["type"])}</td>',
+        f'<td>{escape(_short_ref(row["owner"]))}</td>',
+        f'<td>{escape(row["lifecycle"])}</td>',
+        f'<td>{escape(_short_ref(row["system"]))}</td>',
+        f'<td>{tags}</td>',
+        f'<td>{escape(Truncator(row["description"]).chars(120))}</td>',
+    )
+    return mark_safe("<tr>" + "".join(cells) + "</tr>")  # every value above is escaped
 
 
 class TemplateListView(EntityListView):

@@ -291,7 +291,8 @@ class EntitiesByQueryView(BackstageView):
         offset = state["offset"]
         # The permission-filtered, ordered query reads only ids (and the total); full rows are then
         # fetched by id, so sorting never drags the large document columns along.
-        page = selectors.entity_page(queryset, order_by=_ordering(state["order"]), offset=offset, limit=limit)
+        page = selectors.entity_page(queryset, order_by=_ordering(state["order"]), offset=offset, limit=limit,
+                                     filtered=bool(state["filter"] or state["term"]))
         ids = [row["pk"] for row in page.rows]
         by_id = Entity.objects.select_related("location").only(*_SERIALIZED_FIELDS).in_bulk(ids)
         rows = [by_id[pk] for pk in ids]

@@ -3,7 +3,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from catalog import selectors, services
 from catalog.api.serializers import (
@@ -16,12 +18,66 @@ from catalog.api.serializers import (
     ValidationResultSerializer,
 )
 from catalog.filtersets import EntityFilterSet, LocationFilterSet
+from catalog.models import Entity
 from portal.api.pagination import PortalPagination
 from portal.api.viewsets import PortalViewSet
 
 
 def _service_errors(exc: DjangoValidationError):
     return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+
+
+class EntityPagination(PortalPagination):
+    """``?page=``/``?page_size=`` as everywhere, with the page read as ids first, then those rows in full.
+
+    The ordered, permission-filtered (and searched) query reads only ids, and
+    with filters or a search it also counts (``entity_page``): one index scan
+    instead of a count and a second scan joined to locations and teams. The
+    response has the same shape (count, next, previous, results).
+    """
+
+    def paginate_queryset(self, queryset, request, view=None):
+        page_size = self.get_page_size(request)
+        if not page_size:
+            return None
+        self.request, self.page_size = request, page_size
+        try:
+            self.number = int(request.query_params.get(self.page_query_param) or 1)
+            if self.number < 1:
+                raise ValueError
+        except ValueError:
+            raise NotFound("Invalid page.") from None
+        filterset_class = getattr(view, "filterset_class", None)
+        filtered = bool(filterset_class) and any(request.query_params.get(name) for name in filterset_class.base_filters)
+        ordering = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+        page = selectors.entity_page(queryset, order_by=ordering, offset=(self.number - 1) * page_size,
+                                     limit=page_size, filtered=filtered)
+        if self.number > 1 and not page.rows:
+            raise NotFound("Invalid page.")
+        self.total = page.total
+        ids = [row["pk"] for row in page.rows]
+        by_id = view.rows_by_id(ids)
+        return [by_id[pk] for pk in ids]
+
+    def get_paginated_response(self, data):
+        return Response({"count": self.total, "next": self.get_next_link(), "previous": self.get_previous_link(),
+                         "results": data})
+
+    def get_next_link(self):
+        if self.number * self.page_size >= self.total:
+            return None
+        return replace_query_param(self.request.build_absolute_uri(), self.page_query_param, self.number + 1)
+
+    def get_previous_link(self):
+        if self.number <= 1:
+            return None
+        url = self.request.build_absolute_uri()
+        if self.number == 2:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, self.number - 1)
+
+
+_LIST_DEFERRED = ("data", "source_text", "search_text", "location__fingerprints", "location__last_report")
 
 
 class EntityViewSet(PortalViewSet):
@@ -39,8 +95,15 @@ class EntityViewSet(PortalViewSet):
         )
         return queryset.defer("data", "source_text", "search_text") if self.action == "list" else queryset
 
+    pagination_class = EntityPagination
+
     def get_serializer_class(self):
         return EntityListSerializer if self.action == "list" else EntitySerializer
+
+    @staticmethod
+    def rows_by_id(ids: list[int]) -> dict:
+        """A list page's rows (already checked by the restricted query that produced ``ids``)."""
+        return Entity.objects.select_related("owner_team", "location").defer(*_LIST_DEFERRED).in_bulk(ids)
 
     @staticmethod
     def update_service(*, actor, obj, visibility=None):

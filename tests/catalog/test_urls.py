@@ -23,3 +23,20 @@ def test_entity_url_follows_script_prefix():
         assert entity_url("Component", "default", "x") == "/portal/catalog/component/default/x/"
     finally:
         set_script_prefix("/")
+
+
+def test_list_row_html_escapes_every_value_and_links_the_entity():
+    from catalog.views import entity_row_html
+
+    row = {
+        "kind": "Component", "namespace": "default", "name": "svc", "title": "<b>T</b>", "type": "service&co",
+        "lifecycle": "production", "owner": "group:default/team-<x>", "system": "system:ops/core",
+        "tags": ["a<b", "c"], "description": "d" * 200,
+    }
+    html = entity_row_html(row)
+    assert html.startswith("<tr>") and html.endswith("</tr>") and html.count("<td>") == 8
+    assert '<a href="/catalog/component/default/svc/">&lt;b&gt;T&lt;/b&gt; <small class="muted">svc</small></a>' in html
+    assert "<td>service&amp;co</td>" in html and "<td>team-&lt;x&gt;</td>" in html and "<td>ops/core</td>" in html
+    assert '<span class="tag">a&lt;b</span><span class="tag">c</span>' in html
+    assert "<td>" + "d" * 119 + "…</td>" in html  # truncated to 120 characters, as truncatechars did
+    assert "<b>" not in html
