@@ -13,18 +13,11 @@ from catalog.models import (
     LocationUserObjectPermission,
     Relation,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from portal.admin import ReadOnlyModelAdmin
 
 
 @admin.register(Location)
-class LocationAdmin(ReadOnlyAdmin):
+class LocationAdmin(ReadOnlyModelAdmin):
     list_display = ["target", "type", "branch", "path", "owner_team", "status", "last_refreshed"]
     list_filter = ["type", "status", "owner_team"]
     search_fields = ["target", "branch", "path"]
@@ -32,14 +25,14 @@ class LocationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LocationError)
-class LocationErrorAdmin(ReadOnlyAdmin):
+class LocationErrorAdmin(ReadOnlyModelAdmin):
     list_display = ["location", "path", "doc_index", "line", "field", "code", "message"]
     list_filter = ["code", "location"]
     search_fields = ["path", "field", "message", "entity_ref"]
 
 
 @admin.register(Entity)
-class EntityAdmin(ReadOnlyAdmin):
+class EntityAdmin(ReadOnlyModelAdmin):
     list_display = ["ref", "kind", "type", "owner", "lifecycle", "owner_team", "visibility", "orphaned"]
     list_filter = ["kind", "lifecycle", "visibility", "owner_team", "location"]
     search_fields = ["ref", "title", "description"]
@@ -47,28 +40,28 @@ class EntityAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Relation)
-class RelationAdmin(ReadOnlyAdmin):
+class RelationAdmin(ReadOnlyModelAdmin):
     list_display = ["source_ref", "type", "target_ref"]
     list_filter = ["type"]
     search_fields = ["source_ref", "target_ref"]
 
 
 @admin.register(EntityUserObjectPermission, EntityGroupObjectPermission)
-class EntityObjectPermissionAdmin(ReadOnlyAdmin):
+class EntityObjectPermissionAdmin(ReadOnlyModelAdmin):
     list_display = ["content_object", "permission"]
     list_filter = ["permission"]
     search_fields = ["content_object__ref"]
 
 
 @admin.register(CatalogMembership)
-class CatalogMembershipAdmin(ReadOnlyAdmin):
+class CatalogMembershipAdmin(ReadOnlyModelAdmin):
     list_display = ["team", "user"]
     list_filter = ["team"]
     search_fields = ["user__username", "team__slug"]
 
 
 @admin.register(LocationUserObjectPermission, LocationGroupObjectPermission)
-class LocationObjectPermissionAdmin(ReadOnlyAdmin):
+class LocationObjectPermissionAdmin(ReadOnlyModelAdmin):
     list_display = ["content_object", "permission"]
     list_filter = ["permission"]
     search_fields = ["content_object__target"]

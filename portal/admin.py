@@ -7,6 +7,16 @@ admin.site.site_header = "Wayline administration"
 admin.site.site_title = "Wayline admin"
 
 
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """For models that git, ingestion or the services write: ops may look, not edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class TeamMembershipInline(admin.TabularInline):
     model = TeamMembership
     extra = 0

@@ -1,19 +1,12 @@
 """GitOps admin for ops. Change sets and approvals are written by the pipeline alone, so they are read-only here."""
 from django.contrib import admin
 
+from portal.admin import ReadOnlyModelAdmin
 from portal.gitops.models import Approval, ChangeSet, ChangeSetFile, Environment, GitOpsRepo, ManagedFile
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(GitOpsRepo)
-class GitOpsRepoAdmin(ReadOnlyAdmin):
+class GitOpsRepoAdmin(ReadOnlyModelAdmin):
     list_display = ["name", "url", "branch", "is_default", "last_sync_at"]
     list_filter = ["is_default", "branch"]
     search_fields = ["name", "url"]
@@ -37,7 +30,7 @@ class ChangeSetFileInline(admin.TabularInline):
 
 
 @admin.register(ChangeSet)
-class ChangeSetAdmin(ReadOnlyAdmin):
+class ChangeSetAdmin(ReadOnlyModelAdmin):
     list_display = ["pk", "message", "status", "environment", "repo", "author_name", "commit_sha", "created"]
     list_filter = ["status", "environment", "repo", "kind"]
     search_fields = ["message", "author_name", "author_email", "commit_sha"]
@@ -45,21 +38,21 @@ class ChangeSetAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChangeSetFile)
-class ChangeSetFileAdmin(ReadOnlyAdmin):
+class ChangeSetFileAdmin(ReadOnlyModelAdmin):
     list_display = ["changeset", "path"]
     list_filter = ["changeset__environment"]
     search_fields = ["path"]
 
 
 @admin.register(Approval)
-class ApprovalAdmin(ReadOnlyAdmin):
+class ApprovalAdmin(ReadOnlyModelAdmin):
     list_display = ["changeset", "user_name", "decision", "created"]
     list_filter = ["decision"]
     search_fields = ["user_name", "user_email", "comment"]
 
 
 @admin.register(ManagedFile)
-class ManagedFileAdmin(ReadOnlyAdmin):
+class ManagedFileAdmin(ReadOnlyModelAdmin):
     list_display = ["path", "repo", "drift_detected_at", "updated"]
     list_filter = ["repo", "drift_detected_at"]
     search_fields = ["path", "content_hash"]
