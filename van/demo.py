@@ -111,5 +111,11 @@ def _approve_demo_changes(actor) -> None:
 
     if actor is None or not getattr(actor, "is_superuser", False):
         return
+    from portal.gitops import engine
+
+    # No worker runs while the demo seeds: apply the VAN's changes now so there is something to approve.
+    pending = ChangeSet.objects.filter(status=ChangeSetStatus.PENDING, message__startswith="VAN demo:")
+    for repo_id in set(pending.values_list("repo_id", flat=True)):
+        engine.apply_pending(repo_id)
     for changeset in ChangeSet.objects.filter(status=ChangeSetStatus.AWAITING_APPROVAL, message__startswith="VAN demo:"):
         changeset_approve(actor=actor, changeset=changeset, comment="Demo data")
