@@ -128,10 +128,6 @@ class TemplateListView(EntityListView):
         return selectors.entity_list_light(user=self.request.user, filters={"kind": "Template"})
 
 
-def _can_change(user, model, obj) -> bool:
-    return model.objects.restrict(user, "change").filter(pk=obj.pk).exists()
-
-
 class EntityDetailView(ObjectDetailView):
     selector = selectors.entity_list
     template_name = "catalog/entity.html"
@@ -164,7 +160,7 @@ class EntityDetailView(ObjectDetailView):
             "api_definition": _api_definition(obj) if obj.kind == "API" else None,
             "template": _template_outline(obj) if obj.kind == "Template" else None,
             "profile": (data.get("spec") or {}).get("profile") if obj.kind in ("User", "Group") else None,
-            "can_edit": _can_change(user, Entity, obj),
+            "can_edit": Entity.objects.permits(user, "change", obj),
             "deployments": _deployments(user, obj),
         }
 
@@ -256,7 +252,7 @@ class LocationDetailView(ObjectDetailView):
         return {
             "errors": selectors.location_errors(location=obj),
             "entities": selectors.entity_list_light(user=user, filters={"location": obj}).order_by("kind", "name")[:200],
-            "can_edit": _can_change(user, Location, obj),
+            "can_edit": Location.objects.permits(user, "change", obj),
         }
 
 

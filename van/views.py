@@ -16,10 +16,6 @@ from van.models import App, Cluster, DistributionRule, Van
 from van.tables import AppTable, ClusterTable, RuleTable, VanTable
 
 
-def _can(user, model, obj, action="change") -> bool:
-    return model.objects.restrict(user, action).filter(pk=obj.pk).exists()
-
-
 # --- clusters ------------------------------------------------------------------------------------
 
 
@@ -38,7 +34,7 @@ class ClusterDetailView(ObjectDetailView):
 
     def get_extra_context(self, obj):
         return {
-            "can_edit": _can(self.request.user, Cluster, obj),
+            "can_edit": Cluster.objects.permits(self.request.user, "change", obj),
             "placed": selectors.placements_of_cluster(cluster=obj, user=self.request.user),
         }
 
@@ -76,7 +72,7 @@ class VanDetailView(ObjectDetailView):
     template_name = "van/van.html"
 
     def get_extra_context(self, obj):
-        return {"can_edit": _can(self.request.user, Van, obj), "rules": list(obj.rules.all()),
+        return {"can_edit": Van.objects.permits(self.request.user, "change", obj), "rules": list(obj.rules.all()),
                 "changesets": list(selectors.van_changesets(van=obj))} | selectors.van_overview(van=obj, user=self.request.user)
 
 
@@ -105,7 +101,7 @@ class AppDetailView(ObjectDetailView):
 
     def get_extra_context(self, obj):
         return {
-            "can_edit": _can(self.request.user, App, obj),
+            "can_edit": App.objects.permits(self.request.user, "change", obj),
             "placements": selectors.placements_of_app(app_name=obj.name, user=self.request.user),
             "releases": selectors.app_releases(app=obj)[:50],
             "version_form": AppVersionForm(initial={"version": obj.version, "chart_version": obj.chart_version}),
@@ -131,7 +127,7 @@ class AppEditView(ObjectEditView):
 class _AppActionView(LoginRequiredMixin, View):
     def get_app(self, pk) -> App:
         app = get_restricted_object_or_404(selectors.app_list(user=self.request.user), pk=pk)
-        if not _can(self.request.user, App, app):
+        if not App.objects.permits(self.request.user, "change", app):
             raise PermissionDenied("You may not change this app.")
         return app
 
@@ -186,7 +182,7 @@ class RuleDetailView(ObjectDetailView):
     template_name = "van/rule.html"
 
     def get_extra_context(self, obj):
-        return {"can_edit": _can(self.request.user, DistributionRule, obj)} | selectors.rule_placements(rule=obj, user=self.request.user)
+        return {"can_edit": DistributionRule.objects.permits(self.request.user, "change", obj)} | selectors.rule_placements(rule=obj, user=self.request.user)
 
 
 class RuleEditView(LoginRequiredMixin, View):
@@ -204,7 +200,7 @@ class RuleEditView(LoginRequiredMixin, View):
         else:
             self.object = None
             self.van = get_restricted_object_or_404(selectors.van_list(user=user), pk=kwargs["van_pk"])
-        if not _can(user, Van, self.van):
+        if not Van.objects.permits(user, "change", self.van):
             raise PermissionDenied("You may not change this VAN's rules.")
         return super().dispatch(request, *args, **kwargs)
 

@@ -482,7 +482,7 @@ class LocationView(BackstageView):
 
     def delete(self, request, pk):
         location = self._location(request, pk)
-        if not Location.objects.restrict(request.user, "change").filter(pk=location.pk).exists():
+        if not Location.objects.permits(request.user, "change", location):
             raise BackstageError(403, "NotAllowedError", "You may not delete this location")
         services.location_delete(actor=request.user, location=location)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -500,7 +500,7 @@ class RefreshView(BackstageView):
         if entity is None:
             raise BackstageError(404, "NotFoundError", f"No entity {key}")
         location = entity.location
-        if not Location.objects.restrict(request.user, "change").filter(pk=location.pk).exists():
+        if not Location.objects.permits(request.user, "change", location):
             raise BackstageError(403, "NotAllowedError", "You may not refresh this entity's location")
         services.location_refresh_request(actor=request.user, location=location)
         return Response(status=status.HTTP_200_OK)

@@ -30,7 +30,7 @@ class PortalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         """The object for a write: 404 when invisible, 403 when visible but not changeable."""
         obj = self.get_object()
         model = obj.__class__
-        if not model.objects.restrict(self.request.user, "change").filter(pk=obj.pk).exists():
+        if not model.objects.permits(self.request.user, "change", obj):
             raise PermissionDenied("You may not change this object.")
         return obj
 

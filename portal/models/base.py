@@ -43,6 +43,10 @@ class RestrictedQuerySet(models.QuerySet):
             return allowed | self.filter(public)
         return self.filter(Q(pk__in=allowed.values("pk")) | public)
 
+    def permits(self, user, action: str, obj) -> bool:
+        """Whether ``user`` may ``action`` the one object ``obj``: the same rule as ``restrict``."""
+        return self.restrict(user, action).filter(pk=obj.pk).exists()
+
 
 class PortalModel(models.Model):
     """Every Wayline model: timestamps and the restricted manager."""

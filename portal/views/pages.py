@@ -78,7 +78,7 @@ class TeamDetailView(ObjectDetailView):
         user = self.request.user
         return {
             "memberships": selectors.membership_list(user=user, team=obj),
-            "can_manage": Team.objects.restrict(user, "change").filter(pk=obj.pk).exists(),
+            "can_manage": Team.objects.permits(user, "change", obj),
             "member_form": TeamMemberForm(),
         }
 
@@ -133,7 +133,7 @@ class TeamMemberView(LoginRequiredMixin, View):
 
     def post(self, request, slug):
         team = get_restricted_object_or_404(Team.objects.restrict(request.user, "view"), slug=slug)
-        if not Team.objects.restrict(request.user, "change").filter(pk=team.pk).exists():
+        if not Team.objects.permits(request.user, "change", team):
             raise PermissionDenied("Only this team's admins manage its members.")
         form = TeamMemberForm(request.POST)
         if not form.is_valid():
