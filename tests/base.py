@@ -9,7 +9,19 @@ run a constant number of queries however many rows there are.
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+
+
+def assert_constant_queries(client, url, grow, django_assert_max_num_queries):
+    """GET ``url`` (warm, then counted), call ``grow()`` to add rows, and GET again within the same query count."""
+    client.get(url)  # warm caches (content types, permissions)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    grow()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(url).status_code == 200
 
 
 class RestrictedPageTests:
@@ -53,17 +65,11 @@ class RestrictedPageTests:
         client.force_login(world.alice)
         for _ in range(2):
             self.make_object(world.payments, "private")
-        url = reverse(self.list_url_name)
-        client.get(url)  # warm caches (content types, permissions)
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
+        assert_constant_queries(client, reverse(self.list_url_name), lambda: self._grow(world), django_assert_max_num_queries)
 
-        with CaptureQueriesContext(connection) as few:
-            assert client.get(url).status_code == 200
+    def _grow(self, world):
         for _ in range(8):
             self.make_object(world.payments, "public")
-        with django_assert_max_num_queries(len(few.captured_queries)):
-            assert client.get(url).status_code == 200
 
 
 class RestrictedApiTests:
@@ -106,14 +112,8 @@ class RestrictedApiTests:
     def test_list_query_count_is_constant(self, api, world, django_assert_max_num_queries):
         api.force_authenticate(world.alice)
         self.make_object(world.payments, "private")
-        url = reverse(self.api_list_url_name)
-        api.get(url)
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
+        assert_constant_queries(api, reverse(self.api_list_url_name), lambda: self._grow(world), django_assert_max_num_queries)
 
-        with CaptureQueriesContext(connection) as few:
-            assert api.get(url).status_code == 200
+    def _grow(self, world):
         for _ in range(8):
             self.make_object(world.payments, "public")
-        with django_assert_max_num_queries(len(few.captured_queries)):
-            assert api.get(url).status_code == 200
