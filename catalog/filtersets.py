@@ -14,23 +14,18 @@ class EntityFilterSet(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="search", label="Search", widget=forms.TextInput(attrs={"type": "search"}))
     kind = django_filters.ChoiceFilter(choices=[(k, k) for k in KINDS])
-    type = django_filters.ChoiceFilter(choices=[], label="Type")
+    # Exact matches on any value, not choices from the cached dropdown lists: a value that a
+    # refresh added within the cache's minute must still filter, and an unknown one matches nothing.
+    type = django_filters.CharFilter(label="Type")
     owner = django_filters.CharFilter(method="filter_owner", label="Owner")
-    lifecycle = django_filters.ChoiceFilter(choices=[], label="Lifecycle")
+    lifecycle = django_filters.CharFilter(label="Lifecycle")
     tag = django_filters.CharFilter(method="filter_tag", label="Tag")
-    namespace = django_filters.ChoiceFilter(choices=[], label="Namespace")
+    namespace = django_filters.CharFilter(label="Namespace")
     system = django_filters.CharFilter(method="filter_system", label="System")
 
     class Meta:
         model = Entity
         fields = ["q", "kind", "type", "owner", "lifecycle", "tag", "namespace", "system"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Dropdowns list the values present among the entities the user can see: one query each.
-        user = getattr(self.request, "user", None)
-        for name, values in dropdown_values(self.queryset, user).items():
-            self.filters[name].extra["choices"] = [(v, v) for v in values]
 
     def search(self, queryset, name, value):
         return entity_search(queryset, value)
@@ -49,7 +44,10 @@ DROPDOWN_SECONDS = 60
 
 
 def dropdown_values(queryset, user) -> dict[str, list[str]]:
-    """Type, lifecycle and namespace values among the entities the user sees, for the filter dropdowns.
+    """Type, lifecycle and namespace values among the entities the user sees, for the page's dropdowns.
+
+    Only for display: the filters accept any value, so a list up to a minute old
+    can miss a new value without making it unfilterable.
 
     One query for all three (the distinct combinations are few), kept for a
     minute per user so that filtering and paging do not repeat it.

@@ -32,6 +32,16 @@ def test_entities_list_filter_search_and_get(api, world, catalog):
     assert detail["processed"] == found["results"][0]["processed"] == stamp.isoformat().replace("+00:00", "Z")
 
 
+def test_entities_filter_by_unknown_value_is_empty_not_an_error(api, world, catalog):
+    api.force_authenticate(world.victor)
+    for params in ({"type": "no-such-type"}, {"lifecycle": "no-such-lifecycle"}, {"namespace": "no-such-namespace"}):
+        response = api.get("/api/entities/", params)
+        assert response.status_code == 200, response.content
+        assert response.json()["count"] == 0 and response.json()["results"] == []
+    listing = api.get("/api/entities/", {"type": "library"}).json()
+    assert [item["name"] for item in listing["results"]] == ["ledger"]
+
+
 def test_entity_settings_change_only_by_owning_team(api, world, catalog):
     checkout = Entity.objects.get(name="checkout")
     url = f"/api/entities/{checkout.uid}/"

@@ -31,6 +31,31 @@ def test_list_filters_search_and_htmx_partial(client, world, catalog):
     assert "ledger" in partial and "checkout" not in partial and "<html" not in partial
 
 
+def test_filter_by_a_value_added_since_the_dropdowns_were_cached(client, world, catalog, tmp_path):
+    """The dropdown lists are cached per user for a minute; filtering must not be limited to them."""
+    from tests.catalog.conftest import GitRepo, component_yaml
+
+    client.force_login(world.victor)
+    url = reverse("catalog:entity_list")
+    assert "ledger" in client.get(url).content.decode()  # caches the user's dropdown values
+    repo = GitRepo(tmp_path / "fresh")
+    repo.write({"gateway.yaml": component_yaml("gateway", "payments", type_="edge-proxy", lifecycle="beta")})
+    repo.commit()
+    services.location_refresh(
+        actor=None,
+        location_id=services.location_register(actor=None, type="git", target=repo.url, path="*.yaml", refresh=False).pk,
+    )
+    for params in ({"type": "edge-proxy"}, {"lifecycle": "beta"}):
+        response = client.get(url, params)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "gateway" in html and "checkout" not in html and "errorlist" not in html
+        (value,) = params.values()
+        assert f'<option value="{value}" selected>' in html  # kept selected though the cached list lacks it
+    unknown = client.get(url, {"type": "no-such-type"}).content.decode()
+    assert "gateway" not in unknown and "checkout" not in unknown and "errorlist" not in unknown
+
+
 def test_list_query_count_does_not_grow_with_rows(client, world, catalog, django_assert_max_num_queries, tmp_path):
     from tests.catalog.conftest import GitRepo, component_yaml
 
