@@ -1,23 +1,37 @@
-"""Multi-document YAML with line numbers per document and per field.
+"""Multi-document YAML read the way Backstage reads it, with line numbers per document and per field.
 
-PyYAML's C loader composes each document to a node tree (which keeps the
-line of every key and value) and constructs the plain data from it; the nodes
-are kept so an error on ``spec.owner`` can name the line it is on.
+Backstage parses catalog files with the npm ``yaml`` package (``parseAllDocuments``):
+the YAML 1.2 core schema (``yes``, ``on`` and ``2024-01-02`` stay strings; ``<<``
+is an ordinary key), a duplicate key is an error, and a broken document is an
+error of its own while the documents around it still load. yaml-rs (Rust,
+built on the saphyr parser) applies the same rules and builds the Python data
+directly, about ten times faster than PyYAML composing a node tree first.
+
+Each document is cut out of the file at its ``---`` / ``...`` markers (at
+column 0 they always end a document, even inside a block scalar) and parsed
+on its own. Line numbers of fields are only needed to report an error: then,
+and only then, PyYAML composes that one document to find the field's line.
 """
 from __future__ import annotations
 
-import datetime
+import json
+import math
+import re
 from dataclasses import dataclass, field
 
 import yaml
+import yaml_rs
 
-# The C parser with the *base* resolver: PyYAML's safe resolver runs a Python regex match for every
-# scalar while composing; here only plain scalars that could be something other than a string
-# (see ``_MAYBE_TYPED``) are resolved, in ``_convert``. Same results, about twice as fast.
 try:
-    _FastLoader, _SafeLoader = yaml.CBaseLoader, yaml.CSafeLoader
+    _LineLoader = yaml.CBaseLoader
 except AttributeError:  # PyYAML built without libyaml
-    _FastLoader, _SafeLoader = yaml.BaseLoader, yaml.SafeLoader
+    _LineLoader = yaml.BaseLoader
+
+# A document marker: "---" or "..." at column 0, then whitespace or the end of the line.
+_MARKER = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
+# npm yaml refuses documents whose aliases expand too far; a catalog file has no business doing that.
+_ALIAS_LIMITS = yaml_rs.AliasLimits(max_total_replayed_events=100_000)
+_ERROR_AT = re.compile(r"\bline (\d+)(?:, column \d+)?")
 
 
 @dataclass
@@ -28,88 +42,176 @@ class ParsedDocument:
     data: object
     line: int  # 1-based line where the document's content starts
     text: str  # the document's own source text
-    node: yaml.Node | None = field(default=None, repr=False)
+    first_line: int = 1  # 1-based line of ``source`` in the file
+    source: str = field(default="", repr=False)  # the document as cut from the file (markers included)
 
     def line_of(self, field_path: str) -> int:
         """The 1-based line of ``field_path`` (dotted, e.g. ``spec.owner`` or ``metadata.tags.1``).
 
         A missing field gives the line of its nearest present parent.
         """
-        node, line = self.node, self.line
+        node = _compose(self.source)
+        if node is None:
+            return self.line
+        line = self.line
         for part in [p for p in field_path.split(".") if p] if field_path else []:
             child = _child(node, part)
             if child is None:
                 break
             key_node, node = child
-            line = (key_node or node).start_mark.line + 1
+            line = (key_node or node).start_mark.line + self.first_line
         return line
 
 
-_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
-_MERGE = "tag:yaml.org,2002:merge"
-_fallback = yaml.constructor.SafeConstructor()
-_resolver = yaml.resolver.Resolver()
-# First characters of every implicit (untagged) YAML 1.1 type the safe resolver knows: bool, int,
-# float, null, timestamp, merge, value. A plain scalar starting otherwise is a string.
-_MAYBE_TYPED = frozenset("-+0123456789.~nNtTfFyYoO<=")
+@dataclass
+class YamlSyntaxError:
+    """A document that is not valid YAML; ``doc_index`` is the index it takes among the file's documents."""
+
+    line: int
+    message: str
+    doc_index: int
 
 
-class _NeedsSafeLoader(Exception):
-    """A construct the fast path does not handle (merge keys): parse the file with the safe loader."""
+def parse_documents(text: str) -> tuple[list[ParsedDocument], list[YamlSyntaxError]]:
+    """Split ``text`` into its non-empty documents, and the documents that are not valid YAML.
 
-
-def to_python(node):
-    """Build plain data from a composed node, as ``SafeLoader`` would, several times faster.
-
-    Plain strings, mappings and sequences (nearly all of a catalog file) are
-    converted directly; anything else (numbers, booleans, timestamps, merge
-    keys, other tags) goes through PyYAML's own ``SafeConstructor``.
+    Empty documents (nothing, or an explicit ``null``) are skipped, as Backstage skips them.
     """
-    return _convert(node, set())
+    documents: list[ParsedDocument] = []
+    errors: list[YamlSyntaxError] = []
+    index = 0
+    for first_line, source in _split(text.removeprefix("\ufeff")):
+        if not source.strip():
+            continue
+        try:
+            data = load_yaml(source)
+        except YamlError as exc:
+            if exc.line is None and exc.duplicate is not None:
+                exc.line = _duplicate_line(source, exc.duplicate)
+            line = first_line - 1 + exc.line if exc.line is not None else first_line + _content_offset(source)
+            errors.append(YamlSyntaxError(line=line, message=f"YAML syntax error: {exc.problem}", doc_index=index))
+            index += 1
+            continue
+        if data is None:
+            continue
+        offset = _content_offset(source)
+        documents.append(ParsedDocument(
+            index=index, data=data, line=first_line + offset, text=_content(source, offset),
+            first_line=first_line, source=source,
+        ))
+        index += 1
+    return documents, errors
 
 
-def _convert(node, active: set):
-    tag = node.tag
-    if isinstance(node, yaml.ScalarNode):
-        if tag == _STR:
-            value = node.value
-            if node.style or (value and value[0] not in _MAYBE_TYPED):  # quoted or block: always a string
-                return value
-            tag = _resolver.resolve(yaml.ScalarNode, value, (True, False))
-            if tag == _STR:
-                return value
-            if tag == _MERGE:
-                raise _NeedsSafeLoader
-            node = yaml.ScalarNode(tag, value, node.start_mark, node.end_mark, node.style)
-        value = _fallback.construct_object(node, deep=True)
-        # Entities are stored as JSON: timestamps stay the text they were written as.
-        return node.value if isinstance(value, (datetime.date, bytes)) else value
-    if id(node) in active:
-        raise yaml.constructor.ConstructorError(None, None, "recursive alias", node.start_mark)
-    if isinstance(node, yaml.MappingNode) and tag == _MAP:
-        if any(key.tag == _MERGE or (key.value == "<<" and not key.style) for key, _ in node.value):
-            if any(key.tag != _MERGE and key.value == "<<" for key, _ in node.value):
-                raise _NeedsSafeLoader  # composed by the fast loader: merge keys need the safe one
-            return _fallback.construct_object(node, deep=True)
-        active.add(id(node))
-        result = {}
-        for key_node, value_node in node.value:
-            key = _convert(key_node, active)
-            try:
-                hash(key)
-            except TypeError:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
-                ) from None
-            result[key] = _convert(value_node, active)
-        active.discard(id(node))
-        return result
-    if isinstance(node, yaml.SequenceNode) and tag == _SEQ:
-        active.add(id(node))
-        result = [_convert(item, active) for item in node.value]
-        active.discard(id(node))
-        return result
-    return _fallback.construct_object(node, deep=True)
+class YamlError(ValueError):
+    def __init__(self, problem: str, line: int | None = None, duplicate: str | None = None):
+        super().__init__(problem)
+        self.problem, self.line, self.duplicate = problem, line, duplicate
+
+
+def load_yaml(text: str):
+    """One YAML document as JSON-compatible data (YAML 1.2 core schema); raise ``YamlError``.
+
+    As JSON (and so Backstage) has them: keys are strings, and ``.nan``/``.inf`` are null.
+    """
+    try:
+        data = yaml_rs.loads(text, parse_datetime=False, alias_limits=_ALIAS_LIMITS,
+                             duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error)
+    except yaml_rs.YAMLDecodeError as exc:
+        message = str(exc).strip()
+        at = _ERROR_AT.search(message.splitlines()[0]) if message else None
+        problem = message.splitlines()[-1].strip() if message else "unreadable YAML"
+        duplicate = re.match(r"duplicate mapping key: '(.*)'$", problem)
+        if duplicate:
+            problem = f"map keys must be unique; {duplicate.group(1)!r} appears twice"
+        raise YamlError(problem, int(at.group(1)) if at else None, duplicate.group(1) if duplicate else None) from None
+    return data if _json_safe(data) else _to_json(data)
+
+
+def _json_safe(value) -> bool:
+    """True when ``value`` has only string keys and finite numbers (nearly always: no copy needed)."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not _json_safe(item):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if not _json_safe(item):
+                return False
+        return True
+    return kind is not float or math.isfinite(value)
+
+
+def _to_json(value):
+    if isinstance(value, dict):
+        return {_json_key(key): _to_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _json_key(key) -> str:
+    """A key as JavaScript would name it: true -> "true", 1 -> "1", a complex key ``? [a, b]`` -> '["a", "b"]'."""
+    return key if isinstance(key, str) else json.dumps(_to_json(key))
+
+
+def _split(text: str) -> list[tuple[int, str]]:
+    """``(first line, source)`` of each document: cut before a ``---`` line and after a ``...`` line.
+
+    A ``---`` that follows only comments and directives starts the same document.
+    """
+    chunks: list[tuple[int, str]] = []
+    start, line = 0, 1
+    for marker in _MARKER.finditer(text):
+        position = marker.start()
+        if marker.group(1) == "---":
+            if position == start or not _has_content(text[start:position]):
+                continue
+            end = position
+        else:
+            end = text.find("\n", position)
+            end = len(text) if end < 0 else end + 1
+        chunks.append((line, text[start:end]))
+        line += text.count("\n", start, end)
+        start = end
+    chunks.append((line, text[start:]))
+    return chunks
+
+
+def _has_content(source: str) -> bool:
+    return any(stripped and stripped[0] not in "#%" for stripped in (ln.strip() for ln in source.splitlines()))
+
+
+def _content_offset(source: str) -> int:
+    """Lines before the document's content: blank lines, comments, directives and a bare ``---``."""
+    for offset, raw in enumerate(source.splitlines()):
+        stripped = raw.strip()
+        if not stripped or stripped[0] in "#%":
+            continue
+        if _MARKER.match(raw) and raw[3:].strip()[:1] in ("", "#"):
+            continue
+        return offset
+    return 0
+
+
+def _content(source: str, offset: int) -> str:
+    """The document's source from its first content line, without a closing ``...`` line."""
+    lines = source.splitlines(keepends=True)[offset:]
+    while lines and (not lines[-1].strip() or (lines[-1].startswith("...") and _MARKER.match(lines[-1]))):
+        lines.pop()
+    return "".join(lines)
+
+
+def _compose(source: str):
+    """PyYAML's node tree of one document (for line numbers), or None when PyYAML cannot read it."""
+    try:
+        return next((node for node in yaml.compose_all(source, Loader=_LineLoader) if node is not None), None)
+    except yaml.YAMLError:
+        return None
 
 
 def _child(node, part: str):
@@ -122,50 +224,19 @@ def _child(node, part: str):
     return None
 
 
-@dataclass
-class YamlSyntaxError:
-    line: int
-    message: str
-
-
-def parse_documents(text: str) -> tuple[list[ParsedDocument], YamlSyntaxError | None]:
-    """Split ``text`` into its non-empty documents.
-
-    A syntax error stops reading at that point: the documents before it are
-    returned with the error (its line and PyYAML's description).
-    """
-    try:
-        return _parse(text, _FastLoader)
-    except _NeedsSafeLoader:
-        return _parse(text, _SafeLoader)
-
-
-def _parse(text: str, loader_class) -> tuple[list[ParsedDocument], YamlSyntaxError | None]:
-    documents: list[ParsedDocument] = []
-    loader = loader_class(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            if isinstance(node, yaml.ScalarNode) and not node.style and node.value in ("", "~", "null", "Null", "NULL"):
-                continue
-            data = to_python(node)
-            start, end = node.start_mark, node.end_mark
-            documents.append(
-                ParsedDocument(
-                    index=len(documents),
-                    data=data,
-                    line=start.line + 1,
-                    text=text[start.index : end.index] if start.index is not None else "",
-                    node=node,
-                )
-            )
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        return documents, YamlSyntaxError(line=line, message=f"YAML syntax error: {problem}")
-    finally:
-        loader.dispose()
-    return documents, None
+def _duplicate_line(source: str, key: str) -> int | None:
+    """The 1-based line (within ``source``) of the second occurrence of mapping key ``key``."""
+    stack = [_compose(source)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value == key and key in seen:
+                        return key_node.start_mark.line + 1
+                    seen.add(key_node.value)
+                stack.extend((key_node, value_node))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return None

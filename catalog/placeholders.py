@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
-import yaml
+from catalog.parsing import YamlError, load_yaml
 
 RESOLVERS = ("text", "json", "yaml")
 
@@ -92,6 +92,6 @@ def _read(resolver: str, target: str, *, reader: LocationReader, file_path: str,
     if resolver == "text":
         return content
     try:
-        return json.loads(content) if resolver == "json" else yaml.safe_load(content)
-    except (ValueError, yaml.YAMLError) as exc:
+        return json.loads(content) if resolver == "json" else load_yaml(content)
+    except (ValueError, YamlError) as exc:
         raise PlaceholderError(field, f"${resolver} placeholder {target!r} is not valid {resolver}: {exc}") from None

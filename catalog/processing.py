@@ -73,7 +73,7 @@ class ProcessResult:
 
 
 # Bump when parsing or validation changes meaning, so every file is processed again once.
-PROCESSING_VERSION = 1
+PROCESSING_VERSION = 2  # 2: YAML 1.2 core schema, as Backstage parses
 
 
 def _sha(path: Path) -> str | None:
@@ -176,11 +176,10 @@ def _process_file(file_path: Path, relative: str, reader, result: ProcessResult,
     except (OSError, UnicodeDecodeError) as exc:
         result.errors.append(ProcessingError(path=relative, message=f"cannot read file: {exc}", code="unreadable"))
         return targets
-    documents, syntax_error = parse_documents(text)
-    if syntax_error is not None:
-        result.errors.append(
-            ProcessingError(path=relative, line=syntax_error.line, doc_index=len(documents), message=syntax_error.message)
-        )
+    documents, syntax_errors = parse_documents(text)
+    for syntax_error in syntax_errors:
+        result.errors.append(ProcessingError(path=relative, line=syntax_error.line, doc_index=syntax_error.doc_index,
+                                             message=syntax_error.message))
     for document in documents:
         ref_hint = _ref_hint(document.data)
         try:

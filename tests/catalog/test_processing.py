@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 
-import yaml
 
 from catalog.parsing import parse_documents
 from catalog.processing import process_tree
@@ -33,20 +32,59 @@ def verdict_field(message: str) -> str:
 
 def test_parse_documents_keeps_line_numbers_per_document_and_field():
     text = "# first\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: a\n  tags: [x, y]\n---\n---\nkind: API\nspec:\n  owner: team-a\n"
-    documents, error = parse_documents(text)
-    assert error is None
+    documents, errors = parse_documents(text)
+    assert errors == []
     assert [d.index for d in documents] == [0, 1]
     assert [d.line for d in documents] == [2, 9]
     assert documents[0].line_of("metadata.tags.1") == 6
     assert documents[1].line_of("spec.owner") == 11
     assert documents[1].line_of("spec.missing") == 10  # nearest present parent
-    assert documents[1].text.startswith("kind: API")
+    assert documents[1].text == "kind: API\nspec:\n  owner: team-a\n"
 
 
-def test_parse_documents_reports_syntax_error_line_and_keeps_earlier_documents():
-    documents, error = parse_documents("kind: A\n---\nkind: [B\nx: 1\n")
+def test_a_broken_document_is_an_error_of_its_own_and_the_others_still_load():
+    """As Backstage's parseAllDocuments: the error names its document and line; documents after it load."""
+    documents, errors = parse_documents("kind: A\n---\nkind: [B\nx: 1\n---\nkind: C\n...\nkind: D\n")
+    assert [(d.index, d.data) for d in documents] == [(0, {"kind": "A"}), (2, {"kind": "C"}), (3, {"kind": "D"})]
+    assert [d.line for d in documents] == [1, 6, 8]
+    assert len(errors) == 1 and errors[0].doc_index == 1 and errors[0].line == 4
+    assert errors[0].message.startswith("YAML syntax error: ")
+
+
+def test_yaml_is_read_with_the_yaml_1_2_core_schema_as_backstage_reads_it():
+    documents, errors = parse_documents(
+        "a: yes\nb: on\nc: NO\nd: true\ne: 2024-01-02\nf: 017\ng: 0o17\nh: ~\n"
+        "base: &base {x: 1}\nmerged:\n  <<: *base\n"
+    )
+    assert errors == []
+    assert documents[0].data == {"a": "yes", "b": "on", "c": "NO", "d": True, "e": "2024-01-02", "f": 17, "g": 15,
+                                 "h": None, "base": {"x": 1}, "merged": {"<<": {"x": 1}}}
+
+
+def test_duplicate_keys_are_an_error_on_the_line_of_the_second_key():
+    documents, errors = parse_documents("kind: A\n---\nmetadata:\n  name: a\n  name: b\n")
     assert [d.data for d in documents] == [{"kind": "A"}]
-    assert error is not None and error.line >= 3 and "YAML syntax error" in error.message
+    assert [(e.doc_index, e.line) for e in errors] == [(1, 5)]
+    assert "'name' appears twice" in errors[0].message
+
+
+def test_parsed_data_is_json_data():
+    """NaN and infinity become null and keys become strings (JSON.stringify in Backstage does the same),
+    so no document can break the database write of a whole refresh."""
+    documents, errors = parse_documents("a: .nan\nb: [-.inf, 1.5]\n2: two\ntrue: yes\n? [x, y]\n: pair\n")
+    assert errors == []
+    data = documents[0].data
+    assert data == {"a": None, "b": [None, 1.5], "2": "two", "true": "yes", '["x", "y"]': "pair"}
+    json.dumps(data, allow_nan=False)
+
+
+def test_alias_expansion_is_bounded():
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i, name in enumerate("bcdefg"):
+        previous = "abcdefg"[i]
+        levels.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]")
+    documents, errors = parse_documents("\n".join(levels) + "\n")
+    assert documents == [] and len(errors) == 1 and "alias" in errors[0].message
 
 
 def test_entity_refs_resolve_like_backstage():
@@ -65,8 +103,9 @@ def _example_documents():
     cache = {}
     for verdict in VERDICTS:
         if verdict["file"] not in cache:
-            docs = [d for d in yaml.safe_load_all((EXAMPLES / verdict["file"]).read_text()) if d is not None]
-            cache[verdict["file"]] = docs
+            documents, errors = parse_documents((EXAMPLES / verdict["file"]).read_text())
+            assert errors == [], verdict["file"]
+            cache[verdict["file"]] = [document.data for document in documents]
         yield verdict, cache[verdict["file"]][verdict["index"]]
 
 
