@@ -1,10 +1,12 @@
 """Write services of the catalog: locations, ingestion, entity settings."""
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -173,31 +175,50 @@ def location_refresh(*, actor, location_id: int, full: bool = False) -> RefreshR
                      changes={"reason": str(exc)[:500]})
         return report
     patterns = [p.strip() for p in location.path.split(",") if p.strip()]
-    result = process_tree(source.root, patterns, base_urls=source.base_urls,
-                          previous=None if full else location.fingerprints)
-    report.files = len(result.files)
-    report.commit = source.commit
-    with transaction.atomic():
-        errors = _store(actor, location, result, source.commit, report)
-        report.seconds = round(time.monotonic() - started, 3)
-        Location.objects.filter(pk=location.pk).update(
-            status=LocationStatus.ERRORS if errors else LocationStatus.OK,
-            status_message="",
-            last_commit=source.commit,
-            last_refreshed=timezone.now(),
-            last_report=report.as_dict(),
-            fingerprints=result.fingerprints,
-        )
-        if actor is not None or report.added or report.updated or report.removed or report.orphaned:
-            # Periodic refreshes that change nothing leave no audit row (they run every few minutes).
-            audit_record(actor=actor, action="catalog.location_refreshed", obj=location, team=location.owner_team,
-                         changes=report.as_dict())
+    with _collector_paused():
+        result = process_tree(source.root, patterns, base_urls=source.base_urls,
+                              previous=None if full else location.fingerprints)
+        report.files = len(result.files)
+        report.commit = source.commit
+        with transaction.atomic():
+            errors = _store(actor, location, result, source.commit, report)
+            report.seconds = round(time.monotonic() - started, 3)
+            Location.objects.filter(pk=location.pk).update(
+                status=LocationStatus.ERRORS if errors else LocationStatus.OK,
+                status_message="",
+                last_commit=source.commit,
+                last_refreshed=timezone.now(),
+                last_report=report.as_dict(),
+                fingerprints=result.fingerprints,
+            )
+            if actor is not None or report.added or report.updated or report.removed or report.orphaned:
+                # Periodic refreshes that change nothing leave no audit row (they run every few minutes).
+                audit_record(actor=actor, action="catalog.location_refreshed", obj=location,
+                             team=location.owner_team, changes=report.as_dict())
     if report.added + report.updated + report.removed >= ANALYZE_AFTER_ROWS:
         _analyze()
     return report
 
 
 ANALYZE_AFTER_ROWS = 1000
+
+
+@contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector while a refresh builds and writes its rows.
+
+    A 10,000-entity refresh allocates a few million long-lived dicts, lists and
+    strings; every generation-2 pass re-walks all of them (about a fifth of the
+    refresh time). Reference counting still frees everything as usual; cycles
+    wait until the refresh is over.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _analyze() -> None:
