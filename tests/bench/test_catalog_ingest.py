@@ -79,6 +79,7 @@ def _cpu() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
+@pytest.mark.django_db(transaction=True)  # the refresh commits for real: constraint checks run at COMMIT
 def test_ingest_10k_entities(big_location):
     from catalog import services
     from catalog.models import Entity, Relation

@@ -378,3 +378,39 @@ def test_bulk_insert_paths_write_the_same_rows(git_repo):
     stored = list(LocationError.objects.filter(location=location).order_by("doc_index").values_list(
         "path", "doc_index", "line", "message", "created"))
     assert stored == [(f"f{i}.yaml", i, None, f"problem {i}\twith a tab, a \\ and\na newline", now) for i in range(25)]
+
+
+def test_relations_and_team_grants_leave_with_their_entity_location_and_team(git_repo):
+    """These rows have no database constraint (catalog.models.entities): the ORM cascade must remove them."""
+    from django.contrib.auth.models import Group
+
+    from catalog.models import EntityGroupObjectPermission
+
+    git_repo.write({
+        "org.yaml": GROUP.format(name="team-a", member="jane"),
+        "a.yaml": COMPONENT.format(name="a", description="x", owner="team-a"),
+        "b.yaml": COMPONENT.format(name="b", description="x", owner="team-a"),
+    })
+    git_repo.commit()
+    location = register(git_repo)
+    refresh(location)
+    b = Entity.objects.get(name="b")
+    assert Relation.objects.filter(originating=b).exists()
+    assert EntityGroupObjectPermission.objects.filter(content_object=b).count() == 2
+
+    git_repo.remove("b.yaml")
+    git_repo.commit()
+    refresh(location)  # evicted (grace period 0)
+    assert not Relation.objects.filter(originating_id=b.pk).exists()
+    assert not EntityGroupObjectPermission.objects.filter(content_object_id=b.pk).exists()
+
+    team = Team.objects.get(slug="team-a")
+    assert EntityGroupObjectPermission.objects.filter(group_id=team.editors_id).exists()
+    team.delete()  # its groups are protected while the team exists
+    Group.objects.filter(pk=team.editors_id).delete()
+    assert not EntityGroupObjectPermission.objects.filter(group_id=team.editors_id).exists()
+    assert EntityGroupObjectPermission.objects.filter(group_id=team.readers_id).exists()
+
+    location.delete()
+    assert not Relation.objects.exists()
+    assert not EntityGroupObjectPermission.objects.exists()
