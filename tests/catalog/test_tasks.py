@@ -1,15 +1,13 @@
 """The refresh task through a real Celery worker (in-process, over the configured broker)."""
 from __future__ import annotations
 
-import time
-
 import pytest
-from django.db import OperationalError
 
 from catalog import services
 from catalog.models import Entity, Location
 from catalog.tasks import location_refresh_task, locations_refresh_due
 from tests.catalog.conftest import component_yaml
+from tests.polling import wait_for
 
 
 @pytest.fixture
@@ -28,22 +26,12 @@ def live_worker(transactional_db):
         app.conf.task_always_eager = previous
 
 
-def _exists(**lookup) -> bool:
-    try:
-        return Entity.objects.filter(**lookup).exists()
-    except OperationalError:
-        # In-memory SQLite shared between threads locks whole tables while the worker writes: try again.
-        return False
-
-
 @pytest.mark.celery_worker
 def test_register_queues_a_refresh_that_a_worker_runs(live_worker, git_repo):
     git_repo.write({"a.yaml": component_yaml("from-worker", "payments")})
     git_repo.commit()
     location = services.location_register(actor=None, type="git", target=git_repo.url, path="*.yaml")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not _exists(name="from-worker"):
-        time.sleep(0.2)
+    wait_for(lambda: Entity.objects.filter(name="from-worker").exists(), timeout=60, interval=0.2)
     assert Entity.objects.filter(name="from-worker", location=location).exists()
     location.refresh_from_db()
     assert location.status == "ok" and location.refresh_started is None

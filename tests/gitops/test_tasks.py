@@ -12,6 +12,7 @@ import time
 import pytest
 
 from portal.gitops.choices import ChangeSetStatus
+from tests.polling import wait_for
 
 
 
@@ -30,15 +31,6 @@ def running_worker():
         app.conf.task_always_eager = previous
 
 
-def _wait(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return time.monotonic()
-        time.sleep(0.1)
-    raise AssertionError("timed out")
-
-
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_dev_change_lands_within_seconds_and_prod_waits_for_approval(running_worker, repo, bare, people):
@@ -50,18 +42,40 @@ def test_dev_change_lands_within_seconds_and_prod_waits_for_approval(running_wor
                          message="Dev rollout")
     prod = propose_change(actor=people.alice, repo=repo, files_to_write={"envs/prod/web.yaml": "image: web:2\n"},
                           message="Prod rollout", environment="prod")
-    landed = _wait(lambda: bare.read("envs/dev/web.yaml") is not None)
+    landed = wait_for(lambda: bare.read("envs/dev/web.yaml") is not None)
     print(f"dev change on main after {landed - started:.2f}s")
     assert landed - started < 10
-    _wait(lambda: ChangeSet.objects.get(pk=prod.pk).status == ChangeSetStatus.AWAITING_APPROVAL)
+    wait_for(lambda: ChangeSet.objects.get(pk=prod.pk).status == ChangeSetStatus.AWAITING_APPROVAL)
     assert bare.read("envs/prod/web.yaml") is None
     assert f"wayline/change-{prod.pk}" in bare.branches()
     assert ChangeSet.objects.get(pk=dev.pk).status == ChangeSetStatus.APPLIED
 
     changeset_approve(actor=people.bob, changeset=ChangeSet.objects.get(pk=prod.pk), comment="go")
-    _wait(lambda: bare.read("envs/prod/web.yaml") is not None)
-    _wait(lambda: ChangeSet.objects.get(pk=prod.pk).status == ChangeSetStatus.APPLIED)
+    wait_for(lambda: bare.read("envs/prod/web.yaml") is not None)
+    wait_for(lambda: ChangeSet.objects.get(pk=prod.pk).status == ChangeSetStatus.APPLIED)
     assert "Approved-by: Bob <bob@example.com>" in bare.log()[0][4]
+
+
+def test_polling_retries_a_sqlite_table_lock_and_raises_other_database_errors():
+    """The worker thread's writes lock shared-cache SQLite tables: a poll that meets one tries again."""
+    from django.db.utils import OperationalError
+
+    answers = iter([OperationalError("database table is locked: gitops_changeset"), False, True])
+
+    def predicate():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def broken():
+        raise OperationalError("no such table: gitops_changeset")
+
+    wait_for(predicate, timeout=5, interval=0.01)
+    with pytest.raises(OperationalError, match="no such table"):
+        wait_for(broken, timeout=5, interval=0.01)
+    with pytest.raises(AssertionError, match="timed out"):
+        wait_for(lambda: False, timeout=0.05, interval=0.01)
 
 
 @pytest.mark.django_db
