@@ -1,9 +1,13 @@
 """Base models and the one permission choke point: ``RestrictedQuerySet.restrict``."""
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
-from guardian.shortcuts import get_objects_for_user
+from django.db.models.functions import Cast
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 ACTIONS = ("view", "change", "delete")
 
@@ -32,20 +36,42 @@ class RestrictedQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         opts = self.model._meta
-        perm = f"{opts.app_label}.{action}_{opts.model_name}"
-        allowed = get_objects_for_user(user, perm, klass=self, accept_global_perms=True, with_superuser=True)
+        codename = f"{action}_{opts.model_name}"
+        if user.has_perm(f"{opts.app_label}.{codename}"):  # global permission (cached on the user per request)
+            return self
+        allowed = granted_q(self.model, user, codename)
         public = self.model.public_q() if action == "view" else None
-        if public is None:
-            return allowed
-        if allowed.query.annotations.keys() == self.query.annotations.keys():
-            # Permission and public conditions OR-ed in one WHERE: one scan of the table, where
-            # ``pk IN (SELECT pk FROM <same table> WHERE ...)`` read it twice (big catalogs on PostgreSQL).
-            return allowed | self.filter(public)
-        return self.filter(Q(pk__in=allowed.values("pk")) | public)
+        # Permission and public conditions OR-ed in one WHERE: one scan of the table.
+        return self.filter(allowed | public if public is not None else allowed)
 
     def permits(self, user, action: str, obj) -> bool:
         """Whether ``user`` may ``action`` the one object ``obj``: the same rule as ``restrict``."""
         return self.restrict(user, action).filter(pk=obj.pk).exists()
+
+
+def granted_q(model, user, codename: str) -> Q:
+    """Objects of ``model`` on which ``user``, or a group the user is in, holds the object permission ``codename``.
+
+    Reads django-guardian's tables directly (the model's direct permission
+    tables when it has them, else guardian's generic ones), with the same rule as
+    ``guardian.shortcuts.get_objects_for_user``. Building that function's
+    queryset cost ~8 ms of Python on every page; this is two plain subqueries.
+    """
+    content_type = ContentType.objects.get_for_model(model)
+    permission = Permission.objects.filter(content_type=content_type, codename=codename).values("pk")
+    user_groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
+    conditions = Q()
+    for perm_model, holder in ((get_user_obj_perms_model(model), Q(user_id=user.pk)),
+                               (get_group_obj_perms_model(model), Q(group_id__in=user_groups))):
+        rows = perm_model.objects.filter(holder, permission_id__in=permission)
+        if perm_model.objects.is_generic():
+            rows = rows.filter(content_type=content_type).annotate(
+                _object=Cast("object_pk", model._meta.pk.target_field if model._meta.pk.is_relation else model._meta.pk)
+            ).values("_object")
+        else:
+            rows = rows.values("content_object_id")
+        conditions |= Q(pk__in=rows)
+    return conditions
 
 
 class PortalModel(models.Model):
