@@ -3,11 +3,15 @@ from django.utils.functional import SimpleLazyObject
 ACTIVE_TEAM_SESSION_KEY = "wayline_active_team"
 
 
-def _active_team(request):
+def _my_teams(request) -> list:
     from portal.selectors import teams_of_user
 
-    teams = list(teams_of_user(user=request.user))
+    return list(teams_of_user(user=request.user))
+
+
+def _active_team(request):
     wanted = request.session.get(ACTIVE_TEAM_SESSION_KEY)
+    teams = request.my_teams
     for team in teams:
         if team.slug == wanted:
             return team
@@ -15,12 +19,14 @@ def _active_team(request):
 
 
 class ActiveTeamMiddleware:
-    """Sets ``request.active_team``: the team chosen in the team switcher (default: the user's first team)."""
+    """Sets ``request.my_teams`` (the user's teams, read once per request, when first used) and
+    ``request.active_team``: the team chosen in the team switcher (default: the user's first team)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        request.my_teams = SimpleLazyObject(lambda: _my_teams(request))
         request.active_team = SimpleLazyObject(lambda: _active_team(request))
         return self.get_response(request)
 
