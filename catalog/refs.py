@@ -6,6 +6,7 @@ lower case (``component:default/payments``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 DEFAULT_NAMESPACE = "default"
 MAX_REF_LENGTH = 400  # the width of the ref columns (a valid kind, namespace and name fit in 191)
@@ -24,7 +25,7 @@ class EntityRef:
     def __str__(self) -> str:
         return f"{self.kind.lower()}:{self.namespace}/{self.name}"
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The lookup key: the whole ref in lower case."""
         return str(self).lower()
@@ -34,6 +35,12 @@ def parse_ref(ref: str, *, default_kind: str | None = None, default_namespace: s
     """Parse a ref the way Backstage's ``parseEntityRef`` does, filling the context's defaults."""
     if not isinstance(ref, str) or not ref.strip():
         raise EntityRefError(f"entity reference must be a non-empty string, got {ref!r}")
+    return _parse_ref(ref, default_kind, default_namespace)
+
+
+@lru_cache(maxsize=16384)
+def _parse_ref(ref: str, default_kind: str | None, default_namespace: str) -> EntityRef:
+    # Cached: an import parses the same few owners, systems and APIs tens of thousands of times.
     kind, sep, rest = ref.partition(":")
     if not sep:
         kind, rest = "", ref

@@ -414,3 +414,16 @@ def test_relations_and_team_grants_leave_with_their_entity_location_and_team(git
     location.delete()
     assert not Relation.objects.exists()
     assert not EntityGroupObjectPermission.objects.exists()
+
+
+def test_documents_with_any_json_value_are_stored(git_repo):
+    """JSON columns are written with orjson, falling back to json for what it refuses (integers past 64 bits)."""
+    git_repo.write({"a.yaml": COMPONENT.format(name="a", description="x", owner="t")
+                    + "  big: 123456789012345678901234567890\n  text: \"é \\u2603 \\\"q\\\"\"\n  nothing: .nan\n"})
+    git_repo.commit()
+    report = refresh(register(git_repo))
+    assert report.errors == 0, report.error_list
+    spec = Entity.objects.get(name="a").data["spec"]
+    assert spec["big"] == 123456789012345678901234567890
+    assert spec["text"] == 'é \u2603 "q"'
+    assert spec["nothing"] is None
