@@ -24,10 +24,37 @@ class EntitySerializer(serializers.ModelSerializer):
         read_only_fields = [f for f in fields if f != "visibility"]
 
 
+_DATETIME = serializers.DateTimeField()  # DRF's own formatting of datetimes, for the direct representation below
+
+
 class EntityListSerializer(EntitySerializer):
+    """An entity in a list: every field but ``data``.
+
+    ``to_representation`` reads the attributes directly: DRF's field-by-field
+    machinery (attribute lookups, ``to_representation`` per field) cost ~8 ms of a
+    50-row page. The fields above still describe it (OpenAPI schema), and a test
+    checks both give the same output.
+    """
+
     class Meta(EntitySerializer.Meta):
         fields = [f for f in EntitySerializer.Meta.fields if f != "data"]
         read_only_fields = fields
+
+    def to_representation(self, entity):
+        when = _DATETIME.to_representation
+        processed = entity.location.entities_processed
+        return {
+            "uid": str(entity.uid), "ref": entity.ref, "kind": entity.kind, "namespace": entity.namespace,
+            "name": entity.name, "title": entity.title, "description": entity.description, "type": entity.type,
+            "lifecycle": entity.lifecycle, "owner": entity.owner, "system": entity.system, "domain": entity.domain,
+            "tags": entity.tags, "visibility": entity.visibility,
+            "owner_team": entity.owner_team.slug if entity.owner_team_id else None,
+            "location": entity.location_id, "source_path": entity.source_path, "doc_index": entity.doc_index,
+            "line": entity.line, "commit": entity.commit,
+            "processed": when(processed) if processed is not None else None,
+            "orphaned": when(entity.orphaned) if entity.orphaned is not None else None,
+            "url": entity.url,
+        }
 
 
 class EntityValidateSerializer(serializers.Serializer):
