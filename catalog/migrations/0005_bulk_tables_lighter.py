@@ -1,6 +1,7 @@
 # Lighter bulk-written tables: no varchar_pattern_ops index twins, no redundant indexes, no
 # constraint triggers on the derived rows (relations, team grants). See catalog.models.entities.
 
+
 import django.db.models.deletion
 from django.db import migrations, models
 
@@ -48,6 +49,11 @@ class Migration(migrations.Migration):
             model_name='entity',
             name='owner',
             field=models.CharField(blank=True, help_text='owner ref in lower case', max_length=400),
+        ),
+        migrations.AlterField(
+            model_name='entity',
+            name='owner_team',
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='portal.team', verbose_name='owning team'),
         ),
         migrations.AlterField(
             model_name='entity',
@@ -126,10 +132,6 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='entity',
             index=models.Index(fields=['system'], name='catalog_entity_system'),
-        ),
-        migrations.AddIndex(
-            model_name='entity',
-            index=models.Index(fields=['domain'], name='catalog_entity_domain'),
         ),
         migrations.AddIndex(
             model_name='relation',

@@ -73,8 +73,11 @@ class Entity(PortalModel):
     etag = models.CharField(max_length=40)
     orphaned = models.DateTimeField(null=True, blank=True, help_text="when its location stopped supplying it")
 
+    # Not indexed: nothing looks entities up by owning team except deleting a team (rare, a scan is fine),
+    # and each index is written on every imported row.
     owner_team = models.ForeignKey(
-        "portal.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="owning team"
+        "portal.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="owning team",
+        db_index=False,
     )
     team = models.OneToOneField(
         "portal.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="catalog_group",
@@ -92,13 +95,14 @@ class Entity(PortalModel):
         verbose_name_plural = "entities"
         # Plain b-tree indexes (and the unique ref) declared here rather than with db_index/unique=True: on
         # PostgreSQL those also add a varchar_pattern_ops twin per column for LIKE 'x%', which nothing
-        # here runs, and each index is written on every inserted row. (No index on visibility: two
-        # values, and permission checks OR it with the object permissions anyway.)
+        # here runs, and each index is written on every inserted row. No index on visibility (two
+        # values, OR-ed with the object permissions anyway) nor on domain (filtered only by the
+        # Backstage API, which compares UPPER(domain)).
         constraints = [models.UniqueConstraint(fields=["ref"], name="catalog_entity_ref_unique")]
         indexes = [
             models.Index(fields=["location", "ref"], name="catalog_entity_loc_ref"),
             *(models.Index(fields=[column], name=f"catalog_entity_{column}")
-              for column in ("kind", "namespace", "name", "type", "lifecycle", "owner", "system", "domain")),
+              for column in ("kind", "namespace", "name", "type", "lifecycle", "owner", "system")),
         ]
 
     def __str__(self) -> str:
