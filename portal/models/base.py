@@ -55,15 +55,21 @@ def granted_q(model, user, codename: str) -> Q:
     Reads django-guardian's tables directly (the model's direct permission
     tables when it has them, else guardian's generic ones), with the same rule as
     ``guardian.shortcuts.get_objects_for_user``. Building that function's
-    queryset cost ~8 ms of Python on every page; this is two plain subqueries.
+    queryset cost ~8 ms of Python on every page; this is one query for the
+    user's groups and two plain subqueries.
     """
     content_type = ContentType.objects.get_for_model(model)
-    permission = Permission.objects.filter(content_type=content_type, codename=codename).values("pk")
-    user_groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
-    conditions = Q()
-    for perm_model, holder in ((get_user_obj_perms_model(model), Q(user_id=user.pk)),
-                               (get_group_obj_perms_model(model), Q(group_id__in=user_groups))):
-        rows = perm_model.objects.filter(holder, permission_id__in=permission)
+    permission = Q(permission__content_type=content_type, permission__codename=codename)
+    holders = [(get_user_obj_perms_model(model), Q(user_id=user.pk))]
+    # The user's few groups as values: given "group_id IN (SELECT ... user_groups)" both PostgreSQL and
+    # SQLite read every grant of the permission (half the table for a 10,000-entity catalog, ~12 ms)
+    # and checked each row's group, instead of looking up the user's groups in the grants index.
+    group_ids = list(get_user_model().groups.through.objects.filter(user_id=user.pk).values_list("group_id", flat=True))
+    if group_ids:
+        holders.append((get_group_obj_perms_model(model), Q(group_id__in=group_ids)))
+    conditions = Q(pk__in=[])
+    for perm_model, holder in holders:
+        rows = perm_model.objects.filter(holder, permission)
         if perm_model.objects.is_generic():
             rows = rows.filter(content_type=content_type).annotate(
                 _object=Cast("object_pk", model._meta.pk.target_field if model._meta.pk.is_relation else model._meta.pk)
