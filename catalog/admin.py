@@ -5,6 +5,7 @@ from django.contrib import admin
 from catalog.models import (
     CatalogMembership,
     Entity,
+    EntityDocument,
     EntityGroupObjectPermission,
     EntityUserObjectPermission,
     Location,
@@ -37,6 +38,15 @@ class EntityAdmin(ReadOnlyModelAdmin):
     list_filter = ["kind", "lifecycle", "visibility", "owner_team", "location"]
     search_fields = ["ref", "title", "description"]
     exclude = ["search_text"]
+    readonly_fields = ["data", "source_text"]  # from the entity's EntityDocument
+
+
+@admin.register(EntityDocument)
+class EntityDocumentAdmin(ReadOnlyModelAdmin):
+    list_display = ["entity"]
+    list_select_related = ["entity"]
+    list_filter = ["entity__kind"]
+    search_fields = ["entity__ref"]
 
 
 @admin.register(Relation)

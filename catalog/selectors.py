@@ -22,8 +22,8 @@ def entity_list(*, user, filters: dict | None = None) -> QuerySet[Entity]:
 
 
 def entity_list_light(*, user, filters: dict | None = None) -> QuerySet[Entity]:
-    """Entities the user may see, without the large document columns (for lists)."""
-    return entity_list(user=user, filters=filters).defer("data", "source_text", "search_text")
+    """Entities the user may see, without the search text (for lists; documents live in ``EntityDocument``)."""
+    return entity_list(user=user, filters=filters).defer("search_text")
 
 
 @dataclass

@@ -20,7 +20,9 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from catalog.choices import LocationStatus, LocationType
-from catalog.models import CatalogMembership, Entity, EntityGroupObjectPermission, Location, LocationError, Relation
+from catalog.models import (
+    CatalogMembership, Entity, EntityDocument, EntityGroupObjectPermission, Location, LocationError, Relation,
+)
 from catalog.processing import ProcessedEntity, ProcessingError, process_document, process_tree
 from catalog.refs import parse_ref
 from catalog.sources import LocationUnreadable, checkout
@@ -286,6 +288,18 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
     if to_create:
         ids.update(Entity.objects.filter(location=location, created=now).values_list("ref", "pk"))
 
+    # Documents: new ones inserted, changed ones rewritten.
+    _insert_rows(EntityDocument, [
+        {"entity_id": ids[entity.key], "data": entity.data, "source_text": entity.text}
+        for entity in changed if entity.key not in existing
+    ])
+    if to_update:
+        EntityDocument.objects.bulk_update(
+            [EntityDocument(entity_id=ids[entity.key], data=entity.data, source_text=entity.text)
+             for entity in changed if entity.key in existing],
+            fields=["data", "source_text"], batch_size=200,
+        )
+
     # Relations: one row per pair (the reverse direction is read from the same row), replaced for changed entities.
     for chunk in _chunks([row.pk for row in to_update]):
         Relation.objects.filter(originating_id__in=chunk).delete()
@@ -358,7 +372,8 @@ def _insert_rows(model, rows: list[dict], *, method: str | None = None) -> None:
     adapters = []
     for f in fields:
         internal = f.get_internal_type()
-        if internal in ("CharField", "TextField", "PositiveIntegerField", "IntegerField", "ForeignKey", "BigAutoField"):
+        if internal in ("CharField", "TextField", "PositiveIntegerField", "IntegerField", "ForeignKey", "OneToOneField",
+                        "BigAutoField"):
             adapters.append(None)
         elif internal == "DateTimeField":
             adapters.append(_memoized(lambda value, f=f: f.get_db_prep_save(value, db)))  # one "now" per import
@@ -406,7 +421,7 @@ def _memoized(adapt):
 
 _UPDATE_FIELDS = [
     "kind", "namespace", "name", "title", "description", "type", "lifecycle", "owner", "system", "domain", "tags",
-    "tag_index", "search_text", "data", "source_text", "source_path", "doc_index", "line", "commit", "hash", "etag",
+    "tag_index", "search_text", "source_path", "doc_index", "line", "commit", "hash", "etag",
     "orphaned", "owner_team", "team",
 ]
 
@@ -439,8 +454,6 @@ def _entity_values(entity: ProcessedEntity, location: Location, commit: str, now
         tags=tags,
         tag_index=("|" + "|".join(tags) + "|")[:2000] if tags else "",
         search_text=" ".join([meta["name"], meta.get("title") or "", meta.get("description") or "", *tags]).lower(),
-        data=data,
-        source_text=entity.text,
         location_id=location.pk,
         source_path=entity.path[:1000],
         doc_index=entity.doc_index,
@@ -535,7 +548,8 @@ def _sync_memberships(actor) -> None:
     Memberships made in the portal are never touched.
     """
     User = get_user_model()
-    org = list(Entity.objects.filter(kind__in=("Group", "User")).values_list("ref", "kind", "namespace", "team_id", "data"))
+    org = list(Entity.objects.filter(kind__in=("Group", "User"))
+               .values_list("ref", "kind", "namespace", "team_id", "document__data"))
     group_team = {ref: team_id for ref, kind, _, team_id, _ in org if kind == "Group" and team_id}
     wanted: set[tuple[int, str]] = set()
     emails: dict[str, str] = {}

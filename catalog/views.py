@@ -136,7 +136,7 @@ class EntityDetailView(ObjectDetailView):
         ref = f"{self.kwargs['kind']}:{self.kwargs['namespace']}/{self.kwargs['name']}".lower()
         return get_restricted_object_or_404(
             selectors.entity_list(user=self.request.user)
-            .select_related("location", "owner_team", "team")
+            .select_related("location", "owner_team", "team", "document")
             .defer("location__fingerprints", "location__last_report"),
             ref=ref,
         )

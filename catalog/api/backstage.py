@@ -93,7 +93,7 @@ def _json_parts(path: str) -> list[str]:
 
 def _json_path(path: str):
     parts = _json_parts(path)
-    expression = "data"
+    expression = "document__data"
     for part in parts[:-1]:
         expression = KeyTransform(part, expression)
     return KeyTextTransform(parts[-1], expression)
@@ -114,7 +114,7 @@ def _condition(key: str, value: str | None) -> Q:
     if value is None:
         parts = _json_parts(key)
         alias = "_h_" + re.sub(r"\W", "_", key)
-        parent = "data"
+        parent = "document__data"
         for part in parts[:-1]:
             parent = KeyTransform(part, parent)
         return Q(**{f"{alias}__has_key": parts[-1]}), alias, parent  # type: ignore[return-value]
@@ -212,12 +212,13 @@ def serialize_page(entities: list[Entity], fields: list[str]) -> list[dict]:
 
 _LOCATION_HEAVY = ("location__fingerprints", "location__last_report")
 # What ``serialize_entity`` reads: a page of 100 then loads no source text, search text or timestamps.
-_SERIALIZED_FIELDS = ("uid", "ref", "etag", "namespace", "data", "orphaned",
+_SERIALIZED_FIELDS = ("uid", "ref", "etag", "namespace", "document__data", "orphaned",
                       "location__type", "location__target", "location__branch", "location__path")
 
 
 def _visible(request):
-    return selectors.entity_list(user=request.user).select_related("location").defer(*_LOCATION_HEAVY)
+    return (selectors.entity_list(user=request.user).select_related("location", "document")
+            .defer(*_LOCATION_HEAVY, "search_text", "document__source_text"))
 
 
 def _order(queryset, order_fields: list[str]):
@@ -297,7 +298,7 @@ class EntitiesByQueryView(BackstageView):
         page = selectors.entity_page(queryset, order_by=_ordering(state["order"]), offset=offset, limit=limit,
                                      filtered=bool(state["term"]))
         ids = [row["pk"] for row in page.rows]
-        by_id = Entity.objects.select_related("location").only(*_SERIALIZED_FIELDS).in_bulk(ids)
+        by_id = Entity.objects.select_related("location", "document").only(*_SERIALIZED_FIELDS).in_bulk(ids)
         rows = [by_id[pk] for pk in ids]
         body = {"items": serialize_page(rows, _fields(params.getlist("fields"))), "pageInfo": {}}
         if params.get("totalItems") != "exclude":

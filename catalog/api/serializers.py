@@ -13,6 +13,8 @@ class EntitySerializer(serializers.ModelSerializer):
     url = serializers.CharField(read_only=True, help_text="the entity's page in the portal")
     processed = serializers.DateTimeField(source="location.entities_processed", read_only=True,
                                           help_text="last time its location was processed")
+    data = serializers.JSONField(source="document.data", read_only=True,
+                                 help_text="the whole document (placeholders resolved, namespace defaulted)")
 
     class Meta:
         model = Entity

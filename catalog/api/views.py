@@ -77,7 +77,7 @@ class EntityPagination(PortalPagination):
         return replace_query_param(url, self.page_query_param, self.number - 1)
 
 
-_LIST_DEFERRED = ("data", "source_text", "search_text", "location__fingerprints", "location__last_report")
+_LIST_DEFERRED = ("search_text", "location__fingerprints", "location__last_report")
 
 
 class EntityViewSet(PortalViewSet):
@@ -93,7 +93,7 @@ class EntityViewSet(PortalViewSet):
             super().get_queryset().select_related("owner_team", "location")
             .defer("location__fingerprints", "location__last_report")
         )
-        return queryset.defer("data", "source_text", "search_text") if self.action == "list" else queryset
+        return queryset.defer("search_text") if self.action == "list" else queryset.select_related("document")
 
     pagination_class = EntityPagination
 

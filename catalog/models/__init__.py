@@ -1,6 +1,7 @@
 from catalog.models.entities import (
     CatalogMembership,
     Entity,
+    EntityDocument,
     EntityGroupObjectPermission,
     EntityUserObjectPermission,
     Relation,
@@ -14,6 +15,6 @@ from catalog.models.locations import (
 
 __all__ = [
     "CatalogMembership",
-    "Entity", "EntityGroupObjectPermission", "EntityUserObjectPermission", "Location", "LocationError",
+    "Entity", "EntityDocument", "EntityGroupObjectPermission", "EntityUserObjectPermission", "Location", "LocationError",
     "LocationGroupObjectPermission", "LocationUserObjectPermission", "Relation",
 ]

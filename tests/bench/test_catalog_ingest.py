@@ -139,7 +139,10 @@ def test_reads_with_10k_entities(big_location, client, django_user_model):
         ("entities API search", "/api/entities/", {"q": "shop part 9"}),
     ]
     print()
+    slow = []
     for name, url, params in cases:
         wall, cpu, queries = _timed(client, url, params)
         print(f"[bench catalog] {connection.vendor}: {name}: {wall:.1f} ms wall, {cpu:.1f} ms CPU (medians), {queries} queries")
-        assert wall < 50, name
+        if wall >= 50:
+            slow.append(f"{name}: {wall:.1f} ms")
+    assert not slow, slow  # after every case has been measured and printed
