@@ -86,9 +86,8 @@ def parse_documents(text: str) -> tuple[list[ParsedDocument], list[YamlSyntaxErr
         try:
             data = load_yaml(source)
         except YamlError as exc:
-            if exc.line is None and exc.duplicate is not None:
-                exc.line = _duplicate_line(source, exc.duplicate)
-            line = first_line - 1 + exc.line if exc.line is not None else first_line + _content_offset(source)
+            at = exc.line if exc.line is not None or exc.duplicate is None else _duplicate_line(source, exc.duplicate)
+            line = first_line - 1 + at if at is not None else first_line + _content_offset(source)
             errors.append(YamlSyntaxError(line=line, message=f"YAML syntax error: {exc.problem}", doc_index=index))
             index += 1
             continue
