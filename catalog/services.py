@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -181,7 +182,8 @@ def location_refresh(*, actor, location_id: int, full: bool = False) -> RefreshR
     patterns = [p.strip() for p in location.path.split(",") if p.strip()]
     with _collector_paused():
         result = process_tree(source.root, patterns, base_urls=source.base_urls,
-                              previous=None if full else location.fingerprints)
+                              previous=None if full else location.fingerprints,
+                              processes=getattr(settings, "CATALOG_PARSE_PROCESSES", None) or os.cpu_count() or 1)
         report.files = len(result.files)
         report.commit = source.commit
         with transaction.atomic():

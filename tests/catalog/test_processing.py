@@ -278,3 +278,62 @@ def test_overlong_refs_are_an_error_on_their_field():
         assert exc.error.field == "spec.owner" and "longer than 400" in exc.error.message
     else:
         raise AssertionError("an owner ref too long to store was accepted")
+
+
+_DIGEST = """
+import json, sys
+from pathlib import Path
+from catalog import processing
+
+processing.PARALLEL_MIN_FILES = 2
+submitted = []
+submit = processing.ProcessPoolExecutor.submit
+processing.ProcessPoolExecutor.submit = lambda pool, fn, *args: submitted.append(len(args[2])) or submit(pool, fn, *args)
+result = processing.process_tree(Path(sys.argv[1]), ["**/*.yaml"], processes=int(sys.argv[2]))
+print(json.dumps({
+    "entities": [[e.key, e.path, e.doc_index, e.hash, e.relations] for e in result.entities],
+    "errors": [str(e) for e in result.errors], "fingerprints": result.fingerprints, "submitted": submitted,
+}))
+"""
+
+
+def test_reading_in_two_processes_gives_what_one_gives(tmp_path):
+    """The conformance examples plus a duplicate ref and a Location target: same entities, errors, order.
+
+    Run in a fresh interpreter: the other process is forked only from a process with no other threads,
+    and a test session may have some (the browser tests' live server).
+    """
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, root)
+    (root / "zz-dup.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: artist-lookup\n"
+        "spec: {type: service, lifecycle: production, owner: team-a}\n"
+    )
+    (root / "zz-more").mkdir()
+    (root / "zz-more" / "x.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: from-target\n"
+        "spec: {type: service, lifecycle: production, owner: team-a}\n"
+    )
+    (root / "zz-loc.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: more\nspec:\n  targets: [./zz-more/*.yaml]\n"
+    )
+
+    def outcome(processes: int) -> dict:
+        run = subprocess.run([sys.executable, "-c", _DIGEST, str(root), str(processes)], capture_output=True,
+                             text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+        assert run.returncode == 0, run.stderr
+        assert "reading" not in run.stderr, run.stderr  # no process fell back to reading another's share
+        return json.loads(run.stdout)
+
+    one, two = outcome(1), outcome(2)
+    assert one["submitted"] == []
+    assert two["submitted"] and sum(two["submitted"]) < len(one["fingerprints"])  # another process read a share
+    assert {key: value for key, value in two.items() if key != "submitted"} == \
+        {key: value for key, value in one.items() if key != "submitted"}
+    assert any("artist-lookup is already defined" in error for error in one["errors"])
+    assert any(key == "component:default/from-target" for key, *_ in one["entities"])
