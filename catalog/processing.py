@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
+import os
+import pickle
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
@@ -232,9 +232,9 @@ def read_files(root: Path, base_urls: tuple[str, ...], files: list[tuple[Path, s
     Parsing and validating is pure Python: on a 2-core machine a second process
     takes half of it (10,000 entities: ~0.5 s of a ~4 s import). The other
     processes are forked, only from a single-threaded process (a Celery prefork
-    worker, ``catalog_import``); they inherit the loaded schemas and touch no
-    database. One that cannot start or fails leaves its share to this process,
-    so the outcome is the same either way.
+    or solo worker, ``catalog_import``); they inherit the loaded schemas and
+    touch no database. One that cannot start or fails leaves its share to this
+    process, so the outcome is the same either way.
     """
     # Forking a process with other threads running could copy a lock one of them holds: then stay single.
     if processes < 2 or len(files) < PARALLEL_MIN_FILES or threading.active_count() > 1:
@@ -242,27 +242,68 @@ def read_files(root: Path, base_urls: tuple[str, ...], files: list[tuple[Path, s
     size = -(-len(files) // processes)
     chunks = [files[i:i + size] for i in range(0, len(files), size)]
     outcomes: list[list[FileOutcome] | None] = [None] * len(chunks)
+    calls: dict[int, _ForkedCall] = {}
     try:
-        pool = ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=multiprocessing.get_context("fork"))
-    except (OSError, ValueError) as exc:
-        logger.warning("catalog: reading files in one process (%s)", exc)
-        return _read_chunk(root, base_urls, files)
-    with pool:
-        futures = {}
         for index, chunk in enumerate(chunks[1:], start=1):
             try:
-                futures[index] = pool.submit(_read_chunk, root, base_urls, chunk)
-            except Exception as exc:  # e.g. a daemonic worker process may not start children
+                calls[index] = _ForkedCall(_read_chunk, root, base_urls, chunk)
+            except OSError as exc:
                 logger.warning("catalog: reading %d files in this process instead (%s)", len(chunk), exc)
                 break
         outcomes[0] = _read_chunk(root, base_urls, chunks[0])
-        for index, future in futures.items():
+    finally:
+        for index, call in calls.items():  # always collected, so no child is left behind as a zombie
             try:
-                outcomes[index] = future.result()
-            except Exception as exc:
+                outcomes[index] = call.result()
+            except (OSError, RuntimeError, pickle.UnpicklingError, EOFError) as exc:
                 logger.warning("catalog: a reader process failed, reading its %d files here (%s)", len(chunks[index]), exc)
     return [outcome for index, chunk in enumerate(chunks)
             for outcome in (outcomes[index] if outcomes[index] is not None else _read_chunk(root, base_urls, chunk))]
+
+
+class _ForkedCall:
+    """``fn(*args)`` run in a forked child process; ``result()`` waits for it and returns what it returned.
+
+    Plain ``os.fork`` and a pipe rather than ``multiprocessing``: a Celery prefork
+    worker's pool processes are daemonic, and multiprocessing refuses to start
+    children from a daemonic process.
+    """
+
+    def __init__(self, fn, *args):
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
+        if pid == 0:
+            status = 1
+            try:
+                os.close(read_fd)
+                try:
+                    payload = pickle.dumps((True, fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
+                    status = 0
+                except BaseException as exc:  # reported to the parent, which reads the share itself
+                    payload = pickle.dumps((False, f"{type(exc).__name__}: {exc}"))
+                with os.fdopen(write_fd, "wb") as pipe:
+                    pipe.write(payload)
+            finally:
+                os._exit(status)  # no atexit handlers, no flushing of buffers or closing of connections copied from the parent
+        os.close(write_fd)
+        self.pid, self._read_fd = pid, read_fd
+
+    def result(self):
+        # Read before waiting: a child blocks writing a result bigger than the pipe's buffer until it is read.
+        with os.fdopen(self._read_fd, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        if not payload:
+            raise RuntimeError(f"reader process exited with code {os.waitstatus_to_exitcode(status)}")
+        ok, value = pickle.loads(payload)
+        if not ok:
+            raise RuntimeError(value)
+        return value
 
 
 def _read_chunk(root: Path, base_urls: tuple[str, ...], files: list[tuple[Path, str]]) -> list[FileOutcome]:

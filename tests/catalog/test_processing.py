@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 
 from catalog.parsing import parse_documents
 from catalog.processing import process_tree
@@ -281,27 +282,43 @@ def test_overlong_refs_are_an_error_on_their_field():
 
 
 _DIGEST = """
-import json, sys
+import json, multiprocessing, sys
 from pathlib import Path
 from catalog import processing
 
 processing.PARALLEL_MIN_FILES = 2
 submitted = []
-submit = processing.ProcessPoolExecutor.submit
-processing.ProcessPoolExecutor.submit = lambda pool, fn, *args: submitted.append(len(args[2])) or submit(pool, fn, *args)
-result = processing.process_tree(Path(sys.argv[1]), ["**/*.yaml"], processes=int(sys.argv[2]))
-print(json.dumps({
-    "entities": [[e.key, e.path, e.doc_index, e.hash, e.relations] for e in result.entities],
-    "errors": [str(e) for e in result.errors], "fingerprints": result.fingerprints, "submitted": submitted,
-}))
+forked_call = processing._ForkedCall
+processing._ForkedCall = lambda fn, *args: submitted.append(len(args[2])) or forked_call(fn, *args)
+
+
+def digest(out):
+    result = processing.process_tree(Path(sys.argv[1]), ["**/*.yaml"], processes=int(sys.argv[2]))
+    out.put(json.dumps({
+        "entities": [[e.key, e.path, e.doc_index, e.hash, e.relations] for e in result.entities],
+        "errors": [str(e) for e in result.errors], "fingerprints": result.fingerprints, "submitted": submitted,
+    }))
+
+
+out = multiprocessing.get_context("fork").SimpleQueue()
+if sys.argv[3] == "daemon":  # as in a Celery prefork worker, whose pool processes are daemonic
+    worker = multiprocessing.get_context("fork").Process(target=digest, args=(out,), daemon=True)
+    worker.start()
+    print(out.get())
+    worker.join()
+else:
+    digest(out)
+    print(out.get())
 """
 
 
-def test_reading_in_two_processes_gives_what_one_gives(tmp_path):
+@pytest.mark.parametrize("reader", ["main", "daemon"])
+def test_reading_in_two_processes_gives_what_one_gives(tmp_path, reader):
     """The conformance examples plus a duplicate ref and a Location target: same entities, errors, order.
 
     Run in a fresh interpreter: the other process is forked only from a process with no other threads,
-    and a test session may have some (the browser tests' live server).
+    and a test session may have some (the browser tests' live server). ``daemon``: read from a daemonic
+    process, as a Celery prefork worker's pool process is.
     """
     import shutil
     import subprocess
@@ -324,7 +341,7 @@ def test_reading_in_two_processes_gives_what_one_gives(tmp_path):
     )
 
     def outcome(processes: int) -> dict:
-        run = subprocess.run([sys.executable, "-c", _DIGEST, str(root), str(processes)], capture_output=True,
+        run = subprocess.run([sys.executable, "-c", _DIGEST, str(root), str(processes), reader], capture_output=True,
                              text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
         assert run.returncode == 0, run.stderr
         assert "reading" not in run.stderr, run.stderr  # no process fell back to reading another's share
@@ -337,3 +354,50 @@ def test_reading_in_two_processes_gives_what_one_gives(tmp_path):
         {key: value for key, value in one.items() if key != "submitted"}
     assert any("artist-lookup is already defined" in error for error in one["errors"])
     assert any(key == "component:default/from-target" for key, *_ in one["entities"])
+
+
+_FAILING_CHILD = """
+import os, sys
+from pathlib import Path
+from catalog import processing
+
+processing.PARALLEL_MIN_FILES = 2
+parent, read_chunk = os.getpid(), processing._read_chunk
+
+
+def failing_in_children(*args):
+    if os.getpid() != parent:
+        raise MemoryError("simulated")
+    return read_chunk(*args)
+
+
+processing._read_chunk = failing_in_children
+print(len(processing.process_tree(Path(sys.argv[1]), ["**/*.yaml"], processes=int(sys.argv[2])).entities))
+"""
+
+
+def test_a_reader_process_that_fails_leaves_its_share_to_this_one():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def run(processes: int):
+        return subprocess.run([sys.executable, "-c", _FAILING_CHILD, str(EXAMPLES), str(processes)], capture_output=True,
+                              text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+
+    one, two = run(1), run(2)
+    assert one.returncode == two.returncode == 0, two.stderr
+    assert int(two.stdout) == int(one.stdout) > 0
+    assert "a reader process failed" in two.stderr and "MemoryError: simulated" in two.stderr
+
+
+def test_forked_call_returns_the_value_or_says_why_the_child_failed():
+    import os
+
+    from catalog.processing import _ForkedCall
+
+    assert _ForkedCall(os.getpid).result() != os.getpid()
+    with pytest.raises(RuntimeError, match="ValueError: invalid literal .*bad input"):
+        _ForkedCall(int, "bad input").result()
+    with pytest.raises(RuntimeError, match="exited with code 3"):
+        _ForkedCall(os._exit, 3).result()
