@@ -44,6 +44,17 @@ def test_propose_validation_error_names_the_field(api, repo, people):
     assert "files_to_write" in response.json() and "'../x.yaml'" in str(response.json())
 
 
+def test_propose_without_repo_uses_the_default_repo(api, people):
+    from portal.gitops.services import gitops_default_repo
+
+    api.force_authenticate(people.alice)
+    response = api.post(reverse("changeset-list"), {"message": "no files"}, format="multipart")
+    assert response.status_code == 400 and "files_to_write" in response.json()
+    response = api.post(reverse("changeset-list"), {"message": "m", "files_to_write": {"d.yaml": "d\n"}}, format="json")
+    assert response.status_code == 201, response.content
+    assert ChangeSet.objects.get(pk=response.json()["id"]).repo == gitops_default_repo()
+
+
 def test_user_without_team_cannot_propose(api, repo, people):
     api.force_authenticate(people.carol)
     response = api.post(reverse("changeset-list"), {"message": "m", "files_to_write": {"a.yaml": "a"}}, format="json")

@@ -62,7 +62,8 @@ class ChangeSetListSerializer(ChangeSetSerializer):
 class ProposeChangeSerializer(serializers.Serializer):
     """Input of ``propose_change``."""
 
-    repo = serializers.SlugRelatedField(slug_field="name", queryset=GitOpsRepo.objects.all(), required=False, allow_null=True)
+    repo = serializers.SlugRelatedField(slug_field="name", queryset=GitOpsRepo.objects.all(), required=False, allow_null=True,
+                                        default=None, help_text="Name of the GitOps repository; the default one if left out.")
     environment = serializers.SlugField(default="dev")
     message = serializers.CharField()
     files_to_write = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), default=dict)
