@@ -6,8 +6,10 @@ from typing import Callable
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+
+_WRITE_SERVICES = {"create": "create_service", "update": "update_service", "partial_update": "update_service",
+                   "destroy": "delete_service"}
 
 
 class PortalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -23,6 +25,21 @@ class PortalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     update_service: Callable | None = None
     delete_service: Callable | None = None
 
+    @classmethod
+    def serves(cls, action: str) -> bool:
+        """Whether this viewset serves ``action``: a write needs its service or a method of the subclass's own."""
+        service = _WRITE_SERVICES.get(action)
+        if service is None:
+            return True
+        return getattr(cls, service) is not None or getattr(cls, action) is not getattr(PortalViewSet, action)
+
+    @classmethod
+    def as_view(cls, actions=None, **initkwargs):
+        # Only the writes a subclass serves are routed: the others answer 405 and stay out of the OpenAPI schema.
+        if actions:
+            actions = {method: action for method, action in actions.items() if cls.serves(action)}
+        return super().as_view(actions, **initkwargs)
+
     def get_queryset(self):
         return type(self).selector(user=self.request.user)
 
@@ -35,8 +52,6 @@ class PortalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return obj
 
     def create(self, request, *args, **kwargs):
-        if self.create_service is None:
-            raise NotFound()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         obj = type(self).create_service(actor=request.user, **serializer.validated_data)
@@ -49,8 +64,6 @@ class PortalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self._update(request, partial=False)
 
     def _update(self, request, partial):
-        if self.update_service is None:
-            raise NotFound()
         obj = self.get_changeable_object()
         serializer = self.get_serializer(obj, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
@@ -58,8 +71,6 @@ class PortalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(self.get_serializer(obj).data)
 
     def destroy(self, request, *args, **kwargs):
-        if self.delete_service is None:
-            raise NotFound()
         obj = self.get_changeable_object()
         type(self).delete_service(actor=request.user, obj=obj)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -55,6 +55,27 @@ def test_schema_is_valid_openapi_3(api, world):
 
 
 @pytest.mark.django_db
+def test_schema_lists_exactly_the_methods_each_path_serves(api, world):
+    """A method the schema leaves out answers 405; a create it lists is routed (not 404 or 405), even for an admin."""
+    import re
+
+    api.force_authenticate(world.admin)
+    spec = json.loads(api.get(reverse("schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
+    assert "post" not in spec["paths"]["/api/audit-events/"]
+    assert set(spec["paths"]["/api/locations/{id}/"]) & {"get", "put", "patch", "delete"} == {"get", "delete"}
+    wrong = []
+    for path, operations in spec["paths"].items():
+        url = re.sub(r"\{[^}]+\}", "999999", path)
+        for method in ("get", "post", "put", "patch", "delete"):
+            code = getattr(api, method)(url, {}, format="json").status_code
+            if method not in operations and code != 405:
+                wrong.append(f"{method.upper()} {path}: {code}, not listed")
+            elif method in operations and "{" not in path and code in (404, 405):
+                wrong.append(f"{method.upper()} {path}: {code}, listed")
+    assert not wrong, wrong
+
+
+@pytest.mark.django_db
 def test_api_docs_page_served_offline(api, world):
     api.force_authenticate(world.alice)
     response = api.get(reverse("api-docs"))
