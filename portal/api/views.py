@@ -14,6 +14,8 @@ from portal.filtersets import AuditEventFilterSet, TeamFilterSet
 
 
 class TeamViewSet(PortalViewSet):
+    """Teams and their members; platform admins create teams, team admins manage members."""
+
     selector = selectors.team_list
     serializer_class = TeamSerializer
     filterset_class = TeamFilterSet
@@ -53,6 +55,8 @@ class TeamViewSet(PortalViewSet):
 
 
 class AuditEventViewSet(PortalViewSet):
+    """The audit log (read only): who did what to which object, as far as the caller may read it."""
+
     selector = selectors.audit_event_list
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilterSet
@@ -65,6 +69,8 @@ class MeSerializer(serializers.Serializer):
 
 
 class MeView(APIView):
+    """The caller: username, platform-admin flag and team roles."""
+
     @extend_schema(responses=MeSerializer)
     def get(self, request):
         """Who the caller is, and their teams and roles."""

@@ -20,6 +20,8 @@ class _TeamCreateMixin:
 
 
 class ClusterViewSet(_TeamCreateMixin, PortalViewSet):
+    """Clusters (hub or edge) with their tags; credentials are write-only."""
+
     selector = selectors.cluster_list
     serializer_class = ClusterSerializer
     filterset_class = ClusterFilterSet
@@ -29,6 +31,8 @@ class ClusterViewSet(_TeamCreateMixin, PortalViewSet):
 
 
 class VanViewSet(_TeamCreateMixin, PortalViewSet):
+    """VANs: a hub cluster plus edge clusters joined by Skupper, deployed to by ArgoCD on the hub."""
+
     serializer_class = VanSerializer
     filterset_class = VanFilterSet
     create_service = services.van_create
@@ -53,6 +57,8 @@ class VanViewSet(_TeamCreateMixin, PortalViewSet):
 
 
 class AppViewSet(_TeamCreateMixin, PortalViewSet):
+    """Apps placed on clusters by distribution rules; version changes, releases and rollback."""
+
     selector = selectors.app_list
     serializer_class = AppSerializer
     filterset_class = AppFilterSet
@@ -85,6 +91,8 @@ class AppViewSet(_TeamCreateMixin, PortalViewSet):
 
 
 class RuleViewSet(PortalViewSet):
+    """Distribution rules of a VAN: apps with these tags go to clusters with those tags."""
+
     selector = selectors.rule_list
     serializer_class = RuleSerializer
     filterset_class = RuleFilterSet

@@ -51,6 +51,8 @@ class ServiceUnavailable(APIException):
 
 
 class GitOpsRepoViewSet(PortalViewSet):
+    """GitOps repositories the portal commits to; platform admins register and change them."""
+
     selector = selectors.repo_list
     serializer_class = GitOpsRepoSerializer
     create_service = services.repo_create
@@ -92,16 +94,22 @@ class GitOpsRepoViewSet(PortalViewSet):
 
 
 class EnvironmentViewSet(PortalViewSet):
+    """Environments (dev, staging, prod, ...) and whether their changes need approval (read only)."""
+
     selector = selectors.environment_list
     serializer_class = EnvironmentSerializer
 
 
 class ApprovalViewSet(PortalViewSet):
+    """Approvals and rejections of changes (read only; decide through a change set's approve/reject)."""
+
     selector = selectors.approval_list
     serializer_class = ApprovalSerializer
 
 
 class ChangeSetViewSet(PortalViewSet):
+    """Change sets: commits the portal proposes to a GitOps repository, with approval, retry and revert."""
+
     selector = selectors.changeset_list
     filterset_class = ChangeSetFilterSet
 
