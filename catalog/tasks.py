@@ -40,7 +40,7 @@ def location_refresh_task(location_id: int, full: bool = False) -> dict:
         Location.objects.filter(pk=location_id).update(refresh_started=None)
 
 
-@shared_task(name="catalog.tasks.locations_refresh_due", acks_late=True, time_limit=120)
+@shared_task(name="catalog.tasks.locations_refresh_due", acks_late=True, soft_time_limit=110, time_limit=120)
 def locations_refresh_due() -> int:
     """Queue a refresh for every location not refreshed within ``CATALOG_REFRESH_INTERVAL`` seconds."""
     from catalog.models import Location
