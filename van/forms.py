@@ -4,7 +4,7 @@ from django import forms
 
 from portal.forms import OwnedObjectForm, PortalForm
 from van.choices import AppMatch, CredentialsKind, Environment, Provider, Reachability, SourceKind, SyncMode
-from van.models import Cluster
+from van.models import Cluster, host_validator
 
 
 class SecretTextarea(forms.Textarea):
@@ -56,7 +56,8 @@ class VanForm(OwnedObjectForm):
     hub = forms.ModelChoiceField(queryset=Cluster.objects.none(), help_text="The cluster ArgoCD runs on.")
     edges = forms.ModelMultipleChoiceField(queryset=Cluster.objects.none(), required=False, widget=forms.CheckboxSelectMultiple)
     reachability = forms.ChoiceField(choices=Reachability.choices, initial=Reachability.LOADBALANCER, help_text="How edges reach the hub; edges need only outbound connections.")
-    hub_host = forms.CharField(label="Hub address", max_length=253, help_text="Host name or IP at which edges reach the hub's router.")
+    hub_host = forms.CharField(label="Hub address", max_length=253, validators=[host_validator],
+                               help_text="Host name or IP at which edges reach the hub's router.")
     inter_router_port = forms.IntegerField(min_value=1, max_value=65535, initial=55671)
     edge_port = forms.IntegerField(min_value=1, max_value=65535, initial=45671)
 

@@ -3,8 +3,11 @@
 A cluster joins at most one VAN, as its hub or as an edge. Credentials and key
 material are encrypted at rest (portal.crypto) and only ever leave sealed.
 """
+import ipaddress
+
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -17,6 +20,22 @@ dns_label_validator = RegexValidator(
     r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
     "Use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit (a DNS label).",
 )
+port_validators = [MinValueValidator(1, "A port is 1-65535."), MaxValueValidator(65535, "A port is 1-65535.")]
+_HOST_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_HOST_NAME = RegexValidator(rf"^(?=.{{1,253}}$){_HOST_LABEL}(\.{_HOST_LABEL})*\.?$")
+
+
+def host_validator(value: str) -> None:
+    """A DNS host name or an IP address (edges' routers connect to it)."""
+    try:
+        ipaddress.ip_address(value)
+        return
+    except ValueError:
+        pass
+    try:
+        _HOST_NAME(value)
+    except ValidationError:
+        raise ValidationError("Enter a host name (such as skupper.hub.example.net) or an IP address.", code="invalid") from None
 
 
 class Van(OwnedModel):
@@ -33,10 +52,11 @@ class Van(OwnedModel):
         help_text="How edges reach the hub's router; edges need only outbound connections.",
     )
     hub_host = models.CharField(
-        "hub address", max_length=253, blank=True, help_text="Host name or IP at which edges reach the hub's Skupper router."
+        "hub address", max_length=253, blank=True, validators=[host_validator],
+        help_text="Host name or IP at which edges reach the hub's Skupper router.",
     )
-    inter_router_port = models.PositiveIntegerField(default=55671)
-    edge_port = models.PositiveIntegerField(default=45671)
+    inter_router_port = models.PositiveIntegerField(default=55671, validators=port_validators)
+    edge_port = models.PositiveIntegerField(default=45671, validators=port_validators)
     skupper_namespace = models.CharField(max_length=63, default="skupper", validators=[dns_label_validator])
     argocd_namespace = models.CharField(max_length=63, default="argocd", validators=[dns_label_validator])
     link_ca_cert = models.TextField(blank=True, editable=False)

@@ -462,6 +462,9 @@ def van_update(*, actor, obj: Van, edges=None, hub=None, **fields) -> Van:
         raise ValidationError({"hub": "hub: moving a VAN to another hub is not supported; create a new VAN"})
     if edges is not None:
         wanted = {c.pk: c for c in edges}
+        hub_pk = obj.clusters.filter(role=ClusterRole.HUB).values_list("pk", flat=True).first()
+        if hub_pk in wanted:
+            raise ValidationError({"edges": f"edges: {wanted[hub_pk].name} is the hub of VAN {obj.name}; it cannot also be an edge"})
         current = {c.pk: c for c in obj.clusters.filter(role=ClusterRole.EDGE)}
         for pk in set(current) - set(wanted):
             van_edge_remove(actor=actor, van=obj, cluster=current[pk], publish=False)

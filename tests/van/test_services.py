@@ -173,6 +173,35 @@ def test_invalid_cluster_input_is_refused_with_field_errors(svc, world, fields, 
     assert field in exc.value.message_dict, exc.value.message_dict
 
 
+@pytest.mark.parametrize("fields, field", [
+    ({"inter_router_port": 0}, "inter_router_port"),
+    ({"edge_port": 65536}, "edge_port"),
+    ({"edge_port": 2 ** 63 - 1}, "edge_port"),  # PostgreSQL's integer column would refuse it with a server error
+    ({"hub_host": "0" * 96}, "hub_host"),
+    ({"hub_host": "hub..example.net"}, "hub_host"),
+    ({"hub_host": "-hub.example.net"}, "hub_host"),
+])
+def test_invalid_van_settings_are_refused_with_field_errors(svc, van_world, fields, field):
+    world, van, *_ = van_world
+    with pytest.raises(ValidationError) as exc:
+        svc.van_update(actor=world.admin, obj=van, **fields)
+    assert field in exc.value.message_dict, exc.value.message_dict
+
+
+def test_van_hub_address_may_be_a_host_name_or_an_ip_address(svc, van_world):
+    world, van, *_ = van_world
+    for host in ("10.0.0.7", "2001:db8::7", "skupper.hub-eu.example.net", "hub"):
+        assert svc.van_update(actor=world.admin, obj=van, hub_host=host).hub_host == host
+
+
+def test_the_hub_cannot_also_be_an_edge(svc, van_world):
+    world, van, hub, eu, us, app = van_world
+    with pytest.raises(ValidationError) as exc:
+        svc.van_update(actor=world.admin, obj=van, edges=[eu, Cluster.objects.get(pk=hub.pk)])
+    assert "is the hub of VAN demo" in str(exc.value.message_dict["edges"])
+    assert Cluster.objects.get(pk=hub.pk).role == "hub" and Cluster.objects.get(pk=eu.pk).role == "edge"
+
+
 def test_kubeconfig_is_read_from_its_current_context():
     kubeconfig = """
 apiVersion: v1
