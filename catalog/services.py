@@ -30,6 +30,7 @@ from catalog.sources import LocationUnreadable, checkout
 from catalog.validation import EntityInvalid, FieldError
 from portal.models import MembershipRole, Team, TeamMembership, Visibility
 from portal.services import audit_record, ownership_grant, team_create, team_membership_remove, team_membership_set
+from portal.validators import is_remote_git_url
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +43,6 @@ def _chunks(items: list, size: int = CHUNK):
 
 
 # --- locations ---
-
-
-def is_remote_git_url(target: str) -> bool:
-    """https://, ssh://, git:// or scp-like ``user@host:path``: not a path on this server."""
-    target = target.strip()
-    return bool(re.match(r"^(https|ssh|git)://[^/]+/", target) or re.match(r"^[\w.-]+@[\w.-]+:[^/]", target))
 
 
 def _check_team(actor, owner_team: Team | None) -> None:

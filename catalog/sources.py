@@ -47,7 +47,7 @@ def checkout(location, dest: Path | None = None) -> Checkout:
 def _git_env(location) -> dict[str, str]:
     """Transports git may use: the network ones, plus local files only for a local repository
     (which only platform admins may register). Never prompt for credentials."""
-    from catalog.services import is_remote_git_url
+    from portal.validators import is_remote_git_url
 
     protocols = "https:ssh:git" if is_remote_git_url(location.target) else "https:ssh:git:file"
     return {"GIT_ALLOW_PROTOCOL": protocols, "GIT_TERMINAL_PROMPT": "0"}
@@ -63,7 +63,7 @@ def _git_checkout(location, target: Path) -> Checkout:
             origin = repo.remotes.origin
             if origin.url != location.target:
                 origin.set_url(location.target)
-            repo.git.fetch("--depth=1", "--prune", "--quiet", "origin", branch or "HEAD")
+            repo.git.fetch("--depth=1", "--prune", "--quiet", "--", "origin", branch or "HEAD")
             repo.git.reset("--hard", "FETCH_HEAD")
         else:
             if target.exists():
@@ -73,7 +73,10 @@ def _git_checkout(location, target: Path) -> Checkout:
             if branch:
                 kwargs["branch"] = branch
             repo = git.Repo.clone_from(location.target, target, env=env, **kwargs)
-        commit = repo.head.commit.hexsha
+        try:
+            commit = repo.head.commit.hexsha
+        except ValueError:  # HEAD names a branch with no commits: an empty repository
+            raise LocationUnreadable(f"{location.target}{'@' + branch if branch else ''} has no commits yet") from None
         branch_name = branch or (None if repo.head.is_detached else repo.active_branch.name)
     except git.GitCommandError as exc:
         detail = (exc.stderr or str(exc)).strip().replace("stderr: ", "")

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from django.db import models
-from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from django.db.models import Q
 from django.urls import reverse
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from catalog.choices import ErrorCode, LocationStatus, LocationType
 from catalog.processing import describe_error
 from portal.models import PortalModel, Visibility
+from portal.validators import git_branch_validator
 
 
 class Location(PortalModel):
@@ -19,7 +20,8 @@ class Location(PortalModel):
 
     type = models.CharField(max_length=16, choices=LocationType.choices, default=LocationType.GIT)
     target = models.CharField(max_length=1000, help_text="Git URL, or a directory on the Wayline server")
-    branch = models.CharField(max_length=255, blank=True, help_text="Empty: the repository's default branch")
+    branch = models.CharField(max_length=255, blank=True, validators=[git_branch_validator],
+                              help_text="Empty: the repository's default branch")
     path = models.CharField(
         max_length=1000, default="catalog-info.yaml", help_text="File or glob inside the location, e.g. **/catalog-info.yaml"
     )

@@ -18,6 +18,7 @@ from django.urls import reverse
 from portal.crypto import EncryptedTextField
 from portal.gitops.choices import ApprovalDecision, ChangeSetKind, ChangeSetStatus
 from portal.models import PortalModel
+from portal.validators import git_branch_validator, git_url_validator
 
 
 def content_hash(content: str | None) -> str:
@@ -36,8 +37,9 @@ class GitOpsRepo(PortalModel):
     """
 
     name = models.SlugField(max_length=100, unique=True)
-    url = models.CharField(max_length=500, help_text="Local path, file://, ssh:// (or user@host:path) or https:// URL.")
-    branch = models.CharField(max_length=200, default="main")
+    url = models.CharField(max_length=500, validators=[git_url_validator],
+                           help_text="Local path, file://, ssh:// (or user@host:path) or https:// URL.")
+    branch = models.CharField(max_length=200, default="main", validators=[git_branch_validator])
     username = models.CharField(max_length=200, blank=True, help_text="User for HTTPS credentials.")
     secret = EncryptedTextField(blank=True, help_text="HTTPS token/password or SSH private key; stored encrypted.")
     is_default = models.BooleanField(default=False)

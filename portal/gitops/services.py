@@ -343,8 +343,12 @@ def repo_create(*, actor, name: str, url: str, branch: str = "main", username: s
     return repo
 
 
-def repo_update(*, actor, obj: GitOpsRepo, url: str, branch: str, username: str = "", secret: str = "", **_: object) -> GitOpsRepo:
-    """Change a repository; an empty ``secret`` keeps the stored one."""
+def repo_update(*, actor, obj: GitOpsRepo, url: str | None = None, branch: str | None = None, username: str | None = None,
+                secret: str = "", **_: object) -> GitOpsRepo:
+    """Change a repository; what is left out (None) and an empty ``secret`` keep the stored values."""
+    url = obj.url if url is None else url
+    branch = obj.branch if branch is None else branch
+    username = obj.username if username is None else username
     _validate_url(url)
     with transaction.atomic():
         changes = {k: v for k, v in {"url": url, "branch": branch, "username": username}.items() if getattr(obj, k) != v}

@@ -11,7 +11,7 @@ from catalog.models import Entity, Location, LocationError, Relation
 from catalog.selectors import entity_relations, relation_pairs
 from portal.models import Team, TeamMembership
 
-from tests.catalog.conftest import EXAMPLES
+from tests.catalog.conftest import EXAMPLES, component_yaml
 from tests.catalog.test_processing import verdict_field
 
 pytestmark = pytest.mark.django_db
@@ -210,6 +210,36 @@ def test_unreadable_location_fails_without_touching_entities(tmp_path):
     report = refresh(location)
     location.refresh_from_db()
     assert report.failure and location.status == "failed" and "nope" in location.status_message
+
+
+def test_a_branch_git_would_read_as_an_option_is_refused_and_never_reaches_git(git_repo, tmp_path):
+    from django.core.exceptions import ValidationError
+
+    marker = tmp_path / "PWNED"
+    evil = f"--upload-pack=touch {marker}; git-upload-pack"
+    with pytest.raises(ValidationError) as exc:
+        services.location_register(actor=None, type="git", target=git_repo.url, branch=evil, refresh=False)
+    assert "branch" in exc.value.message_dict
+    # A row stored before the rule existed: the refresh that fetches into the cached clone reads it as a ref, not an option.
+    git_repo.write({"catalog-info.yaml": component_yaml("svc", "team-a")})
+    git_repo.commit("one")
+    location = services.location_register(actor=None, type="git", target=git_repo.url, refresh=False)
+    assert not refresh(location).failure
+    Location.objects.filter(pk=location.pk).update(branch=evil)
+    report = refresh(location)
+    assert report.failure and not marker.exists()
+
+
+def test_an_empty_repository_is_an_unreadable_location(git_repo):
+    import shutil
+
+    from catalog.sources import checkout_dir
+
+    location = services.location_register(actor=None, type="git", target=git_repo.url, refresh=False)
+    shutil.rmtree(checkout_dir(location.pk), ignore_errors=True)  # a first clone, not a fetch into an earlier test's
+    report = refresh(location)
+    location.refresh_from_db()
+    assert location.status == "failed" and "no commits" in report.failure, report.failure
 
 
 def test_register_for_a_team_the_user_cannot_edit_for_is_refused(world, git_repo):

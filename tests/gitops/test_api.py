@@ -55,6 +55,20 @@ def test_propose_without_repo_uses_the_default_repo(api, people):
     assert ChangeSet.objects.get(pk=response.json()["id"]).repo == gitops_default_repo()
 
 
+def test_repo_partial_update_and_bad_url_or_branch(api, repo, people):
+    api.force_authenticate(people.admin)
+    url = reverse("gitopsrepo-detail", kwargs={"pk": repo.pk})
+    response = api.patch(url, {"branch": "release/2"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["branch"] == "release/2" and response.json()["url"] == repo.url
+    assert api.patch(url, {"username": "bot"}, format="json").json()["branch"] == "release/2"
+    for field, value in (("url", "0"), ("branch", "--upload-pack=x"), ("branch", "a..b")):
+        response = api.patch(url, {field: value}, format="json")
+        assert response.status_code == 400 and field in response.json(), (field, value, response.content)
+    repo.refresh_from_db()
+    assert (repo.branch, repo.username) == ("release/2", "bot")
+
+
 def test_user_without_team_cannot_propose(api, repo, people):
     api.force_authenticate(people.carol)
     response = api.post(reverse("changeset-list"), {"message": "m", "files_to_write": {"a.yaml": "a"}}, format="json")
