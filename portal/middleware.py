@@ -1,3 +1,5 @@
+import json
+
 from django.utils.functional import SimpleLazyObject
 
 ACTIVE_TEAM_SESSION_KEY = "wayline_active_team"
@@ -43,3 +45,80 @@ class HealthCheckMiddleware:
 
             return healthz(request)
         return self.get_response(request)
+
+
+class NulCharacterMiddleware:
+    """Refuses (400) a request whose path, parameters or JSON body hold a NUL character, naming where.
+
+    No text the portal stores or filters on may hold one, and PostgreSQL refuses
+    it in any text value: left through, it would be a server error on whatever
+    query first used it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        where = _nul_in_request(request)
+        if where:
+            return _bad_request(request, f"NUL characters are not allowed ({where}).")
+        return self.get_response(request)
+
+
+def _nul_in_request(request) -> str | None:
+    if "\x00" in request.path:
+        return "in the URL path"
+    for source, params in (("query parameter", request.GET), ("form field", _form_data(request))):
+        for key, values in params.lists():
+            if "\x00" in key or any("\x00" in value for value in values if isinstance(value, str)):
+                return f"{source} {key.replace(chr(0), '')!r}"
+    if request.content_type == "application/json" and (b"\\u0000" in request.body or b"\x00" in request.body):
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            return "in the JSON body"  # and not even JSON
+        path = _nul_path(data, "")
+        if path is not None:
+            return f"JSON field {path or '(top level)'!r}"
+    return None
+
+
+def _form_data(request):
+    from django.http import QueryDict
+
+    if request.method in ("POST", "PUT", "PATCH") and request.content_type in (
+        "application/x-www-form-urlencoded", "multipart/form-data"
+    ):
+        return request.POST
+    return QueryDict()
+
+
+def _nul_path(value, path: str) -> str | None:
+    """The dotted path of the first string (or key) holding a NUL in JSON data; None if there is none."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return child.replace("\x00", "")
+            found = _nul_path(item, child)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _bad_request(request, message: str):
+    from django.http import HttpResponseBadRequest, JsonResponse
+
+    if request.path.startswith("/api/catalog/"):  # Backstage's error shape, as the rest of that API answers
+        return JsonResponse({"error": {"name": "InputError", "message": message}, "response": {"statusCode": 400}},
+                            status=400)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=400)
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")

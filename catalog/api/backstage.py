@@ -10,6 +10,7 @@ Errors use Backstage's body: ``{"error": {"name", "message"}, "response": {"stat
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import tempfile
@@ -113,13 +114,20 @@ def _condition(key: str, value: str | None) -> Q:
         return selectors.relation_filter_q(key.split(".", 1)[1], value)
     if value is None:
         parts = _json_parts(key)
-        alias = "_h_" + re.sub(r"\W", "_", key)
-        parent = "document__data"
-        for part in parts[:-1]:
+        if len(parts) == 1:
+            return Q(document__data__has_key=parts[0])
+        alias = _alias("h", key)
+        parent = KeyTransform(parts[0], "document__data")
+        for part in parts[1:-1]:
             parent = KeyTransform(part, parent)
         return Q(**{f"{alias}__has_key": parts[-1]}), alias, parent  # type: ignore[return-value]
-    alias = "_f_" + re.sub(r"\W", "_", key)
+    alias = _alias("f", key)
     return Q(**{f"{alias}__iexact": value}), alias, _json_path(key)  # type: ignore[return-value]
+
+
+def _alias(prefix: str, key: str) -> str:
+    """An annotation name for a filter key: distinct per key and free of ``__`` (which Django reads as a lookup)."""
+    return f"_{prefix}{hashlib.sha1(key.encode()).hexdigest()[:16]}"
 
 
 def _is_uuid(value: str) -> bool:
@@ -136,6 +144,8 @@ def apply_filters(queryset, filters: list[str]):
         by_key: dict[str, Q] = {}
         for part in [p for p in raw.split(",") if p.strip()]:
             key, sep, value = part.partition("=")
+            if not key.strip():
+                raise BackstageError(400, "InputError", f"Invalid filter {raw!r}: every condition needs a key (key=value or key)")
             result = _condition(key, value.strip() if sep else None)
             if isinstance(result, tuple):
                 result, alias, expression = result
@@ -326,7 +336,7 @@ def _full_text(queryset, term: str, fields: list[str]):
         elif field.lower() == "metadata.tags":
             columns.append("tag_index")
         else:
-            alias = "_t_" + re.sub(r"\W", "_", field)
+            alias = _alias("t", field)
             annotations[alias] = _json_path(field)
             columns.append(alias)
     if annotations:

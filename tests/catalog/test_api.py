@@ -234,6 +234,15 @@ def test_by_query_filters_on_annotations_and_existence(api, world, git_repo):
     assert names({"filter": "metadata.annotations.backstage.io/techdocs-ref=dir:."}) == ["docs"]
     assert names({"filter": "metadata.annotations.backstage.io/techdocs-ref"}) == ["docs"]
     assert sorted(names({"filter": "kind=component"})) == ["docs", "nodocs"]
+    # Top-level keys exist or not; keys that differ only in punctuation are different keys.
+    assert sorted(names({"filter": "spec"})) == ["docs", "nodocs"] and names({"filter": "status"}) == []
+    assert names({"filter": "spec.type=service,spec_type=service"}) == []
+    assert names({"filter": "metadata..name=docs"}) == []
+    response = api.get("/api/catalog/entities/by-query", {"filter": "=x"})
+    assert response.status_code == 400 and response.json()["error"]["name"] == "InputError"
+    assert "needs a key" in response.json()["error"]["message"]
+    response = api.get("/api/catalog/entity-facets", {"facet": "spec.type", "filter": "spec"})
+    assert response.status_code == 200 and response.json()["facets"]["spec.type"] == [{"value": "service", "count": 2}]
 
 
 def test_backstage_refresh_needs_change_permission_on_the_location(api, world, git_repo, django_capture_on_commit_callbacks):
