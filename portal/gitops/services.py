@@ -116,7 +116,7 @@ def propose_change(
     goes to branch ``wayline/change-<id>`` and waits for an approver.
     """
     files_to_write = dict(files_to_write or {})
-    files_to_delete = list(files_to_delete or ())
+    files_to_delete = list(dict.fromkeys(files_to_delete or ()))  # a path named twice is deleted once
     if not message or not message.strip():
         raise ValidationError({"message": "message: a change needs a commit message."})
     if not files_to_write and not files_to_delete:

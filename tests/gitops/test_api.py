@@ -69,6 +69,14 @@ def test_repo_partial_update_and_bad_url_or_branch(api, repo, people):
     assert (repo.branch, repo.username) == ("release/2", "bot")
 
 
+def test_a_path_deleted_twice_in_one_change_is_deleted_once(api, repo, people):
+    api.force_authenticate(people.alice)
+    response = api.post(reverse("changeset-list"), {"repo": repo.name, "message": "tidy",
+                                                     "files_to_delete": ["old.yaml", "old.yaml"]}, format="json")
+    assert response.status_code == 201, response.content
+    assert [f["path"] for f in api.get(reverse("changeset-detail", kwargs={"pk": response.json()["id"]})).json()["files"]] == ["old.yaml"]
+
+
 def test_user_without_team_cannot_propose(api, repo, people):
     api.force_authenticate(people.carol)
     response = api.post(reverse("changeset-list"), {"message": "m", "files_to_write": {"a.yaml": "a"}}, format="json")
