@@ -100,6 +100,15 @@ def ensure_bare_repo(path: str | os.PathLike, branch: str | None = None) -> Path
     return path
 
 
+def is_local_repository(url: str) -> bool:
+    """Whether a local path or file:// URL names a git repository (bare or not) on this server."""
+    try:
+        git.Repo(local_path(url))
+        return True
+    except (git.NoSuchPathError, git.InvalidGitRepositoryError):
+        return False
+
+
 def remote_head(url: str, branch: str) -> str:
     """The branch head of a local repository ('' when it has none)."""
     try:

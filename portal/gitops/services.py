@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.gitops.choices import ApprovalDecision, ChangeSetKind, ChangeSetStatus
-from portal.gitops.gitrepo import ensure_bare_repo, is_local_url, local_path, remote_head
+from portal.gitops.gitrepo import ensure_bare_repo, is_local_repository, is_local_url, local_path, remote_head
 from portal.gitops.models import Approval, ChangeSet, ChangeSetFile, Environment, GitOpsRepo, ManagedFile, content_hash
 from portal.services import audit_record
 
@@ -328,6 +328,8 @@ _URL_WITH_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@"
 def _validate_url(url: str) -> None:
     if _URL_WITH_PASSWORD.match(url or ""):
         raise ValidationError({"url": "url: put the password or token in the credentials field, not in the URL."})
+    if is_local_url(url or "") and not is_local_repository(url.strip()):
+        raise ValidationError({"url": f"url: there is no git repository at {local_path(url.strip())} on this server."})
 
 
 def repo_create(*, actor, name: str, url: str, branch: str = "main", username: str = "", secret: str = "") -> GitOpsRepo:

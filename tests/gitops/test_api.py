@@ -62,7 +62,7 @@ def test_repo_partial_update_and_bad_url_or_branch(api, repo, people):
     assert response.status_code == 200, response.content
     assert response.json()["branch"] == "release/2" and response.json()["url"] == repo.url
     assert api.patch(url, {"username": "bot"}, format="json").json()["branch"] == "release/2"
-    for field, value in (("url", "0"), ("branch", "--upload-pack=x"), ("branch", "a..b")):
+    for field, value in (("url", "0"), ("url", "/catalog/api/default/x/"), ("branch", "--upload-pack=x"), ("branch", "a..b")):
         response = api.patch(url, {field: value}, format="json")
         assert response.status_code == 400 and field in response.json(), (field, value, response.content)
     repo.refresh_from_db()
