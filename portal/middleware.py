@@ -85,11 +85,15 @@ def _nul_in_request(request) -> str | None:
 
 def _form_data(request):
     from django.http import QueryDict
+    from django.http.multipartparser import MultiPartParserError
 
     if request.method in ("POST", "PUT", "PATCH") and request.content_type in (
         "application/x-www-form-urlencoded", "multipart/form-data"
     ):
-        return request.POST
+        try:
+            return request.POST
+        except MultiPartParserError:
+            return QueryDict()  # a malformed body is the view's (or DRF's parser's) to refuse
     return QueryDict()
 
 

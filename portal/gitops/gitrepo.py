@@ -415,8 +415,14 @@ class ReadMirror(_GitBase):
                 "--format=%H%x1f%an%x1f%ae%x1f%cn%x1f%aI%x1f%s%x1f%B%x1e", rev or f"refs/heads/{ref or self.branch}"]
         if path:
             args += ["--", path]
+        try:
+            out = self.run(*args)
+        except GitError:
+            if rev is None and not self.ref_exists(ref or self.branch):
+                return []  # a branch nothing was committed to yet has no history
+            raise
         commits = []
-        for record in self.run(*args).split("\x1e"):
+        for record in out.split("\x1e"):
             record = record.strip("\n")
             if not record:
                 continue

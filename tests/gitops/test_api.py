@@ -67,6 +67,8 @@ def test_repo_partial_update_and_bad_url_or_branch(api, repo, people):
         assert response.status_code == 400 and field in response.json(), (field, value, response.content)
     repo.refresh_from_db()
     assert (repo.branch, repo.username) == ("release/2", "bot")
+    history = api.get(reverse("gitopsrepo-history", kwargs={"pk": repo.pk}))  # nothing committed to release/2 yet
+    assert history.status_code == 200 and history.json() == []
 
 
 def test_a_path_deleted_twice_in_one_change_is_deleted_once(api, repo, people):

@@ -39,3 +39,8 @@ def test_an_escaped_backslash_before_u0000_is_ordinary_text(api):
     assert "\\\\u0000" in body
     response = api.post("/api/entities/validate/", body, content_type="application/json")
     assert response.status_code == 400 and response.json()["valid"] is False  # the validator's answer, not the guard's
+
+
+def test_a_malformed_multipart_body_is_left_to_the_view(api):
+    response = api.generic("POST", "/api/apps/", b"--x\r\n", content_type="multipart/form-data")  # no boundary
+    assert response.status_code in (400, 415) and "detail" in response.json()  # DRF's answer, not Django's bare 400
