@@ -279,6 +279,8 @@ def test_catalog_import_command(git_repo, tmp_path):
     with pytest.raises(CommandError, match="cannot read"):
         call_command("catalog_import", str(tmp_path / "missing-repo.git"), stdout=StringIO())
     assert not Location.objects.filter(target__endswith="missing-repo.git").exists()
+    with pytest.raises(CommandError, match=r"cannot register the location: branch: Not a valid branch name: 'a\.\.b'"):
+        call_command("catalog_import", git_repo.url, "--branch=a..b", stdout=StringIO())
 
 
 def test_unchanged_files_are_skipped_but_a_changed_placeholder_target_is_not(git_repo):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import services
@@ -47,8 +48,12 @@ class Command(BaseCommand):
         existing = Location.objects.filter(type=kind, target=location, branch=branch, path=path).first()
         created = existing is None
         if created:
-            existing = services.location_register(actor=None, type=kind, target=location, branch=branch, path=path,
-                                                  owner_team=owner_team, refresh=False)
+            try:
+                existing = services.location_register(actor=None, type=kind, target=location, branch=branch, path=path,
+                                                      owner_team=owner_team, refresh=False)
+            except ValidationError as exc:
+                problems = [f"{field}: {message}" for field, messages in exc.message_dict.items() for message in messages]
+                raise CommandError("cannot register the location: " + "; ".join(problems)) from None
             self.stdout.write(f"Registered location #{existing.pk}: {existing}")
         else:
             self.stdout.write(f"Location #{existing.pk} already registered: {existing}")
