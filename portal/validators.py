@@ -18,13 +18,12 @@ _BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 def is_remote_git_url(target: str) -> bool:
     """https://, ssh://, git:// or scp-like ``user@host:path``: not a path on this server."""
     target = target.strip()
-    return bool(re.match(r"^(https|ssh|git)://[^/]+/", target) or _SCP_LIKE.match(target))
+    return bool(_REMOTE_URL.match(target) or _SCP_LIKE.match(target))
 
 
 def git_url_validator(value: str) -> None:
     """A repository git can reach: https://, ssh://, git://, ``user@host:path``, file:// or an absolute path."""
-    value = value.strip()
-    if _REMOTE_URL.match(value) or _SCP_LIKE.match(value) or re.match(r"^(file://)?/\S", value):
+    if is_remote_git_url(value) or re.match(r"^(file://)?/\S", value.strip()):
         return
     raise ValidationError(
         "Enter a git repository URL (https://host/path, ssh://host/path, git://host/path or user@host:path), "
