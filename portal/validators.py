@@ -1,13 +1,15 @@
-"""Validators for what reaches git: repository URLs and branch names.
+"""Validators for what reaches git or the network: repository URLs, branch names and host names.
 
 A branch name is later an argument of git commands; one git would read as an
 option (``--upload-pack=...``) or refuse as a ref must never be stored.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 
 _REMOTE_URL = re.compile(r"^(https|ssh|git)://[^/\s]+/\S*$")
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:[^/\s]\S*$")
@@ -43,3 +45,20 @@ def git_branch_validator(value: str) -> None:
         problem = "may not have a part that starts with '.' or ends with '.lock'"
     if problem:
         raise ValidationError(f"Not a valid branch name: {value!r} {problem}.", code="invalid")
+
+
+_HOST_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_HOST_NAME = RegexValidator(rf"^(?=.{{1,253}}$){_HOST_LABEL}(\.{_HOST_LABEL})*\.?$")
+
+
+def host_validator(value: str) -> None:
+    """A DNS host name or an IP address (e.g. where edges' routers reach a VAN's hub)."""
+    try:
+        ipaddress.ip_address(value)
+        return
+    except ValueError:
+        pass
+    try:
+        _HOST_NAME(value)
+    except ValidationError:
+        raise ValidationError("Enter a host name (such as skupper.hub.example.net) or an IP address.", code="invalid") from None

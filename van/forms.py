@@ -3,8 +3,9 @@ import json
 from django import forms
 
 from portal.forms import OwnedObjectForm, PortalForm
+from portal.validators import host_validator
 from van.choices import AppMatch, CredentialsKind, Environment, Provider, Reachability, SourceKind, SyncMode
-from van.models import Cluster, host_validator
+from van.models import Cluster
 
 
 class SecretTextarea(forms.Textarea):

@@ -3,10 +3,7 @@
 A cluster joins at most one VAN, as its hub or as an edge. Credentials and key
 material are encrypted at rest (portal.crypto) and only ever leave sealed.
 """
-import ipaddress
-
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -14,6 +11,7 @@ from django.urls import reverse
 
 from portal.crypto import EncryptedTextField
 from portal.models import OwnedModel
+from portal.validators import host_validator
 from van.choices import AppMatch, ClusterRole, CredentialsKind, Environment, Provider, Reachability, SourceKind, SyncMode
 
 dns_label_validator = RegexValidator(
@@ -21,21 +19,6 @@ dns_label_validator = RegexValidator(
     "Use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit (a DNS label).",
 )
 port_validators = [MinValueValidator(1, "A port is 1-65535."), MaxValueValidator(65535, "A port is 1-65535.")]
-_HOST_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
-_HOST_NAME = RegexValidator(rf"^(?=.{{1,253}}$){_HOST_LABEL}(\.{_HOST_LABEL})*\.?$")
-
-
-def host_validator(value: str) -> None:
-    """A DNS host name or an IP address (edges' routers connect to it)."""
-    try:
-        ipaddress.ip_address(value)
-        return
-    except ValueError:
-        pass
-    try:
-        _HOST_NAME(value)
-    except ValidationError:
-        raise ValidationError("Enter a host name (such as skupper.hub.example.net) or an IP address.", code="invalid") from None
 
 
 class Van(OwnedModel):
