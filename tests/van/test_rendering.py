@@ -191,6 +191,20 @@ def test_edge_client_certificate_chains_to_the_van_ca(sample_van):
         cert.verify_directly_issued_by(ca)
 
 
+def test_a_van_with_the_longest_name_gets_a_link_ca_and_edge_certificates():
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    from van.rendering.pki import link_ca_issue, link_client_issue
+
+    name = "v" * 63  # the longest DNS label a VAN name may be
+    ca = link_ca_issue(van_name=name, key_size=1024)
+    cert = x509.load_pem_x509_certificate(ca.cert_pem.encode())
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == name
+    edge_pem, _ = link_client_issue(ca=ca, edge_name="e" * 63, key_size=1024)
+    x509.load_pem_x509_certificate(edge_pem.encode()).verify_directly_issued_by(cert)
+
+
 def test_rendering_is_deterministic_with_the_same_cache(sample_van):
     sealer = Sealer()
     assert van_render(sample_van, sealer=sealer) == van_render(sample_van, sealer=sealer)

@@ -29,7 +29,10 @@ def link_ca_issue(*, van_name: str, now: dt.datetime | None = None, key_size: in
     """A fresh CA for one VAN's router links."""
     now = now or dt.datetime.now(dt.timezone.utc)
     key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Wayline"), x509.NameAttribute(NameOID.COMMON_NAME, f"wayline-van-{van_name}-link-ca")])
+    # X.509 caps a common name at 64 characters; a VAN name may take 63, so the CA's role goes in its own attribute.
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Wayline"),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "VAN link CA"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, van_name)])
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
