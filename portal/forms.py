@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -11,6 +13,32 @@ def apply_validation_error(form: forms.BaseForm, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+def _is_pk(value) -> bool:
+    """A value that can be an integer primary key: SQLite and PostgreSQL raise (a server error) on integers
+    beyond 64 bits, which Django's model choice fields do not catch."""
+    text = str(value).strip()
+    return bool(re.fullmatch(r"[0-9]{1,19}", text)) and int(text) < 2 ** 63
+
+
+class ModelChoiceField(forms.ModelChoiceField):
+    """``forms.ModelChoiceField`` for integer keys that refuses a value no row can have before querying."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not _is_pk(value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """``forms.ModelMultipleChoiceField`` for integer keys that refuses a value no row can have before querying."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not _is_pk(pk):
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk})
+        return super()._check_values(value)
 
 
 class PortalForm(forms.Form):
@@ -32,11 +60,11 @@ class OwnedObjectForm(PortalForm):
         from portal.selectors import teams_user_can_edit_for
 
         teams = teams_user_can_edit_for(user=self.user)
-        self.fields["owner_team"] = forms.ModelChoiceField(queryset=teams, label="Owning team")
+        self.fields["owner_team"] = ModelChoiceField(queryset=teams, label="Owning team")
         self.fields["visibility"] = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PUBLIC)
         if self.instance is not None:
             self.initial.setdefault("owner_team", self.instance.owner_team_id)
             self.initial.setdefault("visibility", self.instance.visibility)
-        elif self.active_team is not None:
+        elif self.active_team:  # a lazy object: "is not None" would be true even for a user in no team
             # New objects default to the team chosen in the team switcher.
             self.initial.setdefault("owner_team", self.active_team.pk)

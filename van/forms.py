@@ -2,7 +2,7 @@ import json
 
 from django import forms
 
-from portal.forms import OwnedObjectForm, PortalForm
+from portal.forms import ModelChoiceField, ModelMultipleChoiceField, OwnedObjectForm, PortalForm
 from portal.validators import host_validator
 from van.choices import AppMatch, CredentialsKind, Environment, Provider, Reachability, SourceKind, SyncMode
 from van.models import Cluster
@@ -54,8 +54,8 @@ class ClusterForm(OwnedObjectForm):
 class VanForm(OwnedObjectForm):
     name = forms.CharField(max_length=63, help_text="A DNS label.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    hub = forms.ModelChoiceField(queryset=Cluster.objects.none(), help_text="The cluster ArgoCD runs on.")
-    edges = forms.ModelMultipleChoiceField(queryset=Cluster.objects.none(), required=False, widget=forms.CheckboxSelectMultiple)
+    hub = ModelChoiceField(queryset=Cluster.objects.none(), help_text="The cluster ArgoCD runs on.")
+    edges = ModelMultipleChoiceField(queryset=Cluster.objects.none(), required=False, widget=forms.CheckboxSelectMultiple)
     reachability = forms.ChoiceField(choices=Reachability.choices, initial=Reachability.LOADBALANCER, help_text="How edges reach the hub; edges need only outbound connections.")
     hub_host = forms.CharField(label="Hub address", max_length=253, validators=[host_validator],
                                help_text="Host name or IP at which edges reach the hub's router.")
@@ -67,7 +67,7 @@ class VanForm(OwnedObjectForm):
         clusters = Cluster.objects.restrict(self.user, "change")
         if self.instance is not None:
             clusters = clusters.filter(van__isnull=True) | clusters.filter(van=self.instance)
-            self.fields["hub"].queryset = clusters.filter(pk=self.instance.clusters.filter(role="hub").values("pk"))
+            self.fields["hub"].queryset = clusters.filter(pk__in=self.instance.clusters.filter(role="hub").values("pk"))
             for name in ("name", "description", "reachability", "hub_host", "inter_router_port", "edge_port"):
                 self.initial.setdefault(name, getattr(self.instance, name))
             hub = self.instance.clusters.filter(role="hub").first()

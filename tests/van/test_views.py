@@ -327,3 +327,38 @@ def test_a_form_error_does_not_echo_posted_credentials(client, world):
     })
     assert response.status_code == 400
     assert "echo-me-not-token-42" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_platform_admin_in_no_team_gets_every_add_page_and_field_errors(client, world):
+    from tests.factories import make_user
+
+    client.force_login(make_user("root-no-team", superuser=True))  # the teams exist; this admin belongs to none
+    for name in ("van:cluster_add", "van:van_add", "van:app_add", "catalog:location_add", "gitops:repo_add", "portal:team_add"):
+        url = reverse(name)
+        assert client.get(url).status_code == 200, name
+        response = client.post(url, {"name": "Not A Name"})
+        assert response.status_code == 400 and "field-error" in response.content.decode(), name
+    # Keys no row can have are field errors too, not database errors (integers beyond 64 bits).
+    huge = "99999999999999999999"
+    response = client.post(reverse("van:van_add"), {"name": "v", "hub": huge, "edges": [huge], "owner_team": huge})
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert {"hub", "edges", "owner_team"} <= set(errors), errors
+
+
+@pytest.mark.django_db
+def test_van_edit_page_shows_and_saves_for_the_owning_team(client, world):
+    van = make_van(world.payments)
+    client.force_login(world.carol)  # admin of payments
+    url = reverse("van:van_edit", kwargs={"pk": van.pk})
+    page = client.get(url)
+    assert page.status_code == 200 and van.clusters.get(role="hub").name in page.content.decode()
+    form = page.context["form"]
+    data = {name: form.initial.get(name) for name in ("name", "description", "reachability", "inter_router_port", "edge_port")}
+    data |= {"hub": form.initial["hub"], "owner_team": world.payments.pk, "visibility": "public",
+             "hub_host": "hub.example.net"}
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    van.refresh_from_db()
+    assert van.hub_host == "hub.example.net"
