@@ -246,16 +246,39 @@ def _ordering(order_fields: list[str]) -> list[str]:
     return [*ordering, "ref"]
 
 
+MAX_INT = 2 ** 31 - 1  # offsets and limits beyond this are no real page, and beyond 2**63 a database error
+
+
 def _int(value, default: int, name: str) -> int:
     if value in (None, ""):
         return default
     try:
         number = int(value)
-    except ValueError:
+    except (TypeError, ValueError):
         raise BackstageError(400, "InputError", f"{name} must be an integer") from None
     if number < 0:
         raise BackstageError(400, "InputError", f"{name} must not be negative")
+    if number > MAX_INT:
+        raise BackstageError(400, "InputError", f"{name} must be at most {MAX_INT}")
     return number
+
+
+def _cursor_state(cursor: str) -> dict:
+    """The query state a ``cursor`` carries; the client sends it back, so every part is checked."""
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise BackstageError(400, "InputError", "Malformed cursor") from None
+    lists = ("filter", "order", "term_fields")
+    if isinstance(state, dict):
+        state.setdefault("term_fields", [])
+    if (not isinstance(state, dict)
+            or any(not isinstance(state.get(key), list) or not all(isinstance(v, str) for v in state[key]) for key in lists)
+            or not isinstance(state.get("term"), str) or isinstance(state.get("offset"), bool)
+            or not isinstance(state.get("offset"), int)):
+        raise BackstageError(400, "InputError", "Malformed cursor")
+    state["offset"] = _int(state["offset"], 0, "cursor offset")
+    return state
 
 
 # --- views ---
@@ -283,10 +306,7 @@ class EntitiesByQueryView(BackstageView):
     def get(self, request):
         params = request.query_params
         if params.get("cursor"):
-            try:
-                state = json.loads(base64.urlsafe_b64decode(params["cursor"].encode()).decode())
-            except (ValueError, UnicodeDecodeError):
-                raise BackstageError(400, "InputError", "Malformed cursor") from None
+            state = _cursor_state(params["cursor"])
         else:
             state = {
                 "filter": params.getlist("filter"),

@@ -143,6 +143,28 @@ def test_by_query_filter_fields_order_cursor(api, world, catalog):
     assert "checkout" in [e["metadata"]["name"] for e in by_spec["items"]]
 
 
+def test_by_query_refuses_tampered_cursors_and_huge_numbers(api, world, catalog):
+    import base64
+    import json
+
+    api.force_authenticate(world.alice)
+    url = "/api/catalog/entities/by-query"
+
+    def cursor(state) -> str:
+        return base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+
+    good = {"filter": ["kind=component"], "order": [], "term": "", "term_fields": [], "offset": 1}
+    assert api.get(url, {"cursor": cursor(good), "limit": 1}).status_code == 200
+    for bad in ({**good, "filter": 5}, {**good, "filter": [1]}, {**good, "offset": "1"}, {**good, "offset": True},
+                {**good, "offset": -1}, {**good, "offset": 10 ** 20}, {**good, "term": None}, ["a"], "x", {"x": 1}):
+        response = api.get(url, {"cursor": cursor(bad)})
+        assert response.status_code == 400 and response.json()["error"]["name"] == "InputError", (bad, response.content)
+    for params in ({"offset": 10 ** 20}, {"limit": 10 ** 20}):
+        for path in (url, "/api/catalog/entities"):
+            response = api.get(path, params)
+            assert response.status_code == 400 and "at most" in response.json()["error"]["message"], (path, params)
+
+
 def test_by_name_uid_refs_facets(api, world, catalog):
     api.force_authenticate(world.victor)
     entity = api.get("/api/catalog/entities/by-name/component/default/checkout").json()
