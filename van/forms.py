@@ -73,6 +73,7 @@ class VanForm(OwnedObjectForm):
             hub = self.instance.clusters.filter(role="hub").first()
             self.initial.setdefault("hub", hub.pk if hub else None)
             self.initial.setdefault("edges", list(self.instance.clusters.filter(role="edge").values_list("pk", flat=True)))
+            clusters = clusters.exclude(van=self.instance, role="hub")  # the hub stays the hub: no edge choice
         else:
             clusters = clusters.filter(van__isnull=True)
             self.fields["hub"].queryset = clusters

@@ -93,3 +93,19 @@ def test_create_van_rule_preview_commit_and_history(page, live_server, world, se
     assert "vans/payments-net/clusters/edge-us/skupper/link-credentials.yaml" in log
     assert "edge-us-token-secret-2" not in subprocess.run(["git", "log", "-p", "main"], cwd=tmp_path / "gitops.git",
                                                           capture_output=True, text=True).stdout
+
+    # Edit the VAN: a new hub address and one edge fewer; the topology follows.
+    page.goto(f"{url}/vans/")
+    page.get_by_role("link", name="payments-net").click()
+    page.get_by_role("link", name="Edit", exact=True).click()
+    expect(page.locator("#id_hub")).to_have_value(re.compile(r"\d+"))
+    expect(page.locator("#id_edges")).not_to_contain_text("hub")  # the hub is no edge choice
+    page.locator("#id_hub_host").fill("not a host!")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".field-error")).to_contain_text("Enter a host name")
+    shot(page, "van-edit-error")
+    page.locator("#id_hub_host").fill("skupper2.hub.example.net")
+    page.get_by_label("edge-us").uncheck()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name=re.compile("payments-net"))).to_be_visible()
+    expect(page.locator("svg.topology .node.edge")).to_have_count(1)
