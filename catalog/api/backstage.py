@@ -69,6 +69,14 @@ class BackstageView(APIView):
     authentication_classes = [SessionAuthentication, HashedTokenAuthentication, BearerTokenAuthentication]
     schema = None  # Backstage documents this API itself; keep it out of Wayline's OpenAPI
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Every write here takes a JSON object; a bare list, string or number is the client's mistake, said so.
+        if request.method in ("POST", "PUT", "PATCH") and not isinstance(request.data, dict):
+            kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+                type(request.data), "null")
+            raise BackstageError(400, "InputError", f"The request body must be a JSON object, not {kind}")
+
     def handle_exception(self, exc):
         if isinstance(exc, BackstageError):
             return error_response(exc.status_code, exc.name, exc.message)

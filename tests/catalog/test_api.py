@@ -1,6 +1,8 @@
 """The Wayline catalog API and the Backstage-compatible API under /api/catalog/."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -145,7 +147,6 @@ def test_by_query_filter_fields_order_cursor(api, world, catalog):
 
 def test_by_query_refuses_tampered_cursors_and_huge_numbers(api, world, catalog):
     import base64
-    import json
 
     api.force_authenticate(world.alice)
     url = "/api/catalog/entities/by-query"
@@ -163,6 +164,15 @@ def test_by_query_refuses_tampered_cursors_and_huge_numbers(api, world, catalog)
         for path in (url, "/api/catalog/entities"):
             response = api.get(path, params)
             assert response.status_code == 400 and "at most" in response.json()["error"]["message"], (path, params)
+
+
+@pytest.mark.parametrize("body, kind", [([], "an array"), ("x", "a string"), (3, "a number"), (None, "null"), (True, "a boolean")])
+def test_backstage_writes_refuse_a_body_that_is_not_an_object(api, world, body, kind):
+    api.force_authenticate(world.alice)
+    for url in ("/api/catalog/locations", "/api/catalog/entities/by-refs", "/api/catalog/validate-entity", "/api/catalog/refresh"):
+        response = api.post(url, json.dumps(body), content_type="application/json")
+        assert response.status_code == 400, (url, response.content)
+        assert response.json()["error"] == {"name": "InputError", "message": f"The request body must be a JSON object, not {kind}"}
 
 
 def test_by_name_uid_refs_facets(api, world, catalog):
