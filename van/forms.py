@@ -67,13 +67,13 @@ class VanForm(OwnedObjectForm):
         clusters = Cluster.objects.restrict(self.user, "change")
         if self.instance is not None:
             clusters = clusters.filter(van__isnull=True) | clusters.filter(van=self.instance)
-            self.fields["hub"].queryset = clusters.filter(pk__in=self.instance.clusters.filter(role="hub").values("pk"))
+            hub_pk = self.instance.clusters.filter(role="hub").values_list("pk", flat=True).first()
+            self.fields["hub"].queryset = clusters.filter(pk=hub_pk)
             for name in ("name", "description", "reachability", "hub_host", "inter_router_port", "edge_port"):
                 self.initial.setdefault(name, getattr(self.instance, name))
-            hub = self.instance.clusters.filter(role="hub").first()
-            self.initial.setdefault("hub", hub.pk if hub else None)
+            self.initial.setdefault("hub", hub_pk)
             self.initial.setdefault("edges", list(self.instance.clusters.filter(role="edge").values_list("pk", flat=True)))
-            clusters = clusters.exclude(van=self.instance, role="hub")  # the hub stays the hub: no edge choice
+            clusters = clusters.exclude(pk=hub_pk)  # the hub stays the hub: no edge choice
         else:
             clusters = clusters.filter(van__isnull=True)
             self.fields["hub"].queryset = clusters
