@@ -8,13 +8,21 @@ admin.site.site_title = "Wayline admin"
 
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):
-    """For models that git, ingestion or the services write: ops may look, not edit."""
+    """For models that git, ingestion or the services write: ops may look, not edit or delete (that would skip the services)."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
 
 class TeamMembershipInline(admin.TabularInline):

@@ -1,13 +1,14 @@
 from django.contrib import admin
-from guardian.admin import GuardedModelAdmin
 
+from portal.admin import ReadOnlyModelAdmin
 from van.models import App, AppRelease, Cluster, DistributionRule, SealedValue, Van
 
 # Credentials and private keys never appear in the admin: edit them through the portal's write-only fields.
+# Everything here is git truth, written by the services with a change set and an audit row: read-only in the admin.
 
 
 @admin.register(Cluster)
-class ClusterAdmin(GuardedModelAdmin):
+class ClusterAdmin(ReadOnlyModelAdmin):
     list_display = ["name", "environment", "provider", "van", "role", "owner_team", "visibility", "updated"]
     list_filter = ["environment", "provider", "role", "visibility", "owner_team"]
     search_fields = ["name", "description", "api_url"]
@@ -16,7 +17,7 @@ class ClusterAdmin(GuardedModelAdmin):
 
 
 @admin.register(Van)
-class VanAdmin(GuardedModelAdmin):
+class VanAdmin(ReadOnlyModelAdmin):
     list_display = ["name", "reachability", "hub_host", "owner_team", "visibility", "updated"]
     list_filter = ["reachability", "visibility", "owner_team"]
     search_fields = ["name", "description", "hub_host"]
@@ -25,28 +26,28 @@ class VanAdmin(GuardedModelAdmin):
 
 
 @admin.register(App)
-class AppAdmin(GuardedModelAdmin):
+class AppAdmin(ReadOnlyModelAdmin):
     list_display = ["name", "source_kind", "namespace", "version", "owner_team", "visibility", "updated"]
     list_filter = ["source_kind", "visibility", "owner_team"]
     search_fields = ["name", "description", "image", "repo_url", "component_ref"]
 
 
 @admin.register(AppRelease)
-class AppReleaseAdmin(admin.ModelAdmin):
+class AppReleaseAdmin(ReadOnlyModelAdmin):
     list_display = ["app", "version", "chart_version", "author", "created"]
     list_filter = ["created"]
     search_fields = ["app__name", "version", "chart_version"]
 
 
 @admin.register(DistributionRule)
-class DistributionRuleAdmin(GuardedModelAdmin):
+class DistributionRuleAdmin(ReadOnlyModelAdmin):
     list_display = ["name", "van", "order", "cluster_selector", "sync", "updated"]
     list_filter = ["sync", "van"]
     search_fields = ["name", "cluster_selector"]
 
 
 @admin.register(SealedValue)
-class SealedValueAdmin(admin.ModelAdmin):
+class SealedValueAdmin(ReadOnlyModelAdmin):
     list_display = ["digest", "created"]
     list_filter = ["created"]
     search_fields = ["digest"]
