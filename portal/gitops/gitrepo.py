@@ -18,7 +18,6 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -31,13 +30,19 @@ import git
 from django.conf import settings
 from django.db import connection
 
+from portal.gitops.messages import TRAILER_APPROVED, TRAILER_CHANGE, trailer_block  # noqa: F401 (re-exported)
 from portal.logging import redact
 
 WAYLINE_NAME = "Wayline"
 WAYLINE_EMAIL = "wayline@noreply.wayline.invalid"
-TRAILER_CHANGE = "Wayline-Change"
-TRAILER_APPROVED = "Approved-by"
-_TRAILER_RE = re.compile(rf"^{TRAILER_CHANGE}:\s*(\d+)\s*$", re.MULTILINE)
+# TRAILER_CHANGE and TRAILER_APPROVED are defined in portal.gitops.messages and re-exported from here.
+
+
+def _portal_trailers(committer_name: str, committer_email: str, body: str) -> tuple[list[int], list[str]]:
+    """The trailer block of a commit Wayline committed; nothing for anyone else's commits."""
+    if (committer_name, committer_email) != (WAYLINE_NAME, WAYLINE_EMAIL):
+        return [], []
+    return trailer_block(body)
 
 
 class GitError(Exception):
@@ -345,8 +350,24 @@ class WorkingClone(_GitBase):
         with contextlib.suppress(GitError):
             self.run("push", "--quiet", "origin", "--delete", f"refs/heads/{ref}")
 
+    def read_at(self, sha: str, path: str) -> str | None:
+        """The exact text of ``path`` at commit ``sha`` (decoded like ``read``), None when the commit has no such file."""
+        try:
+            return self.run_bytes("show", f"{sha}:{path}").decode("utf-8", errors="replace")
+        except GitError:
+            return None
+
     def trailer_ids_since(self, base: str, head: str) -> dict[int, str]:
-        """Map change id -> commit SHA for every ``Wayline-Change`` trailer in ``base..head``."""
+        """Map change id -> SHA of the newest commit in ``base..head`` whose trailer block names it."""
+        return {change_id: shas[0] for change_id, shas in self.trailer_commits_since(base, head).items()}
+
+    def trailer_commits_since(self, base: str, head: str) -> dict[int, list[str]]:
+        """Map change id -> SHAs (newest first) of the commits in ``base..head`` whose trailer block names it.
+
+        Only commits Wayline committed count, and only the final trailer block of their
+        message (``messages.trailer_block``). A trailer says where to look, not that the
+        change is there: callers check the commit's content before trusting it.
+        """
         if base:
             try:
                 self.run("merge-base", "--is-ancestor", base, head)
@@ -355,14 +376,14 @@ class WorkingClone(_GitBase):
                 rev_range = head  # history was rewritten: scan all of it
         else:
             rev_range = head
-        out = self.run("log", "--format=%H%x1f%B%x1e", f"--grep=^{TRAILER_CHANGE}:", rev_range)
-        found: dict[int, str] = {}
+        out = self.run("log", "--format=%H%x1f%cn%x1f%ce%x1f%B%x1e", f"--grep=^{TRAILER_CHANGE}: ", rev_range)
+        found: dict[int, list[str]] = {}
         for record in out.split("\x1e"):
-            if "\x1f" not in record:
+            if record.count("\x1f") < 3:
                 continue
-            sha, body = record.split("\x1f", 1)
-            for change_id in _TRAILER_RE.findall(body):
-                found.setdefault(int(change_id), sha.strip())
+            sha, cn, ce, body = record.split("\x1f", 3)
+            for change_id in _portal_trailers(cn, ce, body)[0]:
+                found.setdefault(change_id, []).append(sha.strip())
         return found
 
 
@@ -410,9 +431,14 @@ class ReadMirror(_GitBase):
 
     def log(self, *, ref: str | None = None, rev: str | None = None, path: str | None = None, limit: int = 50,
             skip: int = 0) -> list[dict]:
-        """Commits newest first: sha, author, committer, date, subject, body, change ids and approvers."""
+        """Commits newest first: sha, author, committer, date, subject, body, change ids and approvers.
+
+        ``change_ids`` and ``approved_by`` come from the final trailer block of commits
+        Wayline committed only. ``approved_by`` is commit text, not proof of approval:
+        pages show approvals from the database rows.
+        """
         args = ["log", f"--max-count={limit}", f"--skip={skip}",
-                "--format=%H%x1f%an%x1f%ae%x1f%cn%x1f%aI%x1f%s%x1f%B%x1e", rev or f"refs/heads/{ref or self.branch}"]
+                "--format=%H%x1f%an%x1f%ae%x1f%cn%x1f%ce%x1f%aI%x1f%s%x1f%B%x1e", rev or f"refs/heads/{ref or self.branch}"]
         if path:
             args += ["--", path]
         try:
@@ -426,12 +452,12 @@ class ReadMirror(_GitBase):
             record = record.strip("\n")
             if not record:
                 continue
-            sha, an, ae, cn, date, subject, body = record.split("\x1f", 6)
+            sha, an, ae, cn, ce, date, subject, body = record.split("\x1f", 7)
+            change_ids, approved_by = _portal_trailers(cn, ce, body)
             commits.append({
                 "sha": sha, "short_sha": sha[:10], "author_name": an, "author_email": ae, "committer_name": cn,
-                "date": date, "subject": subject, "body": body.strip(),
-                "change_ids": [int(x) for x in _TRAILER_RE.findall(body)],
-                "approved_by": re.findall(rf"^{TRAILER_APPROVED}:\s*(.+)$", body, re.MULTILINE),
+                "committer_email": ce, "date": date, "subject": subject, "body": body.strip(),
+                "change_ids": change_ids, "approved_by": approved_by,
             })
         return commits
 
