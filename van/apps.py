@@ -8,6 +8,10 @@ class VanConfig(AppConfig):
 
     def ready(self):
         from portal.dashboard import DashboardCard, register_card
+        from portal.gitops.owners import register_owner
         from van import selectors
+        from van.models import Van
+
+        register_owner(Van)  # a VAN owns vans/<name>/ of its GitOps repository
 
         register_card(DashboardCard("Clusters", "van:cluster_list", selectors.cluster_list, order=30))

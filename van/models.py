@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.urls import reverse
 
 from portal.crypto import EncryptedTextField
-from portal.models import OwnedModel
+from portal.gitops.owners import GitOpsOwner
+from portal.models import OwnedModel, PortalModel
 from portal.validators import host_validator
 from van.choices import AppMatch, ClusterRole, CredentialsKind, Environment, Provider, Reachability, SourceKind, SyncMode
 
@@ -21,8 +22,12 @@ dns_label_validator = RegexValidator(
 port_validators = [MinValueValidator(1, "A port is 1-65535."), MaxValueValidator(65535, "A port is 1-65535.")]
 
 
-class Van(OwnedModel):
-    """A Virtual Application Network: one hub running ArgoCD, edges linked to it over Skupper."""
+class Van(GitOpsOwner, OwnedModel):
+    """A Virtual Application Network: one hub running ArgoCD, edges linked to it over Skupper.
+
+    It owns ``vans/<name>/`` of its GitOps repository: every file Wayline writes
+    for it lives there, and its change sets are read and acted on through it.
+    """
 
     name = models.CharField(max_length=63, unique=True, validators=[dns_label_validator])
     description = models.TextField(blank=True)
@@ -54,6 +59,20 @@ class Van(OwnedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("van:van", kwargs={"pk": self.pk})
+
+    def gitops_root(self) -> str:
+        return f"vans/{self.name}/"
+
+    def gitops_repo(self):
+        return self.repo
+
+    def gitops_environment(self, paths, hints=()) -> str:
+        from van.services import van_change_environment
+
+        return van_change_environment(van=self, paths=list(paths), hints=list(hints))
+
+    def gitops_label(self) -> str:
+        return f"VAN {self.name}"
 
 
 class Cluster(OwnedModel):
@@ -142,8 +161,14 @@ class AppRelease(models.Model):
         ordering = ["-created", "-pk"]
 
 
-class DistributionRule(OwnedModel):
-    """Within a VAN: apps with these tags go to clusters matching this selector."""
+class DistributionRule(PortalModel):
+    """Within a VAN: apps with these tags go to clusters matching this selector.
+
+    A rule has no owner of its own: it is seen by whoever sees its VAN and edited
+    by whoever may change its VAN (``permission_parent``).
+    """
+
+    permission_parent = "van"
 
     van = models.ForeignKey(Van, on_delete=models.CASCADE, related_name="rules")
     name = models.CharField(max_length=63, validators=[dns_label_validator])

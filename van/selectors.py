@@ -45,7 +45,7 @@ def app_list(*, user, filters: dict | None = None) -> QuerySet[App]:
 
 def rule_list(*, user, filters: dict | None = None) -> QuerySet[DistributionRule]:
     """Distribution rules the user may see."""
-    return DistributionRule.objects.restrict(user, "view").select_related("owner_team", "van").filter(**(filters or {}))
+    return DistributionRule.objects.restrict(user, "view").select_related("van", "van__owner_team").filter(**(filters or {}))
 
 
 def app_releases(*, app: App) -> QuerySet[AppRelease]:
@@ -198,11 +198,11 @@ def van_clusters(*, van: Van) -> QuerySet[Cluster]:
     return Cluster.objects.filter(van=van).order_by("role", "name").prefetch_related(Prefetch("owner_team"))
 
 
-def van_changesets(*, van: Van, limit: int = 10):
-    """The VAN's latest change sets (their messages start with "VAN <name>:")."""
-    from portal.gitops.models import ChangeSet
+def van_changesets(*, van: Van, user, limit: int = 10):
+    """The VAN's latest change sets that ``user`` may see (the VAN owns them)."""
+    from portal.gitops.selectors import changesets_of_owner
 
-    return ChangeSet.objects.filter(message__startswith=f"VAN {van.name}:").select_related("environment").order_by("-pk")[:limit]
+    return changesets_of_owner(user=user, owner=van, limit=limit)
 
 
 # --- what pages show: matrix, topology, and previews of unsaved edits -----------------------------

@@ -196,24 +196,32 @@ def sealer_for_render():
     return Sealer(cache=cache, secret=secret), cache.save_new
 
 
-def _changeset_environment(spec, changed: list[str], hints=()) -> str:
-    """The most protected environment a change touches (so Prod placements wait for approval)."""
-    from van.rendering.placement import cluster_labels, rule_selector
+def van_change_environment(*, van: Van, paths: list[str], hints=()) -> str:
+    """The most protected environment a change of ``van``'s files touches (so Prod placements wait for approval).
 
+    ``hints``: environments of clusters or rules the edit removed, which the current spec no longer knows.
+    A path the spec cannot place (a file of a removed cluster or rule) counts as Prod unless hints say otherwise.
+    """
+    from van.rendering.placement import cluster_labels, rule_selector
+    from van.selectors import van_spec
+
+    try:
+        spec = van_spec(van=van)
+    except ValueError:
+        return ENVIRONMENTS[-1]  # a VAN without a hub: nothing to place by, so the most protected
     env_of = {c.name: c.environment for c in spec.clusters}
-    # Clusters or rules gone from the spec: the caller knows their environments; otherwise assume the most protected.
-    unknown = set(hints) or {"prod"}
+    unknown = set(hints) or {ENVIRONMENTS[-1]}
     touched: set[str] = set(hints)
     rules = {r.name: r for r in spec.rules}
-    for path in changed:
+    for path in paths:
         rest = path[len(spec.root) + 1:]
         parts = rest.split("/")
         if parts[0] == "clusters" and len(parts) > 1:
             touched.update([env_of[parts[1]]] if parts[1] in env_of else unknown)
-        elif parts[:2] == ["hub", "clusters"]:
+        elif parts[:2] == ["hub", "clusters"] and len(parts) > 2:
             name = parts[2].removesuffix(".yaml")
             touched.update([env_of[name]] if name in env_of else unknown)
-        elif parts[:2] == ["hub", "applicationsets"]:
+        elif parts[:2] == ["hub", "applicationsets"] and len(parts) > 2:
             rule = rules.get(parts[2])
             if rule is None:
                 touched.update(unknown)
@@ -224,7 +232,7 @@ def _changeset_environment(spec, changed: list[str], hints=()) -> str:
             stem = parts[-1].removesuffix(".yaml")
             if "." in stem:
                 envs &= set(stem.rpartition(".")[2].split("-"))
-            touched.update(envs)
+            touched.update(envs or unknown)
         else:
             touched.add(spec.hub.environment)
     ordered = [e for e in ENVIRONMENTS if e in touched]
@@ -258,11 +266,12 @@ def rule_environments(rule: DistributionRule) -> set[str]:
 
 
 def van_publish(*, actor, van: Van, message: str, environments=()):
-    """Render the VAN and propose what differs from what Wayline last wrote as one ChangeSet (None if nothing).
+    """Render the VAN and propose what differs from what Wayline last wrote (None if nothing).
 
-    The ChangeSet's environment is the most protected one the change touches
-    (``environments``: those of clusters or rules the edit removed), so Prod
-    placements go through approval.
+    The VAN owns the change: the engine bounds it to ``vans/<name>/`` and takes
+    its environment from ``Van.gitops_environment`` (``environments``: those of
+    clusters or rules the edit removed), so Prod placements wait for approval. A
+    change set of the VAN still waiting for approval is updated in place.
     """
     from portal.gitops.choices import ChangeSetStatus
     from portal.gitops.models import ChangeSetFile, ManagedFile
@@ -273,7 +282,7 @@ def van_publish(*, actor, van: Van, message: str, environments=()):
     files = van_render_files(van=van, spec=spec)
     repo = van.repo or gitops_default_repo()
     current = dict(ManagedFile.objects.filter(repo=repo, path__startswith=spec.root + "/").values_list("path", "content"))
-    # Changes already proposed but not yet in git (e.g. waiting for Prod approval) are not proposed again.
+    # What changes already proposed will write (applied in order, or waiting for approval) counts as written.
     pending = (
         ChangeSetFile.objects.filter(
             changeset__repo=repo, changeset__status__in=[ChangeSetStatus.PENDING, ChangeSetStatus.AWAITING_APPROVAL],
@@ -291,15 +300,24 @@ def van_publish(*, actor, van: Van, message: str, environments=()):
     to_delete = sorted((set(current) - set(files)) & in_git)
     if not to_write and not to_delete:
         return None
-    environment = _changeset_environment(spec, sorted(to_write) + to_delete, environments)
     return propose_change(
-        actor=actor, repo=repo, files_to_write=to_write, files_to_delete=to_delete,
-        message=f"VAN {van.name}: {message}", environment=environment,
+        actor=actor, owner=van, files_to_write=to_write, files_to_delete=to_delete,
+        message=f"{van.gitops_label()}: {message}", environment_hints=environments,
     )
 
 
-def _publish_all(*, actor, vans, message: str) -> list:
-    return [cs for van in {v.pk: v for v in vans if v is not None}.values() if (cs := van_publish(actor=actor, van=van, message=message))]
+def _publish_all(*, actor, vans, message: str, app: App | None = None) -> list:
+    """Publish each VAN once. ``message`` may hold ``{app}``: the app's name where the VAN's team may see the
+    app, else "an app of another team", so a change message never names a private app to its readers."""
+    changesets = []
+    for van in {v.pk: v for v in vans if v is not None}.values():
+        text = message
+        if app is not None:
+            visible = app.visibility == "public" or app.owner_team_id == van.owner_team_id
+            text = message.format(app=app.name if visible else "an app of another team")
+        if cs := van_publish(actor=actor, van=van, message=text):
+            changesets.append(cs)
+    return changesets
 
 
 def _vans_of_rules_selecting(app: App) -> list[Van]:
@@ -394,9 +412,11 @@ def cluster_delete(*, actor, obj: Cluster) -> None:
 # --- VANs ----------------------------------------------------------------------------------------
 
 
-def _join(cluster: Cluster, van: Van, role: str) -> None:
+def _join(cluster: Cluster, van: Van, role: str, *, actor=None) -> None:
     if cluster.van_id and cluster.van_id != van.pk:
-        raise ValidationError({"hub" if role == ClusterRole.HUB else "cluster": f"{cluster.name} already belongs to VAN {cluster.van.name}"})
+        # Name the other VAN only to someone who may see it: invisible is exactly like missing.
+        other = f"VAN {cluster.van.name}" if Van.objects.permits(actor, "view", cluster.van) else "another VAN"
+        raise ValidationError({"hub" if role == ClusterRole.HUB else "cluster": f"{cluster.name} already belongs to {other}"})
     cluster.van, cluster.role = van, role
     if role == ClusterRole.EDGE and not cluster.link_cert:
         ca = van_link_ca(van)
@@ -438,11 +458,11 @@ def van_create(
     )
     _save(van)
     ownership_grant(obj=van)
-    _join(hub, van, ClusterRole.HUB)
+    _join(hub, van, ClusterRole.HUB, actor=actor)
     for edge in edges:
         if edge.pk == hub.pk:
             raise ValidationError({"edges": f"edges: {edge.name} is already the hub"})
-        _join(edge, van, ClusterRole.EDGE)
+        _join(edge, van, ClusterRole.EDGE, actor=actor)
     audit_record(actor=actor, action="van.create", obj=van, changes={"name": name, "hub": hub.name, "edges": [e.name for e in edges]})
     if _van_ready(van):
         van_publish(actor=actor, van=van, message="create")
@@ -453,6 +473,9 @@ def van_create(
 def van_update(*, actor, obj: Van, edges=None, hub=None, **fields) -> Van:
     """Change VAN settings and (optionally) its edge set; re-publishes."""
     fields.pop("link_ca_cert", None), fields.pop("link_ca_key", None)
+    if fields.get("name", obj.name) != obj.name:
+        # The name is the VAN's folder in git (vans/<name>/) and the identity its change sets are owned by.
+        raise ValidationError({"name": f"name: a VAN keeps its name (its GitOps folder is vans/{obj.name}/); create a new VAN instead"})
     previous_team = obj.owner_team
     changes = _apply_fields(obj, fields)
     _save(obj)
@@ -480,7 +503,7 @@ def van_update(*, actor, obj: Van, edges=None, hub=None, **fields) -> Van:
 @transaction.atomic
 def van_edge_add(*, actor, van: Van, cluster: Cluster, publish: bool = True) -> Cluster:
     """Attach an edge: its cluster Secret, Site, Link and sealed link credentials appear in git."""
-    _join(cluster, van, ClusterRole.EDGE)
+    _join(cluster, van, ClusterRole.EDGE, actor=actor)
     audit_record(actor=actor, action="van.edge_add", obj=van, changes={"edge": cluster.name})
     if publish and _van_ready(van):
         van_publish(actor=actor, van=van, message=f"add edge {cluster.name}")
@@ -502,16 +525,20 @@ def van_edge_remove(*, actor, van: Van, cluster: Cluster, publish: bool = True) 
 
 @transaction.atomic
 def van_delete(*, actor, obj: Van) -> None:
+    """Delete a VAN; its files leave git through one last change set it owns (approved like Prod)."""
     from portal.gitops.models import ManagedFile
     from portal.gitops.services import gitops_default_repo, propose_change
 
     repo = obj.repo or gitops_default_repo()
-    paths = list(ManagedFile.objects.filter(repo=repo, path__startswith=f"vans/{obj.name}/").values_list("path", flat=True))
+    paths = list(ManagedFile.objects.filter(repo=repo, path__startswith=obj.gitops_root()).values_list("path", flat=True))
     audit_record(actor=actor, action="van.delete", obj=obj, changes={"name": obj.name})
-    obj.clusters.update(van=None, role="", link_cert="", link_key="")
-    obj.delete()
     if paths:
-        propose_change(actor=actor, repo=repo, files_to_write={}, files_to_delete=paths, message=f"VAN {obj.name}: delete", environment="prod")
+        # Proposed while the VAN still exists, so the change set is owned by it and bounded to its folder.
+        propose_change(actor=actor, owner=obj, files_to_write={}, files_to_delete=paths,
+                       message=f"{obj.gitops_label()}: delete", environment_hints=[ENVIRONMENTS[-1]])
+    obj.clusters.update(van=None, role="", link_cert="", link_key="")
+    obj.rules.all().delete()
+    obj.delete()
 
 
 # --- apps ----------------------------------------------------------------------------------------
@@ -558,7 +585,7 @@ def app_create(*, actor, name: str, owner_team: Team, namespace: str, repo_url: 
         AppRelease.objects.create(app=app, version=app.version, chart_version=app.chart_version, author=actor if actor and actor.is_authenticated else None)
     audit_record(actor=actor, action="app.create", obj=app, changes={"name": name, "tags": app.tags, "version": app.version})
     vans = [v for v in _vans_of_rules_selecting(app) if _van_ready(v)]
-    _publish_all(actor=actor, vans=vans, message=f"add app {app.name}")
+    _publish_all(actor=actor, vans=vans, message="add app {app}", app=app)
     return app
 
 
@@ -578,7 +605,7 @@ def app_update(*, actor, obj: App, **fields) -> App:
     if (obj.version, obj.chart_version) != (old_version, old_chart):
         release = AppRelease.objects.create(app=obj, version=obj.version, chart_version=obj.chart_version, author=actor if actor and actor.is_authenticated else None)
     audit_record(actor=actor, action="app.update", obj=obj, changes=changes)
-    changesets = _publish_all(actor=actor, vans=[v for v in before + _vans_of_rules_selecting(obj) if _van_ready(v)], message=f"update app {obj.name}")
+    changesets = _publish_all(actor=actor, vans=[v for v in before + _vans_of_rules_selecting(obj) if _van_ready(v)], message="update app {app}", app=obj)
     if release is not None and changesets:
         release.changesets.set(changesets)
     return obj
@@ -602,8 +629,9 @@ def app_version_set(*, actor, app: App, version: str = "", chart_version: str = 
         author=actor if actor and actor.is_authenticated else None, rollback_of=rollback_of,
     )
     audit_record(actor=actor, action="app.rollback" if rollback_of else "app.upgrade", obj=app, changes=changes)
-    verb = f"roll back {app.name} to" if rollback_of else f"upgrade {app.name} to"
-    changesets = _publish_all(actor=actor, vans=[v for v in _vans_of_rules_selecting(app) if _van_ready(v)], message=f"{verb} {app.version or app.chart_version}")
+    verb = "roll back {app} to" if rollback_of else "upgrade {app} to"
+    changesets = _publish_all(actor=actor, vans=[v for v in _vans_of_rules_selecting(app) if _van_ready(v)],
+                              message=f"{verb} {app.version or app.chart_version}", app=app)
     release.changesets.set(changesets)
     return release
 
@@ -619,9 +647,9 @@ def app_rollback(*, actor, app: App, release: AppRelease) -> AppRelease:
 def app_delete(*, actor, obj: App) -> None:
     vans = [v for v in _vans_of_rules_selecting(obj) if _van_ready(v)]
     audit_record(actor=actor, action="app.delete", obj=obj, changes={"name": obj.name})
-    name = obj.name
+    gone = App(name=obj.name, visibility=obj.visibility, owner_team_id=obj.owner_team_id)
     obj.delete()
-    _publish_all(actor=actor, vans=vans, message=f"remove app {name}")
+    _publish_all(actor=actor, vans=vans, message="remove app {app}", app=gone)
 
 
 # --- distribution rules --------------------------------------------------------------------------
@@ -644,10 +672,9 @@ def rule_create(*, actor, van: Van, name: str, app_tags, cluster_selector: str =
     """Add a distribution rule to a VAN and commit the ApplicationSets it compiles to."""
     fields = _rule_fields_clean({"app_tags": app_tags, "cluster_selector": cluster_selector, **fields})
     fields.pop("owner_team", None), fields.pop("visibility", None)
-    rule = DistributionRule(van=van, name=name, owner_team=van.owner_team, visibility=van.visibility, **fields)
+    rule = DistributionRule(van=van, name=name, **fields)
     _save(rule)
-    ownership_grant(obj=rule)
-    audit_record(actor=actor, action="rule.create", obj=rule, changes={k: v for k, v in fields.items()} | {"name": name})
+    audit_record(actor=actor, action="rule.create", obj=rule, team=van.owner_team, changes={k: v for k, v in fields.items()} | {"name": name})
     if _van_ready(van):
         van_publish(actor=actor, van=van, message=f"add rule {name}")
     return rule
@@ -660,7 +687,7 @@ def rule_update(*, actor, obj: DistributionRule, **fields) -> DistributionRule:
     before = rule_environments(obj)
     changes = _apply_fields(obj, fields)
     _save(obj)
-    audit_record(actor=actor, action="rule.update", obj=obj, changes=changes)
+    audit_record(actor=actor, action="rule.update", obj=obj, team=obj.van.owner_team, changes=changes)
     if changes and _van_ready(obj.van):
         van_publish(actor=actor, van=obj.van, message=f"update rule {obj.name}", environments=before)
     return obj
@@ -670,7 +697,7 @@ def rule_update(*, actor, obj: DistributionRule, **fields) -> DistributionRule:
 def rule_delete(*, actor, obj: DistributionRule) -> None:
     van = obj.van
     before = rule_environments(obj)
-    audit_record(actor=actor, action="rule.delete", obj=obj, changes={"name": obj.name})
+    audit_record(actor=actor, action="rule.delete", obj=obj, team=van.owner_team, changes={"name": obj.name})
     obj.delete()
     if _van_ready(van):
         van_publish(actor=actor, van=van, message=f"remove rule {obj.name}", environments=before)

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views import View
 
 from portal.forms import apply_validation_error
-from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListView, get_restricted_object_or_404
+from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListView, get_permitted_object_or_404
 from van import selectors, services
 from van.filtersets import AppFilterSet, ClusterFilterSet, RuleFilterSet, VanFilterSet
 from van.forms import AppForm, AppVersionForm, ClusterForm, RuleForm, VanForm
@@ -73,7 +73,7 @@ class VanDetailView(ObjectDetailView):
 
     def get_extra_context(self, obj):
         return {"can_edit": Van.objects.permits(self.request.user, "change", obj), "rules": list(obj.rules.all()),
-                "changesets": list(selectors.van_changesets(van=obj))} | selectors.van_overview(van=obj, user=self.request.user)
+                "changesets": selectors.van_changesets(van=obj, user=self.request.user)} | selectors.van_overview(van=obj, user=self.request.user)
 
 
 class VanEditView(ObjectEditView):
@@ -126,10 +126,7 @@ class AppEditView(ObjectEditView):
 
 class _AppActionView(LoginRequiredMixin, View):
     def get_app(self, pk) -> App:
-        app = get_restricted_object_or_404(selectors.app_list(user=self.request.user), pk=pk)
-        if not App.objects.permits(self.request.user, "change", app):
-            raise PermissionDenied("You may not change this app.")
-        return app
+        return get_permitted_object_or_404(selectors.app_list(user=self.request.user), self.request.user, "change", pk=pk)
 
 
 class AppVersionView(_AppActionView):
@@ -194,14 +191,13 @@ class RuleEditView(LoginRequiredMixin, View):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         user = request.user
+        # A rule's rights are its VAN's (DistributionRule.permission_parent): the same check either way.
         if "pk" in kwargs:
-            self.object = get_restricted_object_or_404(selectors.rule_list(user=user), pk=kwargs["pk"])
+            self.object = get_permitted_object_or_404(selectors.rule_list(user=user), user, "change", pk=kwargs["pk"])
             self.van = self.object.van
         else:
             self.object = None
-            self.van = get_restricted_object_or_404(selectors.van_list(user=user), pk=kwargs["van_pk"])
-        if not Van.objects.permits(user, "change", self.van):
-            raise PermissionDenied("You may not change this VAN's rules.")
+            self.van = get_permitted_object_or_404(selectors.van_list(user=user), user, "change", pk=kwargs["van_pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def form(self, data=None):

@@ -128,6 +128,7 @@ class LocationViewSet(PortalViewSet):
     filterset_class = LocationFilterSet
 
     def create(self, request, *args, **kwargs):
+        self.check_create_allowed(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -140,11 +141,13 @@ class LocationViewSet(PortalViewSet):
     def delete_service(*, actor, obj):
         services.location_delete(actor=actor, location=obj)
 
+    object_actions = {"refresh": "change"}
+
     @extend_schema(request=None, responses={202: None})
     @action(detail=True, methods=["post"])
     def refresh(self, request, pk=None):
         """Queue a refresh now."""
-        location = self.get_changeable_object()
+        location = self.get_object()
         services.location_refresh_request(actor=request.user, location=location)
         return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
 

@@ -64,6 +64,14 @@ class Location(PortalModel):
         return f"{self.target.rstrip('/')}/blob/{self.branch or 'HEAD'}/{self.path}"
 
     @classmethod
+    def creatable_by(cls, user) -> bool:
+        """Team members (admins, members) register locations for their teams; platform admins for anyone."""
+        from portal.selectors import teams_user_can_edit_for
+
+        return super().creatable_by(user) or (bool(user and user.is_authenticated and user.is_active)
+                                              and teams_user_can_edit_for(user=user).exists())
+
+    @classmethod
     def public_q(cls) -> Q | None:
         return Q(visibility=Visibility.PUBLIC)
 

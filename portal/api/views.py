@@ -1,5 +1,4 @@
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -20,11 +19,7 @@ class TeamViewSet(PortalViewSet):
     serializer_class = TeamSerializer
     filterset_class = TeamFilterSet
     lookup_field = "slug"
-
-    def create(self, request, *args, **kwargs):
-        if not request.user.has_perm("portal.add_team"):
-            raise PermissionDenied("Only platform admins create teams.")
-        return super().create(request, *args, **kwargs)
+    object_actions = {"members": "change"}  # team admins (change_team on the team) and platform admins
 
     @staticmethod
     def create_service(*, actor, slug, name, description="", email=""):
@@ -44,7 +39,7 @@ class TeamViewSet(PortalViewSet):
     @action(detail=True, methods=["post"], url_path="members")
     def members(self, request, slug=None):
         """Add a member or change a member's role (team admins and platform admins)."""
-        team = self.get_changeable_object()
+        team = self.get_object()
         payload = TeamMemberWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         user = get_user_model().objects.filter(username=payload.validated_data["username"]).first()

@@ -8,7 +8,8 @@ Exactly once: every commit carries ``Wayline-Change: <id>`` trailers. Before doi
 anything a run scans the branch from the last head the portal confirmed
 (``GitOpsRepo.known_head``) for trailers of changes still marked pending (a worker
 that died after its push but before its database commit) and records them as
-applied instead of committing them again.
+applied instead of committing them again, only when the commit whose final trailer
+block names a change (committed by Wayline) also holds that change's content.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from portal.gitops.gitrepo import (
     local_path,
     scrub,
 )
+from portal.gitops.messages import trailer_line
 from portal.gitops.models import ChangeSet, GitOpsRepo, ManagedFile, content_hash
 
 logger = logging.getLogger(__name__)
@@ -91,14 +93,18 @@ def unified_diff(path: str, before: str | None, after: str | None, before_label:
 
 
 def commit_message(changes: list[ChangeSet], approvers: list[str] | None = None) -> str:
-    """Subject and body from the changes' messages, then the trailers."""
+    """Subject and body from the changes' messages, a blank line, then the trailer block.
+
+    The block (``Wayline-Change`` lines, then ``Approved-by`` lines, each on one line) is
+    the message's last paragraph, the only place ``messages.trailer_block`` reads.
+    """
     if len(changes) == 1:
-        body = changes[0].message.strip()
+        body = changes[0].message.strip() or f"Wayline change #{changes[0].pk}"  # a subject before the trailers
     else:
         subject = f"Apply {len(changes)} Wayline changes by {changes[0].author_name}"
         body = subject + "\n\n" + "\n".join(f"- #{cs.pk} {cs.message.strip().splitlines()[0]}" for cs in changes)
     trailers = [f"{TRAILER_CHANGE}: {cs.pk}" for cs in changes]
-    trailers += [f"{TRAILER_APPROVED}: {who}" for who in approvers or []]
+    trailers += [f"{TRAILER_APPROVED}: {trailer_line(who)}" for who in approvers or []]
     return f"{body}\n\n" + "\n".join(trailers) + "\n"
 
 
@@ -162,15 +168,17 @@ def _record_applied(repo: GitOpsRepo, applied: list[tuple[str, ChangeSet]], head
             digest = content_hash(content)
             mf = existing.get(path)
             if mf is None:
-                to_create.append(ManagedFile(repo=repo, path=path, content=content, content_hash=digest,
-                                             last_changeset=cs, git_hash=digest))
+                to_create.append(ManagedFile(repo=repo, path=path, content=content, content_hash=digest, last_changeset=cs,
+                                             git_hash=digest, owner_type_id=cs.owner_type_id, owner_id=cs.owner_id))
             else:
                 mf.content, mf.content_hash, mf.last_changeset, mf.git_hash = content, digest, cs, digest
                 mf.drift_detected_at, mf.updated = None, now
+                mf.owner_type_id, mf.owner_id = cs.owner_type_id, cs.owner_id  # the file belongs to whoever wrote it last
                 to_update.append(mf)
         ManagedFile.objects.bulk_create(to_create, batch_size=500)
         ManagedFile.objects.bulk_update(
-            to_update, ["content", "content_hash", "last_changeset", "git_hash", "drift_detected_at", "updated"], batch_size=500
+            to_update, ["content", "content_hash", "last_changeset", "git_hash", "drift_detected_at", "updated",
+                        "owner_type", "owner_id"], batch_size=500
         )
         GitOpsRepo.objects.filter(pk=repo.pk).update(known_head=head, last_sync_at=now)
         repo.known_head = head
@@ -200,16 +208,43 @@ def _pending(repo: GitOpsRepo, limit: int) -> list[ChangeSet]:
     )
 
 
+def _commit_holds(clone: WorkingClone, sha: str, cs: ChangeSet) -> bool:
+    """Whether commit ``sha`` has exactly ``cs``'s content at every path it writes (and none where it deletes)."""
+    return all(clone.read_at(sha, f.path) == f.content for f in cs.files.all())
+
+
+def _pushed_at(clone: WorkingClone, candidates: list[str], cs: ChangeSet) -> str:
+    """The commit among ``candidates`` (newest first, all naming ``cs`` in their trailers) that really applied it.
+
+    The oldest one holding the change's content, '' when none does: a trailer alone
+    (a hand-pushed commit, copied text) never makes a change applied.
+    """
+    holding = [sha for sha in candidates if _commit_holds(clone, sha, cs)]
+    return holding[-1] if holding else ""
+
+
 def _recover(repo: GitOpsRepo, clone: WorkingClone, head: str, changes: list[ChangeSet]) -> list[ChangeSet]:
-    """Record as applied the changes whose trailer is already on the branch; return the rest."""
+    """Record as applied the changes a commit on the branch already applied; return the rest.
+
+    A change counts as applied at a commit only when the commit names it in its trailer
+    block and holds its content; one merely named stays pending and is applied normally.
+    """
     if repo.known_head == head:
         return changes
-    on_branch = clone.trailer_ids_since(repo.known_head, head)
-    done = [(on_branch[cs.pk], cs) for cs in changes if cs.pk in on_branch]
+    on_branch = clone.trailer_commits_since(repo.known_head, head)
+    done = []
+    for cs in changes:
+        sha = _pushed_at(clone, on_branch[cs.pk], cs) if cs.pk in on_branch else ""
+        if sha:
+            done.append((sha, cs))
+        elif cs.pk in on_branch:
+            logger.warning("GitOps repo %s: commit %s names change %s but does not hold its content; applying it",
+                           repo.name, on_branch[cs.pk][0][:10], cs.pk)
     if done:
         logger.warning("GitOps repo %s: %d change(s) were pushed by a worker that died; recording them once", repo.name, len(done))
         _record_applied(repo, done, repo.known_head)
-    return [cs for cs in changes if cs.pk not in on_branch]
+    recorded = {cs.pk for _, cs in done}
+    return [cs for cs in changes if cs.pk not in recorded]
 
 
 def apply_pending(repo_id: int) -> int:
@@ -359,10 +394,13 @@ def _push_for_approval(repo: GitOpsRepo, clone: WorkingClone, cs: ChangeSet) -> 
                        author_name=cs.author_name, author_email=cs.author_email)
     clone.push(cs.approval_branch, force=True)
     with transaction.atomic():
-        ChangeSet.objects.filter(pk=cs.pk, status=ChangeSetStatus.PENDING).update(
+        # Only the revision we pushed: a newer edit folded in meanwhile leaves it pending, to be pushed again.
+        waiting = ChangeSet.objects.filter(pk=cs.pk, status=ChangeSetStatus.PENDING, revision=cs.revision).update(
             status=ChangeSetStatus.AWAITING_APPROVAL, branch_sha=sha, updated=timezone.now()
         )
-        audit_record(actor=None, action="gitops.change.await_approval", obj=cs, changes={"branch": cs.approval_branch})
+        if waiting:
+            audit_record(actor=None, action="gitops.change.await_approval", obj=cs,
+                         changes={"branch": cs.approval_branch, "revision": cs.revision})
     ReadMirror(repo.pk, credentials_for(repo), repo.branch).invalidate()
 
 
@@ -380,9 +418,10 @@ def merge_approved(changeset_id: int) -> None:
         clone = open_clone(repo)
         head = clone.fetch()
         if repo.known_head != head:
-            found = clone.trailer_ids_since(repo.known_head, head)
-            if cs.pk in found:
-                _record_applied(repo, [(found[cs.pk], cs)], repo.known_head)
+            found = clone.trailer_commits_since(repo.known_head, head)
+            pushed = _pushed_at(clone, found[cs.pk], cs) if cs.pk in found else ""
+            if pushed:
+                _record_applied(repo, [(pushed, cs)], repo.known_head)
                 clone.delete_remote_branch(cs.approval_branch)
                 return
         approvers = [f"{a.user_name} <{a.user_email}>" for a in cs.approvals.filter(decision=ApprovalDecision.APPROVE).order_by("pk")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -48,6 +49,8 @@ class GitOpsRepo(PortalModel):
     )
     last_sync_at = models.DateTimeField(null=True, blank=True)
 
+    domain_actions = {"sync": "change"}
+
     class Meta:
         ordering = ["name"]
         verbose_name = "GitOps repository"
@@ -82,8 +85,11 @@ class Environment(PortalModel):
     )
     approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
 
+    domain_actions = {"approve": "change"}
+
     class Meta:
         ordering = ["order", "name"]
+        permissions = [("approve_environment", "Approve changes to any environment")]
 
     def __str__(self) -> str:
         return self.name
@@ -94,6 +100,23 @@ class Environment(PortalModel):
     @classmethod
     def public_q(cls) -> Q | None:
         return Q(pk__isnull=False)
+
+    @classmethod
+    def restrict_derived(cls, queryset, user, action):
+        """``approve``: the environment's named approvers and the editors (admins, members) of its approver
+        team; platform admins and holders of ``gitops.approve_environment`` everywhere."""
+        if action != "approve":
+            return None
+        if user.is_superuser or user.has_perm("gitops.approve_environment"):
+            return queryset
+        named = cls.approvers.through.objects.filter(user_id=user.pk).values("environment_id")
+        groups = user.groups.values("pk")
+        return queryset.filter(Q(pk__in=named) | Q(approver_team__editors__in=groups))
+
+    @classmethod
+    def most_protected(cls) -> "Environment | None":
+        """The last environment (by order) that requires approval, else the last one."""
+        return cls.objects.filter(requires_approval=True).order_by("-order", "-pk").first() or cls.objects.order_by("-order", "-pk").first()
 
 
 class ChangeSet(PortalModel):
@@ -116,11 +139,25 @@ class ChangeSet(PortalModel):
     approved_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The owner (portal.gitops.owners): its root bounds the paths, its team and environment policy decide
+    # who reads and acts on this change. Empty: a platform admin's raw change, for admins only.
+    owner_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    owner_id = models.PositiveBigIntegerField(null=True, blank=True)
+    owner_label = models.CharField(max_length=200, blank=True, help_text="The owner as it was named when proposed.")
+    revision = models.PositiveIntegerField(
+        default=1, help_text="Bumped each time a newer edit updates this open change in place; approvals name the revision they saw.",
+    )
+    contributors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+",
+        help_text="Everyone whose edit is in this change (it may have been updated in place); none of them approves it.",
+    )
+
+    domain_actions = {"approve": "change", "reject": "change", "retry": "change", "revert": "change"}
 
     class Meta:
         ordering = ["-pk"]
         verbose_name = "change set"
-        indexes = [models.Index(fields=["repo", "status"])]
+        indexes = [models.Index(fields=["repo", "status"]), models.Index(fields=["owner_type", "owner_id", "status"])]
 
     def __str__(self) -> str:
         first_line = self.message.splitlines()[0] if self.message else ""
@@ -139,9 +176,39 @@ class ChangeSet(PortalModel):
 
         return self.status in FINAL_STATUSES or (self.status == ChangeSetStatus.AWAITING_APPROVAL and not self.approved_at)
 
+    @property
+    def awaits_decision(self) -> bool:
+        return self.status == ChangeSetStatus.AWAITING_APPROVAL and not self.approved_at
+
+    @property
+    def owner(self):
+        from portal.gitops.owners import owner_of
+
+        if not hasattr(self, "_owner"):
+            self._owner = owner_of(self.owner_type_id, self.owner_id)
+        return self._owner
+
     @classmethod
-    def public_q(cls) -> Q | None:
-        return Q(pk__isnull=False)
+    def restrict_derived(cls, queryset, user, action):
+        """Rights follow the owner and the environment, never the row itself.
+
+        view: the owner's team readers, the environment's approvers, platform admins;
+        approve / reject: the environment's approvers, never the change's author;
+        retry / revert / change: whoever may change the owner; delete: nobody (history stays).
+        """
+        from portal.gitops.owners import owner_q
+
+        approvable = Environment.objects.restrict(user, "approve").values("pk")
+        if action in ("approve", "reject"):
+            return queryset.filter(environment__in=approvable).exclude(author_id=user.pk).exclude(contributors=user)
+        base = cls.base_action(action)
+        if user.is_superuser or user.has_perm(f"gitops.{base}_changeset"):
+            return queryset
+        if base == "view":
+            return queryset.filter(owner_q(user, "view") | Q(environment__in=approvable))
+        if base == "delete":
+            return queryset.none()
+        return queryset.filter(owner_q(user, "change"))
 
 
 class ChangeSetFile(models.Model):
@@ -172,6 +239,9 @@ class Approval(PortalModel):
     user_email = models.CharField(max_length=254)
     decision = models.CharField(max_length=16, choices=ApprovalDecision.choices)
     comment = models.TextField(blank=True)
+    revision = models.PositiveIntegerField(default=1, help_text="The revision of the change the approver saw.")
+
+    permission_parent = "changeset"
 
     class Meta:
         ordering = ["-pk"]
@@ -181,10 +251,6 @@ class Approval(PortalModel):
 
     def get_absolute_url(self) -> str:
         return reverse("gitops:changeset", kwargs={"pk": self.changeset_id})
-
-    @classmethod
-    def public_q(cls) -> Q | None:
-        return Q(pk__isnull=False)
 
 
 class ManagedFile(PortalModel):
@@ -197,6 +263,10 @@ class ManagedFile(PortalModel):
     last_changeset = models.ForeignKey(ChangeSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     git_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the file in git at the last sync ('' = absent).")
     drift_detected_at = models.DateTimeField(null=True, blank=True)
+    owner_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    owner_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    domain_actions = {"adopt": "change", "restore": "change"}
 
     class Meta:
         ordering = ["repo", "path"]
@@ -212,6 +282,20 @@ class ManagedFile(PortalModel):
     def edited_outside(self) -> bool:
         return self.drift_detected_at is not None
 
+    @property
+    def owner(self):
+        from portal.gitops.owners import owner_of
+
+        return owner_of(self.owner_type_id, self.owner_id)
+
     @classmethod
-    def public_q(cls) -> Q | None:
-        return Q(pk__isnull=False)
+    def restrict_derived(cls, queryset, user, action):
+        """Files follow the owner that wrote them: its team reads them, its editors adopt or restore them."""
+        from portal.gitops.owners import owner_q
+
+        base = cls.base_action(action)
+        if user.is_superuser or user.has_perm(f"gitops.{base}_managedfile"):
+            return queryset
+        if base == "delete":
+            return queryset.none()
+        return queryset.filter(owner_q(user, "view" if base == "view" else "change"))

@@ -1,9 +1,10 @@
 """Read selectors of the GitOps engine. History and diffs come from git, not the database."""
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from portal.gitops.choices import ChangeSetStatus
+from portal.gitops.choices import ApprovalDecision, ChangeSetStatus
 from portal.gitops.gitrepo import ReadMirror
 from portal.gitops.models import Approval, ChangeSet, Environment, GitOpsRepo, ManagedFile
 
@@ -18,14 +19,15 @@ def read_mirror(repo: GitOpsRepo, force: bool = False) -> ReadMirror:
 
 
 def repo_list(*, user, filters: dict | None = None) -> QuerySet[GitOpsRepo]:
-    """Repositories the user may see, with pending and drifted counts."""
+    """Repositories the user may see, with the pending and drifted counts of what the user may see in them."""
+    pending = (changeset_list(user=user).filter(repo=OuterRef("pk"), status=ChangeSetStatus.PENDING)
+               .order_by().values("repo").annotate(n=Count("pk")).values("n"))
+    drifted = (managed_file_list(user=user).filter(repo=OuterRef("pk"), drift_detected_at__isnull=False)
+               .order_by().values("repo").annotate(n=Count("pk")).values("n"))
     return (
         GitOpsRepo.objects.restrict(user, "view")
         .filter(**(filters or {}))
-        .annotate(
-            pending_count=Count("changesets", filter=Q(changesets__status=ChangeSetStatus.PENDING), distinct=True),
-            drift_count=Count("managed_files", filter=Q(managed_files__drift_detected_at__isnull=False), distinct=True),
-        )
+        .annotate(pending_count=Coalesce(Subquery(pending), 0), drift_count=Coalesce(Subquery(drifted), 0))
         .order_by("name")
     )
 
@@ -45,17 +47,21 @@ def changeset_list(*, user, filters: dict | None = None) -> QuerySet[ChangeSet]:
 
 
 def approval_queue(*, user) -> QuerySet[ChangeSet]:
-    """Changes waiting for a decision in environments ``user`` approves (never their own)."""
-    qs = changeset_list(user=user, filters={"status": ChangeSetStatus.AWAITING_APPROVAL, "approved_at__isnull": True})
-    if not user.is_authenticated:
-        return qs.none()
-    qs = qs.exclude(author=user)
-    if user.is_superuser:
-        return qs
-    return qs.filter(
-        Q(environment__approvers=user)
-        | Q(environment__approver_team__memberships__user=user, environment__approver_team__memberships__role__in=["admin", "member"])
-    ).distinct()
+    """Changes waiting for a decision that ``user`` may approve (their environment's approvers; never their own)."""
+    return (
+        ChangeSet.objects.restrict(user, "approve")
+        .filter(status=ChangeSetStatus.AWAITING_APPROVAL, approved_at__isnull=True)
+        .select_related("repo", "environment", "author")
+        .order_by("pk")
+    )
+
+
+def changesets_of_owner(*, user, owner, limit: int = 10) -> list[ChangeSet]:
+    """An owner's latest change sets that ``user`` may see (a VAN page's "Changes" panel)."""
+    from portal.gitops.owners import owner_key
+
+    owner_type, owner_id = owner_key(owner)
+    return list(changeset_list(user=user, filters={"owner_type": owner_type, "owner_id": owner_id})[:limit])
 
 
 def approval_list(*, user, filters: dict | None = None) -> QuerySet[Approval]:
@@ -79,9 +85,46 @@ def files_edited_outside(*, user, repo: GitOpsRepo | None = None, paths: list[st
     return managed_file_list(user=user, filters=filters)
 
 
-def repo_history(*, repo: GitOpsRepo, path: str | None = None, limit: int = 50, skip: int = 0) -> list[dict]:
-    """Commits of the repo's branch (optionally touching ``path``), read from git."""
-    return read_mirror(repo).log(path=path, limit=limit, skip=skip)
+def repo_history(*, repo: GitOpsRepo, user, path: str | None = None, limit: int = 50, skip: int = 0) -> tuple[list[dict], bool]:
+    """Commits of the repo's branch (optionally touching ``path``), read from git, that ``user`` may see,
+    and whether git has more beyond this page.
+
+    A commit is shown when every change set recorded at it is visible to the user;
+    commits the portal did not make (no change set records them) are shown to
+    platform admins only. Approvers come from the approval rows, never from the
+    message text.
+    """
+    commits = read_mirror(repo).log(path=path, limit=limit, skip=skip)
+    return _visible_commits(commits, repo=repo, user=user), len(commits) == limit
+
+
+def _visible_commits(commits: list[dict], *, repo: GitOpsRepo, user) -> list[dict]:
+    shas = [c["sha"] for c in commits]
+    recorded: dict[str, list[int]] = {}
+    for pk, sha in ChangeSet.objects.filter(repo=repo, commit_sha__in=shas).values_list("pk", "commit_sha"):
+        recorded.setdefault(sha, []).append(pk)
+    visible = set(changeset_list(user=user).filter(repo=repo, commit_sha__in=shas).values_list("pk", flat=True))
+    see_all = user.is_superuser or user.has_perm("gitops.view_changeset")
+    approvers: dict[int, list[str]] = {}
+    for cs_id, name, email in (Approval.objects.filter(changeset_id__in=visible, decision=ApprovalDecision.APPROVE)
+                               .order_by("pk").values_list("changeset_id", "user_name", "user_email")):
+        approvers.setdefault(cs_id, []).append(f"{name} <{email}>")
+    shown = []
+    for commit in commits:
+        ids = sorted(recorded.get(commit["sha"], []))
+        if (ids and all(i in visible for i in ids)) or see_all:
+            commit["change_ids"] = ids
+            commit["approved_by"] = [who for i in ids for who in approvers.get(i, [])]
+            commit["outside"] = not ids
+            shown.append(commit)
+    return shown
+
+
+def commit_visible(*, repo: GitOpsRepo, user, sha: str) -> dict | None:
+    """One commit of the repo with its change sets and approvers, or None when missing or not visible to ``user``."""
+    commits = read_mirror(repo).log(rev=sha, limit=1)
+    shown = _visible_commits(commits, repo=repo, user=user)
+    return shown[0] if shown else None
 
 
 def commit_diff(*, repo: GitOpsRepo, sha: str, path: str | None = None) -> str:

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import posixpath
 import re
+import unicodedata
 from typing import Iterable
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portal.gitops.choices import ApprovalDecision, ChangeSetKind, ChangeSetStatus
+from portal.gitops.choices import OPEN_STATUSES, ApprovalDecision, ChangeSetKind, ChangeSetStatus
 from portal.gitops.gitrepo import ensure_bare_repo, is_local_repository, is_local_url, local_path, remote_head
 from portal.gitops.models import Approval, ChangeSet, ChangeSetFile, Environment, GitOpsRepo, ManagedFile, content_hash
+from portal.gitops.owners import owner_key
 from portal.services import audit_record
 
 DEFAULT_REPO_NAME = "default"
@@ -45,16 +47,22 @@ def with_generated_header(path: str, content: str) -> str:
     return header + content
 
 
-def _validate_path(path: str, field: str) -> str:
+def _validate_path(path: str, field: str, root: str = "") -> str:
+    """A path the engine may write: relative, normalised, no '.', '..', '.git' or empty segment, no control
+    character or backslash, and inside the owner's ``root``."""
     if not isinstance(path, str) or not path.strip():
         raise ValidationError({field: f"{field}: a file path is empty."})
-    normal = posixpath.normpath(path)
-    if path.startswith("/") or normal.startswith("..") or normal == "." or "\\" in path or "\x00" in path:
-        raise ValidationError({field: f"{field}: path {path!r} must be relative to the repository root and stay inside it."})
-    if normal.split("/")[0] == ".git":
+    if any(unicodedata.category(c) == "Cc" for c in path) or "\\" in path:
+        raise ValidationError({field: f"{field}: path {path!r} has a control character or a backslash."})
+    if path.startswith("/"):
+        raise ValidationError({field: f"{field}: path {path!r} must be relative to the repository root."})
+    segments = path.split("/")
+    if any(seg in ("", ".", "..") for seg in segments):
+        raise ValidationError({field: f"{field}: path {path!r} has an empty, '.' or '..' segment."})
+    if any(seg.lower() == ".git" for seg in segments):
         raise ValidationError({field: f"{field}: path {path!r} is inside .git."})
-    if normal != path:
-        raise ValidationError({field: f"{field}: path {path!r} is not normalised (use {normal!r})."})
+    if root and not path.startswith(root):
+        raise ValidationError({field: f"{field}: path {path!r} is outside {root}, the only folder this change may write."})
     return path
 
 
@@ -101,39 +109,65 @@ def gitops_default_repo() -> GitOpsRepo:
 def propose_change(
     *,
     actor,
-    repo: GitOpsRepo | None,
+    owner,
     files_to_write: dict[str, str],
     files_to_delete: list[str] | tuple = (),
     message: str,
-    environment: str | Environment = "dev",
     kind: str = ChangeSetKind.CHANGE,
     reverts: ChangeSet | None = None,
+    environment_hints: Iterable[str] = (),
+    repo: GitOpsRepo | None = None,
+    environment: str | Environment | None = None,
 ) -> ChangeSet:
     """Record a change to the GitOps repo (in the caller's transaction) and apply it after commit.
 
-    ``repo`` None means the default repo. Files the portal generates get the
-    Wayline header comment. A change to an environment that requires approval
-    goes to branch ``wayline/change-<id>`` and waits for an approver.
+    ``owner`` (a registered ``GitOpsOwner``, e.g. a VAN) bounds the paths to its
+    root and decides the repository and the environment (and so whether approval
+    is needed); nothing here comes from a request. ``owner`` None is a platform
+    admin's raw change: any path, the most protected environment unless trusted
+    code (the ``gitops_stress`` rehearsal) names ``environment``. A change for an
+    owner that already has one waiting for approval (same environment, or sharing
+    a path) updates that one in place instead: one diff to review, never a queue of
+    stale ones. Generated files get the Wayline header comment.
     """
+    from portal.gitops.messages import commit_text_clean
+
     files_to_write = dict(files_to_write or {})
     files_to_delete = list(dict.fromkeys(files_to_delete or ()))  # a path named twice is deleted once
     if not message or not message.strip():
         raise ValidationError({"message": "message: a change needs a commit message."})
+    message = commit_text_clean(message.strip(), field="message")
     if not files_to_write and not files_to_delete:
         raise ValidationError({"files_to_write": "files_to_write: a change must write or delete at least one file."})
+    root = owner.gitops_root() if owner is not None else ""
     for path, content in files_to_write.items():
-        _validate_path(path, "files_to_write")
+        _validate_path(path, "files_to_write", root)
         if not isinstance(content, str):
             raise ValidationError({"files_to_write": f"files_to_write: content of {path!r} must be text, not {type(content).__name__}."})
     for path in files_to_delete:
-        _validate_path(path, "files_to_delete")
+        _validate_path(path, "files_to_delete", root)
     both = sorted(set(files_to_write) & set(files_to_delete))
     if both:
         raise ValidationError({"files_to_delete": f"files_to_delete: {', '.join(both)} also in files_to_write."})
-    env = _environment(environment)
+    paths = sorted(set(files_to_write) | set(files_to_delete))
+    if owner is not None and environment is not None:
+        raise ValueError("an owned change takes its environment from its owner")
+    if owner is not None:
+        env = _environment(owner.gitops_environment(paths, environment_hints))
+        owner_type, owner_id = owner_key(owner)
+        owner_label = owner.gitops_label()[:200]
+    else:
+        env = _environment(environment or Environment.most_protected() or "prod")
+        owner_type, owner_id, owner_label = None, None, ""
     author_name, author_email = _author(actor)
+    writes = {p: with_generated_header(p, c) for p, c in files_to_write.items()}
     with transaction.atomic():
-        repo = repo or gitops_default_repo()
+        repo = repo or (owner.gitops_repo() if owner is not None else None) or gitops_default_repo()
+        if owner is not None and kind == ChangeSetKind.CHANGE:
+            waiting = _waiting_change(repo=repo, owner_type=owner_type, owner_id=owner_id, environment=env, paths=set(paths))
+            if waiting is not None:
+                return _update_in_place(waiting, actor=actor, writes=writes, deletes=files_to_delete, environment=env,
+                                        message=message)
         cs = ChangeSet.objects.create(
             repo=repo,
             environment=env,
@@ -141,19 +175,81 @@ def propose_change(
             author=actor if getattr(actor, "is_authenticated", False) else None,
             author_name=author_name,
             author_email=author_email,
-            message=message.strip(),
+            message=message,
             reverts=reverts,
+            owner_type=owner_type,
+            owner_id=owner_id,
+            owner_label=owner_label,
         )
-        rows = [ChangeSetFile(changeset=cs, path=p, content=with_generated_header(p, c)) for p, c in sorted(files_to_write.items())]
+        if cs.author_id:
+            cs.contributors.add(cs.author_id)
+        rows = [ChangeSetFile(changeset=cs, path=p, content=c) for p, c in sorted(writes.items())]
         rows += [ChangeSetFile(changeset=cs, path=p, content=None) for p in sorted(files_to_delete)]
         ChangeSetFile.objects.bulk_create(rows)
         audit_record(
             actor=actor,
             action="gitops.change.propose",
             obj=cs,
+            team=getattr(owner, "owner_team", None),
             changes={"environment": env.slug, "write": sorted(files_to_write), "delete": sorted(files_to_delete), "kind": kind},
         )
         _enqueue_apply(cs.pk)
+    return cs
+
+
+def _waiting_change(*, repo, owner_type, owner_id, environment: Environment, paths: set[str]) -> ChangeSet | None:
+    """The owner's change still waiting for approval that a new edit must update: the one for the same
+    environment, else one that writes a path the edit writes too (the edit then waits with it)."""
+    waiting = list(
+        ChangeSet.objects.select_for_update()
+        .filter(repo=repo, owner_type=owner_type, owner_id=owner_id, kind=ChangeSetKind.CHANGE,
+                status__in=OPEN_STATUSES, approved_at__isnull=True, environment__requires_approval=True)
+        .select_related("environment").prefetch_related("files").order_by("pk")
+    )
+    for cs in waiting:
+        if cs.environment_id == environment.pk:
+            return cs
+    sharing = [cs for cs in waiting if paths & {f.path for f in cs.files.all()}]
+    return max(sharing, key=lambda cs: (cs.environment.order, cs.pk)) if sharing else None
+
+
+def _update_in_place(cs: ChangeSet, *, actor, writes: dict[str, str], deletes: list[str], environment: Environment,
+                     message: str) -> ChangeSet:
+    """Fold a newer edit into a waiting change: its files become the union (newest wins), minus what git
+    already holds; a change left with nothing to do is withdrawn. Earlier approvals are void: the revision
+    moves on and the approval branch is pushed again before anyone can decide."""
+    from portal.gitops.tasks import delete_change_branch
+
+    merged = {f.path: f.content for f in cs.files.all()} | writes | {p: None for p in deletes}
+    in_git = dict(ManagedFile.objects.filter(repo=cs.repo, path__in=list(merged)).values_list("path", "content"))
+    merged = {p: c for p, c in merged.items() if (in_git.get(p) != c if c is not None else p in in_git)}
+    if environment.order > cs.environment.order:
+        cs.environment = environment
+    name, email = _author(actor)
+    earlier = [cs.message.splitlines()[0]] + [line[2:] for line in cs.message.splitlines() if line.startswith("- ")]
+    cs.message = message.splitlines()[0] + "\n\nThis change was updated in place; earlier edits in it:\n" + "\n".join(
+        f"- {line}" for line in dict.fromkeys(earlier) if line != message.splitlines()[0])
+    cs.author = actor if getattr(actor, "is_authenticated", False) else None
+    cs.author_name, cs.author_email = name, email
+    cs.revision += 1
+    had_branch = bool(cs.branch_sha)
+    cs.branch_sha = ""
+    cs.files.all().delete()
+    if merged:
+        cs.status = ChangeSetStatus.PENDING
+        ChangeSetFile.objects.bulk_create([ChangeSetFile(changeset=cs, path=p, content=c) for p, c in sorted(merged.items())])
+    else:
+        cs.status = ChangeSetStatus.WITHDRAWN
+    cs.save()
+    if cs.author_id:
+        cs.contributors.add(cs.author_id)
+    audit_record(actor=actor, action="gitops.change.update" if merged else "gitops.change.withdraw", obj=cs,
+                 team=getattr(cs.owner, "owner_team", None),
+                 changes={"revision": cs.revision, "environment": cs.environment.slug, "paths": sorted(merged)})
+    if merged:
+        _enqueue_apply(cs.pk)
+    elif had_branch:
+        transaction.on_commit(lambda: delete_change_branch.delay(cs.pk))
     return cs
 
 
@@ -163,103 +259,69 @@ def _enqueue_apply(changeset_id: int) -> None:
     transaction.on_commit(lambda: apply_changeset.delay(changeset_id))
 
 
-def environment_is_approver(*, environment: Environment, user) -> bool:
-    """Approvers: the environment's users and its approver team's admins and members; platform admins too."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_superuser:
-        return True
-    if environment.approvers.filter(pk=user.pk).exists():
-        return True
-    if environment.approver_team_id:
-        from portal.models import MembershipRole, TeamMembership
-
-        return TeamMembership.objects.filter(
-            team_id=environment.approver_team_id, user=user, role__in=[MembershipRole.ADMIN, MembershipRole.MEMBER]
-        ).exists()
-    return False
-
-
-def _check_decision(*, actor, changeset: ChangeSet) -> None:
-    if changeset.status != ChangeSetStatus.AWAITING_APPROVAL or changeset.approved_at:
+def _check_decision(*, changeset: ChangeSet, revision: int | None) -> None:
+    """State checks of a decision; who may decide is ``ChangeSet.objects.permits(user, "approve", cs)``."""
+    if not changeset.awaits_decision:
         raise ValidationError(f"Change #{changeset.pk} is {changeset.get_status_display().lower()}, not awaiting approval.")
-    if changeset.author_id is not None and changeset.author_id == actor.pk:
-        raise ValidationError("Nobody approves or rejects their own change: ask another approver.")
-    if not environment_is_approver(environment=changeset.environment, user=actor):
-        raise ValidationError(f"You are not an approver for {changeset.environment}.")
+    if revision is not None and revision != changeset.revision:
+        raise ValidationError(
+            f"Change #{changeset.pk} was updated since you looked at it (revision {revision}, now {changeset.revision}): "
+            "review the new diff and decide again."
+        )
 
 
-def changeset_approve(*, actor, changeset: ChangeSet, comment: str = "") -> Approval:
-    """Approve a change waiting for approval; it is merged into the target branch after commit."""
+def changeset_approve(*, actor, changeset: ChangeSet, comment: str = "", revision: int | None = None) -> Approval:
+    """Approve the revision of a waiting change the approver saw; it is merged into the target branch after commit."""
     from portal.gitops.tasks import merge_changeset
 
     with transaction.atomic():
         changeset = ChangeSet.objects.select_for_update().select_related("environment").get(pk=changeset.pk)
-        _check_decision(actor=actor, changeset=changeset)
+        _check_decision(changeset=changeset, revision=revision)
         name, email = _author(actor)
         approval = Approval.objects.create(
-            changeset=changeset, user=actor, user_name=name, user_email=email, decision=ApprovalDecision.APPROVE, comment=comment
+            changeset=changeset, user=actor, user_name=name, user_email=email, decision=ApprovalDecision.APPROVE,
+            comment=comment, revision=changeset.revision,
         )
         changeset.approved_at = timezone.now()
         changeset.save(update_fields=["approved_at", "updated"])
-        audit_record(actor=actor, action="gitops.change.approve", obj=changeset, changes={"comment": comment})
+        audit_record(actor=actor, action="gitops.change.approve", obj=changeset, team=getattr(changeset.owner, "owner_team", None),
+                     changes={"comment": comment, "revision": changeset.revision})
         transaction.on_commit(lambda: merge_changeset.delay(changeset.pk))
     return approval
 
 
-def changeset_reject(*, actor, changeset: ChangeSet, comment: str = "") -> Approval:
-    """Reject a change waiting for approval and delete its branch."""
+def changeset_reject(*, actor, changeset: ChangeSet, comment: str = "", revision: int | None = None) -> Approval:
+    """Reject a waiting change and delete its branch."""
     from portal.gitops.tasks import delete_change_branch
 
     with transaction.atomic():
         changeset = ChangeSet.objects.select_for_update().select_related("environment").get(pk=changeset.pk)
-        _check_decision(actor=actor, changeset=changeset)
+        _check_decision(changeset=changeset, revision=revision)
         name, email = _author(actor)
         approval = Approval.objects.create(
-            changeset=changeset, user=actor, user_name=name, user_email=email, decision=ApprovalDecision.REJECT, comment=comment
+            changeset=changeset, user=actor, user_name=name, user_email=email, decision=ApprovalDecision.REJECT,
+            comment=comment, revision=changeset.revision,
         )
         changeset.status = ChangeSetStatus.REJECTED
         changeset.save(update_fields=["status", "updated"])
-        audit_record(actor=actor, action="gitops.change.reject", obj=changeset, changes={"comment": comment})
+        audit_record(actor=actor, action="gitops.change.reject", obj=changeset, team=getattr(changeset.owner, "owner_team", None),
+                     changes={"comment": comment, "revision": changeset.revision})
         transaction.on_commit(lambda: delete_change_branch.delay(changeset.pk))
     return approval
 
 
-def changeset_may_revert(*, user, changeset: ChangeSet) -> bool:
-    """Who may undo a change: its author, the author's teammates (admins and members), the
-    environment's approvers, and platform admins. A change from another team is not yours to undo."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_superuser or (changeset.author_id is not None and changeset.author_id == user.pk):
-        return True
-    if environment_is_approver(environment=changeset.environment, user=user):
-        return True
-    if changeset.author_id is None:
-        return False
-    from portal.models import MembershipRole, TeamMembership
+def changeset_revert(*, actor, changeset: ChangeSet, comment: str = "", revision: int | None = None) -> ChangeSet:
+    """Propose a new change that puts back the files as they were before ``changeset``.
 
-    editor_roles = [MembershipRole.ADMIN, MembershipRole.MEMBER]
-    author_teams = TeamMembership.objects.filter(user_id=changeset.author_id, role__in=editor_roles).values("team_id")
-    return TeamMembership.objects.filter(user=user, role__in=editor_roles, team_id__in=author_teams).exists()
-
-
-def _check_may_change_git(actor) -> None:
-    """Reverts, adoptions and restores are for platform admins and members of a team that may edit."""
-    from portal.selectors import teams_user_can_edit_for
-
-    if not teams_user_can_edit_for(user=actor).exists():
-        raise ValidationError("You belong to no team that may change the GitOps repository.")
-
-
-def changeset_revert(*, actor, changeset: ChangeSet, comment: str = "") -> ChangeSet:
-    """Propose a new change that puts back the files as they were before ``changeset`` (same approval rules)."""
+    It is owned by the same owner and goes through its environment policy, at
+    least as protected as the reverted change's environment.
+    """
+    from portal.gitops.messages import commit_text_clean
     from portal.gitops.selectors import read_mirror
 
-    _check_may_change_git(actor)
-    if not changeset_may_revert(user=actor, changeset=changeset):
-        raise PermissionDenied(f"Only the author of #{changeset.pk}, their team, or its environment's approvers may revert it.")
     if changeset.status != ChangeSetStatus.APPLIED or not changeset.commit_sha:
         raise ValidationError(f"Only applied changes can be reverted; #{changeset.pk} is {changeset.get_status_display().lower()}.")
+    comment = commit_text_clean(comment or "", field="comment")
     mirror = read_mirror(changeset.repo)
     parent = f"{changeset.commit_sha}^"
     writes: dict[str, str] = {}
@@ -273,9 +335,11 @@ def changeset_revert(*, actor, changeset: ChangeSet, comment: str = "") -> Chang
     message = f"Revert #{changeset.pk}: {changeset.message.splitlines()[0]}"
     if comment:
         message += f"\n\n{comment}"
+    owner = changeset.owner
     return propose_change(
-        actor=actor, repo=changeset.repo, files_to_write=writes, files_to_delete=deletes, message=message,
-        environment=changeset.environment, kind=ChangeSetKind.REVERT, reverts=changeset,
+        actor=actor, owner=owner, repo=changeset.repo, files_to_write=writes, files_to_delete=deletes,
+        message=message, kind=ChangeSetKind.REVERT, reverts=changeset, environment_hints=[changeset.environment.slug],
+        environment=changeset.environment if owner is None else None,  # a raw change's revert keeps its environment
     )
 
 
@@ -283,7 +347,6 @@ def managed_file_adopt(*, actor, managed_file: ManagedFile) -> ManagedFile:
     """Accept the version edited outside Wayline as the portal's own."""
     from portal.gitops.selectors import read_mirror
 
-    _check_may_change_git(actor)
     current = read_mirror(managed_file.repo, force=True).read(managed_file.path)
     if current is None:
         raise ValidationError(f"{managed_file.path}: the file no longer exists in git; restore it instead.")
@@ -292,23 +355,28 @@ def managed_file_adopt(*, actor, managed_file: ManagedFile) -> ManagedFile:
         managed_file.content_hash = managed_file.git_hash = content_hash(current)
         managed_file.drift_detected_at = None
         managed_file.save()
-        audit_record(actor=actor, action="gitops.file.adopt", obj=managed_file.repo, changes={"path": managed_file.path})
+        audit_record(actor=actor, action="gitops.file.adopt", obj=managed_file.repo,
+                     team=getattr(managed_file.owner, "owner_team", None), changes={"path": managed_file.path})
     return managed_file
 
 
-def managed_file_restore(*, actor, managed_file: ManagedFile, environment: str | Environment = "dev") -> ChangeSet:
-    """Propose a change writing the portal's version back over the outside edit."""
-    _check_may_change_git(actor)
+def managed_file_restore(*, actor, managed_file: ManagedFile) -> ChangeSet:
+    """Propose a change writing the portal's version back over the outside edit (its owner's policy)."""
+    owner = managed_file.owner
+    last = managed_file.last_changeset
     with transaction.atomic():
         cs = propose_change(
-            actor=actor, repo=managed_file.repo, files_to_write={managed_file.path: managed_file.content},
-            message=f"Restore Wayline's version of {managed_file.path}", environment=environment, kind=ChangeSetKind.RESTORE,
+            actor=actor, owner=owner, repo=managed_file.repo, files_to_write={managed_file.path: managed_file.content},
+            message=f"Restore Wayline's version of {managed_file.path}", kind=ChangeSetKind.RESTORE,
+            environment_hints=[last.environment.slug] if last else (),
+            environment=(last.environment if last else None) if owner is None else None,
         )
-        audit_record(actor=actor, action="gitops.file.restore", obj=managed_file.repo, changes={"path": managed_file.path, "change": cs.pk})
+        audit_record(actor=actor, action="gitops.file.restore", obj=managed_file.repo,
+                     team=getattr(managed_file.owner, "owner_team", None), changes={"path": managed_file.path, "change": cs.pk})
     return cs
 
 
-def changeset_retry(*, actor, changeset: ChangeSet) -> ChangeSet:
+def changeset_retry(*, actor, changeset: ChangeSet, **_: object) -> ChangeSet:
     """Put a failed change back in the queue."""
     with transaction.atomic():
         updated = ChangeSet.objects.filter(pk=changeset.pk, status=ChangeSetStatus.FAILED).update(
@@ -316,7 +384,7 @@ def changeset_retry(*, actor, changeset: ChangeSet) -> ChangeSet:
         )
         if not updated:
             raise ValidationError(f"Only failed changes can be retried; #{changeset.pk} is {changeset.get_status_display().lower()}.")
-        audit_record(actor=actor, action="gitops.change.retry", obj=changeset)
+        audit_record(actor=actor, action="gitops.change.retry", obj=changeset, team=getattr(changeset.owner, "owner_team", None))
         _enqueue_apply(changeset.pk)
     changeset.refresh_from_db()
     return changeset

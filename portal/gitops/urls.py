@@ -21,4 +21,6 @@ urlpatterns = [
     path("gitops/approvals/", views.ApprovalQueueView.as_view(), name="approval_queue"),
     path("gitops/environments/", views.EnvironmentListView.as_view(), name="environment_list"),
     path("gitops/files/<int:pk>/", views.ManagedFileView.as_view(), name="managedfile"),
+    path("gitops/files/<int:pk>/adopt/", views.ManagedFileActionView.as_view(action="adopt"), name="managedfile_adopt"),
+    path("gitops/files/<int:pk>/restore/", views.ManagedFileActionView.as_view(action="restore"), name="managedfile_restore"),
 ]

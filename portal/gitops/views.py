@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views import View
 
 from portal.gitops import selectors, services
 from portal.gitops.choices import ChangeSetStatus
 from portal.gitops.filtersets import ChangeSetFilterSet, GitOpsRepoFilterSet
-from portal.gitops.forms import DecisionForm, GitOpsRepoForm
+from portal.gitops.forms import BulkDecisionForm, DecisionForm, GitOpsRepoForm
 from portal.gitops.gitrepo import GitError
-from portal.gitops.models import ChangeSet, GitOpsRepo
+from portal.gitops.models import ChangeSet, GitOpsRepo, ManagedFile
 from portal.gitops.tables import ChangeSetTable, EnvironmentTable, GitOpsRepoTable
-from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListView, get_restricted_object_or_404
+from portal.views.generic import (
+    ObjectActionView,
+    ObjectDetailView,
+    ObjectEditView,
+    ObjectListView,
+    get_restricted_object_or_404,
+)
 
 HISTORY_PAGE = 30
 
@@ -45,10 +52,12 @@ class RepoDetailView(ObjectDetailView):
         request = self.request
         path = request.GET.get("path") or None
         try:
-            page = max(0, int(request.GET.get("page", "0")))
+            page = min(max(0, int(request.GET.get("page", "0"))), 10 ** 6)
         except ValueError:
             page = 0
-        commits = _git_read(request, lambda: selectors.repo_history(repo=obj, path=path, limit=HISTORY_PAGE, skip=page * HISTORY_PAGE), [])
+        history = _git_read(request, lambda: selectors.repo_history(repo=obj, user=request.user, path=path,
+                                                                    limit=HISTORY_PAGE, skip=page * HISTORY_PAGE), ([], False))
+        commits, has_next = history
         if path:
             for commit in commits:
                 commit["diff"] = _git_read(request, lambda c=commit: selectors.commit_diff(repo=obj, sha=c["sha"], path=path), "")
@@ -56,23 +65,22 @@ class RepoDetailView(ObjectDetailView):
             "commits": commits,
             "path": path,
             "page": page,
-            "has_next": len(commits) == HISTORY_PAGE,
+            "has_next": has_next,
             "drifted": selectors.files_edited_outside(user=request.user, repo=obj),
             "pending": selectors.changeset_list(user=request.user, filters={"repo": obj, "status": ChangeSetStatus.PENDING})[:20],
-            "can_edit": request.user.is_superuser or request.user.has_perm("gitops.change_gitopsrepo"),
+            "can_edit": GitOpsRepo.objects.permits(request.user, "change", obj),
+            "can_sync": GitOpsRepo.objects.permits(request.user, "sync", obj),
         }
 
 
 class CommitView(LoginRequiredMixin, View):
     def get(self, request, pk, sha):
         repo = get_restricted_object_or_404(selectors.repo_list(user=request.user), pk=pk)
-        commits = _git_read(request, lambda: selectors.read_mirror(repo).log(rev=sha, limit=1) if _is_sha(sha) else [], [])
-        if not commits:
-            from django.http import Http404
-
+        commit = _git_read(request, lambda: selectors.commit_visible(repo=repo, user=request.user, sha=sha) if _is_sha(sha) else None, None)
+        if commit is None:
             raise Http404("No such commit")
-        diff = _git_read(request, lambda: selectors.commit_diff(repo=repo, sha=commits[0]["sha"]), "")
-        return render(request, "gitops/commit.html", {"object": repo, "commit": commits[0], "diff": diff})
+        diff = _git_read(request, lambda: selectors.commit_diff(repo=repo, sha=commit["sha"]), "")
+        return render(request, "gitops/commit.html", {"object": repo, "commit": commit, "diff": diff})
 
 
 def _is_sha(value: str) -> bool:
@@ -84,11 +92,6 @@ class RepoEditView(ObjectEditView):
     form_class = GitOpsRepoForm
     create_service = services.repo_create
     update_service = services.repo_update
-
-    def check_create_allowed(self) -> None:
-        user = self.request.user
-        if not (user.is_superuser or user.has_perm("gitops.add_gitopsrepo")):
-            raise PermissionDenied("Only platform admins register GitOps repositories.")
 
 
 class ChangeSetListView(ObjectListView):
@@ -104,20 +107,15 @@ class ChangeSetDetailView(ObjectDetailView):
 
     def get_extra_context(self, obj):
         user = self.request.user
-        can_decide = (
-            obj.status == ChangeSetStatus.AWAITING_APPROVAL
-            and not obj.approved_at
-            and obj.author_id != user.pk
-            and services.environment_is_approver(environment=obj.environment, user=user)
-        )
         return {
             "files": list(obj.files.all()),
             "approvals": list(obj.approvals.all()),
             "diff": _git_read(self.request, lambda: selectors.changeset_diff(changeset=obj), ""),
-            "can_decide": can_decide,
-            "decision_form": DecisionForm(),
-            "can_revert": obj.status == ChangeSetStatus.APPLIED and services.changeset_may_revert(user=user, changeset=obj),
-            "can_retry": obj.status == ChangeSetStatus.FAILED,
+            # Buttons shown by the same call that decides the POST (permits), and only in a state that allows them.
+            "can_decide": obj.awaits_decision and ChangeSet.objects.permits(user, "approve", obj),
+            "decision_form": DecisionForm(initial={"revision": obj.revision}),
+            "can_revert": obj.status == ChangeSetStatus.APPLIED and ChangeSet.objects.permits(user, "revert", obj),
+            "can_retry": obj.status == ChangeSetStatus.FAILED and ChangeSet.objects.permits(user, "retry", obj),
         }
 
 
@@ -129,44 +127,66 @@ class ChangeSetStatusView(LoginRequiredMixin, View):
         return render(request, "gitops/inc/changeset_status.html", {"changeset": obj})
 
 
-class ChangeSetActionView(LoginRequiredMixin, View):
-    """POST-only actions on a change set: approve, reject, revert, retry."""
+class ChangeSetActionView(ObjectActionView):
+    """POST-only actions on a change set: approve, reject, revert, retry (permission: ``permits(user, action, cs)``)."""
 
-    action = ""
+    selector = selectors.changeset_list
 
-    def post(self, request, pk):
-        obj = get_restricted_object_or_404(selectors.changeset_list(user=request.user), pk=pk)
+    def perform(self, request, obj):
         form = DecisionForm(request.POST)
-        comment = form.cleaned_data["comment"] if form.is_valid() else ""
-        try:
-            if self.action == "approve":
-                services.changeset_approve(actor=request.user, changeset=obj, comment=comment)
-                messages.success(request, f"Approved change #{obj.pk}; it is being merged.")
-            elif self.action == "reject":
-                services.changeset_reject(actor=request.user, changeset=obj, comment=comment)
-                messages.success(request, f"Rejected change #{obj.pk}.")
-            elif self.action == "revert":
-                revert = services.changeset_revert(actor=request.user, changeset=obj, comment=comment)
-                messages.success(request, f"Proposed revert #{revert.pk}.")
-                return redirect(revert.get_absolute_url())
-            elif self.action == "retry":
-                services.changeset_retry(actor=request.user, changeset=obj)
-                messages.success(request, f"Change #{obj.pk} is queued again.")
-        except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
-            response = redirect(obj.get_absolute_url())
-            response.status_code = 303
-            return response
+        if not form.is_valid():
+            raise ValidationError([m for errors in form.errors.values() for m in errors])
+        comment, revision = form.cleaned_data["comment"], form.cleaned_data["revision"]
+        if self.action == "approve":
+            services.changeset_approve(actor=request.user, changeset=obj, comment=comment, revision=revision)
+            messages.success(request, f"Approved change #{obj.pk}; it is being merged.")
+        elif self.action == "reject":
+            services.changeset_reject(actor=request.user, changeset=obj, comment=comment, revision=revision)
+            messages.success(request, f"Rejected change #{obj.pk}.")
+        elif self.action == "revert":
+            revert = services.changeset_revert(actor=request.user, changeset=obj, comment=comment)
+            messages.success(request, f"Proposed revert #{revert.pk}.")
+            return redirect(revert.get_absolute_url())
+        elif self.action == "retry":
+            services.changeset_retry(actor=request.user, changeset=obj)
+            messages.success(request, f"Change #{obj.pk} is queued again.")
         return redirect(obj.get_absolute_url())
 
 
 class ApprovalQueueView(LoginRequiredMixin, View):
+    """The changes the user may decide, each with its diff; several can be approved or rejected at once."""
+
+    def queue(self, request):
+        return list(selectors.approval_queue(user=request.user).prefetch_related("files")[:50])
+
     def get(self, request):
-        queue = list(selectors.approval_queue(user=request.user).prefetch_related("files")[:50])
+        queue = self.queue(request)
         for cs in queue:
             cs.diff_text = _git_read(request, lambda c=cs: selectors.changeset_diff(changeset=c), "")
-        return render(request, "gitops/approval_queue.html", {"queue": queue, "decision_form": DecisionForm()})
+        return render(request, "gitops/approval_queue.html", {"queue": queue, "bulk_form": BulkDecisionForm(queue=queue)})
+
+    def post(self, request):
+        # Each change is checked like a single decision: permits() on the queue's restricted rows, then the service.
+        queue = {cs.pk: cs for cs in self.queue(request)}
+        form = BulkDecisionForm(request.POST, queue=queue.values())
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for message in errors:
+                    messages.error(request, message)
+            return redirect("gitops:approval_queue")
+        service = services.changeset_approve if form.cleaned_data["decision"] == "approve" else services.changeset_reject
+        done = []
+        for pk, revision in form.cleaned_data["change"]:
+            try:
+                service(actor=request.user, changeset=queue[pk], comment=form.cleaned_data["comment"], revision=revision)
+                done.append(f"#{pk}")
+            except ValidationError as exc:
+                for message in exc.messages:
+                    messages.error(request, message)
+        if done:
+            verb = "Approved" if form.cleaned_data["decision"] == "approve" else "Rejected"
+            messages.success(request, f"{verb} {', '.join(done)}.")
+        return redirect("gitops:approval_queue")
 
 
 class EnvironmentListView(ObjectListView):
@@ -182,31 +202,35 @@ class ManagedFileView(LoginRequiredMixin, View):
 
         current = _git_read(request, lambda: selectors.read_mirror(mf.repo).read(mf.path), None)
         diff = unified_diff(mf.path, mf.content, current, "wayline", "git") if mf.edited_outside else ""
-        return render(request, "gitops/managedfile.html", {"object": mf, "diff": diff, "git_content": current})
-
-    def post(self, request, pk):
-        mf = get_restricted_object_or_404(selectors.managed_file_list(user=request.user), pk=pk)
-        action = request.POST.get("action")
-        try:
-            if action == "adopt":
-                services.managed_file_adopt(actor=request.user, managed_file=mf)
-                messages.success(request, f"Adopted the outside edit of {mf.path}.")
-            elif action == "restore":
-                cs = services.managed_file_restore(actor=request.user, managed_file=mf,
-                                                   environment=mf.last_changeset.environment if mf.last_changeset else "dev")
-                messages.success(request, f"Proposed change #{cs.pk} restoring Wayline's version.")
-                return redirect(cs.get_absolute_url())
-        except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
-        return redirect(mf.get_absolute_url())
+        return render(request, "gitops/managedfile.html", {
+            "object": mf, "diff": diff, "git_content": current,
+            "can_adopt": ManagedFile.objects.permits(request.user, "adopt", mf),
+            "can_restore": ManagedFile.objects.permits(request.user, "restore", mf),
+        })
 
 
-class RepoSyncView(LoginRequiredMixin, View):
+class ManagedFileActionView(ObjectActionView):
+    """Adopt the outside edit, or restore Wayline's version through a change set of the file's owner."""
+
+    selector = selectors.managed_file_list
+
+    def perform(self, request, mf):
+        if self.action == "adopt":
+            services.managed_file_adopt(actor=request.user, managed_file=mf)
+            messages.success(request, f"Adopted the outside edit of {mf.path}.")
+            return redirect(mf.get_absolute_url())
+        cs = services.managed_file_restore(actor=request.user, managed_file=mf)
+        messages.success(request, f"Proposed change #{cs.pk} restoring Wayline's version.")
+        return redirect(cs.get_absolute_url())
+
+
+class RepoSyncView(ObjectActionView):
     """Check the repository for outside edits now."""
 
-    def post(self, request, pk):
-        repo = get_restricted_object_or_404(selectors.repo_list(user=request.user), pk=pk)
+    selector = selectors.repo_list
+    action = "sync"
+
+    def perform(self, request, repo):
         from portal.gitops import engine
 
         try:

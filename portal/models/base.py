@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.db.models.functions import Cast
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
+# The base actions guardian grants hold; every domain action (approve, retry, ...) maps onto one of them per model.
 ACTIONS = ("view", "change", "delete")
 
 
@@ -25,21 +26,26 @@ class RestrictedQuerySet(models.QuerySet):
     ``<app>.<action>_<model>`` permission get everything; others get objects on
     which they (or one of their teams' groups) hold the django-guardian object
     permission; for ``view``, public objects are added for every signed-in user.
+    ``action`` is a base action (view, change, delete) or one of the model's
+    ``domain_actions`` (approve, retry, adopt, ...); models whose rights follow
+    another object derive them in ``restrict_derived``.
     """
 
     def restrict(self, user, action: str = "view") -> "RestrictedQuerySet":
-        if action not in ACTIONS:
-            raise ValueError(f"unknown action {action!r}; expected one of {ACTIONS}")
+        base = self.model.base_action(action)
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
+        derived = self.model.restrict_derived(self, user, action)
+        if derived is not None:
+            return derived
         if user.is_superuser:
             return self
         opts = self.model._meta
-        codename = f"{action}_{opts.model_name}"
+        codename = f"{base}_{opts.model_name}"
         if user.has_perm(f"{opts.app_label}.{codename}"):  # global permission (cached on the user per request)
             return self
         allowed = granted_q(self.model, user, codename)
-        public = self.model.public_q() if action == "view" else None
+        public = self.model.public_q() if base == "view" else None
         # Public and permission conditions OR-ed in one WHERE: one scan of the table. Public first: the
         # databases evaluate an OR left to right, so most rows pass without probing the grants.
         return self.filter(public | allowed if public is not None else allowed)
@@ -88,6 +94,14 @@ class PortalModel(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
 
+    # Domain actions of this model and the base action (view, change, delete) each one needs, e.g.
+    # {"retry": "change"}. ``restrict`` and ``permits`` accept these names like the base ones.
+    domain_actions: dict[str, str] = {}
+    # A model whose rights follow another object names that foreign key here ("van" for a rule): the rule
+    # is visible when its VAN is, and changed or deleted by whoever may change the VAN. Derived, never
+    # copied, so a change of the parent's owner moves the child's rights at once.
+    permission_parent: str | None = None
+
     class Meta:
         abstract = True
 
@@ -95,6 +109,44 @@ class PortalModel(models.Model):
     def public_q(cls) -> Q | None:
         """Objects every signed-in user may read; ``None`` means none are public."""
         return None
+
+    @classmethod
+    def creatable_by(cls, user) -> bool:
+        """Whether ``user`` may create one of these at all: platform admins and holders of ``<app>.add_<model>``;
+        for a model with a ``permission_parent``, whoever may change some parent (the form or serializer then
+        offers only those parents)."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return False
+        if user.is_superuser or user.has_perm(f"{cls._meta.app_label}.add_{cls._meta.model_name}"):
+            return True
+        if cls.permission_parent is not None:
+            parent = cls._meta.get_field(cls.permission_parent).related_model
+            return parent.objects.restrict(user, "change").exists()
+        return False
+
+    @classmethod
+    def base_action(cls, action: str) -> str:
+        """The guardian permission (view, change, delete) behind ``action``; ValueError for an unknown one."""
+        if action in ACTIONS:
+            return action
+        if action in cls.domain_actions:
+            return cls.domain_actions[action]
+        known = ", ".join([*ACTIONS, *cls.domain_actions])
+        raise ValueError(f"unknown action {action!r} for {cls._meta.label}; expected one of {known}")
+
+    @classmethod
+    def restrict_derived(cls, queryset: "RestrictedQuerySet", user, action: str) -> "RestrictedQuerySet | None":
+        """Rights derived from another object (``permission_parent``), or ``None`` for the model's own grants.
+
+        A child is viewed when its parent may be viewed; changing or deleting it is changing its parent.
+        Models with their own derivation (change sets follow their owner) override this.
+        """
+        if cls.permission_parent is None:
+            return None
+        parent = cls._meta.get_field(cls.permission_parent).related_model
+        base = cls.base_action(action)
+        parents = parent.objects.restrict(user, "view" if base == "view" else "change")
+        return queryset.filter(**{f"{cls.permission_parent}__in": parents.values("pk")})
 
 
 class OwnedModel(PortalModel):
@@ -116,3 +168,11 @@ class OwnedModel(PortalModel):
     @classmethod
     def public_q(cls) -> Q | None:
         return Q(visibility=Visibility.PUBLIC)
+
+    @classmethod
+    def creatable_by(cls, user) -> bool:
+        """A team-owned object needs a team to belong to: one the user may edit for (admin or member)."""
+        from portal.selectors import teams_user_can_edit_for
+
+        return super().creatable_by(user) or (bool(user and user.is_authenticated and user.is_active)
+                                              and teams_user_can_edit_for(user=user).exists())

@@ -30,6 +30,48 @@ def get_restricted_object_or_404(queryset: models.QuerySet, **lookup: Any) -> mo
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from None
 
 
+def get_permitted_object_or_404(queryset: models.QuerySet, user, action: str, **lookup: Any) -> models.Model:
+    """The one check of every write on one object, for pages and the API alike.
+
+    ``queryset`` is what the user may see (a selector), so an invisible object is a
+    404 exactly like a missing one; a visible object the user may not ``action``
+    (change, delete, approve, retry, adopt, ...) is a 403.
+    """
+    obj = get_restricted_object_or_404(queryset, **lookup)
+    if action != "view" and not queryset.model.objects.permits(user, action, obj):
+        raise PermissionDenied(f"You may not {action} this {queryset.model._meta.verbose_name}.")
+    return obj
+
+
+class ObjectActionView(LoginRequiredMixin, View):
+    """A POST-only action on one object (approve, retry, adopt, sync, ...).
+
+    The object comes from ``selector`` and the user must hold ``action`` on it
+    (``get_permitted_object_or_404``); ``perform(request, obj)`` parses the input,
+    calls one service and answers. A ``ValidationError`` becomes error messages
+    and a redirect back to the object (303).
+    """
+
+    selector: Selector
+    action: str = ""
+    lookup_kwargs: tuple[str, ...] = ("pk",)
+
+    def post(self, request, **kwargs):
+        lookup = {key: kwargs[key] for key in self.lookup_kwargs}
+        obj = get_permitted_object_or_404(type(self).selector(user=request.user), request.user, self.action, **lookup)
+        try:
+            return self.perform(request, obj)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            response = redirect(obj.get_absolute_url())
+            response.status_code = 303
+            return response
+
+    def perform(self, request, obj):
+        raise NotImplementedError
+
+
 class ObjectListView(LoginRequiredMixin, View):
     selector: Selector
     filterset_class = None
@@ -116,21 +158,11 @@ class ObjectEditView(LoginRequiredMixin, View):
             return None
         lookup = {key: self.kwargs[key] for key in self.lookup_kwargs}
         user = self.request.user
-        changeable = self.model.objects.restrict(user, "change")
-        try:
-            return changeable.get(**lookup)
-        except self.model.DoesNotExist:
-            # Visible but not editable: 403; invisible: 404, so nothing leaks.
-            if self.model.objects.restrict(user, "view").filter(**lookup).exists():
-                raise PermissionDenied("You may not change this object.") from None
-            raise Http404 from None
+        return get_permitted_object_or_404(self.model.objects.restrict(user, "view"), user, "change", **lookup)
 
     def check_create_allowed(self) -> None:
-        """Creating needs somewhere to put the object: a team the user may edit for."""
-        from portal.selectors import teams_user_can_edit_for
-
-        if not teams_user_can_edit_for(user=self.request.user).exists():
-            raise PermissionDenied("You belong to no team that may create this.")
+        if not self.model.creatable_by(self.request.user):
+            raise PermissionDenied(f"You may not create a {self.model._meta.verbose_name}.")
 
     def get_form(self, obj, data=None):
         return self.form_class(data=data, instance=obj, user=self.request.user, active_team=self.request.active_team)

@@ -33,7 +33,7 @@ def test_thousand_queued_changesets(tmp_path):
     authors = [make_user("ada"), make_user("grace"), make_user("linus")]
     with transaction.atomic():  # queued: nothing applies until we start the clock
         ids = [
-            propose_change(actor=authors[(i // RUN) % len(authors)], repo=repo,
+            propose_change(owner=None, environment="dev", actor=authors[(i // RUN) % len(authors)], repo=repo,
                            files_to_write={f"apps/app-{i:04d}/values.yaml": f"replicas: {i % 5}\n"},
                            message=f"Bench change {i}").pk
             for i in range(N)

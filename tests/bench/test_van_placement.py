@@ -80,7 +80,7 @@ def test_placement_render_and_changeset(bench_van, db, settings, tmp_path):
     timings["render"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     with_headers = {path: with_generated_header(path, text) for path, text in files.items()}
-    changeset = propose_change(actor=None, repo=None, files_to_write=with_headers, message="bench", environment="dev")
+    changeset = propose_change(owner=None, actor=None, repo=None, files_to_write=with_headers, message="bench", environment="dev")
     timings["changeset"] = time.perf_counter() - t0
     total = sum(timings.values())
     pairs = len(placement.pairs())
@@ -103,7 +103,7 @@ def test_placement_render_and_changeset(bench_van, db, settings, tmp_path):
     after = {path: with_generated_header(path, text) for path, text in van_render(edited, sealer=sealer).items()}
     changed = {p: t for p, t in after.items() if with_headers.get(p) != t}
     removed = sorted(set(with_headers) - set(after))
-    propose_change(actor=None, repo=None, files_to_write=changed, files_to_delete=removed, message="edit", environment="dev")
+    propose_change(owner=None, actor=None, repo=None, files_to_write=changed, files_to_delete=removed, message="edit", environment="dev")
     incremental = time.perf_counter() - t0
     print(f"  one rule edited: {len(changed)} files written, {len(removed)} deleted; placement + render + diff + ChangeSet {incremental:.2f} s")
     assert incremental <= 2.0

@@ -108,6 +108,7 @@ def propose(django_capture_on_commit_callbacks):
     def _propose(**kwargs):
         kwargs.setdefault("files_to_delete", ())
         kwargs.setdefault("environment", "dev")
+        kwargs.setdefault("owner", None)
         with django_capture_on_commit_callbacks(execute=True):
             cs = propose_change(**kwargs)
         cs.refresh_from_db()

@@ -22,7 +22,8 @@ def test_unauthenticated_is_refused(api, repo):
 
 
 def test_propose_and_read_back(api, repo, bare, people, django_capture_on_commit_callbacks):
-    api.force_authenticate(people.alice)
+    # A platform admin's raw change: the request cannot pick the environment, it always waits for approval in Prod.
+    api.force_authenticate(people.admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(reverse("changeset-list"), {
             "repo": repo.name, "environment": "dev", "message": "From the API",
@@ -31,13 +32,21 @@ def test_propose_and_read_back(api, repo, bare, people, django_capture_on_commit
     assert response.status_code == 201, response.content
     cs_id = response.json()["id"]
     detail = api.get(reverse("changeset-detail", kwargs={"pk": cs_id})).json()
-    assert detail["status"] == ChangeSetStatus.APPLIED and detail["author_name"] == "Alice"
-    assert detail["commit_sha"] == bare.log()[0][0]
+    assert detail["status"] == ChangeSetStatus.AWAITING_APPROVAL and detail["environment"] == "prod"
+    assert detail["author_name"] == "root" and detail["commit_sha"] == "" and bare.read("api/made.yaml") is None
     assert detail["files"][0]["path"] == "api/made.yaml"
+    api.force_authenticate(people.bob)  # Prod's approver
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(reverse("changeset-approve", kwargs={"pk": cs_id}), {"revision": detail["revision"]}, format="json")
+    assert response.status_code == 200, response.content
+    api.force_authenticate(people.admin)
+    detail = api.get(reverse("changeset-detail", kwargs={"pk": cs_id})).json()
+    assert detail["status"] == ChangeSetStatus.APPLIED and detail["author_name"] == "root"
+    assert detail["commit_sha"] == bare.log()[0][0] and bare.read("api/made.yaml").endswith("made: true\n")
 
 
 def test_propose_validation_error_names_the_field(api, repo, people):
-    api.force_authenticate(people.alice)
+    api.force_authenticate(people.admin)
     response = api.post(reverse("changeset-list"), {"repo": repo.name, "message": "bad",
                                                      "files_to_write": {"../x.yaml": "x"}}, format="json")
     assert response.status_code == 400
@@ -47,7 +56,7 @@ def test_propose_validation_error_names_the_field(api, repo, people):
 def test_propose_without_repo_uses_the_default_repo(api, people):
     from portal.gitops.services import gitops_default_repo
 
-    api.force_authenticate(people.alice)
+    api.force_authenticate(people.admin)
     response = api.post(reverse("changeset-list"), {"message": "no files"}, format="multipart")
     assert response.status_code == 400 and "files_to_write" in response.json()
     response = api.post(reverse("changeset-list"), {"message": "m", "files_to_write": {"d.yaml": "d\n"}}, format="json")
@@ -72,28 +81,38 @@ def test_repo_partial_update_and_bad_url_or_branch(api, repo, people):
 
 
 def test_a_path_deleted_twice_in_one_change_is_deleted_once(api, repo, people):
-    api.force_authenticate(people.alice)
+    api.force_authenticate(people.admin)
     response = api.post(reverse("changeset-list"), {"repo": repo.name, "message": "tidy",
                                                      "files_to_delete": ["old.yaml", "old.yaml"]}, format="json")
     assert response.status_code == 201, response.content
     assert [f["path"] for f in api.get(reverse("changeset-detail", kwargs={"pk": response.json()["id"]})).json()["files"]] == ["old.yaml"]
 
 
-def test_user_without_team_cannot_propose(api, repo, people):
-    api.force_authenticate(people.carol)
-    response = api.post(reverse("changeset-list"), {"message": "m", "files_to_write": {"a.yaml": "a"}}, format="json")
-    assert response.status_code == 403
+def test_only_platform_admins_propose_raw_changes(api, repo, people):
+    for user in (people.carol, people.alice, people.bob):  # no team; a team member; Prod's approver
+        api.force_authenticate(user)
+        response = api.post(reverse("changeset-list"), {"message": "m", "files_to_write": {"a.yaml": "a"}}, format="json")
+        assert response.status_code == 403, (user, response.content)
     assert not ChangeSet.objects.exists()
 
 
 def test_approve_and_self_approval_through_the_api(api, repo, bare, people, propose, django_capture_on_commit_callbacks):
-    cs = propose(actor=people.alice, repo=repo, files_to_write={"p.yaml": "p\n"}, message="prod", environment="prod")
-    api.force_authenticate(people.alice)
+    cs = propose(actor=people.admin, repo=repo, files_to_write={"p.yaml": "p\n"}, message="prod", environment="prod")
+    api.force_authenticate(people.admin)  # sees and may otherwise act on every raw change, but it is their own
+    assert api.get(reverse("changeset-detail", kwargs={"pk": cs.pk})).status_code == 200
     response = api.post(reverse("changeset-approve", kwargs={"pk": cs.pk}), {}, format="json")
-    assert response.status_code == 400 and "own change" in str(response.json())
+    assert response.status_code == 403, response.content
+    assert api.post(reverse("changeset-reject", kwargs={"pk": cs.pk}), {}, format="json").status_code == 403
+    api.force_authenticate(people.alice)  # a raw change is invisible to a non-admin who approves nothing
+    assert api.post(reverse("changeset-approve", kwargs={"pk": cs.pk}), {}, format="json").status_code == 404
+    cs.refresh_from_db()
+    assert cs.status == ChangeSetStatus.AWAITING_APPROVAL and not cs.approved_at and not cs.approvals.exists()
     api.force_authenticate(people.bob)
+    response = api.post(reverse("changeset-approve", kwargs={"pk": cs.pk}), {"revision": cs.revision + 1}, format="json")
+    assert response.status_code == 400 and "was updated since you looked at it" in str(response.json())
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.post(reverse("changeset-approve", kwargs={"pk": cs.pk}), {"comment": "ok"}, format="json")
+        response = api.post(reverse("changeset-approve", kwargs={"pk": cs.pk}), {"comment": "ok", "revision": cs.revision},
+                            format="json")
     assert response.status_code == 200 and response.json()["approved_at"]
     assert api.get(reverse("changeset-detail", kwargs={"pk": cs.pk})).json()["status"] == ChangeSetStatus.APPLIED
     assert "Approved-by: Bob <bob@example.com>" in bare.log()[0][4]
@@ -103,7 +122,7 @@ def test_changeset_list_query_count_is_constant(api, repo, people, propose, djan
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    api.force_authenticate(people.carol)
+    api.force_authenticate(people.admin)
     propose(actor=people.alice, repo=repo, files_to_write={"a.yaml": "a\n"}, message="one")
     url = reverse("changeset-list")
     api.get(url)
@@ -118,7 +137,7 @@ def test_changeset_list_query_count_is_constant(api, repo, people, propose, djan
 def test_filters_by_status(api, repo, people, propose):
     propose(actor=people.alice, repo=repo, files_to_write={"a.yaml": "a\n"}, message="dev one")
     propose(actor=people.alice, repo=repo, files_to_write={"p.yaml": "p\n"}, message="prod one", environment="prod")
-    api.force_authenticate(people.carol)
+    api.force_authenticate(people.admin)
     results = api.get(reverse("changeset-list"), {"status": "awaiting_approval"}).json()["results"]
     assert [r["message"] for r in results] == ["prod one"]
 
@@ -134,7 +153,7 @@ def test_repo_history_and_changeset_diff_come_from_git(api, repo, bare, people, 
     cs = propose(actor=people.alice, repo=repo, files_to_write={"apps/a.yaml": "a: 1\n"}, message="Add a")
     propose(actor=people.alice, repo=repo, files_to_write={"apps/b.yaml": "b: 1\n"}, message="Add b")
     bare.human_push("notes.txt", "hi\n", "Human note")
-    api.force_authenticate(people.carol)
+    api.force_authenticate(people.admin)
     history = api.get(reverse("gitopsrepo-history", kwargs={"pk": repo.pk})).json()
     assert [c["subject"] for c in history] == ["Human note", "Add b", "Add a", "Initialise GitOps repository"]
     assert history[2]["change_ids"] == [cs.pk] and history[2]["author_name"] == "Alice"

@@ -38,9 +38,9 @@ def test_dev_change_lands_within_seconds_and_prod_waits_for_approval(running_wor
     from portal.gitops.services import changeset_approve, propose_change
 
     started = time.monotonic()
-    dev = propose_change(actor=people.alice, repo=repo, files_to_write={"envs/dev/web.yaml": "image: web:2\n"},
+    dev = propose_change(owner=None, environment="dev", actor=people.alice, repo=repo, files_to_write={"envs/dev/web.yaml": "image: web:2\n"},
                          message="Dev rollout")
-    prod = propose_change(actor=people.alice, repo=repo, files_to_write={"envs/prod/web.yaml": "image: web:2\n"},
+    prod = propose_change(owner=None, actor=people.alice, repo=repo, files_to_write={"envs/prod/web.yaml": "image: web:2\n"},
                           message="Prod rollout", environment="prod")
     landed = wait_for(lambda: bare.read("envs/dev/web.yaml") is not None)
     print(f"dev change on main after {landed - started:.2f}s")
@@ -89,7 +89,7 @@ def test_sweep_requeues_a_change_whose_task_was_lost(repo, bare, people):
     from portal.gitops.services import propose_change
     from portal.gitops.tasks import sweep
 
-    cs = propose_change(actor=people.alice, repo=repo, files_to_write={"lost.yaml": "l\n"}, message="lost task")
+    cs = propose_change(owner=None, environment="dev", actor=people.alice, repo=repo, files_to_write={"lost.yaml": "l\n"}, message="lost task")
     # The test transaction never commits, so on_commit never enqueued it: the same state as a lost message.
     ChangeSet.objects.filter(pk=cs.pk).update(updated=timezone.now() - timedelta(minutes=5))
     sweep.delay(stale_seconds=60)

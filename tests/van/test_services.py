@@ -261,6 +261,8 @@ def test_van_render_command_writes_exactly_the_committed_files(svc, van_world, g
 
 def test_a_dev_only_version_change_does_not_wait_for_prod_approval(svc, van_world, edge_keys):
     from portal.gitops.models import ChangeSet
+    from portal.gitops.services import changeset_approve
+    from tests.factories import make_user
 
     world, van, hub, eu, us, app = van_world
     prod = svc.cluster_create(actor=world.admin, name="edge-prod", api_url="https://p.example.net", owner_team=world.payments,
@@ -269,7 +271,11 @@ def test_a_dev_only_version_change_does_not_wait_for_prod_approval(svc, van_worl
     svc.van_edge_add(actor=world.admin, van=van, cluster=prod)
     svc.app_update(actor=world.admin, obj=app, overrides={"prod": {"version": "0.9.0"}})
     svc.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
-    assert ChangeSet.objects.order_by("-pk").first().environment.slug == "prod"  # the rule places onto the prod edge
+    rule_change = ChangeSet.objects.order_by("-pk").first()
+    assert rule_change.environment.slug == "prod"  # the rule places onto the prod edge
+    # While it waits, an edit of the same files joins it (one diff to approve); once approved, nothing waits.
+    with svc._capture(execute=True):
+        changeset_approve(actor=make_user("ops", superuser=True), changeset=rule_change)
     svc.app_version_set(actor=world.alice, app=app, version="1.1.0")  # prod keeps its override
     latest = ChangeSet.objects.order_by("-pk").first()
     assert latest.environment.slug == "dev" and latest.status == "applied"

@@ -2,24 +2,15 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from portal.api.viewsets import PortalViewSet
-from portal.selectors import teams_user_can_edit_for
 from van import selectors, services
 from van.api.serializers import AppReleaseSerializer, AppSerializer, AppVersionSerializer, ClusterSerializer, RuleSerializer, VanSerializer
 from van.filtersets import AppFilterSet, ClusterFilterSet, RuleFilterSet, VanFilterSet
 
 
-class _TeamCreateMixin:
-    def create(self, request, *args, **kwargs):
-        if not teams_user_can_edit_for(user=request.user).exists():
-            raise PermissionDenied("You belong to no team that may create this.")
-        return super().create(request, *args, **kwargs)
-
-
-class ClusterViewSet(_TeamCreateMixin, PortalViewSet):
+class ClusterViewSet(PortalViewSet):
     """Clusters (hub or edge) with their tags; credentials are write-only."""
 
     selector = selectors.cluster_list
@@ -30,7 +21,7 @@ class ClusterViewSet(_TeamCreateMixin, PortalViewSet):
     delete_service = services.cluster_delete
 
 
-class VanViewSet(_TeamCreateMixin, PortalViewSet):
+class VanViewSet(PortalViewSet):
     """VANs: a hub cluster plus edge clusters joined by Skupper, deployed to by ArgoCD on the hub."""
 
     serializer_class = VanSerializer
@@ -56,7 +47,7 @@ class VanViewSet(_TeamCreateMixin, PortalViewSet):
         return Response({"van": van.name, "placement": {app: clusters for app, clusters in placement.by_app.items() if app in visible}})
 
 
-class AppViewSet(_TeamCreateMixin, PortalViewSet):
+class AppViewSet(PortalViewSet):
     """Apps placed on clusters by distribution rules; version changes, releases and rollback."""
 
     selector = selectors.app_list
@@ -65,12 +56,13 @@ class AppViewSet(_TeamCreateMixin, PortalViewSet):
     create_service = services.app_create
     update_service = services.app_update
     delete_service = services.app_delete
+    object_actions = {"version": "change", "rollback": "change"}
 
     @extend_schema(request=AppVersionSerializer, responses={200: AppReleaseSerializer})
     @action(detail=True, methods=["post"])
     def version(self, request, pk=None):
         """Upgrade: set the image/chart version (one ChangeSet per VAN the app runs in)."""
-        app = self.get_changeable_object()
+        app = self.get_object()
         body = AppVersionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         release = services.app_version_set(actor=request.user, app=app, **body.validated_data)
@@ -85,7 +77,7 @@ class AppViewSet(_TeamCreateMixin, PortalViewSet):
     @extend_schema(request=None, responses={200: AppReleaseSerializer})
     @action(detail=True, methods=["post"], url_path=r"releases/(?P<release_pk>\d+)/rollback")
     def rollback(self, request, pk=None, release_pk=None):
-        app = self.get_changeable_object()
+        app = self.get_object()
         release = get_object_or_404(app.releases, pk=release_pk)
         return Response(AppReleaseSerializer(services.app_rollback(actor=request.user, app=app, release=release)).data)
 

@@ -33,7 +33,7 @@ class ChangeSetFileSerializer(serializers.ModelSerializer):
 class ApprovalSerializer(serializers.ModelSerializer):
     class Meta:
         model = Approval
-        fields = ["id", "changeset", "user_name", "decision", "comment", "created"]
+        fields = ["id", "changeset", "revision", "user_name", "decision", "comment", "created"]
 
 
 class ChangeSetSerializer(serializers.ModelSerializer):
@@ -44,9 +44,9 @@ class ChangeSetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ChangeSet
-        fields = ["id", "repo", "environment", "kind", "status", "author_name", "author_email", "message", "commit_sha",
-                  "approval_branch", "error", "conflict_diff", "reverts", "approved_at", "applied_at", "created", "updated",
-                  "files"]
+        fields = ["id", "repo", "environment", "kind", "status", "owner_label", "revision", "author_name", "author_email",
+                  "message", "commit_sha", "approval_branch", "error", "conflict_diff", "reverts", "approved_at",
+                  "applied_at", "created", "updated", "files"]
         read_only_fields = fields
 
     def get_approval_branch(self, obj) -> str | None:
@@ -60,11 +60,11 @@ class ChangeSetListSerializer(ChangeSetSerializer):
 
 
 class ProposeChangeSerializer(serializers.Serializer):
-    """Input of ``propose_change``."""
+    """A platform admin's raw change: any path, always reviewed like the most protected environment
+    (the environment is never taken from a request)."""
 
     repo = serializers.SlugRelatedField(slug_field="name", queryset=GitOpsRepo.objects.all(), required=False, allow_null=True,
                                         default=None, help_text="Name of the GitOps repository; the default one if left out.")
-    environment = serializers.SlugField(default="dev")
     message = serializers.CharField()
     files_to_write = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), default=dict)
     files_to_delete = serializers.ListField(child=serializers.CharField(), default=list)
@@ -72,3 +72,10 @@ class ProposeChangeSerializer(serializers.Serializer):
 
 class DecisionSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+    revision = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=2 ** 31 - 1,
+                                        help_text="The revision you reviewed; a change updated since is refused.")
+
+    def validate_comment(self, value):
+        from portal.gitops.messages import commit_text_clean
+
+        return commit_text_clean(value or "", field="comment")

@@ -1,4 +1,3 @@
-from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -59,8 +58,6 @@ class GitOpsRepoViewSet(PortalViewSet):
     update_service = services.repo_update
 
     def create(self, request, *args, **kwargs):
-        if not (request.user.is_superuser or request.user.has_perm("gitops.add_gitopsrepo")):
-            raise PermissionDenied("Only platform admins register GitOps repositories.")
         try:
             return super().create(request, *args, **kwargs)
         except DjangoValidationError as exc:
@@ -79,14 +76,15 @@ class GitOpsRepoViewSet(PortalViewSet):
     )
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
-        """Commits of the repo's branch, read from git; with ``path``, each with its diff for that path."""
+        """Commits of the repo's branch that the caller may see (those of change sets they may see; commits made
+        outside Wayline for platform admins only), read from git; with ``path``, each with its diff for that path."""
         repo = self.get_object()
         path = request.query_params.get("path") or None
         try:
-            page = max(0, int(request.query_params.get("page", "0")))
+            page = min(max(0, int(request.query_params.get("page", "0"))), 10 ** 6)
         except ValueError:
             page = 0
-        commits = _git_or_503(lambda: selectors.repo_history(repo=repo, path=path, limit=50, skip=page * 50))
+        commits, _ = _git_or_503(lambda: selectors.repo_history(repo=repo, user=request.user, path=path, limit=50, skip=page * 50))
         if path:
             for commit in commits:
                 commit["diff"] = _git_or_503(lambda c=commit: selectors.commit_diff(repo=repo, sha=c["sha"], path=path))
@@ -108,10 +106,16 @@ class ApprovalViewSet(PortalViewSet):
 
 
 class ChangeSetViewSet(PortalViewSet):
-    """Change sets: commits the portal proposes to a GitOps repository, with approval, retry and revert."""
+    """Change sets: commits the portal proposes to a GitOps repository, with approval, retry and revert.
+
+    Visible to the owner's team, the environment's approvers and platform admins.
+    Proposing a raw change (``POST``) is for platform admins; everyone else changes
+    git through the objects that own its files (VANs, ...).
+    """
 
     selector = selectors.changeset_list
     filterset_class = ChangeSetFilterSet
+    object_actions = {"approve": "approve", "reject": "reject", "revert": "revert", "retry": "retry"}
 
     def get_serializer_class(self):
         if self.action == "list":
@@ -128,14 +132,11 @@ class ChangeSetViewSet(PortalViewSet):
 
     @extend_schema(request=ProposeChangeSerializer, responses=ChangeSetSerializer)
     def create(self, request, *args, **kwargs):
-        from portal.selectors import teams_user_can_edit_for
-
-        if not teams_user_can_edit_for(user=request.user).exists():
-            raise PermissionDenied("You belong to no team that may propose changes.")
+        self.check_create_allowed(request)
         serializer = ProposeChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            cs = services.propose_change(actor=request.user, **serializer.validated_data)
+            cs = services.propose_change(actor=request.user, owner=None, **serializer.validated_data)
         except DjangoValidationError as exc:
             raise _drf_error(exc) from None
         return Response(ChangeSetSerializer(cs).data, status=status.HTTP_201_CREATED)
@@ -155,6 +156,7 @@ class ChangeSetViewSet(PortalViewSet):
     @extend_schema(request=DecisionSerializer, responses=ChangeSetSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
+        """Approve (the environment's approvers, never an author); give ``revision`` to approve only the diff you saw."""
         return self._decide(request, services.changeset_approve)
 
     @extend_schema(request=DecisionSerializer, responses=ChangeSetSerializer)

@@ -138,7 +138,7 @@ class Command(BaseCommand):
             def propose_all():
                 for i in range(n):
                     author = authors[(i // 10) % len(authors)]
-                    cs = propose_change(actor=author, repo=repo, files_to_write={f"stress/{run}/change-{i:05d}.yaml": f"change: {i}\n"},
+                    cs = propose_change(actor=author, owner=None, repo=repo, files_to_write={f"stress/{run}/change-{i:05d}.yaml": f"change: {i}\n"},
                                         message=f"Stress change {i}", environment=env_dev)
                     ids.append(cs.pk)
 

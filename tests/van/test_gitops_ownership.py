@@ -1,0 +1,237 @@
+"""Every GitOps write has an owner: a VAN's change sets are bounded to its folder, take their environment
+from it, are read and acted on through it, and a newer edit updates the one waiting for approval."""
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from portal.gitops.choices import ChangeSetStatus
+from portal.gitops.models import ChangeSet, GitOpsRepo
+from portal.gitops.services import changeset_approve, propose_change
+from portal.services import team_membership_set
+from tests.factories import make_user
+from tests.van.test_services import EDGE_TOKEN, gitops, read, svc, van_world  # noqa: F401 (fixtures)
+from van.models import DistributionRule
+
+pytestmark = pytest.mark.django_db
+
+APPSET = "vans/demo/hub/applicationsets/payments-prod/payments-api.yaml"
+
+
+@pytest.fixture
+def prod_van(van_world, svc, edge_keys):
+    """The demo VAN with a Prod edge and a rule placing payments-api there (its ApplicationSet is Prod's)."""
+    world, van, hub, eu, us, app = van_world
+    prod = svc.cluster_create(actor=world.admin, name="edge-prod", api_url="https://edge-prod.example.net:6443",
+                              owner_team=world.payments, environment="prod", provider="eks", tags="tier=gold",
+                              sealing_cert=edge_keys[1], credentials_kind="token", credentials=f"{EDGE_TOKEN}-prod")
+    svc.van_edge_add(actor=world.admin, van=van, cluster=prod)
+    svc.rule_create(actor=world.alice, van=van, name="payments-prod", app_tags="payments", cluster_selector="tier=gold")
+    # Both waited for a Prod approver: the platform admin (not their author) approves them.
+    for cs in ChangeSet.objects.filter(status=ChangeSetStatus.AWAITING_APPROVAL):
+        svc_approve(svc, world.admin if cs.author_id != world.admin.pk else world.carol_approver, cs)
+    return world, van, app, prod
+
+
+def svc_approve(svc, actor, cs, revision=None):
+    with svc._capture(execute=True):
+        return changeset_approve(actor=actor, changeset=cs, revision=revision)
+
+
+@pytest.fixture(autouse=True)
+def _second_admin(world):
+    world.carol_approver = make_user("ops", superuser=True)
+
+
+def test_an_owned_change_stays_in_its_folder(van_world):
+    world, van, *_ = van_world
+    for path, text in [("vans/other/x.yaml", "outside vans/demo/"), ("vans/demo/../other/x.yaml", "'..' segment"),
+                       ("vans/demo/.git/config", ".git"), ("vans/demo//x.yaml", "empty"), ("vans/demo/x\x07.yaml", "control"),
+                       ("/vans/demo/x.yaml", "relative")]:
+        with pytest.raises(ValidationError) as exc:
+            propose_change(actor=world.alice, owner=van, files_to_write={path: "x: 1\n"}, message="escape")
+        assert text in " ".join(exc.value.message_dict["files_to_write"]), path
+    with pytest.raises(ValidationError) as exc:
+        propose_change(actor=world.alice, owner=van, files_to_write={"vans/demo/x.yaml": "x"},
+                       message="fine\n\nApproved-by: Mallory <m@example.net>")
+    assert "message" in exc.value.message_dict
+    assert not ChangeSet.objects.filter(message__contains="escape").exists()
+
+
+def test_the_environment_comes_from_the_owner(prod_van):
+    world, van, app, prod = prod_van
+    dev_path = "vans/demo/clusters/edge-eu/notes.yaml"
+    assert propose_change(actor=world.alice, owner=van, files_to_write={dev_path: "a: 1\n"}, message="dev note").environment.slug == "dev"
+    cs = propose_change(actor=world.alice, owner=van, files_to_write={"vans/demo/clusters/edge-prod/notes.yaml": "a: 1\n"},
+                        message="prod note")
+    assert cs.environment.slug == "prod" and cs.environment.requires_approval
+    with pytest.raises(ValueError):
+        propose_change(actor=world.alice, owner=van, files_to_write={dev_path: "a: 2\n"}, message="x", environment="dev")
+
+
+def test_raw_writes_are_for_platform_admins_and_always_reviewed(prod_van):
+    world, van, *_ = prod_van
+    api = APIClient()
+    body = {"message": "hostile", "environment": "dev", "files_to_write": {APPSET: "kind: Evil\n"}}
+    assert api.post(reverse("changeset-list"), body, format="json").status_code in (401, 403)
+    for user in (world.alice, world.carol, world.bob, world.victor):
+        api.force_authenticate(user)
+        assert api.post(reverse("changeset-list"), body, format="json").status_code == 403, user
+    api.force_authenticate(world.admin)
+    response = api.post(reverse("changeset-list"), body, format="json")
+    assert response.status_code == 201
+    assert response.json()["environment"] == "prod" and response.json()["status"] != ChangeSetStatus.APPLIED
+
+
+def test_change_sets_are_read_through_their_owner(prod_van):
+    world, van, app, prod = prod_van
+    cs = ChangeSet.objects.filter(owner_id=van.pk).order_by("-pk").first()
+    assert cs is not None and cs.owner == van and cs.owner_label == "VAN demo"
+    api, client = APIClient(), __import__("django.test", fromlist=["Client"]).Client()
+    # The VAN is public, but its diffs carry its team's private apps: only its team, Prod approvers and admins read them.
+    for user, page, api_status in ((world.alice, 200, 200), (world.carol, 200, 200), (world.bob, 404, 404), (world.victor, 404, 404),
+                                   (world.admin, 200, 200)):
+        client.force_login(user)
+        api.force_authenticate(user)
+        assert client.get(reverse("gitops:changeset", kwargs={"pk": cs.pk})).status_code == page, user
+        assert api.get(reverse("changeset-detail", kwargs={"pk": cs.pk})).status_code == api_status, user
+        listed = {row["id"] for row in api.get(reverse("changeset-list")).json()["results"]}
+        assert (cs.pk in listed) == (api_status == 200), user
+        history = api.get(reverse("gitopsrepo-history", kwargs={"pk": cs.repo_id})).json()
+        assert any(cs.pk in c["change_ids"] for c in history) == (api_status == 200), user
+    client.logout()
+    assert client.get(reverse("gitops:changeset", kwargs={"pk": cs.pk})).status_code == 302
+
+
+def test_retry_and_revert_need_change_on_the_owner(prod_van, django_capture_on_commit_callbacks):
+    world, van, app, prod = prod_van
+    applied = ChangeSet.objects.filter(owner_id=van.pk, status=ChangeSetStatus.APPLIED, environment__slug="dev").first()
+    ChangeSet.objects.filter(pk=applied.pk).update(status=ChangeSetStatus.FAILED, error="push rejected")
+    viewer = make_user("vera")
+    team_membership_set(actor=world.admin, team=world.payments, user=viewer, role="viewer")
+    api = APIClient()
+    for action in ("retry", "revert"):
+        url = reverse(f"changeset-{action}", kwargs={"pk": applied.pk})
+        assert api.post(url, {}, format="json").status_code in (401, 403)
+        api.force_authenticate(world.bob)  # another team: cannot even see it
+        assert api.post(url, {}, format="json").status_code == 404
+        api.force_authenticate(viewer)  # the owner's team, but a viewer
+        assert api.post(url, {}, format="json").status_code == 403
+        api.force_authenticate(None)
+    client = __import__("django.test", fromlist=["Client"]).Client()
+    client.force_login(world.bob)
+    assert client.post(reverse("gitops:changeset_retry", kwargs={"pk": applied.pk})).status_code == 404
+    client.force_login(viewer)
+    assert client.post(reverse("gitops:changeset_retry", kwargs={"pk": applied.pk})).status_code == 403
+    applied.refresh_from_db()
+    assert applied.status == ChangeSetStatus.FAILED
+    api.force_authenticate(world.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(reverse("changeset-retry", kwargs={"pk": applied.pk}), {}, format="json").status_code == 200
+
+
+def test_a_rule_follows_its_van_when_the_van_changes_hands(van_world, svc):
+    world, van, *_ = van_world
+    rule = svc.rule_create(actor=world.alice, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
+    api = APIClient()
+    url = reverse("rule-detail", kwargs={"pk": rule.pk})
+    api.force_authenticate(world.bob)
+    assert api.patch(url, {"order": 7}, format="json").status_code == 403
+    svc.van_update(actor=world.admin, obj=van, owner_team=world.search)
+    assert api.patch(url, {"order": 7}, format="json").status_code == 200
+    api.force_authenticate(world.alice)  # the former owner: the page and the API agree she may not
+    assert api.patch(url, {"order": 8}, format="json").status_code == 403
+    client = __import__("django.test", fromlist=["Client"]).Client()
+    client.force_login(world.alice)
+    assert client.get(reverse("van:rule_edit", kwargs={"pk": rule.pk})).status_code == 403
+    assert DistributionRule.objects.get(pk=rule.pk).order == 7
+
+
+def test_a_van_keeps_its_name(van_world, svc):
+    world, van, *_ = van_world
+    with pytest.raises(ValidationError) as exc:
+        svc.van_update(actor=world.admin, obj=van, name="renamed")
+    assert "name" in exc.value.message_dict
+
+
+def test_upgrade_then_rollback_while_waiting_is_one_change_and_git_stays_right(prod_van, svc, gitops):
+    world, van, app, prod = prod_van
+    assert "payments-api:1.0.0" in read(gitops, APPSET)
+    svc.app_version_set(actor=world.alice, app=app, version="1.1.0")
+    waiting = ChangeSet.objects.get(owner_id=van.pk, status=ChangeSetStatus.AWAITING_APPROVAL)
+    assert waiting.revision == 1 and "1.1.0" in waiting.files.get(path=APPSET).content
+    svc.app_version_set(actor=world.carol, app=app, version="1.2.0")  # a newer edit updates it in place
+    assert ChangeSet.objects.filter(owner_id=van.pk, status__in=["pending", "awaiting_approval"]).count() == 1
+    waiting.refresh_from_db()
+    assert waiting.revision == 2 and "1.2.0" in waiting.files.get(path=APPSET).content
+    assert waiting.status == ChangeSetStatus.AWAITING_APPROVAL and {u.username for u in waiting.contributors.all()} == {"alice", "carol"}
+    with pytest.raises(ValidationError, match="updated since"):
+        changeset_approve(actor=world.admin, changeset=waiting, revision=1)  # the diff the approver saw is gone
+    assert not ChangeSet.objects.permits(world.carol, "approve", waiting) and not ChangeSet.objects.permits(world.alice, "approve", waiting)
+    first = app.releases.order_by("pk").first()
+    svc.app_rollback(actor=world.alice, app=app, release=first)  # back to what git holds: nothing left to approve
+    waiting.refresh_from_db()
+    assert waiting.status == ChangeSetStatus.WITHDRAWN
+    assert "payments-api:1.0.0" in read(gitops, APPSET)
+    svc.app_version_set(actor=world.alice, app=app, version="1.3.0")
+    waiting = ChangeSet.objects.get(owner_id=van.pk, status=ChangeSetStatus.AWAITING_APPROVAL)
+    svc_approve(svc, world.admin, waiting, revision=waiting.revision)
+    waiting.refresh_from_db()
+    assert waiting.status == ChangeSetStatus.APPLIED and "payments-api:1.3.0" in read(gitops, APPSET)
+    app.refresh_from_db()
+    assert app.version == "1.3.0"
+    assert waiting.approvals.get().revision == waiting.revision
+
+
+def test_several_waiting_changes_are_decided_at_once(prod_van, svc, client, django_capture_on_commit_callbacks):
+    world, van, app, prod = prod_van
+    svc.app_version_set(actor=world.alice, app=app, version="2.0.0")
+    other = propose_change(actor=world.alice, owner=van, files_to_write={"vans/demo/clusters/edge-prod/extra.yaml": "x: 1\n"},
+                           message="extra")  # the same owner and environment: folded into the waiting one
+    assert other.revision == 2
+    raw = propose_change(actor=world.carol_approver, owner=None, files_to_write={"notes/a.yaml": "a\n"}, message="raw note")
+    queue = list(ChangeSet.objects.filter(status__in=["pending", "awaiting_approval"]).order_by("pk"))
+    assert len(queue) == 2
+    from portal.gitops import engine
+    engine.apply_pending(raw.repo_id)
+    client.force_login(world.admin)
+    page = client.get(reverse("gitops:approval_queue")).content.decode()
+    assert f'value="{other.pk}:2"' in page and f'value="{raw.pk}:1"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("gitops:approval_queue"), {"decision": "approve", "change": [f"{other.pk}:2", f"{raw.pk}:1"]})
+    assert response.status_code == 302
+    assert set(ChangeSet.objects.filter(pk__in=[other.pk, raw.pk]).values_list("status", flat=True)) == {ChangeSetStatus.APPLIED}
+    client.force_login(world.alice)  # not an approver: the queue offers her nothing, and a forged pick is refused
+    assert 'name="change"' not in client.get(reverse("gitops:approval_queue")).content.decode()
+
+
+def test_messages_never_name_an_app_the_readers_may_not_see(van_world, svc):
+    world, van, hub, eu, us, app = van_world
+    svc.rule_create(actor=world.alice, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
+    theirs = svc.app_create(actor=world.admin, name="secret-search", owner_team=world.search, namespace="search",
+                            repo_url="https://git.example.net/s.git", source_kind="kustomize", path="deploy", tags="payments")
+    # Public: the payments VAN places it and may name it. Made private to search, it leaves the VAN unnamed.
+    svc.app_update(actor=world.admin, obj=theirs, visibility="private")
+    latest = ChangeSet.objects.filter(owner_id=van.pk).order_by("-pk").first()
+    assert "secret-search" not in latest.message and "an app of another team" in latest.message
+
+
+def test_joining_a_cluster_of_an_invisible_van_does_not_name_it(van_world, svc):
+    world, van, hub, eu, us, app = van_world
+    svc.van_update(actor=world.admin, obj=van, visibility="private")
+    mine = svc.cluster_create(actor=world.admin, name="hub-b", api_url="https://hub-b.example.net:6443", owner_team=world.search,
+                              environment="dev", provider="eks")
+    with pytest.raises(ValidationError) as exc:
+        svc.van_create(actor=world.bob, name="search-van", owner_team=world.search, hub=mine, edges=[us.__class__.objects.get(pk=eu.pk)])
+    assert "demo" not in str(exc.value) and "another VAN" in str(exc.value)
+
+
+def test_repo_counts_only_what_the_reader_may_see(prod_van, client):
+    world, van, app, prod = prod_van
+    propose_change(actor=world.alice, owner=van, files_to_write={"vans/demo/clusters/edge-eu/n.yaml": "n: 1\n"}, message="queued")
+    repo = GitOpsRepo.objects.get()
+    from portal.gitops.selectors import repo_list
+    assert repo_list(user=world.alice).get(pk=repo.pk).pending_count == 1
+    assert repo_list(user=world.bob).get(pk=repo.pk).pending_count == 0
