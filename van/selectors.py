@@ -48,9 +48,13 @@ def rule_list(*, user, filters: dict | None = None) -> QuerySet[DistributionRule
     return DistributionRule.objects.restrict(user, "view").select_related("van", "van__owner_team").filter(**(filters or {}))
 
 
-def app_releases(*, app: App) -> QuerySet[AppRelease]:
-    """An app's past versions, newest first, with authors and their change sets."""
-    return app.releases.select_related("author", "rollback_of").prefetch_related("changesets")
+def app_releases(*, app: App, user) -> QuerySet[AppRelease]:
+    """An app's past versions, newest first, with authors and the change sets ``user`` may see."""
+    from portal.gitops.selectors import changeset_list
+
+    return app.releases.select_related("author", "rollback_of").prefetch_related(
+        Prefetch("changesets", queryset=changeset_list(user=user).select_related(None).only("pk", "status", "revision"))
+    )
 
 
 def _cluster_spec(cluster: Cluster) -> ClusterSpec:

@@ -103,7 +103,7 @@ class AppDetailView(ObjectDetailView):
         return {
             "can_edit": App.objects.permits(self.request.user, "change", obj),
             "placements": selectors.placements_of_app(app_name=obj.name, user=self.request.user),
-            "releases": selectors.app_releases(app=obj)[:50],
+            "releases": list(selectors.app_releases(app=obj, user=self.request.user)[:50]),
             "version_form": AppVersionForm(initial={"version": obj.version, "chart_version": obj.chart_version}),
         }
 
@@ -145,7 +145,7 @@ class AppVersionView(_AppActionView):
                 apply_validation_error(form, exc)
         return render(request, "van/app.html", {
             "object": app, "model_opts": App._meta, "can_edit": True, "version_form": form,
-            "placements": selectors.placements_of_app(app_name=app.name, user=request.user), "releases": selectors.app_releases(app=app)[:50],
+            "placements": selectors.placements_of_app(app_name=app.name, user=request.user), "releases": list(selectors.app_releases(app=app, user=request.user)[:50]),
         }, status=400)
 
 

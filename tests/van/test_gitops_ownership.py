@@ -235,3 +235,18 @@ def test_repo_counts_only_what_the_reader_may_see(prod_van, client):
     from portal.gitops.selectors import repo_list
     assert repo_list(user=world.alice).get(pk=repo.pk).pending_count == 1
     assert repo_list(user=world.bob).get(pk=repo.pk).pending_count == 0
+
+
+def test_the_app_page_shows_a_version_that_is_not_in_git_yet(prod_van, svc, client):
+    world, van, app, prod = prod_van
+    svc.app_version_set(actor=world.alice, app=app, version="1.5.0")
+    waiting = ChangeSet.objects.get(owner_id=van.pk, status=ChangeSetStatus.AWAITING_APPROVAL)
+    client.force_login(world.alice)
+    page = client.get(reverse("van:app", kwargs={"pk": app.pk})).content.decode()
+    assert "payments-api:1.5.0" in page and f"pending: #{waiting.pk} awaiting approval" in page
+    client.force_login(world.bob)  # sees the public app, not the VAN's change sets: no number, no badge
+    page = client.get(reverse("van:app", kwargs={"pk": app.pk})).content.decode()
+    assert f"#{waiting.pk}" not in page
+    svc_approve(svc, world.admin, waiting, revision=waiting.revision)
+    client.force_login(world.alice)
+    assert "pending:" not in client.get(reverse("van:app", kwargs={"pk": app.pk})).content.decode()

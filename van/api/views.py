@@ -72,7 +72,7 @@ class AppViewSet(PortalViewSet):
     @action(detail=True, methods=["get"])
     def releases(self, request, pk=None):
         app = self.get_object()
-        return Response(AppReleaseSerializer(selectors.app_releases(app=app), many=True).data)
+        return Response(AppReleaseSerializer(selectors.app_releases(app=app, user=request.user), many=True).data)
 
     @extend_schema(request=None, responses={200: AppReleaseSerializer})
     @action(detail=True, methods=["post"], url_path=r"releases/(?P<release_pk>\d+)/rollback")
