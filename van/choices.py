@@ -1,11 +1,10 @@
 from django.db import models
 
+from portal.gitops import environments
 
-class Environment(models.TextChoices):
-    DEV = "dev", "Dev"
-    QA = "qa", "QA"
-    STAGING = "staging", "Staging"
-    PROD = "prod", "Prod"
+
+# A cluster's and a rule's environments: the portal's, from their one definition.
+Environment = models.TextChoices("Environment", [(slug.upper(), (slug, name)) for slug, name, _ in environments.DEFAULTS])
 
 
 class Provider(models.TextChoices):

@@ -235,8 +235,17 @@ def van_change_environment(*, van: Van, paths: list[str], hints=()) -> str:
             touched.update(envs or unknown)
         else:
             touched.add(spec.hub.environment)
-    ordered = [e for e in ENVIRONMENTS if e in touched]
-    return ordered[-1] if ordered else spec.hub.environment
+    return _most_protected(touched or {spec.hub.environment})
+
+
+def _most_protected(slugs: set[str]) -> str:
+    """The environment whose policy governs a change touching ``slugs``: one that requires approval (as the
+    Environment rows say now) before one that does not, then the later in order; unknown ones count as Prod."""
+    from portal.gitops.models import Environment
+
+    policy = {slug: (needs, order) for slug, needs, order in
+              Environment.objects.filter(slug__in=slugs).values_list("slug", "requires_approval", "order")}
+    return max(sorted(slugs), key=lambda slug: policy.get(slug, (True, 2 ** 31)))
 
 
 def van_render_files(*, van: Van, spec=None) -> dict[str, str]:

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from portal.gitops import environments
 from portal.gitops.choices import OPEN_STATUSES, ApprovalDecision, ChangeSetKind, ChangeSetStatus
 from portal.gitops.gitrepo import ensure_bare_repo, is_local_repository, is_local_url, local_path, remote_head
 from portal.gitops.models import Approval, ChangeSet, ChangeSetFile, Environment, GitOpsRepo, ManagedFile, content_hash
@@ -432,7 +433,7 @@ def repo_update(*, actor, obj: GitOpsRepo, url: str | None = None, branch: str |
     return obj
 
 
-DEFAULT_ENVIRONMENTS = (("dev", "Dev", False), ("qa", "QA", False), ("staging", "Staging", False), ("prod", "Prod", True))
+DEFAULT_ENVIRONMENTS = environments.DEFAULTS
 
 
 def environments_ensure(names: Iterable[tuple[str, str, bool]]) -> None:

@@ -18,11 +18,11 @@ def git(repo, *args) -> str:
 def _prod_world(world, tmp_path, settings):
     """A VAN whose app runs on a Prod edge, set up through the services while Prod needs no approval yet."""
     from portal.gitops.models import Environment
-    from portal.gitops.services import environments_ensure
+    from portal.gitops.services import DEFAULT_ENVIRONMENTS, environments_ensure
     from van import services
 
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
-    environments_ensure([("dev", "Dev", False), ("qa", "QA", False), ("staging", "Staging", False), ("prod", "Prod", True)])
+    environments_ensure(DEFAULT_ENVIRONMENTS)
     Environment.objects.filter(slug="prod").update(requires_approval=False)
     hub_cert, edge_cert = controller_key_pair("hub")[1], controller_key_pair("edge")[1]
     admin, team = world.admin, world.payments

@@ -12,9 +12,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_create_van_rule_preview_commit_and_history(page, live_server, world, settings, tmp_path, shot):
     from playwright.sync_api import expect
 
-    from portal.gitops.services import environments_ensure
+    from portal.gitops.services import DEFAULT_ENVIRONMENTS, environments_ensure
 
-    environments_ensure([("dev", "Dev", False), ("qa", "QA", False), ("staging", "Staging", False), ("prod", "Prod", True)])
+    environments_ensure(DEFAULT_ENVIRONMENTS)
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
     hub_cert, edge_cert = controller_key_pair("hub")[1], controller_key_pair("edge")[1]
     url = live_server.url

@@ -9,9 +9,9 @@ def test_demo_seed_builds_a_populated_van_and_commits_it(world, settings, tmp_pa
     from van.models import Van
     from van.selectors import van_placement
 
-    from portal.gitops.services import environments_ensure
+    from portal.gitops.services import DEFAULT_ENVIRONMENTS, environments_ensure
 
-    environments_ensure([("dev", "Dev", False), ("qa", "QA", False), ("staging", "Staging", False), ("prod", "Prod", True)])
+    environments_ensure(DEFAULT_ENVIRONMENTS)
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
     with django_capture_on_commit_callbacks(execute=True):
         demo.seed(actor=world.admin)

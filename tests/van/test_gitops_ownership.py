@@ -250,3 +250,15 @@ def test_the_app_page_shows_a_version_that_is_not_in_git_yet(prod_van, svc, clie
     svc_approve(svc, world.admin, waiting, revision=waiting.revision)
     client.force_login(world.alice)
     assert "pending:" not in client.get(reverse("van:app", kwargs={"pk": app.pk})).content.decode()
+
+
+def test_requires_approval_is_read_from_the_environment_rows(van_world):
+    from portal.gitops.models import Environment
+    from van.services import van_change_environment
+
+    world, van, *_ = van_world
+    assert van_change_environment(van=van, paths=[], hints=["dev", "staging"]) == "staging"
+    Environment.objects.filter(slug="dev").update(requires_approval=True)  # an admin protects Dev
+    assert van_change_environment(van=van, paths=[], hints=["dev", "staging"]) == "dev"
+    cs = propose_change(actor=world.alice, owner=van, files_to_write={"vans/demo/clusters/edge-eu/n.yaml": "n: 1\n"}, message="n")
+    assert cs.environment.slug == "dev" and cs.environment.requires_approval

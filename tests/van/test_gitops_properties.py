@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from portal.gitops import engine
 from portal.gitops.choices import ApprovalDecision, ChangeSetStatus
 from portal.gitops.models import ChangeSet, ManagedFile
-from portal.gitops.services import changeset_approve, changeset_reject, environments_ensure
+from portal.gitops.services import DEFAULT_ENVIRONMENTS, changeset_approve, changeset_reject, environments_ensure
 from tests.factories import make_user
 from tests.gitops.conftest import Bare
 from tests.van.conftest import EDGE_TOKEN
@@ -173,7 +173,7 @@ def test_desired_state_equals_git_or_a_pending_change(ops, django_capture_on_com
     from portal.gitops.gitrepo import ensure_bare_repo
 
     n = next(_examples)
-    environments_ensure([("dev", "Dev", False), ("qa", "QA", False), ("staging", "Staging", False), ("prod", "Prod", True)])
+    environments_ensure(DEFAULT_ENVIRONMENTS)
     path = ensure_bare_repo(tmp_path / f"gitops-{n}.git", "main")
     settings_override.WAYLINE_GITOPS_URL = str(path)
     try:

@@ -52,10 +52,10 @@ def read(bare, path):
 
 @pytest.fixture
 def gitops(settings, tmp_path, db):
-    from portal.gitops.services import environments_ensure
+    from portal.gitops.services import DEFAULT_ENVIRONMENTS, environments_ensure
 
     # Browser tests elsewhere flush the database, including the rows the GitOps migration created.
-    environments_ensure([("dev", "Dev", False), ("qa", "QA", False), ("staging", "Staging", False), ("prod", "Prod", True)])
+    environments_ensure(DEFAULT_ENVIRONMENTS)
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
     return tmp_path / "gitops.git"
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from portal.gitops.environments import SLUGS
 from van.labels import Selector, Tag, short_name
 
-ENVIRONMENTS = ("dev", "qa", "staging", "prod")
+ENVIRONMENTS = SLUGS  # least to most protected
 REACHABILITY = ("ingress", "loadbalancer", "nodeport")
 SOURCE_KINDS = ("directory", "kustomize", "helm")
 
