@@ -242,6 +242,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- GitOps ---
 WAYLINE_GITOPS_URL = os.environ.get("WAYLINE_GITOPS_URL") or str(DATA_DIR / "gitops.git")
 WAYLINE_GITOPS_BRANCH = os.environ.get("WAYLINE_GITOPS_BRANCH", "main")
+# A catalog dry run (Backstage POST /locations?dryRun=true) clones inside the request: git is killed after this.
+CATALOG_DRY_RUN_SECONDS = float(os.environ.get("WAYLINE_CATALOG_DRY_RUN_SECONDS", "20"))
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -498,7 +499,8 @@ class LocationsView(BackstageView):
         probe = Location(pk=0, **fields)
         with tempfile.TemporaryDirectory(prefix="wayline-dryrun-") as tmp:
             try:
-                source = checkout(probe, dest=Path(tmp) / "checkout")
+                # A dry run reads inside the request: git gets CATALOG_DRY_RUN_SECONDS, then the location is unreadable.
+                source = checkout(probe, dest=Path(tmp) / "checkout", timeout=settings.CATALOG_DRY_RUN_SECONDS)
             except LocationUnreadable as exc:
                 raise BackstageError(400, "InputError", str(exc)) from None
             result = process_tree(source.root, [p.strip() for p in probe.path.split(",")], base_urls=source.base_urls)

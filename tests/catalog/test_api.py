@@ -291,3 +291,41 @@ def test_backstage_refresh_needs_change_permission_on_the_location(api, world, g
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = api.post("/api/catalog/refresh", {"entityRef": "component:default/refreshable"}, format="json")
     assert response.status_code == 200 and len(callbacks) == 1
+
+
+def test_a_dry_run_that_gets_no_answer_is_cut_off_within_its_bound(api, world, settings):
+    """A dry run clones inside the request: a git server that never answers costs CATALOG_DRY_RUN_SECONDS, not a worker."""
+    import socket
+    import threading
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(silent.accept()[0])  # accept and say nothing
+            except OSError:
+                continue
+
+    threading.Thread(target=accept, daemon=True).start()
+    settings.CATALOG_DRY_RUN_SECONDS = 1.5
+    api.force_authenticate(world.alice)
+    started = time.monotonic()
+    try:
+        response = api.post("/api/catalog/locations?dryRun=true",
+                            {"type": "url", "target": f"git://127.0.0.1:{silent.getsockname()[1]}/catalog.git"}, format="json")
+    finally:
+        stop.set()
+        for conn in held:
+            conn.close()
+        silent.close()
+    elapsed = time.monotonic() - started
+    assert response.status_code == 400, response.content
+    assert "no answer within 1.5 s" in response.json()["error"]["message"]
+    assert elapsed < 10
