@@ -459,6 +459,8 @@ class LocationsView(BackstageView):
         target = request.data.get("target")
         if not isinstance(target, str) or not target:
             raise BackstageError(400, "InputError", "target must be a non-empty string")
+        if not Location.creatable_by(request.user):
+            raise BackstageError(403, "NotAllowedError", "You may not register a location: you edit for no team")
         fields = parse_target(location_type, target)
         if fields["type"] == LocationType.PATH and not request.user.is_superuser:
             raise BackstageError(403, "NotAllowedError", "Only platform admins may register a directory on the server")

@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -10,6 +11,7 @@ from portal import selectors, services
 from portal.api.serializers import AuditEventSerializer, TeamMemberWriteSerializer, TeamSerializer
 from portal.api.viewsets import PortalViewSet
 from portal.filtersets import AuditEventFilterSet, TeamFilterSet
+from portal.models import TeamMembership
 
 
 class TeamViewSet(PortalViewSet):
@@ -20,6 +22,10 @@ class TeamViewSet(PortalViewSet):
     filterset_class = TeamFilterSet
     lookup_field = "slug"
     object_actions = {"members": "change"}  # team admins (change_team on the team) and platform admins
+
+    def get_queryset(self):
+        # Members with their users in one query, not one per member.
+        return super().get_queryset().prefetch_related(Prefetch("memberships", queryset=TeamMembership.objects.select_related("user")))
 
     @staticmethod
     def create_service(*, actor, slug, name, description="", email=""):
@@ -46,7 +52,7 @@ class TeamViewSet(PortalViewSet):
         if user is None:
             raise ValidationError({"username": [f"No user named {payload.validated_data['username']!r}."]})
         services.team_membership_set(actor=request.user, team=team, user=user, role=payload.validated_data["role"])
-        return Response(self.get_serializer(team).data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=team.pk)).data)
 
 
 class AuditEventViewSet(PortalViewSet):
