@@ -25,8 +25,6 @@ from django.utils import timezone
 
 from portal.gitops.choices import ApprovalDecision, ChangeSetKind, ChangeSetStatus
 from portal.gitops.gitrepo import (
-    TRAILER_APPROVED,
-    TRAILER_CHANGE,
     Credentials,
     GitError,
     PushRejected,
@@ -37,7 +35,7 @@ from portal.gitops.gitrepo import (
     local_path,
     scrub,
 )
-from portal.gitops.messages import trailer_line
+from portal.gitops.messages import TRAILER_APPROVED, TRAILER_CHANGE, trailer_line
 from portal.gitops.models import ChangeSet, GitOpsRepo, ManagedFile, content_hash
 
 logger = logging.getLogger(__name__)

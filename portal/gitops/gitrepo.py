@@ -30,12 +30,11 @@ import git
 from django.conf import settings
 from django.db import connection
 
-from portal.gitops.messages import TRAILER_APPROVED, TRAILER_CHANGE, trailer_block  # noqa: F401 (re-exported)
+from portal.gitops.messages import TRAILER_CHANGE, trailer_block
 from portal.logging import redact
 
 WAYLINE_NAME = "Wayline"
 WAYLINE_EMAIL = "wayline@noreply.wayline.invalid"
-# TRAILER_CHANGE and TRAILER_APPROVED are defined in portal.gitops.messages and re-exported from here.
 
 
 def _portal_trailers(committer_name: str, committer_email: str, body: str) -> tuple[list[int], list[str]]:

@@ -11,6 +11,7 @@ from cryptography.x509.oid import NameOID
 
 from van.labels import selector_parse, tags_parse
 from van.rendering import AppSpec, ClusterSpec, Credentials, EnvironmentOverride, RuleSpec, VanSpec
+from van import services
 from van.rendering.pki import link_ca_issue, link_client_issue
 
 EDGE_TOKEN = "edge-bearer-token-do-not-leak-7f3a9c"
@@ -95,3 +96,53 @@ def sample_van(hub_keys, edge_keys, link_material):
     )
     return VanSpec(name="demo", hub=hub, edges=edges, apps=apps, rules=rules, repo_url="https://git.example.net/gitops.git",
                    hub_host="hub.skupper.example.net", link_ca=link_material[0])
+
+
+# --- a VAN built through the services, committing to a real bare repository -------------------------
+
+
+class _Committing:
+    """``van.services`` whose calls each run their on-commit work (the GitOps apply) as a real commit would."""
+
+    def __init__(self, capture):
+        self._capture = capture
+
+    def __getattr__(self, name):
+        target = getattr(services, name)
+        if not callable(target):
+            return target
+
+        def call(*args, **kwargs):
+            with self._capture(execute=True):
+                return target(*args, **kwargs)
+        return call
+
+
+@pytest.fixture
+def svc(django_capture_on_commit_callbacks):
+    return _Committing(django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def gitops(settings, tmp_path, db):
+    from portal.gitops.services import DEFAULT_ENVIRONMENTS, environments_ensure
+
+    # Browser tests elsewhere flush the database, including the rows the GitOps migration created.
+    environments_ensure(DEFAULT_ENVIRONMENTS)
+    settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
+    return tmp_path / "gitops.git"
+
+
+@pytest.fixture
+def van_world(world, gitops, hub_keys, edge_keys, svc):
+    admin, team = world.admin, world.payments
+    mk = lambda name, env, tags, **kw: svc.cluster_create(  # noqa: E731
+        actor=admin, name=name, api_url=f"https://{name}.example.net:6443", owner_team=team, environment=env,
+        provider="eks", tags=tags, sealing_cert=edge_keys[1], credentials_kind="token", credentials=f"{EDGE_TOKEN}-{name}", **kw)
+    hub = svc.cluster_create(actor=admin, name="hub", api_url="https://hub.example.net:6443", owner_team=team,
+                                  environment="dev", provider="onprem", tags="region=eu", sealing_cert=hub_keys[1])
+    eu, us = mk("edge-eu", "dev", "region=eu, gpu"), mk("edge-us", "dev", "region=us")
+    van = svc.van_create(actor=admin, name="demo", owner_team=team, hub=hub, edges=[eu], hub_host="hub.example.net")
+    app = svc.app_create(actor=admin, name="payments-api", owner_team=team, namespace="payments", repo_url="https://git.example.net/p.git",
+                              source_kind="kustomize", path="deploy", image="registry.example.net/payments-api", version="1.0.0", tags="payments")
+    return world, van, hub, eu, us, app

@@ -12,7 +12,8 @@ from portal.gitops.models import ChangeSet, GitOpsRepo
 from portal.gitops.services import changeset_approve, propose_change
 from portal.services import team_membership_set
 from tests.factories import make_user
-from tests.van.test_services import EDGE_TOKEN, gitops, read, svc, van_world  # noqa: F401 (fixtures)
+from tests.van.conftest import EDGE_TOKEN
+from tests.van.test_services import read
 from van.models import DistributionRule
 
 pytestmark = pytest.mark.django_db

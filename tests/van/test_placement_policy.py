@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.van.test_services import git, gitops, svc, van_world  # noqa: F401  (fixtures)
+from tests.van.test_services import git
 from van import selectors
 
 pytestmark = pytest.mark.django_db
