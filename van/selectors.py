@@ -269,9 +269,18 @@ def _preview_error(exc: Exception) -> dict:
     return {"error": "; ".join(getattr(exc, "messages", None) or [str(exc)])}
 
 
-def _touches_prod(spec: VanSpec, diff) -> bool:
+def _protected(environments) -> list[str]:
+    """The names of those environments whose changes wait for approval (as the Environment rows say now)."""
+    from portal.gitops.models import Environment
+
+    return list(Environment.objects.filter(slug__in=set(environments), requires_approval=True).order_by("order").values_list("name", flat=True))
+
+
+def _touches_prod(spec: VanSpec, diff) -> list[str]:
+    """Protected environments whose placements a draft changes (the preview warns that the change will wait)."""
     env_of = {c.name: c.environment for c in spec.clusters}
-    return any(env_of.get(cluster) == "prod" for _, _, cluster in diff.added + diff.removed)
+    touched = {env_of.get(cluster) for _, _, cluster in diff.added + diff.removed}
+    return _protected(touched - {None}) if touched else []
 
 
 def _withheld_apps(*, user, van: Van, rule: RuleSpec) -> dict:
@@ -333,7 +342,7 @@ def cluster_tag_preview(*, cluster: Cluster, raw_tags: str) -> dict | None:
     after = van_spec(van=cluster.van, clusters=edited, apps=apps, rules=rules)
     diff = placement_diff(before, after)
     return {"matrix": placement_matrix(after, diff.after), "added": diff.added, "removed": diff.removed, "flag": None,
-            "prod": cluster.environment == "prod" and bool(diff.added or diff.removed)}
+            "prod": _protected([cluster.environment]) if diff.added or diff.removed else []}
 
 
 def app_edit_preview(*, user, app: App | None, data: dict) -> dict:

@@ -35,7 +35,7 @@ def test_app_and_rule_previews_across_many_vans(world):
         for v, van in enumerate(vans) for c in range(N_CLUSTERS)
     ])
     DistributionRule.objects.bulk_create([
-        DistributionRule(van=van, name=f"r{r}", order=r, owner_team=van.owner_team, app_tags=[rng.choice(TAGS)],
+        DistributionRule(van=van, name=f"r{r}", order=r, app_tags=[rng.choice(TAGS)],
                          cluster_selector=f"region={rng.choice(REGIONS)}")
         for van in vans for r in range(N_RULES)
     ])

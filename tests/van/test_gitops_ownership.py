@@ -263,3 +263,22 @@ def test_requires_approval_is_read_from_the_environment_rows(van_world):
     assert van_change_environment(van=van, paths=[], hints=["dev", "staging"]) == "dev"
     cs = propose_change(actor=world.alice, owner=van, files_to_write={"vans/demo/clusters/edge-eu/n.yaml": "n: 1\n"}, message="n")
     assert cs.environment.slug == "dev" and cs.environment.requires_approval
+
+
+def test_the_rule_preview_warns_for_the_environments_that_wait_for_approval(prod_van, svc, client):
+    from portal.gitops.models import Environment
+
+    world, van, app, prod = prod_van
+    svc.app_create(actor=world.alice, name="ledger", owner_team=world.payments, namespace="ledger", repo_url="https://git.example.net/l.git",
+                   source_kind="kustomize", path="deploy", tags="ledger")
+    client.force_login(world.alice)
+    url = reverse("van:rule_add", kwargs={"van_pk": van.pk})
+
+    def preview(selector):
+        return client.post(url, {"_preview": "1", "name": "more", "app_tags": "ledger", "cluster_selector": selector,
+                                 "order": "50", "app_match": "all", "sync": "automated"}, HTTP_HX_REQUEST="true").content.decode()
+
+    assert "This touches Prod" in preview("tier=gold")
+    assert "This touches" not in preview("region=eu")  # the Dev edge only
+    Environment.objects.filter(slug="dev").update(requires_approval=True)
+    assert "This touches Dev" in preview("region=eu")
