@@ -383,7 +383,7 @@ ENDPOINTS: list[Endpoint] = [
              url=url("gitops:repo_edit", pk=pk),
              payload=lambda s, r: {"name": r.name, "url": r.url, "branch": "main", "username": "deploy"}, state=fields("username")),
     Endpoint("page-repo-sync", "page", "gitops:repo_sync", "POST", PLATFORM_ADMIN, target=lambda s, _: s.gitops_repo(),
-             url=url("gitops:repo_sync", pk=pk), state=fields("last_sync_at")),
+             url=url("gitops:repo_sync", pk=pk), state=fields("sync_requested_at")),
     Endpoint("page-changeset-approve", "page", "gitops:changeset_approve", "POST", DECIDE, target=Scenario.awaiting_change,
              url=url("gitops:changeset_approve", pk=pk), payload=decision, state=changeset_state),
     Endpoint("page-changeset-reject", "page", "gitops:changeset_reject", "POST", DECIDE, target=Scenario.awaiting_change,

@@ -501,7 +501,7 @@ def sync_repo(repo_id: int) -> list[ManagedFile]:
             if changed:
                 mf.git_hash = git_hash
                 mf.save(update_fields=["git_hash", "drift_detected_at", "updated"])
-        GitOpsRepo.objects.filter(pk=repo.pk).update(last_sync_at=now)
+        GitOpsRepo.objects.filter(pk=repo.pk).update(last_sync_at=now, sync_error="")
     return drifted
 
 

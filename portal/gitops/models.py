@@ -48,6 +48,9 @@ class GitOpsRepo(PortalModel):
         max_length=64, blank=True, help_text="Last branch head the portal confirmed; trailer scans for crash recovery start here."
     )
     last_sync_at = models.DateTimeField(null=True, blank=True)
+    # A check for outside edits asked for on the repository page runs in the background; the page polls these.
+    sync_requested_at = models.DateTimeField(null=True, blank=True)
+    sync_error = models.TextField(blank=True, help_text="Why the last check could not read the repository (scrubbed).")
 
     domain_actions = {"sync": "change"}
 
@@ -65,6 +68,11 @@ class GitOpsRepo(PortalModel):
     @property
     def has_credentials(self) -> bool:
         return bool(self.secret)
+
+    @property
+    def sync_running(self) -> bool:
+        """A check was asked for and has not finished since."""
+        return self.sync_requested_at is not None and (self.last_sync_at is None or self.last_sync_at < self.sync_requested_at)
 
     @classmethod
     def public_q(cls) -> Q | None:

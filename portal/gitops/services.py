@@ -391,6 +391,19 @@ def changeset_retry(*, actor, changeset: ChangeSet, **_: object) -> ChangeSet:
     return changeset
 
 
+def repo_sync_request(*, actor, repo: GitOpsRepo) -> GitOpsRepo:
+    """Ask for a check of the repository for outside edits; it runs in the background (the page polls)."""
+    from portal.gitops.tasks import sync_repo
+
+    with transaction.atomic():
+        now = timezone.now()
+        GitOpsRepo.objects.filter(pk=repo.pk).update(sync_requested_at=now, sync_error="")
+        audit_record(actor=actor, action="gitops.repo.sync", obj=repo)
+        transaction.on_commit(lambda: sync_repo.delay(repo.pk))
+    repo.refresh_from_db()
+    return repo
+
+
 _URL_WITH_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@")
 
 

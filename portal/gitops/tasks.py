@@ -72,8 +72,15 @@ def delete_change_branch(self, changeset_id: int) -> None:
 
 @shared_task(name="portal.gitops.sync_repo", acks_late=True, soft_time_limit=280, time_limit=300)
 def sync_repo(repo_id: int) -> int:
-    """Flag portal-written files edited outside Wayline; returns how many are drifted."""
-    return len(engine.sync_repo(repo_id))
+    """Flag portal-written files edited outside Wayline; returns how many are drifted (-1: git could not be read,
+    the reason is kept on the repository for its page)."""
+    try:
+        return len(engine.sync_repo(repo_id))
+    except GitError as exc:
+        repo = GitOpsRepo.objects.get(pk=repo_id)
+        GitOpsRepo.objects.filter(pk=repo_id).update(sync_error=engine.git_error_text(exc, repo)[:2000], last_sync_at=timezone.now())
+        logger.warning("GitOps repo %s: check for outside edits failed: %s", repo.name, engine.git_error_text(exc, repo))
+        return -1
 
 
 @shared_task(name="portal.gitops.sweep", acks_late=True, soft_time_limit=280, time_limit=300)

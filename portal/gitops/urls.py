@@ -10,6 +10,7 @@ urlpatterns = [
     path("gitops/repos/<int:pk>/", views.RepoDetailView.as_view(), name="repo"),
     path("gitops/repos/<int:pk>/edit/", views.RepoEditView.as_view(), name="repo_edit"),
     path("gitops/repos/<int:pk>/sync/", views.RepoSyncView.as_view(), name="repo_sync"),
+    path("gitops/repos/<int:pk>/sync/status/", views.RepoSyncStatusView.as_view(), name="repo_sync_status"),
     path("gitops/repos/<int:pk>/commits/<str:sha>/", views.CommitView.as_view(), name="commit"),
     path("gitops/changes/", views.ChangeSetListView.as_view(), name="changeset_list"),
     path("gitops/changes/<int:pk>/", views.ChangeSetDetailView.as_view(), name="changeset"),

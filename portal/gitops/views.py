@@ -225,17 +225,22 @@ class ManagedFileActionView(ObjectActionView):
 
 
 class RepoSyncView(ObjectActionView):
-    """Check the repository for outside edits now."""
+    """Ask for a check of the repository for outside edits; it runs in the background and the page polls it."""
 
     selector = selectors.repo_list
     action = "sync"
 
     def perform(self, request, repo):
-        from portal.gitops import engine
-
-        try:
-            drifted = engine.sync_repo(repo.pk)
-            messages.success(request, f"Checked: {len(drifted)} file(s) edited outside Wayline.")
-        except GitError as exc:
-            messages.error(request, f"Could not read the repository: {exc}")
+        services.repo_sync_request(actor=request.user, repo=repo)
+        messages.info(request, "Checking for outside edits; this page shows the result when it is done.")
         return redirect(repo.get_absolute_url())
+
+
+class RepoSyncStatusView(LoginRequiredMixin, View):
+    """The check's status partial; it keeps polling (htmx) while the check runs."""
+
+    def get(self, request, pk):
+        repo = get_restricted_object_or_404(selectors.repo_list(user=request.user), pk=pk)
+        return render(request, "gitops/inc/repo_sync_status.html", {
+            "repo": repo, "drifted_count": selectors.files_edited_outside(user=request.user, repo=repo).count(),
+        })

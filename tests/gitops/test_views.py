@@ -179,7 +179,8 @@ def test_outside_edit_page_shows_diff_and_restores(client, repo, bare, people, p
     mf = ManagedFile.objects.get(path="van/a.yaml")
     assert not mf.edited_outside
     client.force_login(people.admin)
-    assert client.post(sync).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):  # the check runs as a task after the request
+        assert client.post(sync).status_code == 302
     mf.refresh_from_db()
     assert mf.edited_outside
     assert "edited outside Wayline" in client.get(reverse("gitops:repo", kwargs={"pk": repo.pk})).content.decode()
@@ -271,3 +272,28 @@ def test_history_shows_a_raw_change_only_to_those_who_may_see_it(client, repo, b
     assert history[2]["change_ids"] == [dev.pk] and history[1]["approved_by"] == ["Bob <bob@example.com>"]
     body = client.get(reverse("gitops:commit", kwargs={"pk": repo.pk, "sha": dev.commit_sha})).content.decode()
     assert "Raw dev change" in body and "+d" in body
+
+
+def test_the_repository_check_runs_in_the_background_and_the_page_polls_it(client, repo, bare, people, propose, tmp_path):
+    from portal.gitops.tasks import sync_repo
+
+    propose(actor=people.admin, repo=repo, files_to_write={"van/b.yaml": "b: 1\n"}, message="b")
+    bare.human_push("van/b.yaml", "b: 2\n")
+    client.force_login(people.admin)
+    assert client.post(reverse("gitops:repo_sync", kwargs={"pk": repo.pk})).status_code == 302  # no worker ran yet
+    repo.refresh_from_db()
+    assert repo.sync_running and not ManagedFile.objects.get(path="van/b.yaml").edited_outside  # not done in the request
+    status = reverse("gitops:repo_sync_status", kwargs={"pk": repo.pk})
+    assert 'hx-trigger="every 1s"' in client.get(reverse("gitops:repo", kwargs={"pk": repo.pk})).content.decode()
+    assert 'hx-trigger="every 1s"' in client.get(status).content.decode()
+    assert sync_repo(repo.pk) == 1  # the worker's task
+    done = client.get(status).content.decode()
+    assert "hx-trigger" not in done and "1 file edited outside Wayline" in done
+    client.force_login(people.carol)  # sees the repository, may not ask for a check
+    assert client.post(reverse("gitops:repo_sync", kwargs={"pk": repo.pk})).status_code == 403
+    # A repository git cannot read: the check fails closed and the page says why.
+    repo.url = str(tmp_path / "gone.git")
+    repo.save(update_fields=["url"])
+    assert sync_repo(repo.pk) == -1
+    client.force_login(people.admin)
+    assert "could not read the repository" in client.get(status).content.decode()
