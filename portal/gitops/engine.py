@@ -457,6 +457,33 @@ def delete_approval_branch(changeset_id: int) -> None:
         clone.delete_remote_branch(cs.approval_branch)
 
 
+def prune_approval_branches(repo_id: int) -> list[str]:
+    """Delete the approval branches of changes that are final (applied, rejected, withdrawn, ...).
+
+    A change withdrawn or rejected while its branch was being pushed can leave the
+    branch behind; this is the sweep that removes it. Branches of changes still
+    open, and names that are not a change of this repository, are left alone.
+    """
+    from portal.gitops.choices import FINAL_STATUSES
+    from portal.gitops.gitrepo import repo_lock
+
+    repo = GitOpsRepo.objects.get(pk=repo_id)
+    with repo_lock(repo.pk):
+        clone = open_clone(repo)
+        branches = {}
+        for name in clone.remote_branches("wayline/change-"):
+            suffix = name.removeprefix("wayline/change-")
+            if suffix.isdigit():
+                branches[int(suffix)] = name
+        final = ChangeSet.objects.filter(repo=repo, pk__in=list(branches), status__in=FINAL_STATUSES).values_list("pk", flat=True)
+        pruned = [branches[pk] for pk in final]
+        for name in pruned:
+            clone.delete_remote_branch(name)
+    if pruned:
+        ReadMirror(repo.pk, credentials_for(repo), repo.branch).invalidate()
+    return pruned
+
+
 def invalidate_mirror(changeset_id: int) -> None:
     repo = ChangeSet.objects.select_related("repo").get(pk=changeset_id).repo
     ReadMirror(repo.pk, credentials_for(repo), repo.branch).invalidate()

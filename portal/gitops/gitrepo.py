@@ -345,6 +345,11 @@ class WorkingClone(_GitBase):
         args = ["push", "--porcelain", "origin", f"{'+' if force else ''}HEAD:refs/heads/{ref}"]
         self.run(*args)
 
+    def remote_branches(self, prefix: str) -> list[str]:
+        """Names of the remote's branches starting with ``prefix``."""
+        out = self.run("ls-remote", "--heads", "origin", f"refs/heads/{prefix}*")
+        return [line.split("\t", 1)[1].removeprefix("refs/heads/") for line in out.splitlines() if "\t" in line]
+
     def delete_remote_branch(self, ref: str) -> None:
         with contextlib.suppress(GitError):
             self.run("push", "--quiet", "origin", "--delete", f"refs/heads/{ref}")

@@ -101,7 +101,18 @@ def sweep(stale_seconds: int = 60) -> int:
         merge_changeset.delay(pk)
     for repo_id in GitOpsRepo.objects.values_list("pk", flat=True):
         sync_repo.delay(repo_id)
+        prune_branches.delay(repo_id)
     return len(repos)
+
+
+@shared_task(name="portal.gitops.prune_branches", acks_late=True, soft_time_limit=110, time_limit=120)
+def prune_branches(repo_id: int) -> int:
+    """Delete approval branches left behind by changes that are final; returns how many."""
+    try:
+        return len(engine.prune_approval_branches(repo_id))
+    except GitError as exc:
+        logger.warning("GitOps repo %s: pruning approval branches failed: %s", repo_id, exc)
+        return 0
 
 
 @app.on_after_finalize.connect

@@ -95,3 +95,18 @@ def test_sweep_requeues_a_change_whose_task_was_lost(repo, bare, people):
     sweep.delay(stale_seconds=60)
     cs.refresh_from_db()
     assert cs.status == ChangeSetStatus.APPLIED and bare.trailer_count(cs.pk) == 1
+
+
+def test_approval_branches_of_final_changes_are_pruned(repo, bare, people, propose):
+    from portal.gitops.choices import ChangeSetStatus
+    from portal.gitops.models import ChangeSet
+    from portal.gitops.tasks import prune_branches
+
+    waiting = propose(actor=people.alice, repo=repo, files_to_write={"envs/prod/a.yaml": "a\n"}, message="a", environment="prod")
+    gone = propose(actor=people.alice, repo=repo, files_to_write={"envs/prod/b.yaml": "b\n"}, message="b", environment="prod")
+    assert {waiting.approval_branch, gone.approval_branch} <= set(bare.branches())
+    # Withdrawn while its branch was being pushed: the branch stays behind until the sweep.
+    ChangeSet.objects.filter(pk=gone.pk).update(status=ChangeSetStatus.WITHDRAWN)
+    assert prune_branches(repo.pk) == 1
+    assert gone.approval_branch not in bare.branches() and waiting.approval_branch in bare.branches()
+    assert prune_branches(repo.pk) == 0
