@@ -389,7 +389,7 @@ def cluster_update(*, actor, obj: Cluster, credentials: str = "", credentials_ki
         fields["tags"] = tags_parse(fields["tags"])
     if "sealing_cert" in fields:
         fields["sealing_cert"] = sealing_cert_clean(fields["sealing_cert"]) or obj.sealing_cert
-    previous_team = obj.owner_team
+    previous_team, previous_environment = obj.owner_team, obj.environment
     changes = _apply_fields(obj, fields)
     if credentials:
         kind = credentials_kind or obj.credentials_kind or CredentialsKind.TOKEN
@@ -403,7 +403,9 @@ def cluster_update(*, actor, obj: Cluster, credentials: str = "", credentials_ki
         changes["sealing_cert"] = "replaced"  # a public certificate, but long: the audit row says only that it changed
     audit_record(actor=actor, action="cluster.update", obj=obj, changes=changes)
     if obj.van_id and _van_ready(obj.van):
-        van_publish(actor=actor, van=obj.van, message=f"update cluster {obj.name}")
+        # The cluster's environment before the edit counts too: relabelling a Prod cluster as Dev, or moving it out of
+        # a Prod placement by its tags, is a Prod change and waits for Prod's approvers.
+        van_publish(actor=actor, van=obj.van, message=f"update cluster {obj.name}", environments=[previous_environment])
     return obj
 
 

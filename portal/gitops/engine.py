@@ -232,6 +232,8 @@ def _recover(repo: GitOpsRepo, clone: WorkingClone, head: str, changes: list[Cha
     on_branch = clone.trailer_commits_since(repo.known_head, head)
     done = []
     for cs in changes:
+        if cs.environment.requires_approval:
+            continue  # completed only by merge_approved, after an approval: a pushed look-alike never completes it
         sha = _pushed_at(clone, on_branch[cs.pk], cs) if cs.pk in on_branch else ""
         if sha:
             done.append((sha, cs))

@@ -137,6 +137,8 @@ class ChangeSetActionView(ObjectActionView):
         if not form.is_valid():
             raise ValidationError([m for errors in form.errors.values() for m in errors])
         comment, revision = form.cleaned_data["comment"], form.cleaned_data["revision"]
+        if self.action in ("approve", "reject") and revision is None:
+            raise ValidationError("Say which revision you reviewed: reload the change and decide again.")
         if self.action == "approve":
             services.changeset_approve(actor=request.user, changeset=obj, comment=comment, revision=revision)
             messages.success(request, f"Approved change #{obj.pk}; it is being merged.")

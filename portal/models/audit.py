@@ -10,12 +10,16 @@ from portal.models.base import RestrictedQuerySet
 
 class AuditEventQuerySet(RestrictedQuerySet):
     def restrict(self, user, action: str = "view"):
-        """Audit rows are read-only: admins see all, others their own and their teams' rows."""
+        """Audit rows are read-only: admins see all, others their teams' rows and their own rows about no team.
+
+        A user's own action can land in another team's object (an app upgrade re-publishes every VAN that
+        places the app); that row names the other team's VAN, its rule and its paths, so it stays the team's.
+        """
         if action != "view" or user is None or not user.is_authenticated:
             return self.none()
         if user.is_superuser or user.has_perm("portal.view_auditevent"):
             return self
-        return self.filter(Q(actor=user) | Q(team__memberships__user=user)).distinct()
+        return self.filter(Q(actor=user, team__isnull=True) | Q(team__memberships__user=user)).distinct()
 
 
 class AuditEvent(models.Model):

@@ -108,6 +108,8 @@ def test_approve_and_self_approval_through_the_api(api, repo, bare, people, prop
     cs.refresh_from_db()
     assert cs.status == ChangeSetStatus.AWAITING_APPROVAL and not cs.approved_at and not cs.approvals.exists()
     api.force_authenticate(people.bob)
+    response = api.post(reverse("changeset-approve", kwargs={"pk": cs.pk}), {}, format="json")  # which revision?
+    assert response.status_code == 400 and "revision" in response.json()
     response = api.post(reverse("changeset-approve", kwargs={"pk": cs.pk}), {"revision": cs.revision + 1}, format="json")
     assert response.status_code == 400 and "was updated since you looked at it" in str(response.json())
     with django_capture_on_commit_callbacks(execute=True):

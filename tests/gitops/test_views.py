@@ -139,8 +139,10 @@ def test_approval_queue_and_approve_through_the_page(client, repo, bare, people,
     client.force_login(people.bob)
     queue = client.get(reverse("gitops:approval_queue")).content.decode()
     assert "Scale api" in queue and "+replicas: 4" in queue
+    blind = client.post(reverse("gitops:changeset_approve", kwargs={"pk": cs.pk}), {"comment": "ok"})  # no revision named
+    assert blind.status_code == 303 and not ChangeSet.objects.get(pk=cs.pk).approved_at
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("gitops:changeset_approve", kwargs={"pk": cs.pk}), {"comment": "ok"})
+        response = client.post(reverse("gitops:changeset_approve", kwargs={"pk": cs.pk}), {"comment": "ok", "revision": cs.revision})
     assert response.status_code == 302
     cs.refresh_from_db()
     assert cs.status == ChangeSetStatus.APPLIED and "replicas: 4" in bare.read("envs/prod/api.yaml")

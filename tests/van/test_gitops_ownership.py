@@ -282,3 +282,31 @@ def test_the_rule_preview_warns_for_the_environments_that_wait_for_approval(prod
     assert "This touches" not in preview("region=eu")  # the Dev edge only
     Environment.objects.filter(slug="dev").update(requires_approval=True)
     assert "This touches Dev" in preview("region=eu")
+
+
+def test_relabelling_a_prod_cluster_is_a_prod_change(prod_van, svc):
+    """A Dev label on a Prod cluster must not turn its next deployments into unreviewed Dev changes."""
+    world, van, app, prod = prod_van
+    svc.cluster_update(actor=world.alice, obj=prod, environment="dev")
+    relabel = ChangeSet.objects.filter(owner_id=van.pk).order_by("-pk").first()
+    assert relabel.environment.slug == "prod" and relabel.status == ChangeSetStatus.AWAITING_APPROVAL
+
+
+def test_an_upgrade_answers_only_with_change_sets_the_caller_may_see(prod_van, svc, edge_keys):
+    from portal.models import AuditEvent
+
+    world, van, app, prod = prod_van
+    hub = svc.cluster_create(actor=world.admin, name="hub-s", api_url="https://hub-s.example.net:6443", owner_team=world.search,
+                             environment="dev", provider="eks", sealing_cert=edge_keys[1])
+    secret = svc.van_create(actor=world.admin, name="secretvan", owner_team=world.search, hub=hub, hub_host="hub-s.example.net",
+                            visibility="private")
+    svc.rule_create(actor=world.admin, van=secret, name="grab", app_tags="payments", cluster_selector="")
+    api = APIClient()
+    api.force_authenticate(world.alice)
+    with svc._capture(execute=True):
+        response = api.post(reverse("app-version", kwargs={"pk": app.pk}), {"version": "9.9.9"}, format="json")
+    assert response.status_code == 200
+    theirs = ChangeSet.objects.filter(owner_id=secret.pk).order_by("-pk").first()
+    assert theirs is not None and theirs.pk not in response.json()["changesets"]
+    assert not AuditEvent.objects.restrict(world.alice).filter(changes__icontains="secretvan").exists()
+    assert not AuditEvent.objects.restrict(world.alice).filter(object_repr__icontains="secretvan").exists()

@@ -66,7 +66,11 @@ class AppViewSet(PortalViewSet):
         body = AppVersionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         release = services.app_version_set(actor=request.user, app=app, **body.validated_data)
-        return Response(AppReleaseSerializer(release).data)
+        return Response(AppReleaseSerializer(self._visible(release)).data)
+
+    def _visible(self, release):
+        # The release as the caller may see it: change sets of VANs they cannot see are left out, not numbered.
+        return selectors.app_releases(app=release.app, user=self.request.user).get(pk=release.pk)
 
     @extend_schema(responses={200: AppReleaseSerializer(many=True)})
     @action(detail=True, methods=["get"])
@@ -79,7 +83,7 @@ class AppViewSet(PortalViewSet):
     def rollback(self, request, pk=None, release_pk=None):
         app = self.get_object()
         release = get_object_or_404(app.releases, pk=release_pk)
-        return Response(AppReleaseSerializer(services.app_rollback(actor=request.user, app=app, release=release)).data)
+        return Response(AppReleaseSerializer(self._visible(services.app_rollback(actor=request.user, app=app, release=release))).data)
 
 
 class RuleViewSet(PortalViewSet):

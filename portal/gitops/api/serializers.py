@@ -72,10 +72,14 @@ class ProposeChangeSerializer(serializers.Serializer):
 
 class DecisionSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
-    revision = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=2 ** 31 - 1,
-                                        help_text="The revision you reviewed; a change updated since is refused.")
 
     def validate_comment(self, value):
         from portal.gitops.messages import commit_text_clean
 
         return commit_text_clean(value or "", field="comment")
+
+
+class ApprovalDecisionSerializer(DecisionSerializer):
+    """An approval or rejection names the revision it reviewed: a change updated since is refused, never decided blind."""
+
+    revision = serializers.IntegerField(min_value=1, max_value=2 ** 31 - 1, help_text="The change's revision you reviewed.")

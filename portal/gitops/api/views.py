@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from portal.api.viewsets import PortalViewSet
 from portal.gitops import selectors, services
 from portal.gitops.api.serializers import (
+    ApprovalDecisionSerializer,
     ApprovalSerializer,
     ChangeSetListSerializer,
     ChangeSetSerializer,
@@ -122,7 +123,9 @@ class ChangeSetViewSet(PortalViewSet):
             return ChangeSetListSerializer
         if self.action == "create":
             return ProposeChangeSerializer
-        if self.action in ("approve", "reject", "revert", "retry"):
+        if self.action in ("approve", "reject"):
+            return ApprovalDecisionSerializer
+        if self.action in ("revert", "retry"):
             return DecisionSerializer
         return ChangeSetSerializer
 
@@ -143,7 +146,7 @@ class ChangeSetViewSet(PortalViewSet):
 
     def _decide(self, request, service):
         cs = self.get_object()
-        serializer = DecisionSerializer(data=request.data)
+        serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             result = service(actor=request.user, changeset=cs, **serializer.validated_data)
@@ -153,13 +156,13 @@ class ChangeSetViewSet(PortalViewSet):
         target.refresh_from_db()
         return Response(ChangeSetSerializer(target).data)
 
-    @extend_schema(request=DecisionSerializer, responses=ChangeSetSerializer)
+    @extend_schema(request=ApprovalDecisionSerializer, responses=ChangeSetSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve (the environment's approvers, never an author); give ``revision`` to approve only the diff you saw."""
         return self._decide(request, services.changeset_approve)
 
-    @extend_schema(request=DecisionSerializer, responses=ChangeSetSerializer)
+    @extend_schema(request=ApprovalDecisionSerializer, responses=ChangeSetSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._decide(request, services.changeset_reject)
