@@ -140,7 +140,7 @@ class AppVersionView(_AppActionView):
                 release = services.app_version_set(actor=request.user, app=app, **form.cleaned_data)
                 messages.success(request, f"{app} set to {release.version or release.chart_version}; "
                                           f"{selectors.app_releases(app=app, user=request.user).get(pk=release.pk).changesets.count()} change set(s) "
-                                          "you may see proposed.")
+                                          "proposed.")  # those the user may see: another team's private VANs are not counted
                 return redirect(app.get_absolute_url())
             except ValidationError as exc:
                 apply_validation_error(form, exc)

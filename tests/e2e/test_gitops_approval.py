@@ -59,6 +59,7 @@ def test_prod_upgrade_waits_for_an_approver_then_merges_with_approved_by(page, l
     page.get_by_role("button", name="Set version").click()
     expect(page.locator(".messages")).to_contain_text("1 change set(s) proposed")
     expect(page.locator("#history-h + table")).to_contain_text("awaiting approval")
+    expect(page.locator(".props .badge.warn")).to_contain_text("pending: #")  # the version is not in git yet
     shot(page, "gitops-app-upgrade")
     page.locator("#history-h + table a").first.click()
     expect(page.get_by_role("heading", name=re.compile(r"Change #\d+"))).to_contain_text("Awaiting approval")
@@ -80,6 +81,7 @@ def test_prod_upgrade_waits_for_an_approver_then_merges_with_approved_by(page, l
     expect(card).to_contain_text("upgrade checkout to 1.3.0")
     expect(card).to_contain_text("1.3.0")  # the diff
     card.get_by_label("Comment").fill("Checked the release notes.")
+    expect(page.get_by_role("button", name="Approve ticked")).to_be_visible()  # several at once, from the same queue
     shot(page, "gitops-approval-queue")
     card.get_by_role("button", name="Approve and merge").click()
 
