@@ -269,18 +269,18 @@ def _preview_error(exc: Exception) -> dict:
     return {"error": "; ".join(getattr(exc, "messages", None) or [str(exc)])}
 
 
-def _protected(environments) -> list[str]:
-    """The names of those environments whose changes wait for approval (as the Environment rows say now)."""
+def _protected_names() -> dict[str, str]:
+    """Slug -> name of the environments whose changes wait for approval, as the Environment rows say now (one query)."""
     from portal.gitops.models import Environment
 
-    return list(Environment.objects.filter(slug__in=set(environments), requires_approval=True).order_by("order").values_list("name", flat=True))
+    return dict(Environment.objects.filter(requires_approval=True).order_by("order").values_list("slug", "name"))
 
 
-def _touches_prod(spec: VanSpec, diff) -> list[str]:
+def _touches_prod(spec: VanSpec, diff, protected: dict[str, str]) -> list[str]:
     """Protected environments whose placements a draft changes (the preview warns that the change will wait)."""
     env_of = {c.name: c.environment for c in spec.clusters}
     touched = {env_of.get(cluster) for _, _, cluster in diff.added + diff.removed}
-    return _protected(touched - {None}) if touched else []
+    return [name for slug, name in protected.items() if slug in touched]
 
 
 def _withheld_apps(*, user, van: Van, rule: RuleSpec) -> dict:
@@ -322,7 +322,7 @@ def rule_preview(*, user, van: Van, rule: DistributionRule | None, data: dict | 
     after = van_spec(van=van, clusters=clusters, apps=apps, rules=others + [draft])
     diff = placement_diff(before, after)
     return {"matrix": placement_matrix(after, diff.after), "added": diff.added, "removed": diff.removed,
-            "flag": dict(unmatched_rules(after)).get(draft.name), "prod": _touches_prod(after, diff),
+            "flag": dict(unmatched_rules(after)).get(draft.name), "prod": _touches_prod(after, diff, _protected_names()),
             "withheld": _withheld_apps(user=user, van=van, rule=rule_spec(draft))}
 
 
@@ -342,7 +342,7 @@ def cluster_tag_preview(*, cluster: Cluster, raw_tags: str) -> dict | None:
     after = van_spec(van=cluster.van, clusters=edited, apps=apps, rules=rules)
     diff = placement_diff(before, after)
     return {"matrix": placement_matrix(after, diff.after), "added": diff.added, "removed": diff.removed, "flag": None,
-            "prod": _protected([cluster.environment]) if diff.added or diff.removed else []}
+            "prod": [name for slug, name in _protected_names().items() if slug == cluster.environment] if diff.added or diff.removed else []}
 
 
 def app_edit_preview(*, user, app: App | None, data: dict) -> dict:
@@ -378,6 +378,7 @@ def app_edit_preview(*, user, app: App | None, data: dict) -> dict:
     visible = set(Van.objects.restrict(user, "view").values_list("pk", flat=True))
     default_repo = _default_repo_coordinates() if any(v.repo_id is None for v in vans) else None
     rows, hidden = [], {"vans": 0, "added": 0, "removed": 0}
+    protected = _protected_names()
     for van in vans:
         if not any(c.role == ClusterRole.HUB for c in clusters.get(van.pk, [])):
             continue
@@ -397,5 +398,5 @@ def app_edit_preview(*, user, app: App | None, data: dict) -> dict:
         # An app the policy withholds from this VAN is absent from ``after``: show its row empty.
         matrix["rows"] = matrix["rows"] or [{"app": app.name, "cells": ["" for _ in matrix["clusters"]]}]
         rows.append({"van": van, "matrix": matrix, "added": diff.added, "removed": diff.removed,
-                     "prod": _touches_prod(after, diff), "withheld": not after.apps and any(r.selects_app(new_spec) for r in after.rules)})
+                     "prod": _touches_prod(after, diff, protected), "withheld": not after.apps and any(r.selects_app(new_spec) for r in after.rules)})
     return {"app_name": app.name, "vans": rows, "hidden": hidden}
