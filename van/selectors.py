@@ -202,6 +202,16 @@ def van_clusters(*, van: Van) -> QuerySet[Cluster]:
     return Cluster.objects.filter(van=van).order_by("role", "name").prefetch_related(Prefetch("owner_team"))
 
 
+def pending_changes(*, user, van: Van | None, paths: list[str] = ()) -> list:
+    """The VAN's changes not in git yet that write under ``paths`` (relative to its folder; all of it when empty)."""
+    from portal.gitops.selectors import open_changes_touching
+
+    if van is None:
+        return []
+    root = van.gitops_root()
+    return open_changes_touching(user=user, owner=van, prefixes=[root + p for p in paths] or [root])
+
+
 def van_changesets(*, van: Van, user, limit: int = 10):
     """The VAN's latest change sets that ``user`` may see (the VAN owns them)."""
     from portal.gitops.selectors import changesets_of_owner

@@ -36,6 +36,8 @@ class ClusterDetailView(ObjectDetailView):
         return {
             "can_edit": Cluster.objects.permits(self.request.user, "change", obj),
             "placed": selectors.placements_of_cluster(cluster=obj, user=self.request.user),
+            "pending": selectors.pending_changes(user=self.request.user, van=obj.van,
+                                                 paths=[f"clusters/{obj.name}/", f"hub/clusters/{obj.name}.yaml"]),
         }
 
 
@@ -73,6 +75,7 @@ class VanDetailView(ObjectDetailView):
 
     def get_extra_context(self, obj):
         return {"can_edit": Van.objects.permits(self.request.user, "change", obj), "rules": list(obj.rules.all()),
+                "pending": selectors.pending_changes(user=self.request.user, van=obj),
                 "changesets": selectors.van_changesets(van=obj, user=self.request.user)} | selectors.van_overview(van=obj, user=self.request.user)
 
 
@@ -180,7 +183,9 @@ class RuleDetailView(ObjectDetailView):
     template_name = "van/rule.html"
 
     def get_extra_context(self, obj):
-        return {"can_edit": DistributionRule.objects.permits(self.request.user, "change", obj)} | selectors.rule_placements(rule=obj, user=self.request.user)
+        return {"can_edit": DistributionRule.objects.permits(self.request.user, "change", obj),
+                "pending": selectors.pending_changes(user=self.request.user, van=obj.van, paths=[f"hub/applicationsets/{obj.name}/"]),
+                } | selectors.rule_placements(rule=obj, user=self.request.user)
 
 
 class RuleEditView(LoginRequiredMixin, View):

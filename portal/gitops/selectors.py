@@ -64,6 +64,24 @@ def changesets_of_owner(*, user, owner, limit: int = 10) -> list[ChangeSet]:
     return list(changeset_list(user=user, filters={"owner_type": owner_type, "owner_id": owner_id})[:limit])
 
 
+def open_changes_touching(*, user, owner, prefixes: list[str]) -> list[ChangeSet]:
+    """The owner's changes not yet in git (pending or awaiting approval) that write under any of ``prefixes``,
+    as far as ``user`` may see them: what a page marks "pending" next to a value."""
+    from django.db.models import Q
+
+    from portal.gitops.choices import OPEN_STATUSES
+    from portal.gitops.owners import owner_key
+
+    owner_type, owner_id = owner_key(owner)
+    touching = Q()
+    for prefix in prefixes:
+        touching |= Q(files__path__startswith=prefix)
+    return list(
+        changeset_list(user=user, filters={"owner_type": owner_type, "owner_id": owner_id, "status__in": OPEN_STATUSES})
+        .filter(touching).distinct().order_by("pk")
+    )
+
+
 def approval_list(*, user, filters: dict | None = None) -> QuerySet[Approval]:
     return Approval.objects.restrict(user, "view").filter(**(filters or {})).select_related("changeset", "user")
 

@@ -310,3 +310,21 @@ def test_an_upgrade_answers_only_with_change_sets_the_caller_may_see(prod_van, s
     assert theirs is not None and theirs.pk not in response.json()["changesets"]
     assert not AuditEvent.objects.restrict(world.alice).filter(changes__icontains="secretvan").exists()
     assert not AuditEvent.objects.restrict(world.alice).filter(object_repr__icontains="secretvan").exists()
+
+
+def test_van_rule_and_cluster_pages_mark_what_is_not_in_git_yet(prod_van, svc, client):
+    world, van, app, prod = prod_van
+    rule = van.rules.get(name="payments-prod")
+    svc.rule_update(actor=world.alice, obj=rule, order=5, sync="manual")  # a Prod placement: waits for approval
+    waiting = ChangeSet.objects.get(owner_id=van.pk, status=ChangeSetStatus.AWAITING_APPROVAL)
+    pages = {"van": reverse("van:van", kwargs={"pk": van.pk}), "rule": reverse("van:rule", kwargs={"pk": rule.pk}),
+             "cluster": reverse("van:cluster", kwargs={"pk": prod.pk})}
+    client.force_login(world.alice)
+    for name in ("van", "rule"):
+        assert f"#{waiting.pk}</a> awaiting approval" in client.get(pages[name]).content.decode(), name
+    assert "Not in git yet" not in client.get(pages["cluster"]).content.decode()  # the rule's files, not the cluster's
+    client.force_login(world.bob)  # sees the public VAN, not its change sets
+    assert "Not in git yet" not in client.get(pages["van"]).content.decode()
+    svc_approve(svc, world.admin, waiting, revision=waiting.revision)
+    client.force_login(world.alice)
+    assert "Not in git yet" not in client.get(pages["rule"]).content.decode()
