@@ -203,13 +203,13 @@ def van_clusters(*, van: Van) -> QuerySet[Cluster]:
 
 
 def pending_changes(*, user, van: Van | None, paths: list[str] = ()) -> list:
-    """The VAN's changes not in git yet that write under ``paths`` (relative to its folder; all of it when empty)."""
-    from portal.gitops.selectors import open_changes_touching
+    """The VAN's changes git does not hold under ``paths`` (relative to its folder; all of it when empty)."""
+    from portal.gitops.selectors import changes_not_in_git
 
     if van is None:
         return []
     root = van.gitops_root()
-    return open_changes_touching(user=user, owner=van, prefixes=[root + p for p in paths] or [root])
+    return changes_not_in_git(user=user, owner=van, prefixes=[root + p for p in paths] or [root])
 
 
 def van_changesets(*, van: Van, user, limit: int = 10):

@@ -64,10 +64,11 @@ def changesets_of_owner(*, user, owner, limit: int = 10) -> list[ChangeSet]:
     return list(changeset_list(user=user, filters={"owner_type": owner_type, "owner_id": owner_id})[:limit])
 
 
-def open_changes_touching(*, user, owner, prefixes: list[str]) -> list[ChangeSet]:
-    """The owner's changes not yet in git (pending or awaiting approval) that write under any of ``prefixes``,
-    as far as ``user`` may see them: what a page marks "pending" next to a value."""
-    from django.db.models import Q
+def changes_not_in_git(*, user, owner, prefixes: list[str]) -> list[ChangeSet]:
+    """The owner's changes under any of ``prefixes`` whose files git does not hold: those still pending or
+    awaiting approval, and those rejected, in conflict or failed since the last one applied there. What a
+    page marks next to a value that is not what git holds (as far as ``user`` may see the changes)."""
+    from django.db.models import Max, Q
 
     from portal.gitops.choices import OPEN_STATUSES
     from portal.gitops.owners import owner_key
@@ -76,9 +77,12 @@ def open_changes_touching(*, user, owner, prefixes: list[str]) -> list[ChangeSet
     touching = Q()
     for prefix in prefixes:
         touching |= Q(files__path__startswith=prefix)
+    mine = ChangeSet.objects.filter(touching, owner_type=owner_type, owner_id=owner_id)
+    last_applied = mine.filter(status=ChangeSetStatus.APPLIED).aggregate(pk=Max("pk"))["pk"] or 0
+    unsettled = {*OPEN_STATUSES, ChangeSetStatus.REJECTED, ChangeSetStatus.CONFLICT, ChangeSetStatus.FAILED}
     return list(
-        changeset_list(user=user, filters={"owner_type": owner_type, "owner_id": owner_id, "status__in": OPEN_STATUSES})
-        .filter(touching).distinct().order_by("pk")
+        changeset_list(user=user, filters={"owner_type": owner_type, "owner_id": owner_id, "status__in": unsettled})
+        .filter(touching).filter(Q(status__in=OPEN_STATUSES) | Q(pk__gt=last_applied)).distinct().order_by("pk")
     )
 
 

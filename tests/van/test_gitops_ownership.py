@@ -328,3 +328,21 @@ def test_van_rule_and_cluster_pages_mark_what_is_not_in_git_yet(prod_van, svc, c
     svc_approve(svc, world.admin, waiting, revision=waiting.revision)
     client.force_login(world.alice)
     assert "Not in git yet" not in client.get(pages["rule"]).content.decode()
+
+
+def test_a_rejected_change_stays_marked_until_a_later_one_lands(prod_van, svc, client):
+    from portal.gitops.services import changeset_reject
+
+    world, van, app, prod = prod_van
+    rule = van.rules.get(name="payments-prod")
+    svc.rule_update(actor=world.alice, obj=rule, sync="manual")
+    waiting = ChangeSet.objects.get(owner_id=van.pk, status=ChangeSetStatus.AWAITING_APPROVAL)
+    with svc._capture(execute=True):
+        changeset_reject(actor=world.admin, changeset=waiting, revision=waiting.revision)
+    client.force_login(world.alice)
+    page = client.get(reverse("van:rule", kwargs={"pk": rule.pk})).content.decode()
+    assert f"#{waiting.pk}</a> rejected" in page  # the page shows manual sync; git still says automated
+    svc.rule_update(actor=world.alice, obj=rule, order=9)  # proposes the rule again, sync included
+    again = ChangeSet.objects.get(owner_id=van.pk, status=ChangeSetStatus.AWAITING_APPROVAL)
+    svc_approve(svc, world.admin, again, revision=again.revision)
+    assert "Not in git yet" not in client.get(reverse("van:rule", kwargs={"pk": rule.pk})).content.decode()

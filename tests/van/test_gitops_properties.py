@@ -3,7 +3,8 @@ lost worker tasks against a real bare repository (a property-based test with hyp
 
 After every step, once the engine has run (or a lost task was swept up), for the app's Prod ApplicationSet:
 git holds what the portal renders from its database, or an open change of the VAN will write exactly that,
-or the portal shows why not (a change in conflict, a file flagged as edited outside Wayline). And always:
+or the pages show why not (they mark the rejected or conflicting change git does not hold, or the file is
+flagged as edited outside Wayline: the same selector the pages use). And always:
 no commit on main touches a Prod path without an approval of the revision it carries, each change is
 committed at most once, and nothing applied is missing from its commit.
 """
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from portal.gitops import engine
 from portal.gitops.choices import ApprovalDecision, ChangeSetStatus
 from portal.gitops.models import ChangeSet, ManagedFile
+from portal.gitops.selectors import changes_not_in_git
 from portal.gitops.services import DEFAULT_ENVIRONMENTS, changeset_approve, changeset_reject, environments_ensure
 from tests.factories import make_user
 from tests.gitops.conftest import Bare
@@ -141,11 +143,11 @@ class World:
         if in_git != desired:
             will_write = [cs for cs in ChangeSet.objects.filter(owner_id=self.van.pk, status__in=["pending", "awaiting_approval"])
                           if cs.files.filter(path=APPSET, content=desired).exists()]
-            # The portal shows why git differs: an outside edit (a conflict, a flagged file), or a rejected change.
-            flagged = (ChangeSet.objects.filter(owner_id=self.van.pk, status=ChangeSetStatus.CONFLICT).exists()
-                       or ManagedFile.objects.filter(path=APPSET, drift_detected_at__isnull=False).exists())
-            rejected = ChangeSet.objects.filter(owner_id=self.van.pk, status=ChangeSetStatus.REJECTED).exists()
-            assert will_write or flagged or rejected, (
+            # Else the pages show why git differs: the rule page marks the change git does not hold (rejected, in
+            # conflict), or the file is flagged as edited outside Wayline.
+            marked = changes_not_in_git(user=self.alice, owner=self.van, prefixes=[APPSET])
+            flagged = ManagedFile.objects.filter(path=APPSET, drift_detected_at__isnull=False).exists()
+            assert will_write or marked or flagged, (
                 f"app {self.app.version}: git holds another Prod ApplicationSet and nothing pending will write the portal's")
         # Every commit on main that touches a Prod path carries an approval of the revision it shows.
         for line in _git(self.bare.path, "log", "--format=%H", "main", "--", APPSET).split():
