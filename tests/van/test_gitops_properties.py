@@ -1,7 +1,8 @@
 """Desired state equals git: random sequences of upgrades, rollbacks, approvals, rejections, outside edits and
 lost worker tasks against a real bare repository (a property-based test with hypothesis).
 
-After every step, once the engine has run (or a lost task was swept up), for the app's Prod ApplicationSet:
+After every step, once the engine has run (or a lost task was swept up, or a worker died between its push and
+its database commit), for the app's Prod ApplicationSet:
 git holds what the portal renders from its database, or an open change of the VAN will write exactly that,
 or the pages show why not (they mark the rejected or conflicting change git does not hold, or the file is
 flagged as edited outside Wayline: the same selector the pages use). And always:
@@ -35,17 +36,24 @@ APPSET = "vans/demo/hub/applicationsets/payments-prod/payments-api.yaml"
 OPS = st.one_of(
     st.tuples(st.just("upgrade"), st.integers(1, 9)),
     st.tuples(st.just("rollback"), st.integers(0, 5)),
-    # 0: the newest waiting change; 1: with the revision seen before the last edit (stale); 2: the oldest one
-    st.tuples(st.just("approve"), st.integers(0, 2)),
-    st.tuples(st.just("approve"), st.integers(0, 2)),
+    # 0: the newest waiting change; 1: with the revision seen before the last edit (stale); 2: the oldest one;
+    # 3: the newest, but the merge task is lost (a sweep or a dying worker merges it later); 4: the newest, merged
+    # by a worker that dies after its push
+    st.tuples(st.just("approve"), st.integers(0, 4)),
+    st.tuples(st.just("approve"), st.integers(0, 4)),
     st.tuples(st.just("reject"), st.just(0)),
     st.tuples(st.just("outside_edit"), st.integers(1, 3)),
     st.tuples(st.just("lost_upgrade"), st.integers(1, 9)),  # the worker never gets the task: the sweep must
     st.tuples(st.just("sweep"), st.just(0)),
+    st.tuples(st.just("crash"), st.just(0)),  # a worker pushes, then dies before its database commit
 )
 
 
 class _Rollback(Exception):
+    pass
+
+
+class _WorkerDied(Exception):
     pass
 
 
@@ -120,6 +128,10 @@ class World:
                     self.call(changeset_approve, actor=self.approver, changeset=waiting, revision=seen)
                 waiting.refresh_from_db()
                 assert waiting.approved_at is None
+            elif arg in (3, 4):
+                changeset_approve(actor=self.approver, changeset=waiting, revision=waiting.revision)
+                if arg == 4:
+                    self.crash()
             else:
                 self.call(changeset_approve, actor=self.approver, changeset=waiting, revision=waiting.revision)
         elif op == "reject":
@@ -132,6 +144,17 @@ class World:
                 engine.sync_repo(self.repo_id())
         elif op == "sweep":
             self.sweep()
+        elif op == "crash":
+            self.crash()
+
+    def crash(self):
+        """A worker runs the pending work, pushes, and dies before its database commit."""
+        try:
+            with transaction.atomic():  # what it pushed stays in git; what it wrote to the database goes
+                self.sweep()
+                raise _WorkerDied
+        except _WorkerDied:
+            pass
 
     def repo_id(self) -> int:
         return ManagedFile.objects.values_list("repo_id", flat=True).first()
@@ -168,7 +191,7 @@ class World:
 _examples = iter(range(10 ** 6))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops=st.lists(OPS, min_size=2, max_size=7))
 def test_desired_state_equals_git_or_a_pending_change(ops, django_capture_on_commit_callbacks, tmp_path, hub_keys, edge_keys,
                                                        settings_override):
