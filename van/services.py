@@ -340,15 +340,12 @@ def _vans_of_rules_selecting(app: App) -> list[Van]:
 
 
 def _van_ready(van: Van | None) -> bool:
-    """A VAN publishes once its hub can seal (it has a sealing certificate)."""
-    if van is None:
-        return False
-    hub = van.clusters.filter(role=ClusterRole.HUB).first()
-    return bool(hub and hub.sealing_cert and van.hub_host)
+    return bool(_ready([van]))
 
 
 def _ready(vans) -> list[Van]:
-    """The VANs (each once) that can publish, with one query for all their hubs (``_van_ready`` for many)."""
+    """The VANs (each once) that can publish: a hub address and a hub that can seal (it has a sealing
+    certificate). One query for all their hubs."""
     vans = {v.pk: v for v in vans if v is not None and v.hub_host}
     sealed_hubs = set(Cluster.objects.filter(van_id__in=list(vans), role=ClusterRole.HUB).exclude(sealing_cert="")
                       .values_list("van_id", flat=True))

@@ -7,11 +7,11 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from catalog.choices import ErrorCode, LocationStatus, LocationType
 from catalog.processing import describe_error
-from portal.models import PortalModel, Visibility
+from portal.models import CreatedForATeam, PortalModel, Visibility
 from portal.validators import git_branch_validator
 
 
-class Location(PortalModel):
+class Location(CreatedForATeam, PortalModel):
     """Where entities come from: a git repository (URL, branch, path glob) or a local directory.
 
     Owned by a team (optional: locations registered by platform admins or
@@ -62,14 +62,6 @@ class Location(PortalModel):
         if not self.branch and self.path == "catalog-info.yaml":
             return self.target
         return f"{self.target.rstrip('/')}/blob/{self.branch or 'HEAD'}/{self.path}"
-
-    @classmethod
-    def creatable_by(cls, user) -> bool:
-        """Team members (admins, members) register locations for their teams; platform admins for anyone."""
-        from portal.selectors import teams_user_can_edit_for
-
-        return super().creatable_by(user) or (bool(user and user.is_authenticated and user.is_active)
-                                              and teams_user_can_edit_for(user=user).exists())
 
     @classmethod
     def public_q(cls) -> Q | None:

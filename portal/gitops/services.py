@@ -271,22 +271,28 @@ def _check_decision(*, changeset: ChangeSet, revision: int | None) -> None:
         )
 
 
+def _decide(*, actor, changeset: ChangeSet, decision: str, comment: str, revision: int | None) -> tuple[ChangeSet, Approval]:
+    """Lock a waiting change, check its state and the revision the decider saw, and record the decision (the
+    caller's transaction); the caller sets what the decision does to the change."""
+    changeset = ChangeSet.objects.select_for_update().select_related("environment").get(pk=changeset.pk)
+    _check_decision(changeset=changeset, revision=revision)
+    name, email = _author(actor)
+    approval = Approval.objects.create(changeset=changeset, user=actor, user_name=name, user_email=email, decision=decision,
+                                       comment=comment, revision=changeset.revision)
+    audit_record(actor=actor, action=f"gitops.change.{decision}", obj=changeset, team=getattr(changeset.owner, "owner_team", None),
+                 changes={"comment": comment, "revision": changeset.revision})
+    return changeset, approval
+
+
 def changeset_approve(*, actor, changeset: ChangeSet, comment: str = "", revision: int | None = None) -> Approval:
     """Approve the revision of a waiting change the approver saw; it is merged into the target branch after commit."""
     from portal.gitops.tasks import merge_changeset
 
     with transaction.atomic():
-        changeset = ChangeSet.objects.select_for_update().select_related("environment").get(pk=changeset.pk)
-        _check_decision(changeset=changeset, revision=revision)
-        name, email = _author(actor)
-        approval = Approval.objects.create(
-            changeset=changeset, user=actor, user_name=name, user_email=email, decision=ApprovalDecision.APPROVE,
-            comment=comment, revision=changeset.revision,
-        )
+        changeset, approval = _decide(actor=actor, changeset=changeset, decision=ApprovalDecision.APPROVE, comment=comment,
+                                      revision=revision)
         changeset.approved_at = timezone.now()
         changeset.save(update_fields=["approved_at", "updated"])
-        audit_record(actor=actor, action="gitops.change.approve", obj=changeset, team=getattr(changeset.owner, "owner_team", None),
-                     changes={"comment": comment, "revision": changeset.revision})
         transaction.on_commit(lambda: merge_changeset.delay(changeset.pk))
     return approval
 
@@ -296,17 +302,10 @@ def changeset_reject(*, actor, changeset: ChangeSet, comment: str = "", revision
     from portal.gitops.tasks import delete_change_branch
 
     with transaction.atomic():
-        changeset = ChangeSet.objects.select_for_update().select_related("environment").get(pk=changeset.pk)
-        _check_decision(changeset=changeset, revision=revision)
-        name, email = _author(actor)
-        approval = Approval.objects.create(
-            changeset=changeset, user=actor, user_name=name, user_email=email, decision=ApprovalDecision.REJECT,
-            comment=comment, revision=changeset.revision,
-        )
+        changeset, approval = _decide(actor=actor, changeset=changeset, decision=ApprovalDecision.REJECT, comment=comment,
+                                      revision=revision)
         changeset.status = ChangeSetStatus.REJECTED
         changeset.save(update_fields=["status", "updated"])
-        audit_record(actor=actor, action="gitops.change.reject", obj=changeset, team=getattr(changeset.owner, "owner_team", None),
-                     changes={"comment": comment, "revision": changeset.revision})
         transaction.on_commit(lambda: delete_change_branch.delay(changeset.pk))
     return approval
 

@@ -1,4 +1,4 @@
-from portal.models.base import OwnedModel, PortalModel, RestrictedQuerySet, Visibility
+from portal.models.base import CreatedForATeam, OwnedModel, PortalModel, RestrictedQuerySet, Visibility
 from portal.models.teams import MembershipRole, Team, TeamMembership
 from portal.models.audit import AuditEvent
 from portal.models.tokens import ApiToken
@@ -7,6 +7,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "MembershipRole",
+    "CreatedForATeam",
     "OwnedModel",
     "PortalModel",
     "RestrictedQuerySet",

@@ -149,7 +149,18 @@ class PortalModel(models.Model):
         return queryset.filter(**{f"{cls.permission_parent}__in": parents.values("pk")})
 
 
-class OwnedModel(PortalModel):
+class CreatedForATeam:
+    """Mixin for a model whose objects are created for a team: whoever may edit for some team may create one."""
+
+    @classmethod
+    def creatable_by(cls, user) -> bool:
+        from portal.selectors import teams_user_can_edit_for
+
+        return super().creatable_by(user) or (bool(user and user.is_authenticated and user.is_active)
+                                              and teams_user_can_edit_for(user=user).exists())
+
+
+class OwnedModel(CreatedForATeam, PortalModel):
     """A model owned by a team, public or private.
 
     Object permissions for the owning team's groups are granted by
@@ -168,11 +179,3 @@ class OwnedModel(PortalModel):
     @classmethod
     def public_q(cls) -> Q | None:
         return Q(visibility=Visibility.PUBLIC)
-
-    @classmethod
-    def creatable_by(cls, user) -> bool:
-        """A team-owned object needs a team to belong to: one the user may edit for (admin or member)."""
-        from portal.selectors import teams_user_can_edit_for
-
-        return super().creatable_by(user) or (bool(user and user.is_authenticated and user.is_active)
-                                              and teams_user_can_edit_for(user=user).exists())
