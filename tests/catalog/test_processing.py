@@ -12,9 +12,8 @@ from catalog.refs import parse_ref
 from catalog.relations import derive_relations
 from catalog.validation import EntityInvalid, validate_entity
 
-from tests.catalog.conftest import EXAMPLES
+from tests.catalog.conftest import EXAMPLES, VERDICTS
 
-VERDICTS = json.loads((EXAMPLES / "VERDICTS.json").read_text())
 
 
 def verdict_field(message: str) -> str:
@@ -110,6 +109,7 @@ def _example_documents():
         yield verdict, cache[verdict["file"]][verdict["index"]]
 
 
+@pytest.mark.conformance
 def test_validation_agrees_with_backstage_on_every_raw_document():
     """Without placeholder resolution, the verdict and the field named are Backstage's own."""
     checked = 0
@@ -128,6 +128,7 @@ def test_validation_agrees_with_backstage_on_every_raw_document():
     assert checked == 102
 
 
+@pytest.mark.conformance
 def test_kinds_without_a_validator_are_rejected_naming_kind():
     """Wayline's decision for Backstage's "no-validator" documents: rejected, as catalog-backend rejects
     an entity no processor recognises."""
@@ -145,6 +146,7 @@ def test_kinds_without_a_validator_are_rejected_naming_kind():
     assert seen == 6
 
 
+@pytest.mark.conformance
 def test_placeholder_documents_pass_once_their_placeholder_is_a_string():
     """README: the twelve ``$text`` API documents are valid once the placeholder is replaced."""
     passed = 0
@@ -312,6 +314,7 @@ else:
 """
 
 
+@pytest.mark.conformance
 @pytest.mark.parametrize("reader", ["main", "daemon"])
 def test_reading_in_two_processes_gives_what_one_gives(tmp_path, reader):
     """The conformance examples plus a duplicate ref and a Location target: same entities, errors, order.
@@ -376,6 +379,7 @@ print(len(processing.process_tree(Path(sys.argv[1]), ["**/*.yaml"], processes=in
 """
 
 
+@pytest.mark.conformance
 def test_a_reader_process_that_fails_leaves_its_share_to_this_one():
     import subprocess
     import sys

@@ -1,6 +1,10 @@
 """The Backstage schemas Wayline validates with are exactly the upstream ones in ../shared/conformance."""
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.conformance
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "catalog" / "schemas"
 UPSTREAM = ROOT.parent / "shared" / "conformance" / "backstage"

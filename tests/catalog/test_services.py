@@ -1,7 +1,6 @@
 """Ingestion into the database from real git repositories."""
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -11,12 +10,11 @@ from catalog.models import Entity, Location, LocationError, Relation
 from catalog.selectors import entity_relations, relation_pairs
 from portal.models import Team, TeamMembership
 
-from tests.catalog.conftest import EXAMPLES, component_yaml
+from tests.catalog.conftest import EXAMPLES, VERDICTS, component_yaml
 from tests.catalog.test_processing import verdict_field
 
 pytestmark = pytest.mark.django_db
 
-VERDICTS = json.loads((EXAMPLES / "VERDICTS.json").read_text())
 
 COMPONENT = """apiVersion: backstage.io/v1alpha1
 kind: Component
@@ -58,6 +56,7 @@ def refresh(location):
     return services.location_refresh(actor=None, location_id=location.pk)
 
 
+@pytest.mark.conformance
 def test_examples_import_agrees_with_backstage_verdicts(examples_repo):
     location = register(examples_repo)
     report = refresh(location)

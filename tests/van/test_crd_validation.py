@@ -6,6 +6,8 @@ import yaml
 
 from portal.crd_validation import CONFORMANCE_DIR, CRDValidationError, assert_valid, validate_object, validate_yaml_text
 
+pytestmark = pytest.mark.conformance
+
 EXAMPLES = sorted((CONFORMANCE_DIR / "argocd" / "examples").glob("*.yaml"))
 
 SITE = {"apiVersion": "skupper.io/v2alpha1", "kind": "Site", "metadata": {"name": "hub", "namespace": "skupper"}, "spec": {"linkAccess": "default"}}

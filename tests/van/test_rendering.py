@@ -91,6 +91,7 @@ def rendered(sample_van):
     return van_render(sample_van, sealer=Sealer())
 
 
+@pytest.mark.conformance
 def test_everything_rendered_validates_against_the_upstream_crds(rendered):
     kinds = set()
     for path, text in rendered.items():
@@ -117,6 +118,7 @@ def test_generated_applications_equal_the_portal_placement(sample_van, rendered,
     assert set(pairs) == expected
 
 
+@pytest.mark.conformance
 def test_applications_carry_identity_names_within_limits_and_destination(sample_van, rendered, hub_keys):
     generated = argocd_generate(rendered, hub_keys[0])
     servers = {c.name: c.api_url for c in sample_van.edges} | {"hub": "https://kubernetes.default.svc"}
@@ -283,6 +285,7 @@ def test_cluster_index_agrees_with_the_plain_evaluator():
         assert index.select(selector) == {name for name, labels in labelled if selector.matches(labels)}, str(selector)
 
 
+@pytest.mark.conformance
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_vans_place_exactly_what_argocd_would_generate(seed, hub_keys, edge_keys, link_material):
     """Overlapping rules, environment limits and per-environment overrides, checked against the independent evaluator."""

@@ -52,6 +52,7 @@ def test_tampered_ciphertext_is_refused(hub_keys):
         unseal_value(private_key, base64.b64encode(bytes(raw)).decode(), label=b"a/b")
 
 
+@pytest.mark.conformance
 def test_sealed_secret_validates_against_the_crd(hub_keys):
     sealed = Sealer().sealed_secret(certificate_load(hub_keys[1]), name="db", namespace="payments", data={"a": "1", "b": "2"},
                                     labels={"team": "payments"}, secret_type="kubernetes.io/basic-auth")
