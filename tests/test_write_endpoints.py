@@ -171,6 +171,18 @@ class Scenario:
             return cs
         return self._once("awaiting_change", build)
 
+    def owned_awaiting_change(self, _=None):
+        """Alice's change of the private payments VAN, on a Prod placement (a cluster its spec cannot place counts
+        as Prod), waiting for a Prod approver: her team sees it, its viewer may not decide it."""
+        def build():
+            van = self.van(PRIVATE)
+            self.gitops_repo()
+            cs = self._propose(actor=self.world.alice, owner=van, message="Prod note",
+                               files_to_write={f"{van.gitops_root()}clusters/gone/notes.yaml": "a: 1\n"})
+            assert cs.status == "awaiting_approval", (cs.status, cs.error)
+            return cs
+        return self._once("owned_awaiting_change", build)
+
     def applied_change(self, _=None):
         """A change owned by the private payments VAN, applied to git (Dev needs no approval)."""
         def build():
@@ -356,7 +368,9 @@ TEAM_ADMIN = Rule(permitted=("carol", None), forbidden=(("alice", None), ("viewe
 # A change set or file owned by the private payments VAN: the team's readers see it, its editors act on it.
 VAN_OWNED = Rule(permitted=("alice", None), invisible=(("bob", None),), forbidden=(("viewer", None),))
 # Deciding the raw Prod change: its approvers, never its author (the admin sees it but may not decide).
-DECIDE = Rule(permitted=("approver", None), invisible=(("alice", None),), forbidden=(("admin", None),))
+DECIDE = Rule(permitted=("approver", None), invisible=(("alice", None), ("viewer", None)), forbidden=(("admin", None),))
+# A VAN's change: another team cannot see it; its own team's viewer and its author see it and may not decide it.
+DECIDE_OWNED = Rule(permitted=("approver", None), invisible=(("bob", None),), forbidden=(("viewer", None), ("alice", None)))
 
 
 @dataclass(frozen=True)
@@ -495,6 +509,12 @@ ENDPOINTS: list[Endpoint] = [
              url=url("gitops:changeset_approve", pk=pk), payload=decision, state=changeset_state, grow="awaiting_change"),
     Endpoint("page-changeset-reject", "page", "gitops:changeset_reject", "POST", DECIDE, target=Scenario.awaiting_change,
              url=url("gitops:changeset_reject", pk=pk), payload=decision, state=changeset_state, grow="awaiting_change"),
+    Endpoint("page-owned-changeset-approve", "page", "gitops:changeset_approve", "POST", DECIDE_OWNED,
+             target=Scenario.owned_awaiting_change, url=url("gitops:changeset_approve", pk=pk), payload=decision,
+             state=changeset_state, grow="awaiting_change"),
+    Endpoint("api-owned-changeset-approve", "api", "changeset-approve", "POST", DECIDE_OWNED,
+             target=Scenario.owned_awaiting_change, url=url("changeset-approve", pk=pk), payload=decision,
+             state=changeset_state, grow="awaiting_change"),
     # Several changes decided at once: a change not in the caller's queue is a form error (redirect back), not a 403.
     Endpoint("page-approval-queue", "page", "gitops:approval_queue", "POST", DECIDE, target=Scenario.awaiting_change,
              url=url("gitops:approval_queue"), refused_status=(302,),
