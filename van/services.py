@@ -239,13 +239,13 @@ def van_change_environment(*, van: Van, paths: list[str], hints=()) -> str:
 
 
 def _most_protected(slugs: set[str]) -> str:
-    """The environment whose policy governs a change touching ``slugs``: one that requires approval (as the
-    Environment rows say now) before one that does not, then the later in order; unknown ones count as Prod."""
+    """The environment whose policy governs a change touching ``slugs`` (``Environment.most_protected``, as the
+    rows say now); a slug no row has is returned as it is, so proposing the change names it as unknown."""
     from portal.gitops.models import Environment
 
-    policy = {slug: (needs, order) for slug, needs, order in
-              Environment.objects.filter(slug__in=slugs).values_list("slug", "requires_approval", "order")}
-    return max(sorted(slugs), key=lambda slug: policy.get(slug, (True, 2 ** 31)))
+    environment = Environment.most_protected(slugs)
+    unknown = sorted(set(slugs) - set(Environment.objects.filter(slug__in=slugs).values_list("slug", flat=True)))
+    return unknown[-1] if unknown or environment is None else environment.slug
 
 
 def van_render_files(*, van: Van, spec=None) -> dict[str, str]:

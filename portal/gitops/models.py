@@ -121,10 +121,16 @@ class Environment(PortalModel):
         groups = user.groups.values("pk")
         return queryset.filter(Q(pk__in=named) | Q(approver_team__editors__in=groups))
 
+    @property
+    def protection(self) -> tuple[bool, int]:
+        """How protected: one that requires approval before one that does not, then the later in order."""
+        return (self.requires_approval, self.order)
+
     @classmethod
-    def most_protected(cls) -> "Environment | None":
-        """The last environment (by order) that requires approval, else the last one."""
-        return cls.objects.filter(requires_approval=True).order_by("-order", "-pk").first() or cls.objects.order_by("-order", "-pk").first()
+    def most_protected(cls, slugs=None) -> "Environment | None":
+        """The most protected environment (of ``slugs``, or of all): the order of ``protection``."""
+        environments = cls.objects.all() if slugs is None else cls.objects.filter(slug__in=slugs)
+        return environments.order_by("-requires_approval", "-order", "-pk").first()
 
 
 class ChangeSet(PortalModel):

@@ -211,7 +211,7 @@ def _waiting_change(*, repo, owner_type, owner_id, environment: Environment, pat
         if cs.environment_id == environment.pk:
             return cs
     sharing = [cs for cs in waiting if paths & {f.path for f in cs.files.all()}]
-    return max(sharing, key=lambda cs: (cs.environment.order, cs.pk)) if sharing else None
+    return max(sharing, key=lambda cs: (cs.environment.protection, cs.pk)) if sharing else None
 
 
 def _update_in_place(cs: ChangeSet, *, actor, writes: dict[str, str], deletes: list[str], environment: Environment,
@@ -224,7 +224,7 @@ def _update_in_place(cs: ChangeSet, *, actor, writes: dict[str, str], deletes: l
     merged = {f.path: f.content for f in cs.files.all()} | writes | {p: None for p in deletes}
     in_git = dict(ManagedFile.objects.filter(repo=cs.repo, path__in=list(merged)).values_list("path", "content"))
     merged = {p: c for p, c in merged.items() if (in_git.get(p) != c if c is not None else p in in_git)}
-    if environment.order > cs.environment.order:
+    if environment.protection > cs.environment.protection:  # never from approval to none
         cs.environment = environment
     name, email = _author(actor)
     earlier = [cs.message.splitlines()[0]] + [line[2:] for line in cs.message.splitlines() if line.startswith("- ")]

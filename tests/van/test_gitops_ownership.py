@@ -346,3 +346,18 @@ def test_a_rejected_change_stays_marked_until_a_later_one_lands(prod_van, svc, c
     again = ChangeSet.objects.get(owner_id=van.pk, status=ChangeSetStatus.AWAITING_APPROVAL)
     svc_approve(svc, world.admin, again, revision=again.revision)
     assert "Not in git yet" not in client.get(reverse("van:rule", kwargs={"pk": rule.pk})).content.decode()
+
+
+def test_folding_an_edit_never_moves_a_waiting_change_to_an_environment_without_approval(van_world):
+    """Dev protected, Staging not: an edit joining a waiting Dev change keeps it Dev (approval), though Staging is later."""
+    from portal.gitops.models import Environment
+    from portal.gitops.services import _update_in_place
+
+    world, van, *_ = van_world
+    Environment.objects.filter(slug="dev").update(requires_approval=True)
+    cs = propose_change(actor=world.alice, owner=van, files_to_write={"vans/demo/clusters/edge-eu/n.yaml": "n: 1\n"}, message="n")
+    assert cs.environment.slug == "dev" and cs.status in (ChangeSetStatus.PENDING, ChangeSetStatus.AWAITING_APPROVAL)
+    _update_in_place(cs, actor=world.carol, writes={"vans/demo/clusters/edge-eu/n.yaml": "n: 2\n"}, deletes=[],
+                     environment=Environment.objects.get(slug="staging"), message="later")
+    cs.refresh_from_db()
+    assert cs.environment.slug == "dev" and cs.environment.requires_approval
