@@ -184,9 +184,7 @@ def propose_change(
         )
         if cs.author_id:
             cs.contributors.add(cs.author_id)
-        rows = [ChangeSetFile(changeset=cs, path=p, content=c) for p, c in sorted(writes.items())]
-        rows += [ChangeSetFile(changeset=cs, path=p, content=None) for p in sorted(files_to_delete)]
-        ChangeSetFile.objects.bulk_create(rows)
+        _files_set(cs, writes | {p: None for p in files_to_delete})
         audit_record(
             actor=actor,
             action="gitops.change.propose",
@@ -236,11 +234,8 @@ def _update_in_place(cs: ChangeSet, *, actor, writes: dict[str, str], deletes: l
     had_branch = bool(cs.branch_sha)
     cs.branch_sha = ""
     cs.files.all().delete()
-    if merged:
-        cs.status = ChangeSetStatus.PENDING
-        ChangeSetFile.objects.bulk_create([ChangeSetFile(changeset=cs, path=p, content=c) for p, c in sorted(merged.items())])
-    else:
-        cs.status = ChangeSetStatus.WITHDRAWN
+    _files_set(cs, merged)
+    cs.status = ChangeSetStatus.PENDING if merged else ChangeSetStatus.WITHDRAWN
     cs.save()
     if cs.author_id:
         cs.contributors.add(cs.author_id)
@@ -252,6 +247,11 @@ def _update_in_place(cs: ChangeSet, *, actor, writes: dict[str, str], deletes: l
     elif had_branch:
         transaction.on_commit(lambda: delete_change_branch.delay(cs.pk))
     return cs
+
+
+def _files_set(cs: ChangeSet, files: dict[str, str | None]) -> None:
+    """The change's files: content to write, or None to delete."""
+    ChangeSetFile.objects.bulk_create([ChangeSetFile(changeset=cs, path=p, content=c) for p, c in sorted(files.items())])
 
 
 def _enqueue_apply(changeset_id: int) -> None:
