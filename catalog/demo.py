@@ -39,7 +39,7 @@ def seed(*, actor=None):
     if location is None:
         location = services.location_register(
             actor=actor, type=LocationType.GIT, target=str(path), path="catalog-info.yaml",
-            owner_team=Team.objects.filter(slug="platform").first(), refresh=False,
+            owner_team=Team.objects.filter(slug="platform").first(), directory=True, refresh=False,
         )
     services.location_refresh(actor=actor, location_id=location.pk)
     return actor

@@ -119,21 +119,29 @@ class RelationView:
     target_url: str = ""
 
 
-def relation_pairs(refs: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """``{ref: [(type, target_ref), ...]}`` for the given entity refs, both directions, one query.
+def relation_pairs(refs: list[str], *, user=None) -> dict[str, list[tuple[str, str]]]:
+    """``{ref: [(type, target_ref), ...]}`` for the given entity refs, both directions.
 
     A relation is stored once (from the entity whose spec states it); the
     reverse direction (``ownerOf`` for ``ownedBy``) is read from the same row.
+    With ``user``, a reverse relation shows only when ``user`` may see the entity that
+    states it: its name is that entity's to show (one more query). A relation the entity
+    states itself names only what its own document says.
     """
     wanted = set(refs)
     pairs: dict[str, set[tuple[str, str]]] = {ref: set() for ref in refs}
-    rows = Relation.objects.filter(Q(source_ref__in=refs) | Q(target_ref__in=refs)).values_list(
+    rows = list(Relation.objects.filter(Q(source_ref__in=refs) | Q(target_ref__in=refs)).values_list(
         "source_ref", "type", "target_ref"
-    )
+    ))
+    stated_by_others = {source for source, _, target in rows if target in wanted and source not in wanted}
+    if user is not None and stated_by_others:
+        seen = set(Entity.objects.restrict(user, "view").filter(ref__in=stated_by_others).values_list("ref", flat=True))
+    else:
+        seen = stated_by_others
     for source, relation_type, target in rows:
         if source in wanted:
             pairs[source].add((relation_type, target))
-        if target in wanted:
+        if target in wanted and (source in wanted or source in seen):
             pairs[target].add((REVERSE.get(relation_type, relation_type), source))
     return {ref: sorted(items) for ref, items in pairs.items()}
 
@@ -141,12 +149,11 @@ def relation_pairs(refs: list[str]) -> dict[str, list[tuple[str, str]]]:
 def entity_relations(*, user, entity: Entity) -> list[RelationView]:
     """Relations of ``entity`` in both directions, each saying whether its target exists.
 
-    Three queries whatever the number of relations. A target the user may not
-    see is shown without details (and not as missing).
+    Three queries whatever the number of relations. A target the user may not see
+    is shown exactly as a missing one, so pages never tell the two apart.
     """
-    pairs = relation_pairs([entity.ref])[entity.ref]
+    pairs = relation_pairs([entity.ref], user=user)[entity.ref]
     targets = sorted({target for _, target in pairs})
-    existing = set(Entity.objects.filter(ref__in=targets).values_list("ref", flat=True))
     visible = {
         row["ref"]: row
         for row in Entity.objects.restrict(user, "view").filter(ref__in=targets).values(
@@ -157,7 +164,7 @@ def entity_relations(*, user, entity: Entity) -> list[RelationView]:
     for relation_type, target in pairs:
         row = visible.get(target, {})
         views.append(RelationView(
-            type=relation_type, target_ref=target, target_exists=target in existing,
+            type=relation_type, target_ref=target, target_exists=target in visible,
             target_kind=row.get("kind", ""), target_namespace=row.get("namespace", ""),
             target_name=row.get("name", ""), target_title=row.get("title", ""),
         ))

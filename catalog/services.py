@@ -18,19 +18,19 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connections, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.choices import LocationStatus, LocationType
 from catalog.models import (
-    CatalogMembership, Entity, EntityDocument, EntityGroupObjectPermission, Location, LocationError, Relation,
+    CatalogIdentity, CatalogMembership, Entity, EntityDocument, EntityGroupObjectPermission, Location, LocationError, Relation,
 )
 from catalog.processing import ProcessedEntity, ProcessingError, process_document, process_tree
 from catalog.refs import parse_ref
-from catalog.sources import LocationUnreadable, checkout
+from catalog.sources import LocationUnreadable, TargetRefused, check_target, checkout
 from catalog.validation import EntityInvalid, FieldError
 from portal.models import MembershipRole, Team, TeamMembership, Visibility
 from portal.services import audit_record, ownership_grant, team_create, team_membership_remove, team_membership_set
-from portal.validators import is_remote_git_url
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,52 @@ def _check_team(actor, owner_team: Team | None) -> None:
         raise PermissionDenied("You may not register locations for that team.")
 
 
+def _is_platform_admin(actor) -> bool:
+    return actor is None or getattr(actor, "is_superuser", False)
+
+
+def _check_target(actor, type: str, target: str) -> None:
+    """The URL policy (``catalog.sources.check_target``) for this actor: a directory is a permission
+    question (403), a refused URL a question of the field (400)."""
+    trusted = _is_platform_admin(actor)
+    try:
+        check_target(type=type, target=target, trusted=trusted)
+    except TargetRefused as exc:
+        if type == LocationType.PATH:
+            raise PermissionDenied(str(exc)) from None
+        raise ValidationError({"target": [str(exc)]}) from None
+
+
+@dataclass
+class LocationPreview:
+    location: Location
+    entities: list
+    errors: list
+
+
+def location_preview(*, actor, type: str, target: str, branch: str = "", path: str = "catalog-info.yaml",
+                     owner_team: Team | None = None) -> LocationPreview:
+    """What registering this location would ingest, without storing anything (a dry run).
+
+    Checked exactly as ``location_register``: the same URL policy and the same team; git gets
+    ``CATALOG_DRY_RUN_SECONDS`` because a dry run clones inside the request.
+    Raises ``LocationUnreadable`` when the target cannot be read.
+    """
+    import tempfile
+    from pathlib import Path
+
+    _check_target(actor, type, target)
+    _check_team(actor, owner_team)
+    probe = Location(pk=0, type=type, target=target.strip(), branch=branch.strip(),
+                     path=(path or "catalog-info.yaml").strip(), owner_team=owner_team)
+    probe.full_clean(validate_constraints=False, validate_unique=False)
+    with tempfile.TemporaryDirectory(prefix="wayline-dryrun-") as tmp:
+        source = checkout(probe, dest=Path(tmp) / "checkout", timeout=settings.CATALOG_DRY_RUN_SECONDS)
+        result = process_tree(source.root, [p.strip() for p in probe.path.split(",") if p.strip()],
+                              base_urls=source.base_urls)
+    return LocationPreview(location=probe, entities=result.entities, errors=list(result.errors))
+
+
 @transaction.atomic
 def location_register(
     *,
@@ -66,25 +112,22 @@ def location_register(
     path: str = "catalog-info.yaml",
     owner_team: Team | None = None,
     visibility: str = Visibility.PUBLIC,
+    directory: bool = False,
     refresh: bool = True,
 ) -> Location:
     """Register a location; with ``refresh`` its first processing is queued after commit.
 
-    Local directories are for platform admins only: they read the server's own disk.
+    Local directories and repositories are for platform admins only: they read the server's own disk.
+    ``directory``: the organisation's directory (its Groups and Users become teams and memberships),
+    for platform admins only.
     """
-    is_admin = actor is None or getattr(actor, "is_superuser", False)
-    if type == LocationType.PATH and not is_admin:
-        raise PermissionDenied("Only platform admins may register a directory on the server.")
-    if type == LocationType.GIT and not is_admin and not is_remote_git_url(target) and not getattr(
-        settings, "CATALOG_ALLOW_LOCAL_GIT", False
-    ):
-        raise ValidationError({"target": [
-            "Use an https://, ssh:// or git@host: URL; repositories on the Wayline server are for platform admins."
-        ]})
+    _check_target(actor, type, target)
     _check_team(actor, owner_team)
+    if directory and not _is_platform_admin(actor):
+        raise PermissionDenied("Only platform admins may make a location the organisation's directory.")
     location = Location(
         type=type, target=target.strip(), branch=branch.strip(), path=(path or "catalog-info.yaml").strip(),
-        owner_team=owner_team, visibility=visibility,
+        owner_team=owner_team, visibility=visibility, is_directory=directory,
     )
     location.full_clean(validate_constraints=False)
     if Location.objects.filter(type=location.type, target=location.target, branch=location.branch, path=location.path).exists():
@@ -93,7 +136,8 @@ def location_register(
     if owner_team is not None:
         ownership_grant(obj=location)
     audit_record(actor=actor, action="catalog.location_register", obj=location, team=owner_team,
-                 changes={"type": type, "target": location.target, "branch": location.branch, "path": location.path})
+                 changes={"type": type, "target": location.target, "branch": location.branch, "path": location.path,
+                          **({"directory": True} if directory else {})})
     if refresh:
         from catalog.tasks import location_refresh_task
 
@@ -107,7 +151,36 @@ def location_delete(*, actor, location: Location) -> None:
     """Remove a location and every entity it supplied."""
     audit_record(actor=actor, action="catalog.location_delete", obj=location, team=location.owner_team,
                  changes={"target": str(location), "entities": location.entities.count()})
+    was_directory = location.is_directory
     location.delete()
+    if was_directory:
+        _sync_memberships(actor)  # what it made members of teams goes with it
+
+
+@transaction.atomic
+def location_directory_set(*, actor, location: Location, directory: bool) -> Location:
+    """Mark ``location`` as the organisation's directory, or unmark it (platform admins only).
+
+    Unmarking ends what it granted at once: its Groups stop mapping onto teams and the memberships it
+    caused are removed. Marking takes effect with a full refresh, queued after commit.
+    """
+    if not _is_platform_admin(actor):
+        raise PermissionDenied("Only platform admins may choose the organisation's directory.")
+    if location.is_directory == directory:
+        return location
+    location.is_directory = directory
+    location.save(update_fields=["is_directory", "updated"])
+    audit_record(actor=actor, action="catalog.location_directory", obj=location, team=location.owner_team,
+                 changes={"directory": directory})
+    if directory:
+        from catalog.tasks import location_refresh_task
+
+        location_id = location.pk
+        transaction.on_commit(lambda: location_refresh_task.delay(location_id, full=True))
+    else:
+        Entity.objects.filter(location=location, team__isnull=False).update(team=None)
+        _sync_memberships(actor)
+    return location
 
 
 def location_refresh_request(*, actor, location: Location) -> None:
@@ -242,7 +315,8 @@ def _analyze() -> None:
 def _store(actor, location: Location, result, commit: str, report: RefreshReport) -> int:
     """Write one refresh's outcome; returns how many errors the location now has."""
     now = timezone.now()
-    processed, errors, skipped = result.entities, list(result.errors), result.skipped
+    processed, errors, skipped = result.entities, list(result.errors), set(result.skipped)
+    error_paths = {e.path for e in errors}
     existing = {ref: (pk, digest, owner_team_id, path) for pk, ref, digest, owner_team_id, path in
                 Entity.objects.filter(location=location).values_list("pk", "ref", "hash", "owner_team_id", "source_path")}
 
@@ -266,13 +340,18 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
 
     changed = [entity for entity in processed if entity.key not in existing or existing[entity.key][1] != entity.hash]
     report.unchanged = len(processed) - len(changed) + sum(1 for v in existing.values() if v[3] in skipped)
-    group_teams = _sync_org(actor, [entity for entity in changed if entity.data["kind"] in ("Group", "User")])
+    group_teams = _sync_org(actor, location, [entity for entity in changed if entity.data["kind"] in ("Group", "User")])
     teams = dict(Team.objects.values_list("slug", "pk"))
+    private = location.visibility == Visibility.PRIVATE
+    chosen = location.entity_visibility or {}
 
     to_create, to_update = [], []
     for entity in changed:
         values = _entity_values(entity, location, commit, now, teams)
         values["team_id"] = group_teams.get(entity.key)
+        # A private location's entities are private; otherwise what the owning team chose, even for an entity
+        # evicted and supplied again. Updates never write visibility (it is not the location's to reset).
+        values["visibility"] = Visibility.PRIVATE if private else chosen.get(entity.key, Visibility.PUBLIC)
         if entity.key in existing:
             to_update.append(Entity(pk=existing[entity.key][0], **values))
         else:
@@ -305,12 +384,19 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
         for entity in changed for s, t, o in entity.relations if s == entity.key
     ])
 
-    # Owner-team permissions for new entities and those whose owner team changed.
-    moved = [(row.pk, row.owner_team_id) for row in to_update if existing[row.ref][2] != row.owner_team_id]
-    _grant_bulk([(ids[values["ref"]], values["owner_team_id"]) for values in to_create] + moved,
-                revoke=[pk for pk, _ in moved])
+    # Owner-team permissions for new entities and those whose owner team changed. A private location's
+    # entities belong to the location's team, whatever owner their documents name.
+    if private:
+        _grant_bulk([(ids[values["ref"]], location.owner_team_id) for values in to_create], revoke=[])
+    else:
+        moved = [(row.pk, row.owner_team_id) for row in to_update if existing[row.ref][2] != row.owner_team_id]
+        _grant_bulk([(ids[values["ref"]], values["owner_team_id"]) for values in to_create] + moved,
+                    revoke=[pk for pk, _ in moved])
 
-    supplied = {entity.key for entity in processed} | {ref for ref, v in existing.items() if v[3] in skipped}
+    # A file that failed to parse or validate keeps the entities it supplied last time (as Backstage keeps
+    # an entity's last good state), so a broken commit neither orphans nor evicts them.
+    kept_paths = skipped | error_paths
+    supplied = {entity.key for entity in processed} | {ref for ref, v in existing.items() if v[3] in kept_paths}
     Location.objects.filter(pk=location.pk).update(entities_processed=now)
     back = [ref for ref in Entity.objects.filter(location=location, orphaned__isnull=False).values_list("ref", flat=True)
             if ref in supplied]
@@ -327,8 +413,12 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
         report.removed = len(evicted)
 
     org_changed = any(entity.data["kind"] in ("Group", "User") for entity in changed)
-    if org_changed or any(ref.startswith(("group:", "user:")) for ref in missing):
-        _sync_memberships(actor)
+    if location.is_directory and (org_changed or any(ref.startswith(("group:", "user:")) for ref in missing)):
+        for problem in _sync_memberships(actor):
+            if problem.location_id == location.pk:
+                errors.append(ProcessingError(path=problem.path, doc_index=None, line=problem.line,
+                                              field=f"metadata.annotations.{USERNAME_ANNOTATION}",
+                                              message=problem.message, entity_ref=problem.entity_ref, code="invalid"))
 
     # Errors of files processed now replace the old ones; unchanged files keep theirs.
     stale = LocationError.objects.filter(location=location)
@@ -416,7 +506,7 @@ def _memoized(adapt):
     return adapted
 
 
-_UPDATE_FIELDS = [
+_UPDATE_FIELDS = [  # not visibility: see _store
     "kind", "namespace", "name", "title", "description", "type", "lifecycle", "owner", "system", "domain", "tags",
     "tag_index", "search_text", "source_path", "doc_index", "line", "commit", "hash", "etag",
     "orphaned", "owner_team", "team",
@@ -501,14 +591,17 @@ def _grant_bulk(rows: list[tuple[int, int | None]], *, revoke: list[int]) -> Non
     _insert_rows(EntityGroupObjectPermission, grants)
 
 
-def _sync_org(actor, org_entities: list[ProcessedEntity]) -> dict[str, int]:
-    """Map catalog Groups onto portal teams; return the team id of each Group entity (by ref).
+def _sync_org(actor, location: Location, org_entities: list[ProcessedEntity]) -> dict[str, int]:
+    """Map the Groups of a directory location onto portal teams; return the team id of each Group entity (by ref).
 
-    A Group whose slug already names a team adopts it; otherwise a team is
-    created (by the system, so the importing user does not become its admin).
-    Memberships follow in ``_sync_memberships`` once the entities are stored.
+    Only a location a platform admin marked as the organisation's directory does this: Groups from
+    any other location are catalog entries and map onto nothing. A Group whose slug already names a
+    team adopts it; otherwise a team is created (by the system, so the importing user does not
+    become its admin). Memberships follow in ``_sync_memberships`` once the entities are stored.
     """
     group_teams: dict[str, int] = {}
+    if not location.is_directory:
+        return group_teams
     for entity in org_entities:
         data = entity.data
         if data["kind"] != "Group":
@@ -533,70 +626,182 @@ def _sync_org(actor, org_entities: list[ProcessedEntity]) -> dict[str, int]:
     return group_teams
 
 
-def _sync_memberships(actor) -> None:
-    """Make team memberships follow the catalog's Groups and Users (all locations).
+USERNAME_ANNOTATION = "wayline.io/username"
 
-    The wanted pairs come from every stored Group (``spec.members``) and User
-    (``spec.memberOf``) whose group maps onto a team. Missing users are created
-    without a usable password (unless ``CATALOG_CREATE_USERS`` is off); missing
-    memberships are added as plain members and remembered in
-    ``CatalogMembership``. A remembered membership the catalog no longer lists
-    is removed, unless someone has since made it an admin membership.
-    Memberships made in the portal are never touched.
+
+@dataclass
+class MembershipProblem:
+    entity_ref: str
+    location_id: int
+    path: str
+    line: int
+    message: str
+
+
+def _directory_users(org: list[dict], problems: list[MembershipProblem]) -> dict[str, object]:
+    """Portal users of the directory's User entities, by entity ref (created where allowed).
+
+    A User entity is a portal user by its ``wayline.io/username`` annotation, else by a
+    ``CatalogIdentity`` holding its full ref; a new one is created (named after the entity:
+    ``name``, or ``namespace.name`` outside the default namespace) only when no portal user has
+    that name. A portal user of the same name that is not linked is never taken over.
     """
     User = get_user_model()
-    org = list(Entity.objects.filter(kind__in=("Group", "User"))
-               .values_list("ref", "kind", "namespace", "team_id", "document__data"))
-    group_team = {ref: team_id for ref, kind, _, team_id, _ in org if kind == "Group" and team_id}
-    wanted: set[tuple[int, str]] = set()
-    emails: dict[str, str] = {}
-    for ref, kind, namespace, _, data in org:
-        spec = data.get("spec") or {}
-        if kind == "Group" and ref in group_team:
-            for member in spec.get("members") or []:
-                user_ref = _ref_or_blank(member, "User", namespace)
-                if user_ref.startswith("user:"):
-                    wanted.add((group_team[ref], user_ref.split("/", 1)[1][:150]))
-        elif kind == "User":
-            username = ref.split("/", 1)[1][:150]
-            emails[username] = ((spec.get("profile") or {}).get("email") or "")
-            for group in spec.get("memberOf") or []:
-                team_id = group_team.get(_ref_or_blank(group, "Group", namespace))
-                if team_id:
-                    wanted.add((team_id, username))
-    remembered = {(m.team_id, m.user.username): m for m in CatalogMembership.objects.select_related("user")}
-    existing = set(TeamMembership.objects.filter(team_id__in={t for t, _ in wanted}).values_list("team_id", "user__username"))
-    users = {u.username: u for u in User.objects.filter(username__in={name for _, name in wanted})}
-    teams = Team.objects.in_bulk({t for t, _ in wanted})
-    for team_id, username in sorted(wanted - existing):
-        user = users.get(username)
+    user_entities = [row for row in org if row["kind"] == "User"]
+    identities = dict(CatalogIdentity.objects.filter(ref__in=[row["ref"] for row in user_entities])
+                      .values_list("ref", "user_id"))
+    wanted_names = {}
+    for row in user_entities:
+        annotations = (row["data"].get("metadata") or {}).get("annotations") or {}
+        named = annotations.get(USERNAME_ANNOTATION)
+        if isinstance(named, str) and named.strip():
+            wanted_names[row["ref"]] = (named.strip()[:150], True)
+        elif row["ref"] not in identities:
+            name = row["ref"].split("/", 1)[1]
+            wanted_names[row["ref"]] = ((name if row["namespace"] == "default" else f"{row['namespace']}.{name}")[:150], False)
+    by_name = {u.username: u for u in User.objects.filter(username__in={n for n, _ in wanted_names.values()})}
+    by_id = User.objects.in_bulk(set(identities.values()))
+    linked_users = dict(CatalogIdentity.objects.filter(user__in=by_name.values()).values_list("user_id", "ref"))
+    users: dict[str, object] = {}
+    for row in user_entities:
+        ref = row["ref"]
+        if ref in identities and ref not in wanted_names:
+            users[ref] = by_id[identities[ref]]
+            continue
+        username, annotated = wanted_names[ref]
+        user = by_name.get(username)
+        if user is not None and not annotated and linked_users.get(user.pk) != ref:
+            problems.append(MembershipProblem(ref, row["location_id"], row["source_path"], row["line"],
+                f"{ref}: a portal user {username!r} exists but is not linked to this entity; add the annotation "
+                f"{USERNAME_ANNOTATION}: {username} here, or link them in the admin (catalog identities)"))
+            continue
         if user is None:
             if not getattr(settings, "CATALOG_CREATE_USERS", True):
                 continue
-            email = emails.get(username, "")
-            user = User(username=username, email=email if "@" in email else "")
+            email = ((row["data"].get("spec") or {}).get("profile") or {}).get("email") or ""
+            user = User(username=username, email=email if isinstance(email, str) and "@" in email else "")
             user.set_unusable_password()
             user.save()
-            users[username] = user
-        team_membership_set(actor=actor, team=teams[team_id], user=user, role=MembershipRole.MEMBER)
-        CatalogMembership.objects.get_or_create(team_id=team_id, user=user)
-    for (team_id, username), record in remembered.items():
-        if (team_id, username) in wanted:
+            by_name[username] = user
+        if linked_users.get(user.pk) not in (None, ref):
+            problems.append(MembershipProblem(ref, row["location_id"], row["source_path"], row["line"],
+                f"{ref}: portal user {username!r} is already {linked_users[user.pk]}"))
             continue
-        membership = TeamMembership.objects.filter(team_id=team_id, user=record.user).first()
+        CatalogIdentity.objects.update_or_create(ref=ref, defaults={"user": user})
+        linked_users[user.pk] = ref
+        users[ref] = user
+    return users
+
+
+def _sync_memberships(actor) -> list[MembershipProblem]:
+    """Make team memberships follow the Groups and Users of the organisation's directory locations.
+
+    The wanted pairs come from Groups (``spec.members``) and Users (``spec.memberOf``) stored from
+    locations a platform admin marked as the directory; nothing else counts. Users map onto portal
+    users by full ref (``_directory_users``), never by name alone. Missing memberships are added
+    as plain members and remembered in ``CatalogMembership`` with the location, commit and entity
+    that caused them (the audit row says the same). A remembered membership the directory no
+    longer lists is removed, unless someone has since made it an admin membership. Memberships
+    made in the portal are never touched. Returns what could not be mapped.
+    """
+    problems: list[MembershipProblem] = []
+    org = list(Entity.objects.filter(kind__in=("Group", "User"), location__is_directory=True).values(
+        "ref", "kind", "namespace", "team_id", "location_id", "commit", "source_path", "line", data=F("document__data")))
+    users = _directory_users(org, problems)
+    group_team = {row["ref"]: row["team_id"] for row in org if row["kind"] == "Group" and row["team_id"]}
+    # Members named by a Group with no User entity of their own count only when already linked to a portal user.
+    member_refs = {_ref_or_blank(member, "User", row["namespace"]) for row in org
+                   if row["kind"] == "Group" and row["ref"] in group_team for member in (row["data"].get("spec") or {}).get("members") or []}
+    for identity in CatalogIdentity.objects.filter(ref__in=member_refs - set(users)).select_related("user"):
+        users[identity.ref] = identity.user
+    wanted: dict[tuple[int, object], dict] = {}
+    for row in org:
+        spec = row["data"].get("spec") or {}
+        cause = {"location": row["location_id"], "commit": row["commit"], "entity": row["ref"]}
+        if row["kind"] == "Group" and row["ref"] in group_team:
+            for member in spec.get("members") or []:
+                user = users.get(_ref_or_blank(member, "User", row["namespace"]))
+                if user is not None:
+                    wanted.setdefault((group_team[row["ref"]], user), cause)
+        elif row["kind"] == "User" and row["ref"] in users:
+            for group in spec.get("memberOf") or []:
+                team_id = group_team.get(_ref_or_blank(group, "Group", row["namespace"]))
+                if team_id:
+                    wanted.setdefault((team_id, users[row["ref"]]), cause)
+    wanted_ids = {(team_id, user.pk): cause for (team_id, user), cause in wanted.items()}
+    remembered = {(m.team_id, m.user_id): m for m in CatalogMembership.objects.select_related("user", "team")}
+    existing = set(TeamMembership.objects.filter(team_id__in={t for t, _ in wanted_ids}).values_list("team_id", "user_id"))
+    teams = Team.objects.in_bulk({t for t, _ in wanted_ids})
+    for (team_id, user), cause in sorted(wanted.items(), key=lambda item: (item[0][0], item[0][1].pk)):
+        if (team_id, user.pk) in existing:
+            continue
+        team_membership_set(actor=actor, team=teams[team_id], user=user, role=MembershipRole.MEMBER, cause=cause)
+        CatalogMembership.objects.update_or_create(team_id=team_id, user=user, defaults={
+            "location_id": cause["location"], "commit": cause["commit"], "entity_ref": cause["entity"]})
+    for key, record in remembered.items():
+        if key in wanted_ids:
+            continue
+        membership = TeamMembership.objects.filter(team_id=record.team_id, user_id=record.user_id).first()
         if membership is not None and membership.role == MembershipRole.MEMBER:
-            team_membership_remove(actor=actor, team=membership.team, user=record.user)
+            team_membership_remove(actor=actor, team=record.team, user=record.user, cause={
+                "location": record.location_id, "commit": record.commit, "entity": record.entity_ref,
+                "reason": "no longer listed by the organisation's directory"})
         record.delete()
+    return problems
+
+
+@transaction.atomic
+def catalog_identity_link(*, actor, user, ref: str) -> CatalogIdentity:
+    """Say that portal ``user`` is the catalog User entity ``ref`` (platform admins only), then resync memberships."""
+    if not _is_platform_admin(actor):
+        raise PermissionDenied("Only platform admins may link portal users to catalog users.")
+    try:
+        key = parse_ref(ref, default_kind="User").key
+    except ValueError as exc:
+        raise ValidationError({"ref": [str(exc)]}) from None
+    if not key.startswith("user:"):
+        raise ValidationError({"ref": [f"{ref!r} is not a User entity ref (user:namespace/name)."]})
+    if CatalogIdentity.objects.filter(ref=key).exclude(user=user).exists():
+        raise ValidationError({"ref": [f"{key} is already linked to another portal user."]})
+    identity, _ = CatalogIdentity.objects.update_or_create(user=user, defaults={"ref": key})
+    audit_record(actor=actor, action="catalog.identity_link", obj=identity, changes={"user": user.username, "ref": key})
+    _sync_memberships(actor)
+    return identity
+
+
+@transaction.atomic
+def catalog_identity_unlink(*, actor, identity: CatalogIdentity) -> None:
+    """Forget which catalog user a portal user is (platform admins only); the memberships it gave go."""
+    if not _is_platform_admin(actor):
+        raise PermissionDenied("Only platform admins may unlink catalog users.")
+    audit_record(actor=actor, action="catalog.identity_unlink", obj=identity,
+                 changes={"user": identity.user.username, "ref": identity.ref})
+    identity.delete()
+    _sync_memberships(actor)
 
 
 @transaction.atomic
 def entity_settings_update(*, actor, obj: Entity, visibility: str) -> Entity:
-    """Change an entity's portal-side settings (its catalog fields come only from its location)."""
+    """Change an entity's portal-side settings (its catalog fields come only from its location).
+
+    The choice is remembered on the location by ref, so it outlives the entity row (an entity
+    evicted and supplied again comes back as its team left it). A private location's entities
+    stay private.
+    """
     if visibility not in Visibility.values:
         raise ValidationError({"visibility": [f"Unknown visibility {visibility!r}."]})
+    location = Location.objects.select_for_update().get(pk=obj.location_id)
+    if location.visibility == Visibility.PRIVATE and visibility != Visibility.PRIVATE:
+        raise ValidationError({"visibility": ["Its location is private: its entities are private to the location's team."]})
     changes = {"visibility": visibility} if obj.visibility != visibility else {}
     obj.visibility = visibility
     obj.save(update_fields=["visibility", "updated"])
+    chosen = dict(location.entity_visibility or {})
+    if visibility == Visibility.PUBLIC:
+        chosen.pop(obj.ref, None)
+    else:
+        chosen[obj.ref] = visibility
+    Location.objects.filter(pk=location.pk).update(entity_visibility=chosen)
     audit_record(actor=actor, action="catalog.entity_update", obj=obj, team=obj.owner_team, changes=changes)
     return obj
 

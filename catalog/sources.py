@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import logging
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import git
 from django.conf import settings
@@ -15,8 +20,88 @@ from django.conf import settings
 from catalog.choices import LocationType
 
 
+logger = logging.getLogger(__name__)
+
+
 class LocationUnreadable(Exception):
     """The location as a whole cannot be read (clone failed, directory missing, ...)."""
+
+
+class TargetRefused(Exception):
+    """A location target the URL policy does not allow (the message says what is allowed)."""
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_SCP_LIKE = re.compile(r"^[\w.-]+@(?P<host>[\w.-]+):[^/\s]\S*$")
+
+
+def git_transport(target: str) -> str:
+    """The transport git would use for ``target``: https, http, ssh, git, file, ext, ... ('' if none).
+
+    ``user@host:path`` is ssh; an absolute path is file.
+    """
+    target = target.strip()
+    if _SCP_LIKE.match(target):
+        return "ssh"
+    match = _SCHEME.match(target)
+    if match:
+        return match[1].lower()
+    return "file" if target.startswith("/") else ""
+
+
+def _host(target: str) -> str:
+    target = target.strip()
+    scp = _SCP_LIKE.match(target)
+    if scp:
+        return scp["host"]
+    try:
+        return urlsplit(target).hostname or ""
+    except ValueError:
+        return ""
+
+
+def _points_at_this_server(host: str) -> bool:
+    """Whether ``host`` is, or resolves to, a loopback, link-local (cloud metadata), unspecified or multicast address."""
+    if not host or host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in socket.getaddrinfo(host, None)}
+        except (OSError, UnicodeError, ValueError):
+            return False  # unresolvable: git fails on it the same way, with the same message
+    return any(a.is_loopback or a.is_link_local or a.is_unspecified or a.is_multicast or a.is_reserved for a in addresses)
+
+
+def check_target(*, type: str, target: str, trusted: bool) -> None:
+    """The URL policy for reading a location, the same for registering, dry runs and analysis.
+
+    Directories on the server, local repositories and ``file://`` are for ``trusted``
+    callers (platform admins). A git URL's transport must be one of ``CATALOG_GIT_SCHEMES``
+    (https and ssh unless an admin allows more), and for everyone else its host may not be
+    this server or its link-local network, so the portal is no window onto what listens there.
+    """
+    if type == LocationType.PATH:
+        if not trusted:
+            raise TargetRefused("Only platform admins may register a directory on the server.")
+        return
+    transport = git_transport(target)
+    allowed = [s for s in settings.CATALOG_GIT_SCHEMES if s != "file"]
+    if transport == "file":
+        if not trusted and not getattr(settings, "CATALOG_ALLOW_LOCAL_GIT", False):
+            raise TargetRefused(_allowed_text(allowed) + "; repositories on the Wayline server are for platform admins.")
+        return
+    if transport not in allowed:
+        raise TargetRefused(_allowed_text(allowed) + (f"; {transport}:// is not allowed here." if transport else "."))
+    if not trusted and getattr(settings, "CATALOG_GIT_REFUSE_LOCAL_HOSTS", True) and _points_at_this_server(_host(target)):
+        raise TargetRefused("That host is the Wayline server itself or its link-local network; use the repository's "
+                            "public address.")
+
+
+def _allowed_text(schemes: list[str]) -> str:
+    forms = [f"{s}://" for s in schemes] + (["git@host:path"] if "ssh" in schemes else [])
+    return "Use a git URL of the form " + ", ".join(forms)
 
 
 @dataclass
@@ -51,12 +136,38 @@ def checkout(location, dest: Path | None = None, timeout: float | None = None) -
 
 
 def _git_env(location) -> dict[str, str]:
-    """Transports git may use: the network ones, plus local files only for a local repository
-    (which only platform admins may register). Never prompt for credentials."""
-    from portal.validators import is_remote_git_url
+    """Only the transport the target names (checked by ``check_target``), so a submodule or a redirect
+    cannot switch to another; no redirects (they could point anywhere); never prompt for credentials."""
+    transport = git_transport(location.target) or "https"
+    return {
+        "GIT_ALLOW_PROTOCOL": transport, "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.followRedirects", "GIT_CONFIG_VALUE_0": "false",
+    }
 
-    protocols = "https:ssh:git" if is_remote_git_url(location.target) else "https:ssh:git:file"
-    return {"GIT_ALLOW_PROTOCOL": protocols, "GIT_TERMINAL_PROMPT": "0"}
+
+_BRANCH_MISSING = re.compile(r"Remote branch (\S+) not found|couldn't find remote ref (\S+)")
+_NEEDS_CREDENTIALS = ("not found", "Authentication failed", "could not read Username", "Permission denied",
+                      "terminal prompts disabled", "Host key verification failed")
+
+
+def describe_git_failure(target: str, branch: str | None, stderr: str) -> str:
+    """What a failed clone or fetch means, without saying what listens where.
+
+    Connection refused, timeouts, TLS errors and "not a git server" read the same, so
+    registering locations cannot map the network. A local repository (platform admins only)
+    gets git's own words. The whole stderr goes to the log.
+    """
+    where = f"{target}{'@' + branch if branch else ''}"
+    logger.info("git could not read %s: %s", where, stderr.strip())
+    if git_transport(target) == "file":
+        return f"git could not read {where}: {stderr.strip()}"
+    missing = _BRANCH_MISSING.search(stderr)
+    if missing:
+        return f"git could not read {where}: the repository has no branch {missing[1] or missing[2]}"
+    if any(text in stderr for text in _NEEDS_CREDENTIALS):
+        return f"git could not read {where}: the repository does not exist or needs credentials Wayline does not have"
+    return (f"git could not read {where}: the server could not be reached, or did not answer as a git server; "
+            "check the URL")
 
 
 def _git_checkout(location, target: Path, timeout: float | None = None) -> Checkout:
@@ -89,7 +200,7 @@ def _git_checkout(location, target: Path, timeout: float | None = None) -> Check
         branch_name = branch or (None if repo.head.is_detached else repo.active_branch.name)
     except git.GitCommandError as exc:
         detail = (exc.stderr or str(exc)).strip().replace("stderr: ", "")
-        raise LocationUnreadable(f"git could not read {location.target}{'@' + branch if branch else ''}: {detail}") from exc
+        raise LocationUnreadable(describe_git_failure(location.target, branch, detail)) from exc
     return Checkout(root=target, commit=commit, base_urls=_base_urls(location.target, branch_name, commit))
 
 

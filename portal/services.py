@@ -104,8 +104,9 @@ def team_update(*, actor, team: Team, name: str, description: str = "", email: s
 
 
 @transaction.atomic
-def team_membership_set(*, actor, team: Team, user, role: str) -> TeamMembership:
-    """Add ``user`` to ``team`` with ``role``, or change their role."""
+def team_membership_set(*, actor, team: Team, user, role: str, cause: dict | None = None) -> TeamMembership:
+    """Add ``user`` to ``team`` with ``role``, or change their role. ``cause``: what made the change
+    when it was not the actor's own choice (e.g. the catalog location and commit), kept in the audit row."""
     if role not in MembershipRole.values:
         raise ValueError(f"unknown role {role!r}")
     membership, created = TeamMembership.objects.update_or_create(team=team, user=user, defaults={"role": role})
@@ -115,18 +116,19 @@ def team_membership_set(*, actor, team: Team, user, role: str) -> TeamMembership
         action="team.member_add" if created else "team.member_role",
         obj=team,
         team=team,
-        changes={"user": user.username, "role": role},
+        changes={"user": user.username, "role": role, **({"cause": cause} if cause else {})},
     )
     return membership
 
 
 @transaction.atomic
-def team_membership_remove(*, actor, team: Team, user) -> None:
-    """Take ``user`` out of ``team`` and its groups."""
+def team_membership_remove(*, actor, team: Team, user, cause: dict | None = None) -> None:
+    """Take ``user`` out of ``team`` and its groups (``cause`` as for ``team_membership_set``)."""
     TeamMembership.objects.filter(team=team, user=user).delete()
     user.groups.remove(team.readers, team.editors)
     remove_perm("portal.change_team", user, team)
-    audit_record(actor=actor, action="team.member_remove", obj=team, team=team, changes={"user": user.username})
+    audit_record(actor=actor, action="team.member_remove", obj=team, team=team,
+                 changes={"user": user.username, **({"cause": cause} if cause else {})})
 
 
 @transaction.atomic

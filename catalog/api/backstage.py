@@ -13,10 +13,8 @@ import base64
 import hashlib
 import json
 import re
-import tempfile
 from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -29,9 +27,8 @@ from rest_framework.views import APIView
 from catalog import selectors, services
 from catalog.choices import LocationType
 from catalog.models import Entity, Location
-from catalog.processing import process_tree
 from catalog.refs import EntityRefError, parse_ref
-from catalog.sources import LocationUnreadable, checkout
+from catalog.sources import LocationUnreadable
 from portal.api.authentication import HashedTokenAuthentication
 
 DEFAULT_LIMIT = 20
@@ -170,10 +167,10 @@ def apply_filters(queryset, filters: list[str]):
     return queryset.filter(any_of)
 
 
-def relations_for(refs: list[str]) -> dict[str, list[dict]]:
-    """Backstage ``relations`` of the given entities: one query."""
+def relations_for(refs: list[str], user) -> dict[str, list[dict]]:
+    """Backstage ``relations`` of the given entities, as ``user`` may see them (``selectors.relation_pairs``)."""
     grouped: dict[str, list[dict]] = {}
-    for ref, pairs in selectors.relation_pairs(refs).items():
+    for ref, pairs in selectors.relation_pairs(refs, user=user).items():
         items = []
         for relation_type, target in pairs:
             kind, _, rest = target.partition(":")
@@ -224,8 +221,8 @@ def _fields(request_values: list[str]) -> list[str]:
     return [f.strip() for value in request_values for f in value.split(",") if f.strip()]
 
 
-def serialize_page(entities: list[Entity], fields: list[str]) -> list[dict]:
-    relations = relations_for([e.ref for e in entities]) if not fields or any(f.startswith("relations") for f in fields) else {}
+def serialize_page(entities: list[Entity], fields: list[str], user) -> list[dict]:
+    relations = relations_for([e.ref for e in entities], user) if not fields or any(f.startswith("relations") for f in fields) else {}
     return [project(serialize_entity(e, relations.get(e.ref, [])), fields) for e in entities]
 
 
@@ -306,7 +303,7 @@ class EntitiesView(BackstageView):
         offset = _int(request.query_params.get("offset"), 0, "offset")
         limit = request.query_params.get("limit")
         page = queryset[offset : offset + _int(limit, MAX_LIMIT, "limit")] if limit else queryset[offset:]
-        return Response(serialize_page(list(page), _fields(request.query_params.getlist("fields"))))
+        return Response(serialize_page(list(page), _fields(request.query_params.getlist("fields")), request.user))
 
 
 class EntitiesByQueryView(BackstageView):
@@ -339,7 +336,7 @@ class EntitiesByQueryView(BackstageView):
         ids = [row["pk"] for row in page.rows]
         by_id = Entity.objects.select_related("location", "document").only(*_SERIALIZED_FIELDS).in_bulk(ids)
         rows = [by_id[pk] for pk in ids]
-        body = {"items": serialize_page(rows, _fields(params.getlist("fields"))), "pageInfo": {}}
+        body = {"items": serialize_page(rows, _fields(params.getlist("fields")), request.user), "pageInfo": {}}
         if params.get("totalItems") != "exclude":
             body["totalItems"] = page.total
         if page.has_next:
@@ -388,7 +385,7 @@ class EntityByNameView(BackstageView):
         entity = _visible(request).filter(ref=ref).first()
         if entity is None:
             raise BackstageError(404, "NotFoundError", f"No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'")
-        return Response(serialize_page([entity], [])[0])
+        return Response(serialize_page([entity], [], request.user)[0])
 
 
 class EntityByUidView(BackstageView):
@@ -396,7 +393,7 @@ class EntityByUidView(BackstageView):
         entity = _visible(request).filter(uid=uid).first() if _is_uuid(uid) else None
         if entity is None:
             raise BackstageError(404, "NotFoundError", f"No entity with uid {uid}")
-        return Response(serialize_page([entity], [])[0])
+        return Response(serialize_page([entity], [], request.user)[0])
 
 
 class EntitiesByRefsView(BackstageView):
@@ -415,7 +412,7 @@ class EntitiesByRefsView(BackstageView):
         queryset = apply_filters(_visible(request), request.query_params.getlist("filter"))
         found = {e.ref: e for e in queryset.filter(ref__in=[k for k in keys if k])}
         fields = _fields(request.data.get("fields") or [])
-        serialized = dict(zip(found, serialize_page(list(found.values()), fields)))
+        serialized = dict(zip(found, serialize_page(list(found.values()), fields, request.user)))
         return Response({"items": [serialized.get(key) if key else None for key in keys]})
 
 
@@ -462,14 +459,12 @@ class LocationsView(BackstageView):
         if not Location.creatable_by(request.user):
             raise BackstageError(403, "NotAllowedError", "You may not register a location: you edit for no team")
         fields = parse_target(location_type, target)
-        if fields["type"] == LocationType.PATH and not request.user.is_superuser:
-            raise BackstageError(403, "NotAllowedError", "Only platform admins may register a directory on the server")
+        team = self._team(request)
         if request.query_params.get("dryRun") == "true":
-            return self.dry_run(fields)
+            return self.dry_run(request, fields, team)
         existing = selectors.location_list(user=request.user).filter(**fields).first()
         if existing is not None:
             raise BackstageError(409, "ConflictError", f"Location {location_type}:{target} already exists")
-        team = self._team(request)
         try:
             with transaction.atomic():
                 location = services.location_register(actor=request.user, owner_team=team, refresh=False, **fields)
@@ -480,7 +475,7 @@ class LocationsView(BackstageView):
         if report.failure:
             raise BackstageError(400, "InputError", report.failure)
         entities = list(_visible(request).filter(location=location))
-        return Response({"location": location_body(location), "entities": serialize_page(entities, []), "exists": False},
+        return Response({"location": location_body(location), "entities": serialize_page(entities, [], request.user), "exists": False},
                         status=status.HTTP_201_CREATED)
 
     def _team(self, request):
@@ -497,19 +492,18 @@ class LocationsView(BackstageView):
             raise BackstageError(400, "InputError", "Say which team owns the location: add \"team\": \"<slug>\"")
         return only[0]
 
-    def dry_run(self, fields: dict) -> Response:
-        probe = Location(pk=0, **fields)
-        with tempfile.TemporaryDirectory(prefix="wayline-dryrun-") as tmp:
-            try:
-                # A dry run reads inside the request: git gets CATALOG_DRY_RUN_SECONDS, then the location is unreadable.
-                source = checkout(probe, dest=Path(tmp) / "checkout", timeout=settings.CATALOG_DRY_RUN_SECONDS)
-            except LocationUnreadable as exc:
-                raise BackstageError(400, "InputError", str(exc)) from None
-            result = process_tree(source.root, [p.strip() for p in probe.path.split(",")], base_urls=source.base_urls)
-        if result.errors and not result.entities:
-            raise BackstageError(400, "InputError", "; ".join(str(e) for e in result.errors[:5]))
-        return Response({"location": {"id": "", **location_body(probe)}, "exists": False,
-                         "entities": [{**e.data, "relations": []} for e in result.entities]},
+    def dry_run(self, request, fields: dict, team) -> Response:
+        """A dry run is checked as the real call (same team, same URL policy), then reads without storing."""
+        try:
+            preview = services.location_preview(actor=request.user, owner_team=team, **fields)
+        except DjangoValidationError as exc:
+            raise BackstageError(400, "InputError", "; ".join(exc.messages)) from None
+        except LocationUnreadable as exc:
+            raise BackstageError(400, "InputError", str(exc)) from None
+        if preview.errors and not preview.entities:
+            raise BackstageError(400, "InputError", "; ".join(str(e) for e in preview.errors[:5]))
+        return Response({"location": {"id": "", **location_body(preview.location)}, "exists": False,
+                         "entities": [{**e.data, "relations": []} for e in preview.entities]},
                         status=status.HTTP_201_CREATED)
 
 

@@ -1,4 +1,5 @@
 from catalog.models.entities import (
+    CatalogIdentity,
     CatalogMembership,
     Entity,
     EntityDocument,
@@ -14,7 +15,7 @@ from catalog.models.locations import (
 )
 
 __all__ = [
-    "CatalogMembership",
+    "CatalogIdentity", "CatalogMembership",
     "Entity", "EntityDocument", "EntityGroupObjectPermission", "EntityUserObjectPermission", "Location", "LocationError",
     "LocationGroupObjectPermission", "LocationUserObjectPermission", "Relation",
 ]

@@ -210,13 +210,35 @@ class EntityGroupObjectPermission(GroupObjectPermissionBase):
 
 
 class CatalogMembership(models.Model):
-    """A team membership that catalog ingestion added (so it may take it away again when git does)."""
+    """A team membership that catalog ingestion added (so it may take it away again when git does),
+    with the directory location and commit that caused it."""
 
     team = models.ForeignKey("portal.Team", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey("catalog.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    commit = models.CharField(max_length=64, blank=True)
+    entity_ref = models.CharField(max_length=400, blank=True, help_text="the Group or User entity that listed it")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="catalog_unique_membership")]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} (from the catalog)"
+
+
+class CatalogIdentity(models.Model):
+    """Which portal user a catalog User entity is, by its full ref (namespace included).
+
+    Written when directory ingestion creates the user, by a directory entity's
+    ``wayline.io/username`` annotation, or by a platform admin; never inferred
+    from a name alone.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="catalog_identity")
+    ref = models.CharField(max_length=400, unique=True, help_text="user:namespace/name in lower case")
+
+    class Meta:
+        verbose_name_plural = "catalog identities"
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.ref}"

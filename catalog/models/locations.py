@@ -28,7 +28,17 @@ class Location(CreatedForATeam, PortalModel):
     owner_team = models.ForeignKey(
         "portal.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="owning team"
     )
-    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC,
+                                  help_text="private: its entities are private to the owning team")
+    is_directory = models.BooleanField(
+        default=False, verbose_name="organisation directory",
+        help_text="Only a platform admin sets this: its Group and User entities become portal teams and memberships. "
+                  "Groups and Users from any other location are catalog entries and grant nothing.",
+    )
+    entity_visibility = models.JSONField(
+        default=dict, blank=True,
+        help_text="per entity ref, the visibility its team chose (kept when the entity is re-created)",
+    )
     status = models.CharField(max_length=16, choices=LocationStatus.choices, default=LocationStatus.PENDING)
     status_message = models.TextField(blank=True)
     last_commit = models.CharField(max_length=64, blank=True)

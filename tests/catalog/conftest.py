@@ -88,7 +88,9 @@ def catalog(world, tmp_path):
         "systems.yaml": "apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: shop}\nspec: {owner: payments}\n",
     })
     repo.commit()
-    location = services.location_register(actor=None, type="git", target=repo.url, path="*.yaml", refresh=False)
+    # The organisation's directory too (its Groups are the world's teams), as a platform admin would mark it.
+    location = services.location_register(actor=None, type="git", target=repo.url, path="*.yaml", directory=True,
+                                          refresh=False)
     report = services.location_refresh(actor=None, location_id=location.pk)
     assert report.errors == 0, report.error_list
     return location

@@ -174,7 +174,7 @@ def test_groups_become_teams_and_users_members_so_ownership_drives_permissions(g
         "b.yaml": COMPONENT.format(name="b", description="x", owner="group:team-b"),
     })
     git_repo.commit()
-    report = refresh(register(git_repo))
+    report = refresh(register(git_repo, directory=True))
     assert report.errors == 0, report.error_list
     team_a = Team.objects.get(slug="team-a")
     jane = django_user_model.objects.get(username="jane")
@@ -307,9 +307,10 @@ def test_memberships_follow_the_catalog_but_portal_memberships_stay(git_repo, dj
     from portal.models import MembershipRole
     from portal.services import team_membership_set
 
-    git_repo.write({"org.yaml": GROUP.format(name="payments", member="jane") + "---\n" + USER.format(name="joe", group="payments")})
+    git_repo.write({"org.yaml": GROUP.format(name="payments", member="jane") + "---\n" + USER.format(name="joe", group="payments")
+                    + "---\n" + USER.format(name="jane", group="payments")})
     git_repo.commit()
-    location = register(git_repo)
+    location = register(git_repo, directory=True)
     refresh(location)
     members = lambda: set(TeamMembership.objects.filter(team=world.payments).values_list("user__username", flat=True))  # noqa: E731
     assert {"jane", "joe", "alice", "carol"} <= members()  # alice and carol were added in the portal
@@ -317,6 +318,7 @@ def test_memberships_follow_the_catalog_but_portal_memberships_stay(git_repo, dj
     team_membership_set(actor=world.admin, team=world.payments, user=joe, role=MembershipRole.ADMIN)
     git_repo.write({"org.yaml": GROUP.format(name="payments", member="bob") + "---\n" + USER.format(name="joe", group="search")})
     git_repo.commit()
+    services.catalog_identity_link(actor=world.admin, user=world.bob, ref="user:default/bob")  # bob: a portal user already
     refresh(location)
     now = members()
     assert "jane" not in now  # no longer listed in git: removed
@@ -423,7 +425,7 @@ def test_relations_and_team_grants_leave_with_their_entity_location_and_team(git
         "b.yaml": COMPONENT.format(name="b", description="x", owner="team-a"),
     })
     git_repo.commit()
-    location = register(git_repo)
+    location = register(git_repo, directory=True)
     refresh(location)
     b = Entity.objects.get(name="b")
     assert Relation.objects.filter(originating=b).exists()

@@ -24,10 +24,12 @@ class Command(BaseCommand):
         parser.add_argument("--path", default=None,
                             help="file or glob inside the location (default: catalog-info.yaml; '**/*.yaml' for all)")
         parser.add_argument("--team", default=None, help="slug of the portal team that owns the location")
+        parser.add_argument("--directory", action="store_true",
+                            help="the organisation's directory: its Groups and Users become portal teams and members")
         parser.add_argument("--plain-directory", action="store_true",
                             help="read a local directory as it is, even if it is a git repository")
 
-    def handle(self, *args, location, branch, path, team, plain_directory, **options):
+    def handle(self, *args, location, branch, path, team, plain_directory, directory, **options):
         from portal.models import Team
 
         owner_team = None
@@ -50,13 +52,15 @@ class Command(BaseCommand):
         if created:
             try:
                 existing = services.location_register(actor=None, type=kind, target=location, branch=branch, path=path,
-                                                      owner_team=owner_team, refresh=False)
+                                                      owner_team=owner_team, directory=directory, refresh=False)
             except ValidationError as exc:
                 problems = [f"{field}: {message}" for field, messages in exc.message_dict.items() for message in messages]
                 raise CommandError("cannot register the location: " + "; ".join(problems)) from None
             self.stdout.write(f"Registered location #{existing.pk}: {existing}")
         else:
             self.stdout.write(f"Location #{existing.pk} already registered: {existing}")
+            if directory and not existing.is_directory:
+                services.location_directory_set(actor=None, location=existing, directory=True)
         report = services.location_refresh(actor=None, location_id=existing.pk)
         if report.failure:
             if created:
