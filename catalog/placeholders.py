@@ -16,6 +16,21 @@ from catalog.parsing import YamlError, load_yaml
 
 RESOLVERS = ("text", "json", "yaml")
 
+# Defaults of CATALOG_MAX_PLACEHOLDER_BYTES / CATALOG_MAX_DOCUMENT_BYTES: room for a large OpenAPI document, while
+# one location cannot make the database, a worker or an API page carry tens of megabytes per entity.
+MAX_PLACEHOLDER_BYTES = 512 * 1024
+MAX_DOCUMENT_BYTES = 1024 * 1024
+
+
+def limit(name: str, default: int) -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, name, default))
+
+
+class TooLarge(Exception):
+    """A placeholder target over its limit, or reads that would make the document too large."""
+
 
 @dataclass
 class PlaceholderError(Exception):
@@ -37,6 +52,9 @@ class LocationReader:
         self.root = root.resolve()
         self.reads: set[Path] = set()  # files read through placeholders (a file's dependencies)
         self.read_count = 0
+        self.document_bytes = 0  # read through placeholders for the current document (reset per document)
+        self.max_placeholder = limit("CATALOG_MAX_PLACEHOLDER_BYTES", MAX_PLACEHOLDER_BYTES)
+        self.max_document = limit("CATALOG_MAX_DOCUMENT_BYTES", MAX_DOCUMENT_BYTES)
         # Longest first, so ``<repo>/blob/main/`` wins over ``<repo>/``.
         self.base_urls = tuple(sorted({url.rstrip("/") + "/" for url in base_urls if url}, key=len, reverse=True))
 
@@ -58,9 +76,16 @@ class LocationReader:
         return path
 
     def read_text(self, target: str, *, relative_to: str) -> str:
+        """The file's text; its size is checked before it is read, so a huge file is never loaded."""
         path = self.resolve(target, relative_to=relative_to)
         self.reads.add(path)
         self.read_count += 1
+        size = path.stat().st_size
+        if size > self.max_placeholder:
+            raise TooLarge(f"is {size} bytes; a placeholder may read at most {self.max_placeholder} bytes")
+        if self.document_bytes + size > self.max_document:
+            raise TooLarge(f"would make this entity's placeholders read more than {self.max_document} bytes in all")
+        self.document_bytes += size
         return path.read_text(encoding="utf-8")
 
 
@@ -86,6 +111,8 @@ def resolve_placeholders(data, *, reader: LocationReader, file_path: str, field:
 def _read(resolver: str, target: str, *, reader: LocationReader, file_path: str, field: str):
     try:
         content = reader.read_text(target, relative_to=file_path)
+    except TooLarge as exc:
+        raise PlaceholderError(field, f"${resolver} placeholder {target!r} {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise PlaceholderError(field, f"${resolver} placeholder {target!r} could not be read: {reason}") from None

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+
+import orjson
 import os
 import pickle
 import threading
@@ -19,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from catalog.parsing import ParsedDocument, parse_documents
-from catalog.placeholders import LocationReader, PlaceholderError, resolve_placeholders
+from catalog.placeholders import LocationReader, PlaceholderError, limit, resolve_placeholders
 from catalog.refs import entity_ref
 from catalog.relations import derive_relations
 from catalog.validation import EntityInvalid, validate_entity
@@ -27,6 +29,8 @@ from catalog.validation import EntityInvalid, validate_entity
 logger = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
+# Default of CATALOG_MAX_LOCATION_BYTES: what all the entities of one location may weigh together.
+MAX_LOCATION_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -39,6 +43,7 @@ class ProcessedEntity:
     text: str
     hash: str
     relations: list[tuple[str, str, str]]
+    size: int = 0  # bytes of the document as stored (JSON)
 
 
 @dataclass
@@ -143,6 +148,7 @@ def process_tree(root: Path, patterns: list[str], *, base_urls: tuple[str, ...] 
     previous = previous or {}
     result = ProcessResult()
     seen_refs: dict[str, ProcessedEntity] = {}
+    budget = _Budget(limit("CATALOG_MAX_LOCATION_BYTES", MAX_LOCATION_BYTES))
     queue: list[tuple[str, str | None]] = [(pattern, None) for pattern in patterns]
     done: set[str] = set()
     while queue:
@@ -181,7 +187,7 @@ def process_tree(root: Path, patterns: list[str], *, base_urls: tuple[str, ...] 
             else:
                 _, relative, sha = to_read[step[1]]
                 outcome = outcomes[step[1]]
-                targets = _merge(outcome, result, seen_refs)
+                targets = _merge(outcome, result, seen_refs, budget)
                 result.fingerprints[relative] = {"sha": sha, "v": PROCESSING_VERSION, "deps": outcome.deps,
                                                  "targets": targets}
             queue.extend((target, relative) for target in targets)
@@ -196,7 +202,18 @@ class FileOutcome:
     deps: dict[str, str | None] = field(default_factory=dict)
 
 
-def _merge(outcome: FileOutcome, result: ProcessResult, seen_refs: dict[str, ProcessedEntity]) -> list[str]:
+@dataclass
+class _Budget:
+    """Bytes the entities of one location may still take (CATALOG_MAX_LOCATION_BYTES).
+
+    Files left unchanged since the last run are not counted: their entities were within it then.
+    """
+
+    left: int
+
+
+def _merge(outcome: FileOutcome, result: ProcessResult, seen_refs: dict[str, ProcessedEntity],
+           budget: _Budget | None = None) -> list[str]:
     """Add one file's outcome to ``result``; a ref an earlier document defined is a conflict. Returns its targets."""
     targets: list[str] = []
     for item in outcome.items:
@@ -204,6 +221,14 @@ def _merge(outcome: FileOutcome, result: ProcessResult, seen_refs: dict[str, Pro
             result.errors.append(item)
             continue
         entity, entity_targets, target_errors = item
+        if budget is not None:
+            budget.left -= entity.size
+            if budget.left < 0:
+                result.errors.append(ProcessingError(
+                    path=entity.path, doc_index=entity.doc_index, line=entity.line, entity_ref=entity.key,
+                    message=f"the location's entities are over {limit('CATALOG_MAX_LOCATION_BYTES', MAX_LOCATION_BYTES)} "
+                            "bytes together; this one and those after it are not stored", code="unreadable"))
+                continue
         first = seen_refs.get(entity.key)
         if first is not None:
             document = ParsedDocument(index=entity.doc_index, data=entity.data, line=entity.line, text=entity.text,
@@ -338,7 +363,13 @@ def _process_file(file_path: Path, relative: str, reader, items: list) -> None:
         ref_hint = _ref_hint(document.data)
         try:
             reads_before = reader.read_count
+            reader.document_bytes = 0
             entity, relations = process_document(document.data, reader=reader, path=relative, text=document.text)
+            size = _document_size(entity, document.text, placeholders=reader.read_count != reads_before,
+                                  most=reader.max_document)
+            if size > reader.max_document:
+                raise PlaceholderError("", f"the entity is {size} bytes as stored; at most {reader.max_document} bytes "
+                                           "are allowed (CATALOG_MAX_DOCUMENT_BYTES)")
         except (EntityInvalid, PlaceholderError) as exc:
             error = exc.error if isinstance(exc, EntityInvalid) else exc
             items.append(
@@ -362,10 +393,22 @@ def _process_file(file_path: Path, relative: str, reader, items: list) -> None:
             hash=entity_hash(entity, relative, document.index) if reader.read_count != reads_before
             else _text_hash(document.text, relative, document.index),
             relations=relations,
+            size=size,
         )
         target_errors: list[ProcessingError] = []
         targets = _location_targets(entity, relative, document, target_errors, reader) if entity["kind"] == "Location" else []
         items.append((processed, targets, target_errors))
+
+
+def _document_size(entity: dict, text: str, *, placeholders: bool, most: int) -> int:
+    """The stored size of a document: exact (JSON) when placeholders added to it or its YAML is near ``most``,
+    else the YAML's length, which is close and costs nothing."""
+    if not placeholders and len(text) < most // 2:
+        return len(text)
+    try:
+        return len(orjson.dumps(entity))
+    except (orjson.JSONEncodeError, TypeError):  # an integer beyond 64 bits
+        return len(json.dumps(entity, default=str))
 
 
 def _location_targets(entity: dict, relative: str, document, errors: list, reader: LocationReader) -> list[str]:

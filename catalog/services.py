@@ -175,6 +175,8 @@ def location_directory_set(*, actor, location: Location, directory: bool) -> Loc
     if directory:
         from catalog.tasks import location_refresh_task
 
+        # Its Groups and Users are written again by the refresh (as if changed), which maps them onto teams.
+        Entity.objects.filter(location=location, kind__in=("Group", "User")).update(hash="")
         location_id = location.pk
         transaction.on_commit(lambda: location_refresh_task.delay(location_id, full=True))
     else:

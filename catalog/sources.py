@@ -166,8 +166,8 @@ def describe_git_failure(target: str, branch: str | None, stderr: str) -> str:
         return f"git could not read {where}: the repository has no branch {missing[1] or missing[2]}"
     if any(text in stderr for text in _NEEDS_CREDENTIALS):
         return f"git could not read {where}: the repository does not exist or needs credentials Wayline does not have"
-    return (f"git could not read {where}: the server could not be reached, or did not answer as a git server; "
-            "check the URL")
+    return (f"git could not read {where}: the server could not be reached, or did not answer as a git server, "
+            "or the repository is empty; check the URL")
 
 
 def _git_checkout(location, target: Path, timeout: float | None = None) -> Checkout:
@@ -196,7 +196,11 @@ def _git_checkout(location, target: Path, timeout: float | None = None) -> Check
         try:
             commit = repo.head.commit.hexsha
         except ValueError:  # HEAD names a branch with no commits: an empty repository
-            raise LocationUnreadable(f"{location.target}{'@' + branch if branch else ''} has no commits yet") from None
+            if git_transport(location.target) == "file":
+                raise LocationUnreadable(f"{location.target}{'@' + branch if branch else ''} has no commits yet") from None
+            # Any web server that answers 200 clones as an empty repository over git's "dumb" HTTP: say no more
+            # than for a server that is not there.
+            raise LocationUnreadable(describe_git_failure(location.target, branch, "empty repository")) from None
         branch_name = branch or (None if repo.head.is_detached else repo.active_branch.name)
     except git.GitCommandError as exc:
         detail = (exc.stderr or str(exc)).strip().replace("stderr: ", "")

@@ -15,6 +15,7 @@ import json
 import re
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -302,7 +303,15 @@ class EntitiesView(BackstageView):
         queryset = _order(queryset, orders)
         offset = _int(request.query_params.get("offset"), 0, "offset")
         limit = request.query_params.get("limit")
-        page = queryset[offset : offset + _int(limit, MAX_LIMIT, "limit")] if limit else queryset[offset:]
+        if limit:
+            page = queryset[offset : offset + min(_int(limit, MAX_LIMIT, "limit"), MAX_LIMIT)]
+        else:
+            # Every match, as Backstage answers, up to a bound: beyond it the client is told to page, never cut short.
+            most = settings.CATALOG_API_MAX_UNPAGED
+            page = list(queryset[offset : offset + most + 1])
+            if len(page) > most:
+                raise BackstageError(400, "InputError", f"more than {most} entities match; page with limit and offset, "
+                                                        "or use /entities/by-query")
         return Response(serialize_page(list(page), _fields(request.query_params.getlist("fields")), request.user))
 
 
