@@ -327,6 +327,8 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
     candidate_refs = [entity.key for entity in processed if entity.key not in existing]
     for chunk in _chunks(candidate_refs):
         foreign.update(Entity.objects.filter(ref__in=chunk).exclude(location=location).values_list("ref", "location_id"))
+    if location.is_directory:
+        _take_over_org_refs(location, foreign, now)
     kept = []
     for entity in processed:
         if entity.key in foreign:
@@ -437,6 +439,24 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
     total = LocationError.objects.filter(location=location).count()
     report.errors = total
     return total
+
+
+def _take_over_org_refs(directory: Location, foreign: dict[str, int], now) -> None:
+    """The organisation's directory wins its Group and User refs from locations that are not directories.
+
+    Otherwise a team location registered first could hold ``group:default/<team>`` and keep the
+    directory from mapping it. The other location's copy goes, with an error there saying why.
+    """
+    org_refs = [ref for ref in foreign if ref.startswith(("group:", "user:"))]
+    rows = list(Entity.objects.filter(ref__in=org_refs, location__is_directory=False)
+                .values_list("pk", "ref", "location_id", "source_path", "doc_index", "line"))
+    for pk, ref, location_id, path, doc_index, line in rows:
+        Entity.objects.filter(pk=pk).delete()
+        foreign.pop(ref)
+        LocationError.objects.create(
+            location_id=location_id, path=path, doc_index=doc_index, line=line, field="metadata.name",
+            entity_ref=ref, code="conflict",
+            message=f"{ref} is supplied by the organisation's directory (location #{directory.pk})")
 
 
 def _insert_rows(model, rows: list[dict], *, method: str | None = None) -> None:

@@ -82,6 +82,24 @@ def test_a_team_location_cannot_make_its_member_join_another_team_or_create_one(
     assert not CatalogMembership.objects.exists()
 
 
+def test_a_team_location_squatting_a_group_ref_does_not_keep_it_from_the_directory(world, tmp_path):
+    squat = repo_with(tmp_path, "squat", {"org.yaml": GROUP.format(name="search", members="alice")})
+    squatter = services.location_register(actor=world.alice, type="git", target=squat.url, path="*.yaml",
+                                          owner_team=world.payments, refresh=False)
+    services.location_refresh(actor=world.alice, location_id=squatter.pk)
+    directory = repo_with(tmp_path, "directory", {"org.yaml": GROUP.format(name="search", members="") + "---\n"
+                                                  + user_yaml("bob", "search", annotation="bob")})
+    location = services.location_register(actor=world.admin, type="git", target=directory.url, path="*.yaml",
+                                          directory=True, refresh=False)
+    report = services.location_refresh(actor=world.admin, location_id=location.pk)
+    assert report.errors == 0
+    group = Entity.objects.get(ref="group:default/search")
+    assert group.location == location and group.team == world.search
+    error = LocationError.objects.get(location=squatter)
+    assert error.code == "conflict" and "organisation's directory" in error.message and error.path == "org.yaml"
+    assert "alice" not in members(world.search)
+
+
 def test_only_a_platform_admin_makes_a_location_the_directory(world, tmp_path):
     repo = repo_with(tmp_path, "org", {"org.yaml": GROUP.format(name="search", members="alice")})
     with pytest.raises(PermissionDenied):
