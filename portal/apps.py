@@ -7,7 +7,8 @@ class PortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from portal import selectors
+        # Importing checks registers the system checks.
+        from portal import checks, selectors  # noqa: F401
         from portal.dashboard import DashboardCard, register_card
 
         register_card(DashboardCard("Teams", "portal:team_list", selectors.team_list, order=90))

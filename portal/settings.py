@@ -7,6 +7,7 @@ ALLOWED_HOSTS and WAYLINE_GITOPS_URL.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -30,8 +31,28 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
+
+def _owner_only(path: Path, mode: int) -> None:
+    """Tighten ``path`` to ``mode`` if group or others have any access and it is ours to chmod.
+
+    Data dirs made by an older release or under a loose umask are fixed on the next start;
+    one owned by someone else (a volume mounted for us) is left to its owner.
+    """
+    info = path.stat()
+    if info.st_mode & 0o077 and info.st_uid == os.getuid():
+        path.chmod(mode)
+
+
+# Owner-only: it holds the SQLite database, SECRET_KEY, broker messages and git clones.
 DATA_DIR = Path(os.environ.get("WAYLINE_DATA_DIR") or BASE_DIR / "var").resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+_owner_only(DATA_DIR, 0o700)
+if not os.environ.get("DATABASE_URL"):
+    # Made here, owner-only, before SQLite would create it with the umask's mode (world-readable under 022).
+    # SQLite gives its journal and WAL files the database file's mode.
+    _sqlite_file = DATA_DIR / "wayline.sqlite3"
+    os.close(os.open(_sqlite_file, os.O_RDONLY | os.O_CREAT, 0o600))
+    _owner_only(_sqlite_file, 0o600)
 
 
 def _secret_key() -> str:
@@ -40,8 +61,11 @@ def _secret_key() -> str:
         return os.environ["SECRET_KEY"]
     path = DATA_DIR / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(64))
-        path.chmod(0o600)
+        # Owner-only from the first byte. O_EXCL: of two processes starting at once, one fails
+        # instead of both running with different keys.
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            file.write(secrets.token_urlsafe(64))
+    _owner_only(path, 0o600)
     return path.read_text().strip()
 
 
@@ -63,6 +87,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "csp",
+    "axes",
     "portal",
     "portal.gitops",
     "catalog",
@@ -83,6 +109,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.ActiveTeamMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during authentication into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -120,6 +149,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -170,6 +201,67 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# --- Content-Security-Policy (django-csp) ---
+# No inline script and no eval anywhere; pages that must run inline script use a per-request nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Throttling: login lockout (django-axes) and API rates (DRF) ---
+# Proxies (addresses or networks) whose X-Forwarded-For is believed: the client is the rightmost hop that is not
+# one of them. Unset, REMOTE_ADDR is the client. Behind an ingress this must be set, or every client looks like
+# the ingress and shares one lockout and one rate.
+WAYLINE_TRUSTED_PROXIES = [str(ipaddress.ip_network(proxy, strict=False))  # a typo fails at start, not per request
+                           for proxy in env_list("WAYLINE_TRUSTED_PROXIES", "")]
+
+# Throttle state must be shared by every web process: Redis when given, else files under the data dir (no extra
+# service and no cache table to create; LocMem would give each process its own count).
+_cache_url = os.environ.get("WAYLINE_CACHE_URL", "")
+if _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+elif _cache_url:
+    raise ValueError("WAYLINE_CACHE_URL must be a redis://, rediss:// or unix:// URL")
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            # Above this, a write drops a third of the entries, throttle histories included.
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        }
+    }
+
+# Login lockout, counted in the database (shared by all processes). Failures lock the pair (username, address):
+# an attacker locks only their own address out of that account, never its owner elsewhere. Locking the username
+# across addresses is left out on purpose: it would let anyone lock out any user (with a list of names, everyone).
+# A second, higher limit on the address alone stops one address from trying one password on many accounts.
+# Attempts while locked still count and restart the cool-off, so the page's "try again in" stays true.
+AXES_HANDLER = "portal.throttling.LoginLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # order read by LoginLockoutHandler
+AXES_FAILURE_LIMIT = int(os.environ.get("WAYLINE_LOGIN_FAILURE_LIMIT", "5"))
+WAYLINE_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("WAYLINE_LOGIN_ADDRESS_FAILURE_LIMIT", "50"))
+AXES_COOLOFF_TIME = float(os.environ.get("WAYLINE_LOGIN_COOLOFF_HOURS", "0.25"))
+AXES_RESET_ON_SUCCESS = True  # a user who mistyped and then signed in starts again from zero
+AXES_CLIENT_IP_CALLABLE = "portal.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "portal.throttling.lockout_response"
+
+# API rates per user (token or session) and per address for anonymous calls; failed API credentials have
+# their own per-address budget so that anonymous traffic cannot use up a valid token's.
+WAYLINE_API_RATE_USER = os.environ.get("WAYLINE_API_RATE_USER", "1200/min")
+WAYLINE_API_RATE_ANON = os.environ.get("WAYLINE_API_RATE_ANON", "60/min")
+WAYLINE_API_RATE_FAILED_AUTH = os.environ.get("WAYLINE_API_RATE_FAILED_AUTH", "30/min")
+
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -183,6 +275,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.throttling.UserThrottle", "portal.api.throttling.AnonThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": WAYLINE_API_RATE_USER,
+        "anon": WAYLINE_API_RATE_ANON,
+        "failed_auth": WAYLINE_API_RATE_FAILED_AUTH,
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Wayline API",
@@ -242,8 +340,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- GitOps ---
 WAYLINE_GITOPS_URL = os.environ.get("WAYLINE_GITOPS_URL") or str(DATA_DIR / "gitops.git")
 WAYLINE_GITOPS_BRANCH = os.environ.get("WAYLINE_GITOPS_BRANCH", "main")
+# Transports catalog locations may use (local paths and file:// are for platform admins whatever this says).
+CATALOG_GIT_SCHEMES = env_list("WAYLINE_CATALOG_GIT_SCHEMES", "https,ssh")
 # A catalog dry run (Backstage POST /locations?dryRun=true) clones inside the request: git is killed after this.
 CATALOG_DRY_RUN_SECONDS = float(os.environ.get("WAYLINE_CATALOG_DRY_RUN_SECONDS", "20"))
+# What catalog data may weigh: one placeholder's file, one entity as stored (placeholders read), all the entities
+# of one location. Errors name the file and the limit.
+CATALOG_MAX_PLACEHOLDER_BYTES = int(os.environ.get("WAYLINE_CATALOG_MAX_PLACEHOLDER_BYTES", 512 * 1024))
+CATALOG_MAX_DOCUMENT_BYTES = int(os.environ.get("WAYLINE_CATALOG_MAX_DOCUMENT_BYTES", 1024 * 1024))
+CATALOG_MAX_LOCATION_BYTES = int(os.environ.get("WAYLINE_CATALOG_MAX_LOCATION_BYTES", 256 * 1024 * 1024))
+# Backstage's GET /entities without a limit returns every match; above this many it asks the client to page.
+CATALOG_API_MAX_UNPAGED = int(os.environ.get("WAYLINE_CATALOG_API_MAX_UNPAGED", "10000"))
 
 LOGGING = {
     "version": 1,

@@ -93,3 +93,11 @@ def world(db):
     payments = make_team("payments", members=[alice], admins=[carol], actor=admin)
     search = make_team("search", members=[bob], actor=admin)
     return World(admin, alice, bob, carol, victor, payments, search)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with no throttle history (the cache is files shared by the whole run)."""
+    from django.core.cache import cache
+
+    cache.clear()

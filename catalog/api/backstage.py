@@ -82,9 +82,12 @@ class BackstageView(APIView):
         if isinstance(exc, PermissionDenied):
             return error_response(403, "NotAllowedError", str(exc) or "Not allowed")
         response = super().handle_exception(exc)
-        if response is not None and response.status_code in (401, 403):
-            name = "AuthenticationError" if response.status_code == 401 else "NotAllowedError"
-            return error_response(response.status_code, name, str(getattr(exc, "detail", exc)))
+        if response is not None and response.status_code in (401, 403, 429):
+            name = {401: "AuthenticationError", 403: "NotAllowedError", 429: "TooManyRequestsError"}[response.status_code]
+            body = error_response(response.status_code, name, str(getattr(exc, "detail", exc)))
+            if response.has_header("Retry-After"):
+                body["Retry-After"] = response["Retry-After"]
+            return body
         return response
 
 

@@ -4,7 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parents[2]
+# check --deploy requires a key for credentials at rest (tests/security/test_secrets_at_rest.py).
+ENCRYPTION_KEY = {"WAYLINE_ENCRYPTION_KEY": Fernet.generate_key().decode()}
 
 
 def run_manage(args, env_extra, tmp_path):
@@ -16,7 +20,7 @@ def run_manage(args, env_extra, tmp_path):
 def test_check_deploy_is_clean_in_production_settings(tmp_path):
     result = run_manage(
         ["check", "--deploy", "--fail-level", "WARNING"],
-        {"SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-0123456789", "ALLOWED_HOSTS": "wayline.example.com"},
+        {"SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-0123456789", "ALLOWED_HOSTS": "wayline.example.com", **ENCRYPTION_KEY},
         tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -25,7 +29,7 @@ def test_check_deploy_is_clean_in_production_settings(tmp_path):
 
 
 def test_check_deploy_clean_with_generated_key(tmp_path):
-    result = run_manage(["check", "--deploy", "--fail-level", "WARNING"], {}, tmp_path)
+    result = run_manage(["check", "--deploy", "--fail-level", "WARNING"], ENCRYPTION_KEY, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
