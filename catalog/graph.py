@@ -2,7 +2,9 @@
 
 The entity sits in the middle and its neighbours on a circle around it; each
 edge is labelled with the relation type. A neighbour that does not exist is
-drawn dashed and labelled "missing".
+drawn dashed and labelled "missing". Its styles are in static/css/wayline.css
+(``.relation-graph``): the Content-Security-Policy allows no inline <style>.
+Nodes link only to entity pages, whose URLs Wayline builds itself.
 """
 from __future__ import annotations
 
@@ -34,10 +36,6 @@ def relation_graph_svg(entity, relations) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" class="relation-graph" '
         f'aria-labelledby="graph-title"><title id="graph-title">Relations of {escape(entity.ref)}</title>',
-        '<style>.n rect{fill:#fff;stroke:#4a6cf7;stroke-width:1.5}.n.missing rect{stroke:#c0392b;stroke-dasharray:5 4}'
-        '.n.self rect{fill:#4a6cf7}.n.self text{fill:#fff}.n text{font:12px sans-serif;fill:#1d2433}'
-        '.n text.k{font-size:10px;fill:#6b7385}.e{stroke:#9aa6c2;stroke-width:1.2}.el{font:10px sans-serif;fill:#4a5670}'
-        '.n.missing text.k{fill:#c0392b}.n.self text.k{fill:#dfe6ff}</style>',
     ]
     positions = []
     for i, _ in enumerate(items):

@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from portal.views import pages
+from portal.views import api_docs, pages
 
 api_patterns = [
     path("", include("portal.api.urls")),
@@ -12,8 +12,8 @@ api_patterns = [
     path("", include("addons.api.urls")),
     path("", include("portal.gitops.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("docs/", api_docs.SwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("redoc/", api_docs.RedocView.as_view(url_name="schema"), name="api-redoc"),
 ]
 
 urlpatterns = [
