@@ -135,6 +135,10 @@ def test_location_page_lists_errors_with_file_line_and_field(client, world, tmp_
     assert "ok.yaml" in html and "metadata.name" in html and "bad name" in html
     assert "<td>15</td>" in html  # the line of the bad name
     assert Entity.objects.filter(name="fine").exists()
+    assert "grant nothing" in html and "Organisation directory" not in html
+    services.location_directory_set(actor=world.admin, location=location, directory=True)
+    html = client.get(reverse("catalog:location", kwargs={"pk": location.pk})).content.decode()
+    assert "Organisation directory" in html
 
 
 def test_refresh_now_button_needs_change_permission(client, world, git_repo, django_capture_on_commit_callbacks):
