@@ -466,3 +466,14 @@ def test_pages_of_another_teams_private_location_are_404(world, private_and_publ
     assert client.get(reverse("catalog:location", kwargs={"pk": private_location.pk})).status_code == 404
     client.force_login(world.alice)
     assert client.get(reverse("catalog:location", kwargs={"pk": private_location.pk})).status_code == 200
+
+
+def test_a_huge_catalog_file_is_not_read_and_the_rest_is(world, tmp_path):
+    repo = repo_with(tmp_path, "cat", {"a.yaml": component_yaml("small", "payments"),
+                                      "b.yaml": component_yaml("huge", "payments", description="z" * (3 * 1024 * 1024))})
+    location = services.location_register(actor=world.admin, type="git", target=repo.url, path="*.yaml",
+                                          refresh=False)
+    report = services.location_refresh(actor=world.admin, location_id=location.pk)
+    assert report.added == 1 and not Entity.objects.filter(name="huge").exists()
+    error = LocationError.objects.get(location=location)
+    assert error.path == "b.yaml" and "larger than" in error.message
