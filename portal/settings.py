@@ -341,6 +341,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- GitOps ---
 WAYLINE_GITOPS_URL = os.environ.get("WAYLINE_GITOPS_URL") or str(DATA_DIR / "gitops.git")
 WAYLINE_GITOPS_BRANCH = os.environ.get("WAYLINE_GITOPS_BRANCH", "main")
+# Whether the hub's own Applications prune what git no longer lists (rules choose for themselves). Off: an emptied
+# or replaced repository must not delete what runs.
+WAYLINE_ARGOCD_PRUNE = env_bool("WAYLINE_ARGOCD_PRUNE", False)
 # Transports catalog locations may use (local paths and file:// are for platform admins whatever this says).
 CATALOG_GIT_SCHEMES = env_list("WAYLINE_CATALOG_GIT_SCHEMES", "https,ssh")
 # A catalog dry run (Backstage POST /locations?dryRun=true) clones inside the request: git is killed after this.

@@ -100,6 +100,8 @@ class JSONTextField(forms.CharField):
             data = json.loads(value)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            raise forms.ValidationError("Not valid JSON: nested too deeply.") from None
         if not isinstance(data, dict):
             raise forms.ValidationError("Must be a JSON object.")
         return data
@@ -110,10 +112,13 @@ class AppForm(OwnedObjectForm):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     component_ref = forms.CharField(required=False, label="Catalog component", help_text="e.g. component:default/payments-api")
     source_kind = forms.ChoiceField(choices=SourceKind.choices, label="Source")
-    repo_url = forms.CharField(label="Repository URL", max_length=500)
-    path = forms.CharField(required=False, help_text="Path in the git repository (git sources).")
-    revision = forms.CharField(required=False, initial="HEAD", help_text="Git revision (git sources).")
-    chart = forms.CharField(required=False, help_text="Chart name (Helm).")
+    repo_url = forms.CharField(
+        label="Repository URL", max_length=500,
+        help_text="Git: https://host/path, ssh://host/path or user@host:path. Helm: https://host/path or oci://registry/path.",
+    )
+    path = forms.CharField(required=False, help_text="Path inside the git repository, e.g. deploy/prod ('.' for its root).")
+    revision = forms.CharField(required=False, initial="HEAD", help_text="HEAD, a branch, a tag or a commit SHA (git sources).")
+    chart = forms.CharField(required=False, help_text="Chart name, e.g. ingress-nginx (Helm).")
     chart_version = forms.CharField(required=False)
     values = JSONTextField(required=False, label="Helm values (JSON)")
     namespace = forms.CharField(max_length=63)
@@ -150,7 +155,11 @@ class RuleForm(PortalForm):
     environments = forms.MultipleChoiceField(choices=Environment.choices, required=False, widget=forms.CheckboxSelectMultiple,
                                              help_text="None ticked: every environment.")
     sync = forms.ChoiceField(choices=SyncMode.choices)
-    prune = forms.BooleanField(required=False, initial=True)
+    prune = forms.BooleanField(
+        required=False, initial=False,
+        help_text="Automated sync also deletes resources that left the app's source. Off, a source emptied by mistake "
+                  "leaves what runs in place.",
+    )
     self_heal = forms.BooleanField(required=False, initial=True)
 
     def __init__(self, *args, **kwargs):

@@ -4,6 +4,7 @@ A cluster joins at most one VAN, as its hub or as an edge. Credentials and key
 material are encrypted at rest (portal.crypto) and only ever leave sealed.
 """
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -12,14 +13,62 @@ from django.urls import reverse
 from portal.crypto import EncryptedTextField
 from portal.gitops.owners import GitOpsOwner
 from portal.models import OwnedModel, PortalModel
-from portal.validators import host_validator
-from van.choices import AppMatch, ClusterRole, CredentialsKind, Environment, Provider, Reachability, SourceKind, SyncMode
-
-dns_label_validator = RegexValidator(
-    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
-    "Use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit (a DNS label).",
+from portal.gitops.environments import SLUGS as ENVIRONMENTS
+from portal.validators import (
+    dns_label_validator, git_remote_url_validator, git_revision_validator, helm_chart_validator, helm_repo_url_validator,
+    helm_values_validator, host_validator, image_reference_validator, kubernetes_api_url_validator, repo_path_validator,
+    source_repo_url_validator, version_validator,
 )
+from van.choices import AppMatch, ClusterRole, CredentialsKind, Environment, Provider, Reachability, SourceKind, SyncMode
+from van.labels import LabelError, selector_parse, tags_parse
+
 port_validators = [MinValueValidator(1, "A port is 1-65535."), MaxValueValidator(65535, "A port is 1-65535.")]
+component_ref_validator = RegexValidator(
+    r"^component:([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?\Z",
+    "Enter a catalog Component entity ref, component:namespace/name (such as component:default/payments-api).",
+)
+
+
+def tags_validator(value) -> None:
+    """A list of tags, each plain (gpu) or key=value (region=eu), keys and values by Kubernetes' label rules."""
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise ValidationError("Enter tags as a list of plain tags (gpu) or key=value tags (region=eu).", code="invalid")
+    try:
+        tags_parse(value)
+    except LabelError as exc:
+        raise ValidationError(f"Enter plain tags (gpu) or key=value tags (region=eu): {exc}.", code="invalid") from None
+
+
+def cluster_selector_validator(value: str) -> None:
+    try:
+        selector_parse(value)
+    except LabelError as exc:
+        raise ValidationError(f"Enter a Kubernetes label selector (region=eu, tier in (gold,silver), gpu, !legacy): {exc}.",
+                              code="invalid") from None
+
+
+def environments_validator(value) -> None:
+    if not isinstance(value, list) or any(env not in ENVIRONMENTS for env in value):
+        raise ValidationError(f"Enter a list of environments from {', '.join(ENVIRONMENTS)}.", code="invalid")
+
+
+def app_overrides_validator(value) -> None:
+    """Per environment: {"prod": {"version": "1.2.0", "chart_version": "", "values": {}}}, each part validated."""
+    if not isinstance(value, dict):
+        raise ValidationError("Enter overrides as a mapping of environment to settings.", code="invalid")
+    for env, data in value.items():
+        where = f"overrides.{env}"
+        if env not in ENVIRONMENTS:
+            raise ValidationError(f"{where}: not an environment; use {', '.join(ENVIRONMENTS)}.", code="invalid")
+        if not isinstance(data, dict) or set(data) - {"version", "chart_version", "values"}:
+            raise ValidationError(f"{where}: a mapping of version, chart_version and values.", code="invalid")
+        checks = [(name, version_validator) for name in ("version", "chart_version")] + [("values", helm_values_validator)]
+        for name, validator in checks:
+            if data.get(name) not in (None, "", {}):
+                try:
+                    validator(data[name])
+                except ValidationError as exc:
+                    raise ValidationError(f"{where}.{name}: {exc.messages[0]}", code="invalid") from None
 
 
 class Van(GitOpsOwner, OwnedModel):
@@ -82,8 +131,9 @@ class Cluster(OwnedModel):
     description = models.TextField(blank=True)
     environment = models.CharField(max_length=16, choices=Environment.choices, default=Environment.DEV)
     provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.OTHER)
-    api_url = models.URLField("API server URL", max_length=500)
-    tags = models.JSONField(default=list, blank=True, help_text="Plain tags (gpu) or key=value tags (region=eu).")
+    api_url = models.URLField("API server URL", max_length=500, validators=[kubernetes_api_url_validator])
+    tags = models.JSONField(default=list, blank=True, validators=[tags_validator],
+                            help_text="Plain tags (gpu) or key=value tags (region=eu).")
     credentials_kind = models.CharField(max_length=16, choices=CredentialsKind.choices, default=CredentialsKind.NONE, blank=True)
     credentials = EncryptedTextField(blank=True, help_text="Bearer token or kubeconfig; encrypted, never shown back.")
     sealing_cert = models.TextField(
@@ -118,21 +168,25 @@ class App(OwnedModel):
     name = models.CharField(max_length=63, unique=True, validators=[dns_label_validator])
     description = models.TextField(blank=True)
     component_ref = models.CharField(
-        "catalog component", max_length=255, blank=True, help_text="Entity ref of the catalog Component, e.g. component:default/payments-api."
+        "catalog component", max_length=255, blank=True, validators=[component_ref_validator],
+        help_text="Entity ref of the catalog Component, e.g. component:default/payments-api.",
     )
     source_kind = models.CharField(max_length=16, choices=SourceKind.choices, default=SourceKind.KUSTOMIZE)
-    repo_url = models.CharField("repository URL", max_length=500, help_text="Git repository, or Helm chart repository for charts.")
-    path = models.CharField(max_length=500, blank=True)
-    revision = models.CharField(max_length=200, default="HEAD", blank=True)
-    chart = models.CharField(max_length=200, blank=True)
-    chart_version = models.CharField(max_length=100, blank=True)
-    values = models.JSONField(default=dict, blank=True, help_text="Helm values.")
+    # Every field below is written into the ApplicationSets as it is: each is validated where it enters.
+    repo_url = models.CharField("repository URL", max_length=500, validators=[source_repo_url_validator],
+                                help_text="Git repository, or Helm chart repository for charts.")
+    path = models.CharField(max_length=500, blank=True, validators=[repo_path_validator])
+    revision = models.CharField(max_length=200, default="HEAD", blank=True, validators=[git_revision_validator])
+    chart = models.CharField(max_length=200, blank=True, validators=[helm_chart_validator])
+    chart_version = models.CharField(max_length=100, blank=True, validators=[version_validator])
+    values = models.JSONField(default=dict, blank=True, validators=[helm_values_validator], help_text="Helm values.")
     namespace = models.CharField(max_length=63, validators=[dns_label_validator])
-    image = models.CharField(max_length=500, blank=True)
-    version = models.CharField(max_length=128, blank=True)
-    tags = models.JSONField(default=list, blank=True)
+    image = models.CharField(max_length=500, blank=True, validators=[image_reference_validator])
+    version = models.CharField(max_length=128, blank=True, validators=[version_validator])
+    tags = models.JSONField(default=list, blank=True, validators=[tags_validator])
     overrides = models.JSONField(
-        default=dict, blank=True, help_text='Per environment: {"prod": {"version": "1.2.0", "chart_version": "", "values": {}}}.'
+        default=dict, blank=True, validators=[app_overrides_validator],
+        help_text='Per environment: {"prod": {"version": "1.2.0", "chart_version": "", "values": {}}}.',
     )
 
     class Meta:
@@ -144,13 +198,33 @@ class App(OwnedModel):
     def get_absolute_url(self) -> str:
         return reverse("van:app", kwargs={"pk": self.pk})
 
+    def clean(self) -> None:
+        """What one source kind needs: a Helm app a chart and a chart repository; a git app a path and a git URL."""
+        errors = {}
+        helm = self.source_kind == SourceKind.HELM
+        if helm and not self.chart:
+            errors["chart"] = "chart: a Helm app needs the chart name"
+        if not helm and not self.path:
+            errors["path"] = "path: a git app needs the path of its manifests in the repository ('.' for the root)"
+        try:
+            source_repo_url_validator(self.repo_url)
+        except ValidationError:
+            pass  # the field's own validator reports it
+        else:
+            try:
+                (helm_repo_url_validator if helm else git_remote_url_validator)(self.repo_url)
+            except ValidationError as exc:
+                errors["repo_url"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
 
 class AppRelease(models.Model):
     """One version an app was set to, by whom, through which change set (the app page's history)."""
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="releases")
-    version = models.CharField(max_length=128, blank=True)
-    chart_version = models.CharField(max_length=100, blank=True)
+    version = models.CharField(max_length=128, blank=True, validators=[version_validator])
+    chart_version = models.CharField(max_length=100, blank=True, validators=[version_validator])
     environment = models.CharField(max_length=16, blank=True, help_text="Empty: the app's default for every environment.")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     changesets = models.ManyToManyField("gitops.ChangeSet", blank=True, related_name="+")
@@ -173,12 +247,14 @@ class DistributionRule(PortalModel):
     van = models.ForeignKey(Van, on_delete=models.CASCADE, related_name="rules")
     name = models.CharField(max_length=63, validators=[dns_label_validator])
     order = models.PositiveIntegerField(default=100, help_text="Earlier rules win when two would place the same app on a cluster.")
-    app_tags = models.JSONField(default=list)
+    app_tags = models.JSONField(default=list, validators=[tags_validator])
     app_match = models.CharField(max_length=8, choices=AppMatch.choices, default=AppMatch.ALL)
-    cluster_selector = models.CharField(max_length=1000, blank=True, help_text="e.g. region=eu, tier in (gold,silver), !legacy")
-    environments = models.JSONField(default=list, blank=True)
+    cluster_selector = models.CharField(max_length=1000, blank=True, validators=[cluster_selector_validator],
+                                        help_text="e.g. region=eu, tier in (gold,silver), !legacy")
+    environments = models.JSONField(default=list, blank=True, validators=[environments_validator])
     sync = models.CharField(max_length=16, choices=SyncMode.choices, default=SyncMode.AUTOMATED)
-    prune = models.BooleanField(default=True)
+    # Off unless asked for: with prune, a source emptied or broken by mistake deletes what runs on the clusters.
+    prune = models.BooleanField(default=False, help_text="Automated sync deletes resources that left the app's source.")
     self_heal = models.BooleanField(default=True)
 
     class Meta:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
 
@@ -92,8 +93,6 @@ def rule_spec(rule: DistributionRule) -> RuleSpec:
 
 def _default_repo_coordinates() -> tuple[str, str]:
     """URL and branch of the default GitOps repo, without creating it (reads must not write)."""
-    from django.conf import settings
-
     from portal.gitops.models import GitOpsRepo
 
     repo = GitOpsRepo.objects.filter(is_default=True).only("url", "branch").first()
@@ -131,6 +130,7 @@ def van_spec(*, van: Van, clusters=None, apps=None, rules=None, default_repo: tu
         repo_url=repo_url, repo_revision=repo_branch, reachability=van.reachability, hub_host=van.hub_host,
         inter_router_port=van.inter_router_port, edge_port=van.edge_port, skupper_namespace=van.skupper_namespace,
         argocd_namespace=van.argocd_namespace, link_ca=LinkCA(van.link_ca_cert, van.link_ca_key) if van.link_ca_cert else None,
+        prune=bool(getattr(settings, "WAYLINE_ARGOCD_PRUNE", False)),
     )
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 
 import yaml
 from django.conf import settings
@@ -18,14 +17,13 @@ from django.db import transaction
 from portal.models import Team
 from portal.sealing import SealingError, certificate_load
 from portal.services import audit_record, ownership_grant
+from portal.validators import version_validator
 from van.choices import ClusterRole, CredentialsKind
 from van.labels import LabelError, selector_parse, tags_parse as _tags_parse
 from van.models import App, AppRelease, Cluster, DistributionRule, SealedValue, Van
 from van.rendering import RenderError
 from van.rendering.pki import link_ca_issue, link_client_issue
 from van.rendering.spec import ENVIRONMENTS, Credentials
-
-_VERSION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$")
 
 
 # --- parsing and validation (field errors) -------------------------------------------------------
@@ -48,10 +46,11 @@ def selector_clean(text: str, *, field: str = "cluster_selector") -> str:
 
 def version_clean(value: str, *, field: str = "version") -> str:
     value = (value or "").strip()
-    if value and not _VERSION.match(value):
-        raise ValidationError(
-            {field: f"{field}: {value!r} is not a version or image tag (letters, digits, '.', '_', '-', '+'; 128 at most)"}
-        )
+    if value:
+        try:
+            version_validator(value)
+        except ValidationError as exc:
+            raise ValidationError({field: f"{field}: {exc.messages[0]}"}) from None
     return value
 
 
@@ -560,7 +559,14 @@ def van_delete(*, actor, obj: Van) -> None:
 # --- apps ----------------------------------------------------------------------------------------
 
 
+_APP_TEXT_FIELDS = ("repo_url", "path", "revision", "chart", "chart_version", "namespace", "image", "version")
+
+
 def _app_fields_clean(fields: dict) -> dict:
+    """Normalise what the model's validators then check (App.full_clean: every field that reaches a manifest)."""
+    for name in _APP_TEXT_FIELDS:
+        if isinstance(fields.get(name), str):
+            fields[name] = fields[name].strip()
     if "tags" in fields:
         fields["tags"] = tags_parse(fields["tags"])
     for name in ("version", "chart_version"):
@@ -575,26 +581,11 @@ def _app_fields_clean(fields: dict) -> dict:
     return fields
 
 
-_COMPONENT_REF = re.compile(r"^component:([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$")
-
-
-def _app_source_check(app: App) -> None:
-    if app.component_ref and not _COMPONENT_REF.match(app.component_ref):
-        raise ValidationError({"component_ref": f"component_ref: {app.component_ref!r} is not a Component entity ref (component:namespace/name)"})
-    if app.source_kind == "helm" and not app.chart:
-        raise ValidationError({"chart": "chart: a Helm app needs the chart name"})
-    if app.source_kind != "helm" and not app.path:
-        raise ValidationError({"path": "path: a git app needs the path of its manifests in the repository ('.' for the root)"})
-    if app.image and not re.match(r"^[a-z0-9]+([._/:-][a-z0-9]+)*$", app.image.split("@")[0]):
-        raise ValidationError({"image": f"image: {app.image!r} is not an image reference (registry/name without a tag)"})
-
-
 @transaction.atomic
 def app_create(*, actor, name: str, owner_team: Team, namespace: str, repo_url: str, visibility: str = "public", **fields) -> App:
     """Register an app; it deploys wherever a distribution rule sends it."""
-    fields = _app_fields_clean(fields)
-    app = App(name=name, owner_team=owner_team, namespace=namespace, repo_url=repo_url, visibility=visibility, **fields)
-    _app_source_check(app)
+    fields = _app_fields_clean({"namespace": namespace, "repo_url": repo_url, **fields})
+    app = App(name=name, owner_team=owner_team, visibility=visibility, **fields)
     _save(app)
     ownership_grant(obj=app)
     if app.version or app.chart_version:
@@ -613,7 +604,6 @@ def app_update(*, actor, obj: App, **fields) -> App:
     previous_team = obj.owner_team
     old_version, old_chart = obj.version, obj.chart_version
     changes = _apply_fields(obj, fields)
-    _app_source_check(obj)
     _save(obj)
     if obj.owner_team_id != previous_team.pk:
         ownership_grant(obj=obj, previous_team=previous_team)

@@ -148,7 +148,8 @@ def test_sync_policy_follows_the_rule(rendered):
     manual = [d for p, d in docs.items() if "/applicationsets/gpu-ml/" in p]
     automated = [d for p, d in docs.items() if "/applicationsets/payments-eu/" in p]
     assert manual and all("automated" not in d["spec"]["template"]["spec"]["syncPolicy"] for d in manual)
-    assert automated and all(d["spec"]["template"]["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True} for d in automated)
+    assert automated and all(d["spec"]["template"]["spec"]["syncPolicy"]["automated"] == {"prune": False, "selfHeal": True, "allowEmpty": False}
+                             for d in automated)
 
 
 def test_cluster_secrets_carry_tags_as_labels_and_unseal_to_argocd_config(sample_van, rendered, hub_keys):

@@ -10,14 +10,28 @@ Layout under ``vans/<van>/``:
 
 Everything is a pure function of the :class:`VanSpec` and the sealer's cache, so
 re-rendering an unchanged VAN gives byte-identical files.
+
+Nothing fails open: a value that does not pass the validator it passed on entry stops the render with an
+error naming its object and field, and what Wayline renders never deletes a workload because git lost a
+file. ApplicationSets keep their Applications when a generator stops producing them (``create-update``)
+and keep the workloads when an Application goes (``preserveResourcesOnDeletion``); automated sync prunes
+only for a rule that asks for it, and never down to nothing (``allowEmpty: false``).
 """
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
 
+from django.core.exceptions import ValidationError
+
 from portal.sealing import Sealer, certificate_load
+from portal.validators import (
+    dns_label_validator, git_branch_validator, git_remote_url_validator, git_revision_validator, git_url_validator,
+    helm_chart_validator, helm_repo_url_validator, helm_values_validator, host_validator, image_reference_validator,
+    kubernetes_api_url_validator, repo_path_validator, version_validator,
+)
 from van.rendering.placement import AppSetPlan, appset_plans, cluster_labels
 from van.rendering.spec import (
     LABEL_APP,
@@ -27,6 +41,7 @@ from van.rendering.spec import (
     LABEL_MANAGED_BY,
     LABEL_RULE,
     LABEL_VAN,
+    AppSpec,
     ClusterSpec,
     VanSpec,
 )
@@ -37,6 +52,8 @@ _RESERVED_WORDS = frozenset("y n yes no on off true false null".split())
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
 LINK_CA_SECRET = "wayline-link-ca"
 LINK_ACCESS = {"ingress": "ingress", "loadbalancer": "loadbalancer", "nodeport": "nodeport"}
+# How an ApplicationSet relates to its Applications: never deletes one, never takes workloads with one.
+APPSET_SYNC_POLICY = {"applicationsSync": "create-update", "preserveResourcesOnDeletion": True}
 
 
 class RenderError(ValueError):
@@ -62,6 +79,10 @@ def _scalar(value) -> str:
         return "null"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        text = repr(value)
+        # YAML 1.1 reads 1e-05 as a string: its floats need a '.' in the mantissa.
+        return text.replace("e", ".0e", 1) if "e" in text and "." not in text else text
     if isinstance(value, str):
         return _string(str(value))
     raise TypeError(f"cannot render {type(value).__name__} {value!r} as YAML")
@@ -114,6 +135,74 @@ def _label_template(key: str) -> str:
     return '{{index .metadata.labels "%s"}}' % key
 
 
+def _refuse_invalid(owner: str, field: str, value, validator) -> None:
+    try:
+        validator(value)
+    except ValidationError as exc:
+        raise RenderError(f"{owner}: field {field} is refused: {exc.messages[0]}") from None
+
+
+def app_check(app: AppSpec) -> None:
+    """Raise :class:`RenderError` naming the app and field if a value would reach a manifest unvalidated
+    (a row written around the services); the same validators as the app's model fields."""
+    owner = f"app {app.name!r}"
+    helm = app.source_kind == "helm"
+    checks = [
+        ("name", app.name, dns_label_validator),
+        ("namespace", app.namespace, dns_label_validator),
+        ("repo_url", app.repo_url, helm_repo_url_validator if helm else git_remote_url_validator),
+        ("values", app.values, helm_values_validator),
+    ]
+    if helm:
+        checks.append(("chart", app.chart, helm_chart_validator))
+    else:
+        checks += [("path", app.path or ".", repo_path_validator), ("revision", app.revision or "HEAD", git_revision_validator)]
+    if app.image:
+        checks.append(("image", app.image, image_reference_validator))
+    for field, value in (("version", app.version), ("chart_version", app.chart_version)):
+        if value:
+            checks.append((field, value, version_validator))
+    for env, override in app.overrides:
+        for field, value in (("version", override.version), ("chart_version", override.chart_version)):
+            if value:
+                checks.append((f"overrides.{env}.{field}", value, version_validator))
+        checks.append((f"overrides.{env}.values", override.values, helm_values_validator))
+    for field, value, validator in checks:
+        _refuse_invalid(owner, field, value, validator)
+
+
+def van_check(van: VanSpec) -> None:
+    """Raise :class:`RenderError` naming the object and field for a VAN or cluster value no validator passed."""
+    owner = f"VAN {van.name!r}"
+    # The GitOps repository is an admin's setting: the GitOps settings' own validators apply.
+    _refuse_invalid(owner, "repo (URL)", van.repo_url, git_url_validator)
+    if van.repo_revision != "HEAD":
+        _refuse_invalid(owner, "repo (branch)", van.repo_revision, git_branch_validator)
+    for field in ("argocd_namespace", "skupper_namespace"):
+        _refuse_invalid(owner, field, getattr(van, field), dns_label_validator)
+    if van.hub_host:
+        _refuse_invalid(owner, "hub_host", van.hub_host, host_validator)
+    for cluster in van.clusters:
+        _refuse_invalid(f"cluster {cluster.name!r}", "name", cluster.name, dns_label_validator)
+        if cluster.name != van.hub.name:
+            _refuse_invalid(f"cluster {cluster.name!r}", "api_url", cluster.api_url, kubernetes_api_url_validator)
+
+
+_TEMPLATE_OPEN = re.compile(r"\{\{")
+
+
+def _literal(value):
+    """``value`` as the ApplicationSet controller's Go templating will leave it: every '{{' in a string or key
+    becomes an action printing '{{', so text users typed (Helm values may hold tpl strings) is never run."""
+    if isinstance(value, str):
+        return _TEMPLATE_OPEN.sub('{{"{{"}}', value) if "{{" in value else value
+    if isinstance(value, dict):
+        return {_literal(k): _literal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_literal(v) for v in value]
+    return value
+
+
 def _source(plan: AppSetPlan) -> dict:
     app, settings = plan.app, plan.settings
     if app.source_kind == "helm":
@@ -124,7 +213,7 @@ def _source(plan: AppSetPlan) -> dict:
             values["image"] = image
         source: dict = {"repoURL": app.repo_url, "chart": app.chart, "targetRevision": settings["chart_version"] or "*"}
         if values:
-            source["helm"] = {"releaseName": app.name, "valuesObject": values}
+            source["helm"] = {"releaseName": app.name, "valuesObject": _literal(values)}
         return source
     source = {"repoURL": app.repo_url, "path": app.path or ".", "targetRevision": app.revision or "HEAD"}
     if app.source_kind == "kustomize":
@@ -141,7 +230,7 @@ def applicationset(van: VanSpec, plan: AppSetPlan) -> dict:
     rule = plan.rule
     sync_policy: dict = {"syncOptions": ["CreateNamespace=true"]}
     if rule.sync == "automated":
-        sync_policy = {"automated": {"prune": rule.prune, "selfHeal": rule.self_heal}, **sync_policy}
+        sync_policy = {"automated": {"prune": rule.prune, "selfHeal": rule.self_heal, "allowEmpty": False}, **sync_policy}
     identity = {
         LABEL_VAN: van.name,
         LABEL_APP: plan.app.name,
@@ -161,6 +250,7 @@ def applicationset(van: VanSpec, plan: AppSetPlan) -> dict:
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
             "generators": [{"clusters": {"selector": selector.to_k8s()}} for selector in plan.generators],
+            "syncPolicy": dict(APPSET_SYNC_POLICY),
             "template": {
                 "metadata": {
                     "name": f"{plan.app.token}-{_label_template(LABEL_CLUSTER_TOKEN)}",
@@ -273,7 +363,7 @@ def _bootstrap(van: VanSpec) -> dict:
             "project": van.project,
             "source": {"repoURL": van.repo_url, "path": f"{van.root}/hub", "targetRevision": van.repo_revision, "directory": {"recurse": True}},
             "destination": {"server": IN_CLUSTER_SERVER, "namespace": van.argocd_namespace},
-            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+            "syncPolicy": {"automated": {"prune": van.prune, "selfHeal": True, "allowEmpty": False}},
         },
     }
 
@@ -288,6 +378,7 @@ def _skupper_appset(van: VanSpec) -> dict:
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
             "generators": [{"clusters": {"selector": {"matchLabels": {LABEL_VAN: van.name}}}}],
+            "syncPolicy": dict(APPSET_SYNC_POLICY),
             "template": {
                 "metadata": {
                     "name": f"skupper-{_label_template(LABEL_CLUSTER_TOKEN)}",
@@ -295,9 +386,11 @@ def _skupper_appset(van: VanSpec) -> dict:
                 },
                 "spec": {
                     "project": van.project,
-                    "source": {"repoURL": van.repo_url, "path": f"{van.root}/clusters/{cluster}/skupper", "targetRevision": van.repo_revision},
+                    "source": {"repoURL": _literal(van.repo_url), "path": f"{van.root}/clusters/{cluster}/skupper",
+                               "targetRevision": _literal(van.repo_revision)},
                     "destination": {"server": "{{.server}}", "namespace": van.skupper_namespace},
-                    "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"]},
+                    "syncPolicy": {"automated": {"prune": van.prune, "selfHeal": True, "allowEmpty": False},
+                                   "syncOptions": ["CreateNamespace=true"]},
                 },
             },
         },
@@ -313,6 +406,10 @@ def van_objects(van: VanSpec, *, sealer: Sealer) -> dict[str, dict]:
     names = [c.name for c in van.clusters]
     if len(set(names)) != len(names):
         raise RenderError(f"VAN {van.name!r}: a cluster appears twice (hub and edge, or two edges)")
+    van_check(van)
+    plans = appset_plans(van)
+    for app in {plan.app.name: plan.app for plan in plans}.values():
+        app_check(app)
     files: dict[str, dict] = {
         f"{van.root}/bootstrap.yaml": _bootstrap(van),
         f"{van.root}/hub/skupper-sites.yaml": _skupper_appset(van),
@@ -320,7 +417,7 @@ def van_objects(van: VanSpec, *, sealer: Sealer) -> dict[str, dict]:
     for cluster in van.clusters:
         files[f"{van.root}/hub/clusters/{cluster.name}.yaml"] = cluster_secret(van, cluster, sealer)
         files.update(_skupper_files(van, cluster, sealer))
-    for plan in appset_plans(van):
+    for plan in plans:
         files[f"{van.root}/hub/{plan.path}"] = applicationset(van, plan)
     return files
 

@@ -131,7 +131,7 @@ class RuleSpec:
     cluster_selector: Selector = field(default_factory=Selector)
     environments: tuple[str, ...] = ()  # empty: every environment
     sync: str = "automated"  # automated | manual
-    prune: bool = True
+    prune: bool = False  # an opt-in: automated sync deletes what left the app's source
     self_heal: bool = True
     order: int = 0
 
@@ -167,6 +167,9 @@ class VanSpec:
     argocd_namespace: str = "argocd"
     project: str = "default"
     link_ca: LinkCA | None = None
+    # Whether the hub's own Applications (bootstrap, Skupper sites) delete what left git: off unless the
+    # platform opts in (settings.WAYLINE_ARGOCD_PRUNE), so an emptied GitOps repository removes nothing.
+    prune: bool = False
 
     @property
     def clusters(self) -> tuple[ClusterSpec, ...]:
