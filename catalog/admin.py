@@ -58,6 +58,7 @@ class CatalogIdentityAdmin(admin.ModelAdmin):
     """Which portal user a catalog User entity is. Written through the services, so memberships follow."""
 
     list_display = ["ref", "user"]
+    list_filter = ["user__is_active"]
     search_fields = ["ref", "user__username"]
     autocomplete_fields = ["user"]
 

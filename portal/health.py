@@ -1,4 +1,8 @@
-"""Liveness of the parts a Wayline process needs: database, broker, GitOps repo."""
+"""Liveness of the parts a Wayline process needs: database, broker, GitOps repositories.
+
+``/healthz`` is public: a failing check names what failed (a repository's path or URL
+without credentials) but never shows a credential or git's raw output.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,14 +42,35 @@ def check_broker() -> Check:
 
 
 def check_gitops() -> Check:
-    import git
+    """The default repository answers and is the one Wayline wrote to (its branch holds the last head Wayline
+    confirmed), and the engine has found no other registered repository unavailable."""
+    from django.db import DatabaseError
 
-    url = settings.WAYLINE_GITOPS_URL
+    from portal.gitops.engine import credentials_for
+    from portal.gitops.gitrepo import Credentials, RepoUnavailable, display_url, probe
+    from portal.gitops.models import GitOpsRepo
+
     try:
-        git.cmd.Git().ls_remote("--heads", url, kill_after_timeout=10)
-        return Check("gitops", True, "reachable")
-    except Exception as exc:  # noqa: BLE001
-        return Check("gitops", False, redact(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__)
+        default = GitOpsRepo.objects.filter(is_default=True).first()
+        others = GitOpsRepo.objects.exclude(unavailable_reason="").exclude(pk=getattr(default, "pk", None))
+        others = list(others.values_list("name", "url"))
+    except DatabaseError:  # the database check says so; the repository is still worth checking
+        default, others = None, []
+    problems = []
+    try:
+        if default is not None:
+            probe(credentials_for(default), default.branch, default.known_head)
+        else:
+            probe(Credentials(url=settings.WAYLINE_GITOPS_URL), settings.WAYLINE_GITOPS_BRANCH)
+    except RepoUnavailable as exc:
+        problems.append(exc.summary)
+    except Exception as exc:  # noqa: BLE001 - git itself could not run: say so, and what kind of failure
+        problems.append(f"the GitOps repository could not be checked ({type(exc).__name__})")
+    for name, url in others:
+        problems.append(f"the GitOps repository {name} ({display_url(url)}) is unavailable; its page says why")
+    if problems:
+        return Check("gitops", False, "; ".join(problems))
+    return Check("gitops", True, "reachable")
 
 
 def run_checks() -> list[Check]:

@@ -216,9 +216,18 @@ class Scenario:
         return self._once("drifted_file", build)
 
     def broken_repo(self):
-        """A GitOps repository that cannot be reached: every change applied to it fails."""
-        return self._once("broken_repo", lambda: gitops_services.repo_create(
-            actor=self.admin, name="unreachable", url="https://127.0.0.1:9/gitops.git"))
+        """A GitOps repository that refuses every push (a pre-receive hook): every change applied to it fails.
+
+        (An unreachable one would not do: its changes wait, pending, until it is back.)"""
+        def build():
+            from portal.gitops.gitrepo import ensure_bare_repo
+
+            path = ensure_bare_repo(self.tmp_path / "refusing.git", "main")
+            hook = path / "hooks" / "pre-receive"
+            hook.write_text("#!/bin/sh\necho 'pushes are closed' >&2\nexit 1\n")
+            hook.chmod(0o755)
+            return gitops_services.repo_create(actor=self.admin, name="refusing", url=str(path))
+        return self._once("broken_repo", build)
 
     # More objects of a kind, for the constant-query checks.
 
@@ -340,6 +349,7 @@ GROW_KINDS = {name.removeprefix("_grow_") for name in vars(Scenario) if name.sta
 def scenario(world, settings, tmp_path, django_capture_on_commit_callbacks):
     gitops_services.environments_ensure(gitops_services.DEFAULT_ENVIRONMENTS)  # browser tests flush the migration's rows
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
+    gitops_services.gitops_repo_init(actor=None)  # set up explicitly, as gitops_init does: nothing creates it on first use
     settings.CATALOG_ALLOW_LOCAL_GIT = True  # team members register the test's git repositories on this machine
     return Scenario(world, tmp_path=tmp_path, gitops_path=tmp_path / "gitops.git", run_on_commit=django_capture_on_commit_callbacks)
 

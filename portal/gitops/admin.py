@@ -2,7 +2,9 @@
 from django.contrib import admin
 
 from portal.admin import ReadOnlyModelAdmin
-from portal.gitops.models import Approval, ChangeSet, ChangeSetFile, Environment, GitOpsRepo, ManagedFile
+from portal.gitops.models import (
+    Approval, ChangeSet, ChangeSetFile, Environment, GitOpsRepo, ManagedFile, WorkerHeartbeat,
+)
 
 
 @admin.register(GitOpsRepo)
@@ -57,3 +59,12 @@ class ManagedFileAdmin(ReadOnlyModelAdmin):
     list_filter = ["repo", "drift_detected_at"]
     search_fields = ["path", "content_hash"]
     exclude = ["content"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyModelAdmin):
+    """Which workers are alive (written by the workers themselves)."""
+
+    list_display = ["hostname", "queues", "started_at", "last_seen"]
+    list_filter = ["last_seen"]
+    search_fields = ["hostname", "queues"]

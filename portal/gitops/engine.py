@@ -10,6 +10,11 @@ anything a run scans the branch from the last head the portal confirmed
 that died after its push but before its database commit) and records them as
 applied instead of committing them again, only when the commit whose final trailer
 block names a change (committed by Wayline) also holds that change's content.
+
+Fail closed: a repository that is missing, unreadable or replaced (its branch no longer
+holds ``known_head``) is never re-created or written to. The attempt stops before
+anything is committed, the reason is kept on the repository and on every change
+waiting for it (``record_failure``), and the change is tried again later.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from portal.gitops.choices import ApprovalDecision, ChangeSetKind, ChangeSetStatus
@@ -29,10 +35,8 @@ from portal.gitops.gitrepo import (
     GitError,
     PushRejected,
     ReadMirror,
+    RepoUnavailable,
     WorkingClone,
-    ensure_bare_repo,
-    is_local_url,
-    local_path,
     scrub,
 )
 from portal.gitops.messages import TRAILER_APPROVED, TRAILER_CHANGE, trailer_line
@@ -50,11 +54,23 @@ def credentials_for(repo: GitOpsRepo) -> Credentials:
 
 
 def open_clone(repo: GitOpsRepo) -> WorkingClone:
-    if repo.is_default and is_local_url(repo.url) and not (local_path(repo.url) / "HEAD").exists():
-        ensure_bare_repo(local_path(repo.url), repo.branch)
-    clone = WorkingClone(repo.pk, credentials_for(repo), repo.branch)
+    """The repository's working clone, checked against the head the portal last confirmed (never creates the repository)."""
+    clone = WorkingClone(repo.pk, credentials_for(repo), repo.branch, known_head=repo.known_head)
     clone.prepare()
     return clone
+
+
+def mirror_for(repo: GitOpsRepo) -> ReadMirror:
+    return ReadMirror(repo.pk, credentials_for(repo), repo.branch, known_head=repo.known_head)
+
+
+def _fetch(repo: GitOpsRepo, clone: WorkingClone) -> str:
+    """The first fetch of a run: it proves the repository is there (clears a recorded outage)."""
+    head = clone.fetch()
+    if repo.unavailable_reason:
+        GitOpsRepo.objects.filter(pk=repo.pk).update(unavailable_reason="", unavailable_since=None)
+        repo.unavailable_reason, repo.unavailable_since = "", None
+    return head
 
 
 def _fault_pause_after_push() -> None:
@@ -150,7 +166,7 @@ def _record_applied(repo: GitOpsRepo, applied: list[tuple[str, ChangeSet]], head
         latest: dict[str, tuple[str | None, ChangeSet]] = {}
         for sha, cs in applied:
             ChangeSet.objects.filter(pk=cs.pk).update(
-                status=ChangeSetStatus.APPLIED, commit_sha=sha, applied_at=now, error="", updated=now
+                status=ChangeSetStatus.APPLIED, commit_sha=sha, applied_at=now, error="", next_attempt_at=None, updated=now
             )
             cs.status, cs.commit_sha = ChangeSetStatus.APPLIED, sha
             for f in cs.files.all():
@@ -180,7 +196,7 @@ def _record_applied(repo: GitOpsRepo, applied: list[tuple[str, ChangeSet]], head
         )
         GitOpsRepo.objects.filter(pk=repo.pk).update(known_head=head, last_sync_at=now)
         repo.known_head = head
-    ReadMirror(repo.pk, credentials_for(repo), repo.branch).invalidate()
+    mirror_for(repo).invalidate()
 
 
 def _record_conflicts(conflicts: dict[int, str]) -> None:
@@ -189,7 +205,7 @@ def _record_conflicts(conflicts: dict[int, str]) -> None:
     with transaction.atomic():
         for pk, diff in conflicts.items():
             ChangeSet.objects.filter(pk=pk).update(
-                status=ChangeSetStatus.CONFLICT, conflict_diff=diff,
+                status=ChangeSetStatus.CONFLICT, conflict_diff=diff, next_attempt_at=None,
                 error="A file this change writes was edited outside Wayline; nothing was overwritten.",
                 updated=timezone.now(),
             )
@@ -258,7 +274,7 @@ def apply_pending(repo_id: int) -> int:
         if not changes:
             return 0
         clone = open_clone(repo)
-        head = clone.fetch()
+        head = _fetch(repo, clone)
         changes = _recover(repo, clone, head, changes)
         direct = [cs for cs in changes if not cs.environment.requires_approval]
         protected = [cs for cs in changes if cs.environment.requires_approval]
@@ -396,12 +412,12 @@ def _push_for_approval(repo: GitOpsRepo, clone: WorkingClone, cs: ChangeSet) -> 
     with transaction.atomic():
         # Only the revision we pushed: a newer edit folded in meanwhile leaves it pending, to be pushed again.
         waiting = ChangeSet.objects.filter(pk=cs.pk, status=ChangeSetStatus.PENDING, revision=cs.revision).update(
-            status=ChangeSetStatus.AWAITING_APPROVAL, branch_sha=sha, updated=timezone.now()
+            status=ChangeSetStatus.AWAITING_APPROVAL, branch_sha=sha, error="", next_attempt_at=None, updated=timezone.now()
         )
         if waiting:
             audit_record(actor=None, action="gitops.change.await_approval", obj=cs,
                          changes={"branch": cs.approval_branch, "revision": cs.revision})
-    ReadMirror(repo.pk, credentials_for(repo), repo.branch).invalidate()
+    mirror_for(repo).invalidate()
 
 
 def merge_approved(changeset_id: int) -> None:
@@ -416,7 +432,7 @@ def merge_approved(changeset_id: int) -> None:
         if cs.status != ChangeSetStatus.AWAITING_APPROVAL or not cs.approved_at:
             return
         clone = open_clone(repo)
-        head = clone.fetch()
+        head = _fetch(repo, clone)
         if repo.known_head != head:
             found = clone.trailer_commits_since(repo.known_head, head)
             pushed = _pushed_at(clone, found[cs.pk], cs) if cs.pk in found else ""
@@ -456,6 +472,7 @@ def delete_approval_branch(changeset_id: int) -> None:
 
     with repo_lock(cs.repo.pk):
         clone = open_clone(cs.repo)
+        _fetch(cs.repo, clone)  # never delete a branch of a repository that replaced ours
         clone.delete_remote_branch(cs.approval_branch)
 
 
@@ -472,6 +489,7 @@ def prune_approval_branches(repo_id: int) -> list[str]:
     repo = GitOpsRepo.objects.get(pk=repo_id)
     with repo_lock(repo.pk):
         clone = open_clone(repo)
+        _fetch(repo, clone)
         branches = {}
         for name in clone.remote_branches("wayline/change-"):
             suffix = name.removeprefix("wayline/change-")
@@ -482,13 +500,13 @@ def prune_approval_branches(repo_id: int) -> list[str]:
         for name in pruned:
             clone.delete_remote_branch(name)
     if pruned:
-        ReadMirror(repo.pk, credentials_for(repo), repo.branch).invalidate()
+        mirror_for(repo).invalidate()
     return pruned
 
 
 def invalidate_mirror(changeset_id: int) -> None:
     repo = ChangeSet.objects.select_related("repo").get(pk=changeset_id).repo
-    ReadMirror(repo.pk, credentials_for(repo), repo.branch).invalidate()
+    mirror_for(repo).invalidate()
 
 
 def mark_failed(changeset_id: int, error: Exception | str) -> None:
@@ -501,10 +519,37 @@ def mark_failed(changeset_id: int, error: Exception | str) -> None:
         updated = ChangeSet.objects.filter(
             pk=cs.pk, status__in=[ChangeSetStatus.PENDING, ChangeSetStatus.AWAITING_APPROVAL]
         ).update(
-            status=ChangeSetStatus.FAILED, error=message, updated=timezone.now()
+            status=ChangeSetStatus.FAILED, error=message, next_attempt_at=None, updated=timezone.now()
         )
         if updated:
             audit_record(actor=None, action="gitops.change.fail", obj=cs, changes={"error": message[:500]})
+
+
+def record_failure(changeset_id: int, error: Exception, *, attempts: int, retry_at) -> None:
+    """Keep why an attempt failed (scrubbed) on the change, which stays open and is tried again at ``retry_at``.
+
+    When the repository itself is unavailable the reason is kept on the repository too and
+    on every change waiting for it, since none of them can move until it is back.
+    """
+    cs = ChangeSet.objects.select_related("repo").get(pk=changeset_id)
+    message = scrub(str(error), credentials_for(cs.repo).secrets())
+    now = timezone.now()
+    with transaction.atomic():
+        ChangeSet.objects.filter(pk=cs.pk, status__in=[ChangeSetStatus.PENDING, ChangeSetStatus.AWAITING_APPROVAL]).update(
+            error=message, attempts=attempts, next_attempt_at=retry_at, updated=now
+        )
+        if isinstance(error, RepoUnavailable):
+            ChangeSet.objects.filter(repo_id=cs.repo_id, status=ChangeSetStatus.PENDING).exclude(pk=cs.pk).update(
+                error=message, attempts=F("attempts") + 1, next_attempt_at=retry_at, updated=now
+            )
+            record_unavailable(cs.repo, error)
+
+
+def record_unavailable(repo: GitOpsRepo, error: RepoUnavailable) -> None:
+    """Keep on the repository why it cannot be used (scrubbed), and since when."""
+    message = scrub(str(error), credentials_for(repo).secrets())
+    GitOpsRepo.objects.filter(pk=repo.pk).update(unavailable_reason=message)
+    GitOpsRepo.objects.filter(pk=repo.pk, unavailable_since__isnull=True).update(unavailable_since=timezone.now())
 
 
 def sync_repo(repo_id: int) -> list[ManagedFile]:
@@ -530,7 +575,8 @@ def sync_repo(repo_id: int) -> list[ManagedFile]:
             if changed:
                 mf.git_hash = git_hash
                 mf.save(update_fields=["git_hash", "drift_detected_at", "updated"])
-        GitOpsRepo.objects.filter(pk=repo.pk).update(last_sync_at=now, sync_error="")
+        GitOpsRepo.objects.filter(pk=repo.pk).update(last_sync_at=now, sync_error="", unavailable_reason="",
+                                                     unavailable_since=None)
     return drifted
 
 
@@ -538,4 +584,5 @@ def git_error_text(exc: Exception, repo: GitOpsRepo) -> str:
     return scrub(str(exc), credentials_for(repo).secrets())
 
 
-__all__ = ["apply_pending", "merge_approved", "delete_approval_branch", "mark_failed", "sync_repo", "GitError"]
+__all__ = ["apply_pending", "merge_approved", "delete_approval_branch", "mark_failed", "record_failure", "sync_repo",
+           "GitError", "RepoUnavailable"]

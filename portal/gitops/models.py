@@ -51,6 +51,9 @@ class GitOpsRepo(PortalModel):
     # A check for outside edits asked for on the repository page runs in the background; the page polls these.
     sync_requested_at = models.DateTimeField(null=True, blank=True)
     sync_error = models.TextField(blank=True, help_text="Why the last check could not read the repository (scrubbed).")
+    # Set while the repository is missing, unreadable or replaced: nothing is written to it until it is back.
+    unavailable_reason = models.TextField(blank=True, help_text="Why the repository cannot be used now (scrubbed).")
+    unavailable_since = models.DateTimeField(null=True, blank=True)
 
     domain_actions = {"sync": "change"}
 
@@ -133,6 +136,9 @@ class Environment(PortalModel):
         return environments.order_by("-requires_approval", "-order", "-pk").first()
 
 
+QUEUED_LONG_SECONDS = 15
+
+
 class ChangeSet(PortalModel):
     """One portal change to the GitOps repo: the outbox row written in the same
     transaction as the change that caused it, applied later by a worker."""
@@ -153,6 +159,9 @@ class ChangeSet(PortalModel):
     approved_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a change whose last attempt failed (see error) is tried again.",
+    )
     # The owner (portal.gitops.owners): its root bounds the paths, its team and environment policy decide
     # who reads and acts on this change. Empty: a platform admin's raw change, for admins only.
     owner_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -189,6 +198,21 @@ class ChangeSet(PortalModel):
         from portal.gitops.choices import FINAL_STATUSES
 
         return self.status in FINAL_STATUSES or (self.status == ChangeSetStatus.AWAITING_APPROVAL and not self.approved_at)
+
+    @property
+    def retrying(self) -> bool:
+        """An attempt failed (``error`` says why) and the change is tried again (at ``next_attempt_at``)."""
+        return bool(self.error) and not self.is_done
+
+    @property
+    def queued_long(self) -> bool:
+        """Pending for a while without any attempt failing: its worker may be busy, stopped, or have lost the task."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        return (self.status == ChangeSetStatus.PENDING and not self.error and self.updated is not None
+                and self.updated < timezone.now() - timedelta(seconds=QUEUED_LONG_SECONDS))
 
     @property
     def awaits_decision(self) -> bool:
@@ -313,3 +337,22 @@ class ManagedFile(PortalModel):
         if base == "delete":
             return queryset.none()
         return queryset.filter(owner_q(user, "view" if base == "view" else "change"))
+
+
+class WorkerHeartbeat(models.Model):
+    """A running Celery worker, refreshed every few seconds (``portal.gitops.workers``).
+
+    Remote control (``inspect ping``) is off on the filesystem broker, so liveness is
+    read from here: pages whose work waits on a worker say when none is running.
+    """
+
+    hostname = models.CharField(max_length=255, unique=True)
+    queues = models.CharField(max_length=500, help_text="Queues it consumes, as ',a,b,'.")
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname

@@ -10,12 +10,34 @@ from portal.gitops.models import Approval, ChangeSet, Environment, GitOpsRepo, M
 
 
 def read_mirror(repo: GitOpsRepo, force: bool = False) -> ReadMirror:
-    """The repository's read-only mirror on this machine, fetched if older than a few seconds."""
-    from portal.gitops.engine import credentials_for
+    """The repository's read-only mirror on this machine, fetched if older than a few seconds.
 
-    mirror = ReadMirror(repo.pk, credentials_for(repo), repo.branch)
+    Raises ``RepoUnavailable`` when the repository is missing, unreadable or replaced.
+    """
+    from portal.gitops.engine import mirror_for
+
+    mirror = mirror_for(repo)
     mirror.refresh(force=force)
     return mirror
+
+
+def workers_alive(*, queue: str = "gitops") -> bool:
+    """Whether a Celery worker consuming ``queue`` sent a heartbeat lately (always, when tasks run eagerly).
+
+    Pages whose work waits on a worker say so when this is false.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.celery import app
+    from portal.gitops.models import WorkerHeartbeat
+    from portal.gitops.workers import ALIVE_SECONDS
+
+    if app.conf.task_always_eager:
+        return True
+    cutoff = timezone.now() - timedelta(seconds=ALIVE_SECONDS)
+    return WorkerHeartbeat.objects.filter(last_seen__gte=cutoff, queues__contains=f",{queue},").exists()
 
 
 def repo_list(*, user, filters: dict | None = None) -> QuerySet[GitOpsRepo]:

@@ -18,7 +18,17 @@ from django.utils import timezone
 
 from portal.gitops import environments
 from portal.gitops.choices import OPEN_STATUSES, ApprovalDecision, ChangeSetKind, ChangeSetStatus
-from portal.gitops.gitrepo import ensure_bare_repo, is_local_repository, is_local_url, local_path, remote_head
+from portal.gitops.gitrepo import (
+    GitError,
+    RepoUnavailable,
+    ensure_bare_repo,
+    is_local_repository,
+    is_local_url,
+    local_git_dir,
+    local_path,
+    probe,
+    remote_head,
+)
 from portal.gitops.models import Approval, ChangeSet, ChangeSetFile, Environment, GitOpsRepo, ManagedFile, content_hash
 from portal.gitops.owners import owner_key
 from portal.services import audit_record
@@ -90,7 +100,11 @@ def _author(actor) -> tuple[str, str]:
 
 
 def gitops_default_repo() -> GitOpsRepo:
-    """The GitOps repo at settings.WAYLINE_GITOPS_URL, created (row and, for a local path, bare repo) on first use."""
+    """The GitOps repo at settings.WAYLINE_GITOPS_URL (its row is registered on first use).
+
+    The repository itself is never created here: a missing one stays missing, and changes
+    wait for it with the reason shown, until it is restored or ``gitops_repo_init`` runs.
+    """
     url = settings.WAYLINE_GITOPS_URL
     repo = GitOpsRepo.objects.filter(is_default=True).first()
     if repo is None:
@@ -98,13 +112,64 @@ def gitops_default_repo() -> GitOpsRepo:
             name=DEFAULT_REPO_NAME,
             defaults={"url": url, "branch": settings.WAYLINE_GITOPS_BRANCH, "is_default": True},
         )
-    if is_local_url(repo.url) and not (local_path(repo.url) / "HEAD").exists():
-        ensure_bare_repo(local_path(repo.url), repo.branch)
     if not repo.known_head and is_local_url(repo.url):
         # Crash recovery scans for our trailers from here on; history older than this row isn't ours.
         repo.known_head = remote_head(repo.url, repo.branch)
         GitOpsRepo.objects.filter(pk=repo.pk, known_head="").update(known_head=repo.known_head)
     return repo
+
+
+def gitops_repo_init(*, actor=None, accept_current_head: bool = False) -> tuple[GitOpsRepo, str]:
+    """Set up the default GitOps repository: the only code that creates one (``manage.py gitops_init``, the demo).
+
+    Creates the local bare repository at the default repository's URL (``WAYLINE_GITOPS_URL``
+    before the first use) with an initial commit when nothing is there, and registers it.
+    Touches nothing that exists: a folder that is not an empty one or a repository, a
+    repository Wayline wrote to before that is missing now, or whose branch no longer holds
+    the head Wayline last confirmed, is refused, unless ``accept_current_head``: then the
+    branch as it is now (a new repository when it is missing) is the history Wayline
+    follows from here on. Returns the repository and what was done.
+    """
+    from portal.gitops.engine import credentials_for
+
+    repo = GitOpsRepo.objects.filter(is_default=True).first() or GitOpsRepo(
+        name=DEFAULT_REPO_NAME, url=settings.WAYLINE_GITOPS_URL, branch=settings.WAYLINE_GITOPS_BRANCH, is_default=True)
+    credentials = credentials_for(repo)
+    known = "" if accept_current_head else repo.known_head
+    try:
+        head, done = probe(credentials, repo.branch, known), "found"
+    except RepoUnavailable as exc:
+        if not is_local_url(repo.url):
+            raise ValidationError(f"{exc}.") from None
+        path, git_dir = local_path(repo.url), local_git_dir(repo.url)
+        if known:
+            if git_dir is None:
+                raise ValidationError(
+                    f"Wayline wrote to the GitOps repository {path} before (its last commit was {known[:12]}) and it is "
+                    "missing now: restore it from a backup, or run manage.py gitops_init --accept-current-head to start "
+                    "a new, empty one.") from None
+            raise ValidationError(f"{exc}.") from None
+        if git_dir is None and path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise ValidationError(f"{path} exists and is not a git repository: refusing to overwrite it.") from None
+        if git_dir is not None and git_dir != path:
+            raise ValidationError(f"{path} is a git repository with a working tree and no branch {repo.branch}: "
+                                  "commit to that branch, or point WAYLINE_GITOPS_URL at a bare repository.") from None
+        ensure_bare_repo(path, repo.branch)
+        head, done = probe(credentials, repo.branch), "created"
+    with transaction.atomic():
+        changes = {}
+        if repo.pk is None or (repo.known_head != head and (accept_current_head or done == "created" or not repo.known_head)):
+            changes = {"url": repo.url, "branch": repo.branch, "done": done, "head": head}
+            if repo.known_head and repo.known_head != head:
+                changes["previous_head"] = repo.known_head
+            repo.known_head = head
+        repo.unavailable_reason, repo.unavailable_since = "", None
+        repo.save()
+        if changes:
+            audit_record(actor=actor, action="gitops.repo.init", obj=repo, changes=changes)
+    if done == "found" and accept_current_head and changes:
+        done = "accepted"
+    return repo, done
 
 
 def propose_change(
@@ -317,12 +382,11 @@ def changeset_revert(*, actor, changeset: ChangeSet, comment: str = "", revision
     least as protected as the reverted change's environment.
     """
     from portal.gitops.messages import commit_text_clean
-    from portal.gitops.selectors import read_mirror
 
     if changeset.status != ChangeSetStatus.APPLIED or not changeset.commit_sha:
         raise ValidationError(f"Only applied changes can be reverted; #{changeset.pk} is {changeset.get_status_display().lower()}.")
     comment = commit_text_clean(comment or "", field="comment")
-    mirror = read_mirror(changeset.repo)
+    mirror = _mirror_or_invalid(changeset.repo)
     parent = f"{changeset.commit_sha}^"
     writes: dict[str, str] = {}
     deletes: list[str] = []
@@ -343,11 +407,22 @@ def changeset_revert(*, actor, changeset: ChangeSet, comment: str = "", revision
     )
 
 
-def managed_file_adopt(*, actor, managed_file: ManagedFile) -> ManagedFile:
-    """Accept the version edited outside Wayline as the portal's own."""
+def _mirror_or_invalid(repo: GitOpsRepo, force: bool = False):
+    """The repository's read mirror; a repository that cannot be read refuses the action with its reason."""
     from portal.gitops.selectors import read_mirror
 
-    current = read_mirror(managed_file.repo, force=True).read(managed_file.path)
+    try:
+        return read_mirror(repo, force=force)
+    except GitError as exc:
+        from portal.gitops.engine import git_error_text
+
+        raise ValidationError(f"The GitOps repository {repo.name} cannot be read, so nothing was done: "
+                              f"{git_error_text(exc, repo)}") from None
+
+
+def managed_file_adopt(*, actor, managed_file: ManagedFile) -> ManagedFile:
+    """Accept the version edited outside Wayline as the portal's own."""
+    current = _mirror_or_invalid(managed_file.repo, force=True).read(managed_file.path)
     if current is None:
         raise ValidationError(f"{managed_file.path}: the file no longer exists in git; restore it instead.")
     with transaction.atomic():
@@ -380,7 +455,7 @@ def changeset_retry(*, actor, changeset: ChangeSet, **_: object) -> ChangeSet:
     """Put a failed change back in the queue."""
     with transaction.atomic():
         updated = ChangeSet.objects.filter(pk=changeset.pk, status=ChangeSetStatus.FAILED).update(
-            status=ChangeSetStatus.PENDING, error="", updated=timezone.now()
+            status=ChangeSetStatus.PENDING, error="", next_attempt_at=None, updated=timezone.now()
         )
         if not updated:
             raise ValidationError(f"Only failed changes can be retried; #{changeset.pk} is {changeset.get_status_display().lower()}.")
@@ -443,6 +518,24 @@ def repo_update(*, actor, obj: GitOpsRepo, url: str | None = None, branch: str |
         obj.save()
         audit_record(actor=actor, action="gitops.repo.update", obj=obj, changes=changes)
     return obj
+
+
+def worker_heartbeat_record(*, hostname: str, queues: list[str]) -> None:
+    """Record that the worker ``hostname`` (consuming ``queues``) is alive now (``portal.gitops.workers``)."""
+    from portal.gitops.models import WorkerHeartbeat
+
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(
+        hostname=hostname[:255], defaults={"queues": f",{','.join(queues)},"[:500], "last_seen": now},
+        create_defaults={"queues": f",{','.join(queues)},"[:500], "last_seen": now, "started_at": now},
+    )
+
+
+def worker_heartbeat_forget(*, hostname: str) -> None:
+    """A worker shutting down: it no longer counts as alive."""
+    from portal.gitops.models import WorkerHeartbeat
+
+    WorkerHeartbeat.objects.filter(hostname=hostname[:255]).delete()
 
 
 DEFAULT_ENVIRONMENTS = environments.DEFAULTS

@@ -13,7 +13,7 @@ from portal.gitops import selectors, services
 from portal.gitops.choices import ChangeSetStatus
 from portal.gitops.filtersets import ChangeSetFilterSet, GitOpsRepoFilterSet
 from portal.gitops.forms import BulkDecisionForm, DecisionForm, GitOpsRepoForm
-from portal.gitops.gitrepo import GitError
+from portal.gitops.gitrepo import GitError, RepoUnavailable
 from portal.gitops.models import ChangeSet, GitOpsRepo, ManagedFile
 from portal.gitops.tables import ChangeSetTable, EnvironmentTable, GitOpsRepoTable
 from portal.views.generic import (
@@ -28,11 +28,17 @@ HISTORY_PAGE = 30
 
 
 def _git_read(request, fn, default):
-    """Read from git for a page; an unreachable repo shows a message instead of a 500."""
+    """Read from git for a page; an unreachable, missing or replaced repo shows a message instead of a 500."""
     try:
         return fn()
     except GitError as exc:
-        messages.warning(request, f"Could not read the repository: {exc}")
+        said = request.__dict__.setdefault("_gitops_read_errors", set())  # one message per reason, however many reads
+        if str(exc) not in said:
+            said.add(str(exc))
+            if isinstance(exc, RepoUnavailable):
+                messages.error(request, f"The GitOps repository is unavailable, so what this page reads from git is left out: {exc}")
+            else:
+                messages.warning(request, f"Could not read the repository: {exc}")
         return default
 
 
@@ -76,7 +82,12 @@ class RepoDetailView(ObjectDetailView):
 class CommitView(LoginRequiredMixin, View):
     def get(self, request, pk, sha):
         repo = get_restricted_object_or_404(selectors.repo_list(user=request.user), pk=pk)
-        commit = _git_read(request, lambda: selectors.commit_visible(repo=repo, user=request.user, sha=sha) if _is_sha(sha) else None, None)
+        try:
+            commit = selectors.commit_visible(repo=repo, user=request.user, sha=sha) if _is_sha(sha) else None
+        except RepoUnavailable as exc:  # the commit cannot be read, nor whether this user may see it
+            return render(request, "gitops/repo_unavailable.html", {"object": repo, "reason": str(exc)}, status=503)
+        except GitError:
+            commit = None  # no such commit
         if commit is None:
             raise Http404("No such commit")
         diff = _git_read(request, lambda: selectors.commit_diff(repo=repo, sha=commit["sha"]), "")
@@ -120,11 +131,13 @@ class ChangeSetDetailView(ObjectDetailView):
 
 
 class ChangeSetStatusView(LoginRequiredMixin, View):
-    """The status badge partial; it keeps polling (htmx) until the change is done."""
+    """The status badge partial; it keeps polling (htmx) until the change is done. With ``detail`` (the change's
+    own page) it also swaps in why the last attempt failed and whether a worker is running (out of band)."""
 
     def get(self, request, pk):
         obj = get_restricted_object_or_404(selectors.changeset_list(user=request.user), pk=pk)
-        return render(request, "gitops/inc/changeset_status.html", {"changeset": obj})
+        detail = bool(request.GET.get("detail"))
+        return render(request, "gitops/inc/changeset_status.html", {"changeset": obj, "detail": detail, "oob": detail})
 
 
 class ChangeSetActionView(ObjectActionView):

@@ -61,10 +61,10 @@ def bench_van():
 
 
 def test_placement_render_and_changeset(bench_van, db, settings, tmp_path):
-    from portal.gitops.services import gitops_default_repo, propose_change, with_generated_header
+    from portal.gitops.services import gitops_repo_init, propose_change, with_generated_header
 
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
-    gitops_default_repo()  # the repository exists in steady state; creating it (git init) is not part of an edit
+    gitops_repo_init(actor=None)  # the repository exists in steady state; creating it (git init) is not part of an edit
     sealer = Sealer()
     started = time.perf_counter()
     files = van_render(bench_van, sealer=sealer)

@@ -22,6 +22,9 @@ def _prod_world(world, tmp_path, settings):
     from van import services
 
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
+    from portal.gitops.services import gitops_repo_init
+
+    gitops_repo_init(actor=None)  # explicit setup: nothing creates the repository on first use
     environments_ensure(DEFAULT_ENVIRONMENTS)
     Environment.objects.filter(slug="prod").update(requires_approval=False)
     hub_cert, edge_cert = controller_key_pair("hub")[1], controller_key_pair("edge")[1]

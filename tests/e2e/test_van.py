@@ -16,6 +16,9 @@ def test_create_van_rule_preview_commit_and_history(page, live_server, world, se
 
     environments_ensure(DEFAULT_ENVIRONMENTS)
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
+    from portal.gitops.services import gitops_repo_init
+
+    gitops_repo_init(actor=None)  # explicit setup: nothing creates the repository on first use
     hub_cert, edge_cert = controller_key_pair("hub")[1], controller_key_pair("edge")[1]
     url = live_server.url
 

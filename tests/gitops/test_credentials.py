@@ -45,8 +45,10 @@ def test_credentials_stay_out_of_everything(client, people, propose, caplog, dja
     failed = []
     for repo in (https_repo, ssh_repo):
         cs = propose(actor=people.alice, repo=repo, files_to_write={"a.yaml": "a\n"}, message="unreachable")
-        assert cs.status == ChangeSetStatus.FAILED and "git clone failed" in cs.error
+        # An unreachable repository fails no change: it waits, with git's (scrubbed) reason.
+        assert cs.status == ChangeSetStatus.PENDING and "git clone failed" in cs.error
         _assert_clean(cs.error)
+        _assert_clean(GitOpsRepo.objects.get(pk=repo.pk).unavailable_reason)
         failed.append(cs)
 
     client.force_login(people.admin)

@@ -1,6 +1,8 @@
 """The apply pipeline against real bare repositories: commits, trailers, batching, push races, conflicts, crashes."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -178,13 +180,14 @@ def test_worker_death_after_push_completes_exactly_once(repo, bare, people, prop
     assert cs.commit_sha == bare.log()[0][0]
 
 
-def test_unreachable_repo_fails_with_the_error(db, people, propose, tmp_path):
+def test_missing_repo_makes_the_change_wait_with_the_reason(db, people, propose, tmp_path):
     from portal.gitops.models import GitOpsRepo
 
     missing = GitOpsRepo.objects.create(name="gone", url=str(tmp_path / "nowhere.git"), branch="main")
     cs = propose(actor=people.alice, repo=missing, files_to_write={"a.yaml": "a: 1\n"}, message="into the void")
-    assert cs.status == ChangeSetStatus.FAILED
-    assert "git clone failed" in cs.error and "nowhere.git" in cs.error
+    assert cs.status == ChangeSetStatus.PENDING and cs.next_attempt_at is not None
+    assert cs.error == f"the GitOps repository {tmp_path / 'nowhere.git'} is missing; restore it or run manage.py gitops_init"
+    assert not (tmp_path / "nowhere.git").exists()
 
 
 @pytest.mark.parametrize(
@@ -222,11 +225,21 @@ def test_rolled_back_portal_change_never_reaches_git(repo, bare, people, django_
     assert bare.read("r.yaml") is None
 
 
-def test_default_repo_is_created_on_first_use(db, people, propose, settings, tmp_path):
+def test_default_repo_is_created_only_by_gitops_init(db, people, propose, settings, tmp_path):
+    from django.core.management import call_command
+
+    from portal.gitops.tasks import sweep
+
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "default.git")
     cs = propose(actor=people.alice, repo=None, files_to_write={"d.yaml": "d: 1\n"}, message="to the default repo")
     assert cs.repo.is_default and cs.repo.url == settings.WAYLINE_GITOPS_URL
-    assert cs.status == ChangeSetStatus.APPLIED
+    assert cs.status == ChangeSetStatus.PENDING and "manage.py gitops_init" in cs.error
+    assert not (tmp_path / "default.git").exists()
+    call_command("gitops_init")
+    ChangeSet.objects.filter(pk=cs.pk).update(next_attempt_at=None, updated=cs.updated - timedelta(minutes=2))
+    sweep()
+    cs.refresh_from_db()
+    assert cs.status == ChangeSetStatus.APPLIED and cs.error == ""
     from tests.gitops.conftest import git
 
     assert "Wayline-Change: %d" % cs.pk in git(tmp_path / "default.git", "log", "-1", "--format=%B", "main")

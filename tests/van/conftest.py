@@ -127,10 +127,12 @@ def svc(django_capture_on_commit_callbacks):
 def gitops(settings, tmp_path, db):
     from portal.gitops.services import DEFAULT_ENVIRONMENTS, environments_ensure
 
+    from portal.gitops.gitrepo import ensure_bare_repo
+
     # Browser tests elsewhere flush the database, including the rows the GitOps migration created.
     environments_ensure(DEFAULT_ENVIRONMENTS)
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
-    return tmp_path / "gitops.git"
+    return ensure_bare_repo(tmp_path / "gitops.git", "main")  # set up explicitly: nothing creates it on first use
 
 
 @pytest.fixture

@@ -11,8 +11,11 @@ def test_demo_seed_builds_a_populated_van_and_commits_it(world, settings, tmp_pa
 
     from portal.gitops.services import DEFAULT_ENVIRONMENTS, environments_ensure
 
+    from portal.gitops import demo as gitops_demo
+
     environments_ensure(DEFAULT_ENVIRONMENTS)
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
+    gitops_demo.seed(actor=world.admin)  # as `manage.py demo` does first: creates the GitOps repository
     with django_capture_on_commit_callbacks(execute=True):
         demo.seed(actor=world.admin)
     # In the test the change set reaches "awaiting approval" only once the outer commit ran; approve it now.

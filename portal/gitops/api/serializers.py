@@ -10,8 +10,9 @@ class GitOpsRepoSerializer(serializers.ModelSerializer):
     class Meta:
         model = GitOpsRepo
         fields = ["id", "name", "url", "branch", "username", "secret", "has_credentials", "is_default", "known_head",
-                  "last_sync_at", "created", "updated"]
-        read_only_fields = ["is_default", "known_head", "last_sync_at", "created", "updated"]
+                  "last_sync_at", "unavailable_reason", "unavailable_since", "created", "updated"]
+        read_only_fields = ["is_default", "known_head", "last_sync_at", "unavailable_reason", "unavailable_since", "created",
+                            "updated"]
 
 
 class EnvironmentSerializer(serializers.ModelSerializer):
@@ -45,8 +46,8 @@ class ChangeSetSerializer(serializers.ModelSerializer):
     class Meta:
         model = ChangeSet
         fields = ["id", "repo", "environment", "kind", "status", "owner_label", "revision", "author_name", "author_email",
-                  "message", "commit_sha", "approval_branch", "error", "conflict_diff", "reverts", "approved_at",
-                  "applied_at", "created", "updated", "files"]
+                  "message", "commit_sha", "approval_branch", "error", "attempts", "next_attempt_at", "conflict_diff", "reverts",
+                  "approved_at", "applied_at", "created", "updated", "files"]
         read_only_fields = fields
 
     def get_approval_branch(self, obj) -> str | None:

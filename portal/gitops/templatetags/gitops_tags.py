@@ -19,6 +19,19 @@ def status_class(status: str) -> str:
     return _BADGE.get(status, "")
 
 
+@register.inclusion_tag("gitops/inc/worker_notice.html")
+def worker_notice(waiting=True, queue: str = "gitops"):
+    """Says "No background worker is running" when the page's work waits on a worker and none is alive.
+
+    ``waiting``: whether something on the page waits (default yes), or change sets, some of them not done.
+    """
+    from portal.gitops.selectors import workers_alive
+
+    if not isinstance(waiting, bool):
+        waiting = any(not cs.is_done for cs in waiting)
+    return {"show": waiting and not workers_alive(queue=queue)}
+
+
 @register.filter
 def diff_lines(diff: str):
     """Split a unified diff into (css class, line) pairs for a readable, coloured rendering."""

@@ -2,7 +2,9 @@
 
 Everything runs on the embedded defaults unless the environment says otherwise:
 SQLite and a filesystem Celery broker under WAYLINE_DATA_DIR, a local bare git
-repository as the GitOps repo.
+repository as the GitOps repo. Like ``manage.py gitops_init``, the demo creates that
+repository only when nothing is there; one Wayline wrote to that went missing is
+not re-created (the command stops and says how to restore it).
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ import sys
 import time
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 # Order matters: later seeds use what earlier ones made (teams, the GitOps repo, catalog entities).
@@ -47,7 +50,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Data dir: {settings.DATA_DIR}")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
-        run_seeds(self.stdout)
+        try:
+            run_seeds(self.stdout)
+        except ValidationError as exc:  # e.g. the GitOps repository Wayline wrote to is missing: never re-created here
+            raise CommandError(" ".join(exc.messages)) from None
         if no_serve:
             return
         self.serve(addr)
