@@ -29,8 +29,9 @@ except AttributeError:  # PyYAML built without libyaml
 
 # A document marker: "---" or "..." at column 0, then whitespace or the end of the line.
 _MARKER = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
-# npm yaml refuses documents whose aliases expand too far; a catalog file has no business doing that.
-_ALIAS_LIMITS = yaml_rs.AliasLimits(max_total_replayed_events=100_000)
+# npm yaml (Backstage's parser) refuses documents whose aliases expand too far (maxAliasCount 100). Replayed
+# events are counted, not bytes: 100 expansions per anchor keeps a big aliased string from multiplying memory.
+_ALIAS_LIMITS = yaml_rs.AliasLimits(max_total_replayed_events=10_000, max_alias_expansions_per_anchor=100)
 _ERROR_AT = re.compile(r"\bline (\d+)(?:, column \d+)?")
 
 

@@ -48,8 +48,10 @@ class LocationReader:
     the location was registered with), so ``$text: <base url>/apis/x.yaml`` works.
     """
 
-    def __init__(self, root: Path, base_urls: tuple[str, ...] = ()):
+    def __init__(self, root: Path, base_urls: tuple[str, ...] = (), budget: int | None = None):
         self.root = root.resolve()
+        self.total_bytes = 0  # read through placeholders by this reader
+        self.budget = budget  # what it may read in all (the location's share), None: no bound
         self.reads: set[Path] = set()  # files read through placeholders (a file's dependencies)
         self.read_count = 0
         self.document_bytes = 0  # read through placeholders for the current document (reset per document)
@@ -85,7 +87,10 @@ class LocationReader:
             raise TooLarge(f"is {size} bytes; a placeholder may read at most {self.max_placeholder} bytes")
         if self.document_bytes + size > self.max_document:
             raise TooLarge(f"would make this entity's placeholders read more than {self.max_document} bytes in all")
+        if self.budget is not None and self.total_bytes + size > self.budget:
+            raise TooLarge("would take the location's placeholders past CATALOG_MAX_LOCATION_BYTES")
         self.document_bytes += size
+        self.total_bytes += size
         return path.read_text(encoding="utf-8")
 
 

@@ -104,8 +104,27 @@ def _text_hash(text: str, path: str, doc_index: int) -> str:
     return hashlib.sha1(f"{PROCESSING_VERSION}\0{path}\0{doc_index}\0{text}".encode()).hexdigest()
 
 
+MAX_GLOBSTARS = 2  # "**" segments in one pattern: each more multiplies the walk (Python 3.11's Path.glob)
+
+
+class PatternRefused(ValueError):
+    pass
+
+
+def normalise_pattern(pattern: str) -> str:
+    """``pattern`` with repeated ``**`` segments collapsed; refused with more than ``MAX_GLOBSTARS`` of them."""
+    parts: list[str] = []
+    for part in pattern.lstrip("/").split("/"):
+        if part == "**" and parts and parts[-1] == "**":
+            continue
+        parts.append(part)
+    if parts.count("**") > MAX_GLOBSTARS:
+        raise PatternRefused(f"{pattern!r} has more than {MAX_GLOBSTARS} '**' segments")
+    return "/".join(parts)
+
+
 def _glob(root: Path, pattern: str) -> list[Path]:
-    pattern = pattern.lstrip("/")
+    pattern = normalise_pattern(pattern)
     if any(ch in pattern for ch in "*?["):
         matches = root.glob(pattern)
     else:
@@ -151,11 +170,19 @@ def process_tree(root: Path, patterns: list[str], *, base_urls: tuple[str, ...] 
     budget = _Budget(limit("CATALOG_MAX_LOCATION_BYTES", MAX_LOCATION_BYTES))
     queue: list[tuple[str, str | None]] = [(pattern, None) for pattern in patterns]
     done: set[str] = set()
+    globbed: set[str] = set()  # each pattern is walked once, however many Location entities name it
     while queue:
         steps: list[tuple] = []  # in order: ("error", e) | ("skipped", relative, fingerprint) | ("read", index)
         to_read: list[tuple[Path, str, str | None]] = []
         for pattern, from_file in queue:
-            files = _glob(root, pattern)
+            if pattern in globbed:
+                continue
+            globbed.add(pattern)
+            try:
+                files = _glob(root, pattern)
+            except PatternRefused as exc:
+                steps.append(("error", ProcessingError(path=from_file or pattern, message=str(exc), code="unreadable")))
+                continue
             if not files and from_file is None:
                 steps.append(("error", ProcessingError(path=pattern, message=f"no file matches {pattern!r} in this location",
                                                        code="unreadable")))
@@ -173,7 +200,9 @@ def process_tree(root: Path, patterns: list[str], *, base_urls: tuple[str, ...] 
                 else:
                     steps.append(("read", len(to_read)))
                     to_read.append((file_path, relative, sha))
-        outcomes = read_files(root, base_urls, [(path, relative) for path, relative, _ in to_read], processes=processes)
+        outcomes = read_files(root, base_urls, [(path, relative) for path, relative, _ in to_read], processes=processes,
+                              placeholder_budget=max(budget.left, 0))
+        budget.left -= sum(outcome.placeholder_bytes for outcome in outcomes)
         queue = []
         for step in steps:
             if step[0] == "error":
@@ -200,6 +229,7 @@ class FileOutcome:
 
     items: list = field(default_factory=list)  # ProcessingError, or (ProcessedEntity, targets, target errors)
     deps: dict[str, str | None] = field(default_factory=dict)
+    placeholder_bytes: int = 0  # read through placeholders
 
 
 @dataclass
@@ -251,7 +281,7 @@ PARALLEL_MIN_FILES = 200
 
 
 def read_files(root: Path, base_urls: tuple[str, ...], files: list[tuple[Path, str]], *,
-               processes: int = 1) -> list[FileOutcome]:
+               processes: int = 1, placeholder_budget: int | None = None) -> list[FileOutcome]:
     """``read_file`` for each of ``files``, in order; a big batch is split between ``processes`` processes.
 
     Parsing and validating is pure Python: on a 2-core machine a second process
@@ -259,23 +289,26 @@ def read_files(root: Path, base_urls: tuple[str, ...], files: list[tuple[Path, s
     processes are forked, only from a single-threaded process (a Celery prefork
     or solo worker, ``catalog_import``); they inherit the loaded schemas and
     touch no database. One that cannot start or fails leaves its share to this
-    process, so the outcome is the same either way.
+    process, so the outcome is the same either way. ``placeholder_budget``: bytes all
+    placeholders may read (split evenly between the processes), so a location's reads stop
+    at its limit instead of being measured after everything is in memory.
     """
     # Forking a process with other threads running could copy a lock one of them holds: then stay single.
     if processes < 2 or len(files) < PARALLEL_MIN_FILES or threading.active_count() > 1:
-        return _read_chunk(root, base_urls, files)
+        return _read_chunk(root, base_urls, files, placeholder_budget)
     size = -(-len(files) // processes)
     chunks = [files[i:i + size] for i in range(0, len(files), size)]
+    share = None if placeholder_budget is None else placeholder_budget // len(chunks)
     outcomes: list[list[FileOutcome] | None] = [None] * len(chunks)
     calls: dict[int, _ForkedCall] = {}
     try:
         for index, chunk in enumerate(chunks[1:], start=1):
             try:
-                calls[index] = _ForkedCall(_read_chunk, root, base_urls, chunk)
+                calls[index] = _ForkedCall(_read_chunk, root, base_urls, chunk, share)
             except OSError as exc:
                 logger.warning("catalog: reading %d files in this process instead (%s)", len(chunk), exc)
                 break
-        outcomes[0] = _read_chunk(root, base_urls, chunks[0])
+        outcomes[0] = _read_chunk(root, base_urls, chunks[0], share)
     finally:
         for index, call in calls.items():  # always collected, so no child is left behind as a zombie
             try:
@@ -283,7 +316,7 @@ def read_files(root: Path, base_urls: tuple[str, ...], files: list[tuple[Path, s
             except (OSError, RuntimeError, pickle.UnpicklingError, EOFError) as exc:
                 logger.warning("catalog: a reader process failed, reading its %d files here (%s)", len(chunks[index]), exc)
     return [outcome for index, chunk in enumerate(chunks)
-            for outcome in (outcomes[index] if outcomes[index] is not None else _read_chunk(root, base_urls, chunk))]
+            for outcome in (outcomes[index] if outcomes[index] is not None else _read_chunk(root, base_urls, chunk, share))]
 
 
 class _ForkedCall:
@@ -331,8 +364,9 @@ class _ForkedCall:
         return value
 
 
-def _read_chunk(root: Path, base_urls: tuple[str, ...], files: list[tuple[Path, str]]) -> list[FileOutcome]:
-    reader = LocationReader(root, base_urls)
+def _read_chunk(root: Path, base_urls: tuple[str, ...], files: list[tuple[Path, str]],
+                placeholder_budget: int | None = None) -> list[FileOutcome]:
+    reader = LocationReader(root, base_urls, budget=placeholder_budget)
     return [read_file(file_path, relative, reader) for file_path, relative in files]
 
 
@@ -340,7 +374,9 @@ def read_file(file_path: Path, relative: str, reader: LocationReader) -> FileOut
     """Parse, resolve, validate and derive relations for every document of one file, on its own."""
     outcome = FileOutcome()
     reader.reads.clear()
+    read_before = reader.total_bytes
     _process_file(file_path, relative, reader, outcome.items)
+    outcome.placeholder_bytes = reader.total_bytes - read_before
     outcome.deps = {path.relative_to(reader.root).as_posix(): _sha(path) for path in reader.reads if path.is_file()}
     return outcome
 
@@ -411,9 +447,17 @@ def _document_size(entity: dict, text: str, *, placeholders: bool, most: int) ->
         return len(json.dumps(entity, default=str))
 
 
+MAX_LOCATION_TARGETS = 1000
+
+
 def _location_targets(entity: dict, relative: str, document, errors: list, reader: LocationReader) -> list[str]:
     spec = entity.get("spec") or {}
     raw = ([spec["target"]] if spec.get("target") else []) + list(spec.get("targets") or [])
+    if len(raw) > MAX_LOCATION_TARGETS:
+        errors.append(ProcessingError(path=relative, doc_index=document.index, line=document.line_of("spec.targets"),
+                                      field="spec.targets", message=f"more than {MAX_LOCATION_TARGETS} targets; "
+                                      "none is read (use a glob)", entity_ref=_ref_hint(entity)))
+        return []
     targets = []
     for i, target in enumerate(raw):
         field_name = "spec.target" if spec.get("target") and i == 0 else f"spec.targets.{i - (1 if spec.get('target') else 0)}"

@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 
 from catalog.models import Entity, Location, LocationError, Relation
 from catalog.relations import CANONICAL, REVERSE
+from portal.models import Visibility
 
 LIST_FIELDS = (
     "pk", "uid", "ref", "kind", "namespace", "name", "title", "description", "type", "lifecycle", "owner", "system",
@@ -194,11 +195,16 @@ def relation_list(*, user, filters: dict | None = None) -> list[dict]:
     return [{"source_ref": s, "type": t, "target_ref": o} for s, t, o in sorted(rows)]
 
 
-def relation_filter_q(relation_type: str, target: str | None) -> Q:
-    """Entities that have relation ``relation_type`` (to ``target``), read from either stored direction."""
+def relation_filter_q(relation_type: str, target: str | None, *, user) -> Q:
+    """Entities that have relation ``relation_type`` (to ``target``), read from either stored direction.
+
+    The reverse direction is a relation another entity states: it counts only when ``user`` may
+    see that entity, so a filter never answers for an entity the user may not see.
+    """
     canonical = CANONICAL.get(relation_type.lower(), relation_type)
     forward = Relation.objects.filter(type=canonical)
-    backward = Relation.objects.filter(type=REVERSE.get(canonical, canonical))
+    backward = Relation.objects.filter(type=REVERSE.get(canonical, canonical),
+                                       originating__in=Entity.objects.restrict(user, "view").values("pk"))
     if target is not None:
         forward, backward = forward.filter(target_ref=target.lower()), backward.filter(source_ref=target.lower())
     return Q(ref__in=forward.values("source_ref")) | Q(ref__in=backward.values("target_ref"))
@@ -221,9 +227,15 @@ def _count(model):
     return Coalesce(Subquery(rows[:1]), 0)
 
 
-def location_errors(*, location: Location) -> QuerySet[LocationError]:
-    """Errors of a location the caller already fetched through ``location_list``."""
-    return LocationError.objects.filter(location=location).order_by("path", "doc_index", "pk")
+def location_errors(*, user, location: Location) -> QuerySet[LocationError]:
+    """Errors of a location the caller already fetched through ``location_list``.
+
+    An error about an entity its team made private is shown only to those who may see that entity
+    (a public location's broken file must not name it).
+    """
+    hidden = (Entity.objects.filter(location=location).exclude(visibility=Visibility.PUBLIC)
+              .exclude(pk__in=Entity.objects.restrict(user, "view").values("pk")).values("ref"))
+    return LocationError.objects.filter(location=location).exclude(entity_ref__in=hidden).order_by("path", "doc_index", "pk")
 
 
 def entity_facets(queryset: QuerySet[Entity], facets: list[str]) -> dict[str, list[dict]]:

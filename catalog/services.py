@@ -225,7 +225,7 @@ def team_slug_for(namespace: str, name: str) -> str:
     return slug or "team"
 
 
-def location_refresh(*, actor, location_id: int, full: bool = False) -> RefreshReport:
+def location_refresh(*, actor, location_id: int, full: bool = False, git_timeout: float | None = None) -> RefreshReport:
     """Read a location, validate its documents and bring its entities, relations and errors up to date.
 
     Files whose bytes (and placeholder targets) did not change since the last
@@ -238,7 +238,7 @@ def location_refresh(*, actor, location_id: int, full: bool = False) -> RefreshR
     location = Location.objects.get(pk=location_id)
     report = RefreshReport()
     try:
-        source = checkout(location)
+        source = checkout(location, timeout=git_timeout)
     except LocationUnreadable as exc:
         report.failure = str(exc)
         report.seconds = round(time.monotonic() - started, 3)
@@ -330,9 +330,13 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
     if location.is_directory:
         _take_over_org_refs(location, foreign, now)
     kept = []
+    # Another location is named only when it is public: a private one's existence is its team's.
+    public = set(Location.objects.filter(pk__in=set(foreign.values()), visibility=Visibility.PUBLIC)
+                 .values_list("pk", flat=True)) if foreign else set()
     for entity in processed:
         if entity.key in foreign:
-            message = f"{entity.key} is already supplied by location #{foreign[entity.key]}"
+            where = f"location #{foreign[entity.key]}" if foreign[entity.key] in public else "another location"
+            message = f"{entity.key} is already supplied by {where}"
         elif entity.key in existing and existing[entity.key][3] in skipped and existing[entity.key][3] != entity.path:
             message = f"{entity.key} is already defined in {existing[entity.key][3]}"
         else:

@@ -60,18 +60,61 @@ def _host(target: str) -> str:
         return ""
 
 
-def _points_at_this_server(host: str) -> bool:
-    """Whether ``host`` is, or resolves to, a loopback, link-local (cloud metadata), unspecified or multicast address."""
-    if not host or host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
-        return True
+def _not_public(host: str) -> str:
+    """Why ``host`` is not a public address a team's location may name ('' if it is one).
+
+    Refused: names and addresses of this server (loopback), private and shared ranges (RFC 1918,
+    ULA, CGNAT: internal services, cloud metadata such as fd00:ec2::254 and 100.100.100.200),
+    link-local, and anything not globally routable, unless an admin allows the network in
+    CATALOG_GIT_ALLOWED_NETWORKS (an internal git server). A host git would decode (``%``) is
+    refused. A name that does not resolve passes (git cannot reach it either); the check runs
+    again right before every clone and fetch, so a name pointed elsewhere later is caught then.
+    """
+    if not host:
+        return "it names no host"
+    if "%" in host:
+        return "its host is percent-encoded"
+    lowered = host.lower().rstrip(".")
+    if lowered in ("localhost", "localhost.localdomain") or lowered.endswith(".localhost"):
+        return "it is the Wayline server itself"
     try:
         addresses = {ipaddress.ip_address(host)}
     except ValueError:
         try:
             addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in socket.getaddrinfo(host, None)}
         except (OSError, UnicodeError, ValueError):
-            return False  # unresolvable: git fails on it the same way, with the same message
-    return any(a.is_loopback or a.is_link_local or a.is_unspecified or a.is_multicast or a.is_reserved for a in addresses)
+            return ""
+    allowed = [ipaddress.ip_network(n, strict=False) for n in getattr(settings, "CATALOG_GIT_ALLOWED_NETWORKS", [])]
+    for address in addresses:
+        mapped = getattr(address, "ipv4_mapped", None) or address
+        if any(mapped.version == network.version and mapped in network for network in allowed):
+            continue
+        if mapped.is_loopback or mapped.is_unspecified:
+            return "it is the Wayline server itself"
+        if not mapped.is_global or mapped.is_multicast:
+            return "it is a private, link-local or reserved address (an admin may allow a network)"
+    return ""
+
+
+def _credentials_in(target: str) -> bool:
+    """A user name with a password, or any user name in an http(s) URL (where it is a token)."""
+    if _SCP_LIKE.match(target.strip()):
+        return False
+    try:
+        parts = urlsplit(target.strip())
+    except ValueError:
+        return False
+    return parts.password is not None or (parts.scheme.lower() in ("http", "https") and parts.username is not None)
+
+
+def check_network_target(target: str) -> None:
+    """The host half of the policy, also checked before every refresh (a name may point elsewhere since)."""
+    if _credentials_in(target):
+        raise TargetRefused("Put no credentials in the URL: everyone who may see the location would see them.")
+    if getattr(settings, "CATALOG_GIT_REFUSE_LOCAL_HOSTS", True):
+        reason = _not_public(_host(target))
+        if reason:
+            raise TargetRefused(f"That host is refused: {reason}. Use the repository's public address.")
 
 
 def check_target(*, type: str, target: str, trusted: bool) -> None:
@@ -79,8 +122,9 @@ def check_target(*, type: str, target: str, trusted: bool) -> None:
 
     Directories on the server, local repositories and ``file://`` are for ``trusted``
     callers (platform admins). A git URL's transport must be one of ``CATALOG_GIT_SCHEMES``
-    (https and ssh unless an admin allows more), and for everyone else its host may not be
-    this server or its link-local network, so the portal is no window onto what listens there.
+    (https and ssh unless an admin allows more); no URL carries credentials; and for everyone
+    else its host must be a public address (``_not_public``), so the portal is no window onto
+    what listens on this server or its networks.
     """
     if type == LocationType.PATH:
         if not trusted:
@@ -94,9 +138,11 @@ def check_target(*, type: str, target: str, trusted: bool) -> None:
         return
     if transport not in allowed:
         raise TargetRefused(_allowed_text(allowed) + (f"; {transport}:// is not allowed here." if transport else "."))
-    if not trusted and getattr(settings, "CATALOG_GIT_REFUSE_LOCAL_HOSTS", True) and _points_at_this_server(_host(target)):
-        raise TargetRefused("That host is the Wayline server itself or its link-local network; use the repository's "
-                            "public address.")
+    if trusted:
+        if _credentials_in(target):
+            raise TargetRefused("Put no credentials in the URL: everyone who may see the location would see them.")
+        return
+    check_network_target(target)
 
 
 def _allowed_text(schemes: list[str]) -> str:
@@ -119,8 +165,8 @@ def checkout(location, dest: Path | None = None, timeout: float | None = None) -
     """Bring the location's files onto this machine and say which commit they are.
 
     ``dest``: where to clone instead of the location's own checkout directory (dry runs).
-    ``timeout``: seconds after which git is killed and the location reported unreadable (a dry run
-    clones inside the request, so it is bounded).
+    ``timeout``: seconds after which git is killed and the location reported unreadable
+    (default ``CATALOG_GIT_SECONDS``; requests that clone inside themselves pass less).
     """
     if location.type == LocationType.PATH:
         root = Path(location.target)
@@ -173,6 +219,13 @@ def describe_git_failure(target: str, branch: str | None, stderr: str) -> str:
 def _git_checkout(location, target: Path, timeout: float | None = None) -> Checkout:
     branch = location.branch or None
     env = _git_env(location)
+    timeout = timeout or getattr(settings, "CATALOG_GIT_SECONDS", 300)
+    if location.owner_team_id is not None and git_transport(location.target) != "file":
+        # A team's location: its host is checked again right before git runs (the name may resolve elsewhere now).
+        try:
+            check_network_target(location.target)
+        except TargetRefused as exc:
+            raise LocationUnreadable(f"{location.target}: {exc}") from None
     try:
         if (target / ".git").is_dir():
             repo = git.Repo(target)
@@ -180,19 +233,13 @@ def _git_checkout(location, target: Path, timeout: float | None = None) -> Check
             origin = repo.remotes.origin
             if origin.url != location.target:
                 origin.set_url(location.target)
-            repo.git.fetch("--depth=1", "--prune", "--quiet", "--", "origin", branch or "HEAD")
+            repo.git.fetch("--depth=1", "--prune", "--quiet", "--", "origin", branch or "HEAD", kill_after_timeout=timeout)
             repo.git.reset("--hard", "FETCH_HEAD")
         else:
             if target.exists():
                 shutil.rmtree(target)
             target.parent.mkdir(parents=True, exist_ok=True)
-            if timeout:
-                repo = _bounded_clone(location.target, target, branch, env, timeout)
-            else:
-                kwargs = {"depth": 1, "single_branch": True}
-                if branch:
-                    kwargs["branch"] = branch
-                repo = git.Repo.clone_from(location.target, target, env=env, **kwargs)
+            repo = _bounded_clone(location.target, target, branch, env, timeout)
         try:
             commit = repo.head.commit.hexsha
         except ValueError:  # HEAD names a branch with no commits: an empty repository

@@ -250,7 +250,7 @@ class LocationDetailView(ObjectDetailView):
     def get_extra_context(self, obj):
         user = self.request.user
         return {
-            "errors": selectors.location_errors(location=obj),
+            "errors": selectors.location_errors(user=self.request.user, location=obj),
             "entities": selectors.entity_list_light(user=user, filters={"location": obj}).order_by("kind", "name")[:200],
             "can_edit": Location.objects.permits(user, "change", obj),
         }

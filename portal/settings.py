@@ -346,6 +346,10 @@ WAYLINE_GITOPS_BRANCH = os.environ.get("WAYLINE_GITOPS_BRANCH", "main")
 WAYLINE_ARGOCD_PRUNE = env_bool("WAYLINE_ARGOCD_PRUNE", False)
 # Transports catalog locations may use (local paths and file:// are for platform admins whatever this says).
 CATALOG_GIT_SCHEMES = env_list("WAYLINE_CATALOG_GIT_SCHEMES", "https,ssh")
+# Private networks team locations may reach (e.g. the company's git server, "10.20.0.0/16"); others are refused.
+CATALOG_GIT_ALLOWED_NETWORKS = env_list("WAYLINE_CATALOG_GIT_ALLOWED_NETWORKS", "")
+# git reading a catalog location is killed after this (a worker's refresh); a request that reads one gets less.
+CATALOG_GIT_SECONDS = float(os.environ.get("WAYLINE_CATALOG_GIT_SECONDS", "300"))
 # A catalog dry run (Backstage POST /locations?dryRun=true) clones inside the request: git is killed after this.
 CATALOG_DRY_RUN_SECONDS = float(os.environ.get("WAYLINE_CATALOG_DRY_RUN_SECONDS", "20"))
 # What catalog data may weigh: one placeholder's file, one entity as stored (placeholders read), all the entities

@@ -110,7 +110,7 @@ def _json_path(path: str):
     return KeyTextTransform(parts[-1], expression)
 
 
-def _condition(key: str, value: str | None) -> Q:
+def _condition(key: str, value: str | None, user) -> Q:
     key = key.strip()
     lowered = key.lower()
     if lowered in COLUMNS:
@@ -121,7 +121,7 @@ def _condition(key: str, value: str | None) -> Q:
     if lowered == "metadata.tags":
         return ~Q(tag_index="") if value is None else Q(tag_index__contains=f"|{value.lower()}|")
     if lowered.startswith("relations."):
-        return selectors.relation_filter_q(key.split(".", 1)[1], value)
+        return selectors.relation_filter_q(key.split(".", 1)[1], value, user=user)
     if value is None:
         parts = _json_parts(key)
         if len(parts) == 1:
@@ -144,8 +144,10 @@ def _is_uuid(value: str) -> bool:
     return bool(re.fullmatch(r"[0-9a-fA-F-]{32,36}", value))
 
 
-def apply_filters(queryset, filters: list[str]):
-    """``filter=kind=component,spec.type=service`` (AND within one, OR across several, as in Backstage)."""
+def apply_filters(queryset, filters: list[str], user):
+    """``filter=kind=component,spec.type=service`` (AND within one, OR across several, as in Backstage).
+
+    ``user``: relation filters count only relations the user may see (``selectors.relation_filter_q``)."""
     if not filters:
         return queryset
     any_of = Q()
@@ -156,7 +158,7 @@ def apply_filters(queryset, filters: list[str]):
             key, sep, value = part.partition("=")
             if not key.strip():
                 raise BackstageError(400, "InputError", f"Invalid filter {raw!r}: every condition needs a key (key=value or key)")
-            result = _condition(key, value.strip() if sep else None)
+            result = _condition(key, value.strip() if sep else None, user)
             if isinstance(result, tuple):
                 result, alias, expression = result
                 annotations[alias] = expression
@@ -298,7 +300,7 @@ class EntitiesView(BackstageView):
     """``GET /entities``: the older list endpoint (an array; ``filter``, ``fields``, ``offset``, ``limit``, ``order``)."""
 
     def get(self, request):
-        queryset = apply_filters(_visible(request), request.query_params.getlist("filter"))
+        queryset = apply_filters(_visible(request), request.query_params.getlist("filter"), request.user)
         orders = []
         for order in request.query_params.getlist("order"):
             direction, _, field = order.partition(":")
@@ -334,7 +336,7 @@ class EntitiesByQueryView(BackstageView):
                 "offset": _int(params.get("offset"), 0, "offset"),
             }
         limit = min(_int(params.get("limit"), DEFAULT_LIMIT, "limit"), MAX_LIMIT)
-        queryset = apply_filters(selectors.entity_list(user=request.user), state["filter"])
+        queryset = apply_filters(selectors.entity_list(user=request.user), state["filter"], request.user)
         if state["term"]:
             queryset = _full_text(queryset, state["term"], state.get("term_fields") or [])
         offset = state["offset"]
@@ -421,7 +423,7 @@ class EntitiesByRefsView(BackstageView):
                 keys.append(parse_ref(ref).key)
             except EntityRefError:
                 keys.append(None)
-        queryset = apply_filters(_visible(request), request.query_params.getlist("filter"))
+        queryset = apply_filters(_visible(request), request.query_params.getlist("filter"), request.user)
         found = {e.ref: e for e in queryset.filter(ref__in=[k for k in keys if k])}
         fields = _fields(request.data.get("fields") or [])
         serialized = dict(zip(found, serialize_page(list(found.values()), fields, request.user)))
@@ -431,7 +433,7 @@ class EntitiesByRefsView(BackstageView):
 class EntityFacetsView(BackstageView):
     def get(self, request):
         facets = request.query_params.getlist("facet")
-        queryset = apply_filters(selectors.entity_list(user=request.user), request.query_params.getlist("filter"))
+        queryset = apply_filters(selectors.entity_list(user=request.user), request.query_params.getlist("filter"), request.user)
         return Response({"facets": selectors.entity_facets(queryset, facets)})
 
 
@@ -482,7 +484,9 @@ class LocationsView(BackstageView):
                 location = services.location_register(actor=request.user, owner_team=team, refresh=False, **fields)
         except DjangoValidationError as exc:
             raise BackstageError(400, "InputError", "; ".join(exc.messages)) from None
-        report = services.location_refresh(actor=request.user, location_id=location.pk)
+        # The first read happens inside the request, as Backstage's does: bounded like a dry run.
+        report = services.location_refresh(actor=request.user, location_id=location.pk,
+                                           git_timeout=settings.CATALOG_DRY_RUN_SECONDS)
         location.refresh_from_db()
         if report.failure:
             raise BackstageError(400, "InputError", report.failure)

@@ -156,7 +156,7 @@ class LocationViewSet(PortalViewSet):
     def errors(self, request, pk=None):
         """The documents the last refresh rejected: file, document, line, field and message."""
         location = self.get_object()
-        return Response(LocationErrorSerializer(selectors.location_errors(location=location), many=True).data)
+        return Response(LocationErrorSerializer(selectors.location_errors(user=request.user, location=location), many=True).data)
 
 
 class RelationViewSet(viewsets.ViewSet):
