@@ -15,7 +15,7 @@ from django.utils.text import Truncator
 from django.views import View
 
 from catalog import selectors, services
-from catalog.choices import KINDS
+from catalog.choices import KINDS, LocationStatus
 from catalog.filtersets import EntityFilterSet, LocationFilterSet, dropdown_values
 from catalog.forms import EntitySettingsForm, LocationForm
 from catalog.graph import relation_graph_svg
@@ -253,6 +253,8 @@ class LocationDetailView(ObjectDetailView):
             "errors": selectors.location_errors(user=self.request.user, location=obj),
             "entities": selectors.entity_list_light(user=user, filters={"location": obj}).order_by("kind", "name")[:200],
             "can_edit": Location.objects.permits(user, "change", obj),
+            # Its first read (and every refresh) is a worker's job: the page says when none runs.
+            "waiting_on_worker": obj.status == LocationStatus.PENDING,
         }
 
 

@@ -223,3 +223,14 @@ def test_template_page_outlines_parameters_and_steps(client, world, tmp_path, se
     assert "fetch:template" in html and "catalog:register" in html
     user_html = client.get(entity_url("alice", "user")).content.decode()
     assert "alice@wayline.example" in user_html
+
+
+def test_a_location_waiting_for_its_first_read_says_when_no_worker_runs(client, world, settings):
+    location = services.location_register(actor=world.admin, type="git", target="https://git.example.com/a/b.git",
+                                          refresh=False)
+    client.force_login(world.victor)
+    url = reverse("catalog:location", kwargs={"pk": location.pk})
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a real broker, and no worker has written a heartbeat
+    assert "No background worker is running" in client.get(url).content.decode()
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert "No background worker is running" not in client.get(url).content.decode()
