@@ -240,9 +240,15 @@ def test_cluster_api_url_and_tags_are_validated_where_they_enter(api, world):
     ("version", "1.0\nkind: Secret"),
     ("namespace", "../kube-system"),
     ("values", {"a": "x\x00"}),
+    ("values", {"a": "{{ .Values.secret }}" * 2, "b": "\x1b[2J"}),
 ])
 def test_rendering_refuses_a_bad_row_inserted_straight_into_the_database(svc, van_world, gitops, field, value):
+    from django.db import connection
+
     from portal.gitops.models import ChangeSetFile
+
+    if connection.vendor == "postgresql" and "\x00" in str(value):
+        pytest.skip("PostgreSQL stores no NUL in JSON: such a row cannot exist there")
 
     world, van, hub, eu, us, app = van_world
     svc.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
