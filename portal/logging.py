@@ -1,4 +1,4 @@
-"""Logging filter that masks credentials before any handler writes a record."""
+"""Logging filters: credentials masked before any handler writes a record; client errors on one line."""
 from __future__ import annotations
 
 import logging
@@ -32,4 +32,17 @@ class RedactSecretsFilter(logging.Filter):
             # Render the traceback now, redacted, so handlers don't format the raw one.
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
+        return True
+
+
+class ClientErrorsOneLine(logging.Filter):
+    """A 4xx answer (403, 404, 405, ...) is the client's business, not a fault: one line, no traceback.
+
+    Django logs refused requests with the exception attached; a server error (5xx) keeps its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if status is not None and status < 500:
+            record.exc_info, record.exc_text = None, None
         return True
