@@ -231,7 +231,8 @@ def location_refresh(*, actor, location_id: int, full: bool = False, git_timeout
     Files whose bytes (and placeholder targets) did not change since the last
     run are not parsed again, and entities whose document hash is unchanged
     are not written (``full`` processes every file). Writes are in bulk.
-    Entities the location no longer supplies are flagged orphaned, then removed
+    Entities the location no longer supplies are flagged orphaned and kept, as Backstage's
+    default orphan strategy does; with ``CATALOG_ORPHAN_STRATEGY = "delete"`` they are removed
     once ``CATALOG_ORPHAN_GRACE_SECONDS`` has passed (0: in the same refresh).
     """
     started = time.monotonic()
@@ -413,15 +414,16 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
     missing = [ref for ref in existing if ref not in supplied]
     for chunk in _chunks(missing):
         report.orphaned += Entity.objects.filter(location=location, ref__in=chunk, orphaned__isnull=True).update(orphaned=now)
-    if missing:
-        cutoff = now - timezone.timedelta(seconds=getattr(settings, "CATALOG_ORPHAN_GRACE_SECONDS", 0))
+    if missing and settings.CATALOG_ORPHAN_STRATEGY == "delete":
+        cutoff = now - timezone.timedelta(seconds=settings.CATALOG_ORPHAN_GRACE_SECONDS)
         evicted = list(Entity.objects.filter(location=location, orphaned__lte=cutoff).values_list("pk", flat=True))
         for chunk in _chunks(evicted):
             Entity.objects.filter(pk__in=chunk).delete()  # relations and permissions cascade
         report.removed = len(evicted)
 
     org_changed = any(entity.data["kind"] in ("Group", "User") for entity in changed)
-    if location.is_directory and (org_changed or any(ref.startswith(("group:", "user:")) for ref in missing)):
+    org_moved = any(ref.startswith(("group:", "user:")) for ref in [*missing, *back])  # orphaned, or back
+    if location.is_directory and (org_changed or org_moved):
         for problem in _sync_memberships(actor):
             if problem.location_id == location.pk:
                 errors.append(ProcessingError(path=problem.path, doc_index=None, line=problem.line,
@@ -731,7 +733,8 @@ def _sync_memberships(actor) -> list[MembershipProblem]:
     made in the portal are never touched. Returns what could not be mapped.
     """
     problems: list[MembershipProblem] = []
-    org = list(Entity.objects.filter(kind__in=("Group", "User"), location__is_directory=True).values(
+    # Orphans stay in the catalog, flagged, but grant nothing: the directory no longer lists them.
+    org = list(Entity.objects.filter(kind__in=("Group", "User"), location__is_directory=True, orphaned__isnull=True).values(
         "ref", "kind", "namespace", "team_id", "location_id", "commit", "source_path", "line", data=F("document__data")))
     users = _directory_users(org, problems)
     group_team = {row["ref"]: row["team_id"] for row in org if row["kind"] == "Group" and row["team_id"]}

@@ -352,6 +352,12 @@ CATALOG_GIT_ALLOWED_NETWORKS = env_list("WAYLINE_CATALOG_GIT_ALLOWED_NETWORKS", 
 CATALOG_GIT_SECONDS = float(os.environ.get("WAYLINE_CATALOG_GIT_SECONDS", "300"))
 # A catalog dry run (Backstage POST /locations?dryRun=true) clones inside the request: git is killed after this.
 CATALOG_DRY_RUN_SECONDS = float(os.environ.get("WAYLINE_CATALOG_DRY_RUN_SECONDS", "20"))
+# Entities a location stops supplying: "keep" them, flagged as orphans (Backstage's default), or "delete" them once
+# CATALOG_ORPHAN_GRACE_SECONDS have passed since they were orphaned.
+CATALOG_ORPHAN_STRATEGY = os.environ.get("WAYLINE_CATALOG_ORPHAN_STRATEGY", "keep")
+if CATALOG_ORPHAN_STRATEGY not in ("keep", "delete"):
+    raise ValueError("WAYLINE_CATALOG_ORPHAN_STRATEGY must be keep or delete")
+CATALOG_ORPHAN_GRACE_SECONDS = int(os.environ.get("WAYLINE_CATALOG_ORPHAN_GRACE_SECONDS", "0"))
 # What catalog data may weigh: one placeholder's file, one entity as stored (placeholders read), all the entities
 # of one location. Errors name the file and the limit.
 CATALOG_MAX_PLACEHOLDER_BYTES = int(os.environ.get("WAYLINE_CATALOG_MAX_PLACEHOLDER_BYTES", 512 * 1024))

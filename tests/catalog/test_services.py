@@ -104,7 +104,8 @@ def test_placeholder_with_url_inside_the_same_repository_resolves(git_repo):
     assert Entity.objects.get(ref="api:default/cart").data["spec"]["definition"] == "openapi: 3.0.0\n"
 
 
-def test_edit_and_remove_files_then_refresh(git_repo):
+def test_edit_and_remove_files_then_refresh(git_repo, settings):
+    settings.CATALOG_ORPHAN_STRATEGY = "delete"  # evicted in the same refresh (grace 0)
     git_repo.write({
         "a.yaml": COMPONENT.format(name="a", description="first", owner="team-a"),
         "b.yaml": COMPONENT.format(name="b", description="second", owner="team-a"),
@@ -133,7 +134,22 @@ def test_edit_and_remove_files_then_refresh(git_repo):
     assert relation_pairs(["group:default/team-a"])["group:default/team-a"] == []
 
 
+def test_orphans_are_kept_and_flagged_by_default_as_backstage_does(git_repo):
+    git_repo.write({"a.yaml": COMPONENT.format(name="a", description="x", owner="t"),
+                    "b.yaml": COMPONENT.format(name="b", description="x", owner="t")})
+    git_repo.commit()
+    location = register(git_repo)
+    refresh(location)
+    git_repo.remove("b.yaml")
+    git_repo.commit()
+    report = refresh(location)
+    assert (report.orphaned, report.removed) == (1, 0)
+    assert Entity.objects.get(name="b").orphaned is not None
+    assert refresh(location).removed == 0  # and on every refresh after
+
+
 def test_orphans_are_flagged_before_removal_with_a_grace_period(git_repo, settings):
+    settings.CATALOG_ORPHAN_STRATEGY = "delete"
     settings.CATALOG_ORPHAN_GRACE_SECONDS = 3600
     git_repo.write({"a.yaml": COMPONENT.format(name="a", description="x", owner="t")})
     git_repo.commit()
@@ -413,8 +429,9 @@ def test_bulk_insert_paths_write_the_same_rows(git_repo):
     assert stored == [(f"f{i}.yaml", i, None, f"problem {i}\twith a tab, a \\ and\na newline", now) for i in range(25)]
 
 
-def test_relations_and_team_grants_leave_with_their_entity_location_and_team(git_repo):
+def test_relations_and_team_grants_leave_with_their_entity_location_and_team(git_repo, settings):
     """These rows have no database constraint (catalog.models.entities): the ORM cascade must remove them."""
+    settings.CATALOG_ORPHAN_STRATEGY = "delete"
     from django.contrib.auth.models import Group
 
     from catalog.models import EntityGroupObjectPermission

@@ -154,6 +154,16 @@ def test_a_directory_membership_records_its_cause_and_goes_with_its_location(wor
     services.location_directory_set(actor=world.admin, location=location, directory=True)
     services.location_refresh(actor=world.admin, location_id=location.pk, full=True)
     assert "alice" in members(world.search)
+    repo.write({"org.yaml": GROUP.format(name="search", members="")})  # alice's User entity removed
+    repo.commit()
+    services.location_refresh(actor=world.admin, location_id=location.pk)
+    assert Entity.objects.get(ref="user:default/alice").orphaned is not None  # kept, flagged ...
+    assert "alice" not in members(world.search)  # ... and granting nothing
+    repo.write({"org.yaml": GROUP.format(name="search", members="") + "---\n"
+                     + user_yaml("alice", "search", annotation="alice")})
+    repo.commit()
+    services.location_refresh(actor=world.admin, location_id=location.pk)
+    assert "alice" in members(world.search)
     services.location_delete(actor=world.admin, location=location)
     assert "alice" not in members(world.search)  # deleted: the membership does not outlive it
     removed = AuditEvent.objects.filter(action="team.member_remove", team=world.search).latest("timestamp")
@@ -333,7 +343,8 @@ def test_neighbours_of_a_private_entity_never_name_it(world, private_and_public,
     assert mine.target_exists  # its own team sees it
 
 
-def test_a_teams_visibility_survives_a_broken_file_a_fix_and_re_supply(world, tmp_path):
+def test_a_teams_visibility_survives_a_broken_file_a_fix_and_re_supply(world, tmp_path, settings):
+    settings.CATALOG_ORPHAN_STRATEGY = "delete"  # so the entity is really evicted and supplied again
     repo = repo_with(tmp_path, "cat", {"a.yaml": component_yaml("quiet", "payments"),
                                       "org.yaml": GROUP.format(name="payments", members="")})
     location = services.location_register(actor=world.admin, type="git", target=repo.url, path="*.yaml",
