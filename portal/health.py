@@ -18,6 +18,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    setup: bool = False  # failing because a one-time setup step has not run yet (a fresh data dir), not broken
 
 
 def check_database() -> Check:
@@ -25,9 +26,12 @@ def check_database() -> Check:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-        return Check("database", True, connection.vendor)
+        tables = set(connection.introspection.table_names())
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
         return Check("database", False, redact(str(exc)))
+    if "django_migrations" not in tables or "gitops_gitopsrepo" not in tables:
+        return Check("database", False, "not set up yet: run manage.py migrate (or manage.py demo)", setup=True)
+    return Check("database", True, connection.vendor)
 
 
 def check_broker() -> Check:
@@ -47,7 +51,7 @@ def check_gitops() -> Check:
     from django.db import DatabaseError
 
     from portal.gitops.engine import credentials_for
-    from portal.gitops.gitrepo import Credentials, RepoUnavailable, display_url, probe
+    from portal.gitops.gitrepo import Credentials, RepoUnavailable, display_url, is_local_url, local_path, probe
     from portal.gitops.models import GitOpsRepo
 
     try:
@@ -56,6 +60,9 @@ def check_gitops() -> Check:
         others = list(others.values_list("name", "url"))
     except DatabaseError:  # the database check says so; the repository is still worth checking
         default, others = None, []
+    if default is None and is_local_url(settings.WAYLINE_GITOPS_URL) and not local_path(settings.WAYLINE_GITOPS_URL).exists():
+        # Never set up (no row, nothing at the path): a fresh data directory, not a repository that went away.
+        return Check("gitops", False, "not set up yet: run manage.py gitops_init (or manage.py demo)", setup=True)
     problems = []
     try:
         if default is not None:

@@ -24,10 +24,14 @@ from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListVie
 
 
 def healthz(request):
-    """Readiness for Kubernetes probes: 200 when database, broker and GitOps repo answer, else 503."""
+    """Readiness for Kubernetes probes: 200 when database, broker and GitOps repo answer, else 503
+    ("not set up" for a fresh data directory, "fail" for a broken one)."""
     checks = run_checks()
     healthy = all(check.ok for check in checks)
-    body = {"status": "ok" if healthy else "fail", "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks}}
+    failing = [check for check in checks if not check.ok]
+    # "not set up": a fresh data directory waiting for migrate / gitops_init; "fail": something that worked broke.
+    status = "ok" if healthy else "not set up" if all(check.setup for check in failing) else "fail"
+    body = {"status": status, "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks}}
     return JsonResponse(body, status=200 if healthy else 503)
 
 

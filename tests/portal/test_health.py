@@ -39,3 +39,39 @@ def test_healthz_needs_no_login_and_no_https_redirect(settings, tmp_path):
     settings.WAYLINE_GITOPS_URL = str(ensure_bare_repo(tmp_path / "r.git", "main"))
     settings.SECURE_SSL_REDIRECT = True
     assert Client().get("/healthz").status_code == 200
+
+
+def test_healthz_tells_a_fresh_data_directory_from_a_broken_one(db, settings, tmp_path):
+    from portal.gitops.services import gitops_repo_init
+
+    settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
+    fresh = Client().get("/healthz")
+    assert fresh.status_code == 503
+    assert fresh.json()["status"] == "not set up"
+    assert "run manage.py gitops_init" in fresh.json()["checks"]["gitops"]["detail"]
+
+    gitops_repo_init(actor=None)
+    assert Client().get("/healthz").json()["status"] == "ok"
+    (tmp_path / "gitops.git").rename(tmp_path / "moved-away.git")
+    broken = Client().get("/healthz")
+    assert broken.status_code == 503 and broken.json()["status"] == "fail"
+    assert "is missing" in broken.json()["checks"]["gitops"]["detail"]
+
+
+def test_healthz_on_an_unmigrated_database_says_to_migrate(tmp_path):
+    """A fresh data directory: the SQLite file exists (created owner-only) but nothing is migrated."""
+    import json
+    import os
+    import sys
+
+    env = {**os.environ, "WAYLINE_DATA_DIR": str(tmp_path / "data"), "DJANGO_SETTINGS_MODULE": "portal.settings_test"}
+    env.pop("DATABASE_URL", None)
+    code = ("import django; django.setup(); from django.test import Client; "
+            "r = Client().get('/healthz'); print(r.status_code); print(r.content.decode())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))).stdout
+    status, body = out.strip().split("\n", 1)
+    assert status == "503"
+    body = json.loads(body)
+    assert body["status"] == "not set up"
+    assert "run manage.py migrate" in body["checks"]["database"]["detail"]
