@@ -7,12 +7,14 @@ applies it, so rendering, placement pages and every preview agree.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from portal.models import Visibility
+from portal.sealing import SealingError, certificate_load
 from van.choices import ClusterRole
 from van.labels import LabelError, selector_parse, tags_parse
 from van.models import App, AppRelease, Cluster, DistributionRule, Van
@@ -132,6 +134,90 @@ def van_spec(*, van: Van, clusters=None, apps=None, rules=None, default_repo: tu
         argocd_namespace=van.argocd_namespace, link_ca=LinkCA(van.link_ca_cert, van.link_ca_key) if van.link_ca_cert else None,
         prune=bool(getattr(settings, "WAYLINE_ARGOCD_PRUNE", False)),
     )
+
+
+@dataclass(frozen=True)
+class PublishBlocker:
+    """One reason a VAN commits nothing yet, and what fixes it (``cluster``: the one to edit; None: the VAN)."""
+
+    kind: str  # no_hub, hub_host, sealing_cert, credentials
+    problem: str
+    fix: str
+    cluster: Cluster | None = None
+
+    def __str__(self) -> str:
+        return f"{self.problem}: {self.fix}"
+
+
+def van_publish_blockers(*, van: Van, clusters=None) -> list[PublishBlocker]:
+    """What keeps ``van`` from publishing: until this is empty its saves are kept but nothing is committed.
+
+    The save that clears the last blocker publishes everything at once, whatever the order of the fixes.
+    Only the VAN's own settings and clusters are named. ``clusters``: the VAN's clusters, if loaded (else one query).
+    """
+    clusters = list(Cluster.objects.filter(van=van)) if clusters is None else list(clusters)
+    hub = next((c for c in clusters if c.role == ClusterRole.HUB), None)
+    edges = sorted((c for c in clusters if c.role == ClusterRole.EDGE), key=lambda c: c.name)
+    blockers = []
+    if hub is None:
+        blockers.append(PublishBlocker("no_hub", f"VAN {van.name} has no hub", "create the VAN again around a hub cluster"))
+    if not van.hub_host:
+        blockers.append(PublishBlocker(
+            "hub_host", f"VAN {van.name} has no hub address",
+            "set it on the VAN's edit page (the host name or IP at which edges reach the hub's Skupper router)"))
+    for cluster in ([hub] if hub else []) + edges:
+        role = "Hub" if cluster is hub else "Edge"
+        # The hub seals the ArgoCD cluster Secrets and the link CA; each edge its own link credentials.
+        if not cluster.sealing_cert:
+            blockers.append(PublishBlocker(
+                "sealing_cert", f"{role} {cluster.name} has no Sealed Secrets certificate",
+                "add it on the cluster's edit page (kubeseal --fetch-cert prints it)", cluster))
+        else:
+            try:
+                certificate_load(cluster.sealing_cert)
+            except SealingError as exc:
+                blockers.append(PublishBlocker(
+                    "sealing_cert", f"{role} {cluster.name}'s Sealed Secrets certificate is unusable ({exc})",
+                    "replace it on the cluster's edit page (kubeseal --fetch-cert prints it)", cluster))
+        if cluster is not hub and not cluster.credentials:
+            blockers.append(PublishBlocker(
+                "credentials", f"Edge {cluster.name} has no credentials",
+                "add a bearer token or kubeconfig on the cluster's edit page, so that ArgoCD on the hub can deploy to it",
+                cluster))
+    return blockers
+
+
+def publish_blocker_rows(*, user, van: Van) -> list[dict]:
+    """The VAN page's "not published yet" list: each blocker with where ``user`` fixes it (the edit page of the
+    VAN or cluster if they may change it; else the cluster's page if they may see it; else no link). Three queries."""
+    from django.urls import reverse
+
+    blockers = van_publish_blockers(van=van)
+    pks = {b.cluster.pk for b in blockers if b.cluster is not None}
+    changeable = set(Cluster.objects.restrict(user, "change").filter(pk__in=pks).values_list("pk", flat=True)) if pks else set()
+    visible = set(Cluster.objects.restrict(user, "view").filter(pk__in=pks).values_list("pk", flat=True)) if pks else set()
+    rows = []
+    for blocker in blockers:
+        cluster, url, can_fix = blocker.cluster, None, False
+        if cluster is None and blocker.kind == "hub_host" and Van.objects.permits(user, "change", van):
+            url, can_fix = reverse("van:van_edit", kwargs={"pk": van.pk}), True
+        elif cluster is not None and cluster.pk in changeable:
+            url, can_fix = reverse("van:cluster_edit", kwargs={"pk": cluster.pk}), True
+        elif cluster is not None and cluster.pk in visible:
+            url = cluster.get_absolute_url()
+        rows.append({"blocker": blocker, "url": url, "can_fix": can_fix})
+    return rows
+
+
+def van_publish_report(*, user, outcomes) -> list[dict]:
+    """A save's publish outcomes (``van.services.publish_outcomes``) as ``user`` may read them: VANs they may not
+    see are left out, not counted; each change set as it is now (applied, waiting, in conflict). Two queries."""
+    from portal.gitops.models import ChangeSet
+
+    visible = set(Van.objects.restrict(user, "view").filter(pk__in=[o.van.pk for o in outcomes]).values_list("pk", flat=True))
+    now = ChangeSet.objects.select_related("environment").in_bulk([o.changeset.pk for o in outcomes if o.changeset])
+    return [{"van": o.van, "blockers": list(o.blockers), "changeset": now.get(o.changeset.pk) if o.changeset else None}
+            for o in outcomes if o.van.pk in visible]
 
 
 def van_placement(*, van: Van) -> tuple[VanSpec, Placement]:
@@ -310,7 +396,8 @@ def rule_preview(*, user, van: Van, rule: DistributionRule | None, data: dict | 
     """What saving the rule form would change: the placement matrix after the edit and the Applications added/removed.
 
     ``data`` is the posted form (``environments`` a list); ``rule`` the rule being edited (None: a new one).
-    ``withheld`` lists apps the rule's tags select that the VAN may not place (another team's private apps).
+    ``withheld`` lists apps the rule's tags select that the VAN may not place (another team's private apps);
+    ``blockers`` what keeps the VAN from publishing, so saving would commit nothing yet.
     """
     if data is None:
         return None
@@ -333,11 +420,15 @@ def rule_preview(*, user, van: Van, rule: DistributionRule | None, data: dict | 
     diff = placement_diff(before, after)
     return {"matrix": placement_matrix(after, diff.after), "added": diff.added, "removed": diff.removed,
             "flag": dict(unmatched_rules(after)).get(draft.name), "prod": _touches_prod(after, diff, _protected_names()),
-            "withheld": _withheld_apps(user=user, van=van, rule=rule_spec(draft))}
+            "withheld": _withheld_apps(user=user, van=van, rule=rule_spec(draft)),
+            "blockers": van_publish_blockers(van=van, clusters=clusters)}
 
 
-def cluster_tag_preview(*, cluster: Cluster, raw_tags: str) -> dict | None:
-    """What saving new tags on a VAN member would change in its VAN (None for a cluster in no VAN)."""
+def cluster_tag_preview(*, cluster: Cluster, raw_tags: str, sealing_cert: str = "", credentials: str = "") -> dict | None:
+    """What saving new tags on a VAN member would change in its VAN (None for a cluster in no VAN).
+
+    ``sealing_cert``/``credentials``: posted with the tags (empty: keep the stored ones); ``blockers`` counts them.
+    """
     if cluster.van_id is None:
         return None
     try:
@@ -346,13 +437,18 @@ def cluster_tag_preview(*, cluster: Cluster, raw_tags: str) -> dict | None:
         return _preview_error(exc)
     clusters = list(Cluster.objects.filter(van_id=cluster.van_id))
     draft = next(c for c in clusters if c.pk == cluster.pk)
-    edited = [c for c in clusters if c.pk != cluster.pk] + [Cluster(**{**{f.attname: getattr(draft, f.attname) for f in Cluster._meta.concrete_fields}, "tags": tags})]
+    fields = {f.attname: getattr(draft, f.attname) for f in Cluster._meta.concrete_fields}
+    others = [c for c in clusters if c.pk != cluster.pk]
+    edited = others + [Cluster(**{**fields, "tags": tags})]
+    posted = Cluster(**{**fields, "sealing_cert": (sealing_cert or "").strip() or draft.sealing_cert,
+                        "credentials": (credentials or "").strip() or draft.credentials})
     apps, rules = list(placeable_apps(van=cluster.van)), list(DistributionRule.objects.filter(van_id=cluster.van_id))
     before = van_spec(van=cluster.van, clusters=clusters, apps=apps, rules=rules)
     after = van_spec(van=cluster.van, clusters=edited, apps=apps, rules=rules)
     diff = placement_diff(before, after)
     return {"matrix": placement_matrix(after, diff.after), "added": diff.added, "removed": diff.removed, "flag": None,
-            "prod": [name for slug, name in _protected_names().items() if slug == cluster.environment] if diff.added or diff.removed else []}
+            "prod": [name for slug, name in _protected_names().items() if slug == cluster.environment] if diff.added or diff.removed else [],
+            "blockers": van_publish_blockers(van=cluster.van, clusters=others + [posted])}
 
 
 def app_edit_preview(*, user, app: App | None, data: dict) -> dict:
@@ -408,5 +504,6 @@ def app_edit_preview(*, user, app: App | None, data: dict) -> dict:
         # An app the policy withholds from this VAN is absent from ``after``: show its row empty.
         matrix["rows"] = matrix["rows"] or [{"app": app.name, "cells": ["" for _ in matrix["clusters"]]}]
         rows.append({"van": van, "matrix": matrix, "added": diff.added, "removed": diff.removed,
-                     "prod": _touches_prod(after, diff, protected), "withheld": not after.apps and any(r.selects_app(new_spec) for r in after.rules)})
+                     "prod": _touches_prod(after, diff, protected), "withheld": not after.apps and any(r.selects_app(new_spec) for r in after.rules),
+                     "blockers": van_publish_blockers(van=van, clusters=clusters[van.pk])})
     return {"app_name": app.name, "vans": rows, "hidden": hidden}

@@ -3,11 +3,17 @@
 Every change that alters what a VAN's GitOps files say re-renders the VAN and
 proposes the difference as one ChangeSet, inside the same transaction (the GitOps
 engine's outbox), so a failed write never reaches git and a committed one always does.
+A VAN that cannot publish yet (``van.selectors.van_publish_blockers``: a missing hub
+address, certificate or edge credentials) keeps every save and commits nothing; the
+save that clears its last blocker publishes it. ``publish_outcomes`` tells a page which.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 import yaml
 from django.conf import settings
@@ -314,16 +320,57 @@ def van_publish(*, actor, van: Van, message: str, environments=()):
     )
 
 
+@dataclass(frozen=True)
+class PublishOutcome:
+    """What one save did to one VAN's files: blocked (``blockers``), nothing to change (no ``changeset``), or proposed."""
+
+    van: Van
+    changeset: object = None  # portal.gitops ChangeSet
+    blockers: tuple = ()
+
+
+_outcomes: ContextVar[list[PublishOutcome] | None] = ContextVar("van_publish_outcomes", default=None)
+
+
+@contextmanager
+def publish_outcomes():
+    """Collect the outcome of every VAN publish the services inside run, so the page can say why nothing was
+    committed (a save that changes no VAN's files records nothing)."""
+    token = _outcomes.set([])
+    try:
+        yield _outcomes.get()
+    finally:
+        _outcomes.reset(token)
+
+
+def _publish_unless_blocked(*, actor, van: Van, message: str, environments=(), blockers=None):
+    """Publish ``van`` unless something blocks it (the save is kept either way); the change set, or None."""
+    from van.selectors import van_publish_blockers
+
+    blockers = van_publish_blockers(van=van) if blockers is None else blockers
+    changeset = None if blockers else van_publish(actor=actor, van=van, message=message, environments=environments)
+    if (collected := _outcomes.get()) is not None:
+        collected.append(PublishOutcome(van=van, changeset=changeset, blockers=tuple(blockers)))
+    return changeset
+
+
 def _publish_all(*, actor, vans, message: str, app: App | None = None) -> list:
-    """Publish each VAN once. ``message`` may hold ``{app}``: the app's name where the VAN's team may see the
-    app, else "an app of another team", so a change message never names a private app to its readers."""
+    """Publish each VAN once (those not blocked). ``message`` may hold ``{app}``: the app's name where the VAN's
+    team may see the app, else "an app of another team", so a change message never names a private app to its readers."""
+    from van.selectors import van_publish_blockers
+
+    vans = {v.pk: v for v in vans if v is not None}
+    clusters = {}
+    for cluster in Cluster.objects.filter(van_id__in=list(vans)):
+        clusters.setdefault(cluster.van_id, []).append(cluster)
     changesets = []
-    for van in {v.pk: v for v in vans if v is not None}.values():
+    for van in vans.values():
         text = message
         if app is not None:
             visible = app.visibility == "public" or app.owner_team_id == van.owner_team_id
             text = message.format(app=app.name if visible else "an app of another team")
-        if cs := van_publish(actor=actor, van=van, message=text):
+        blockers = van_publish_blockers(van=van, clusters=clusters.get(van.pk, []))
+        if cs := _publish_unless_blocked(actor=actor, van=van, message=text, blockers=blockers):
             changesets.append(cs)
     return changesets
 
@@ -336,19 +383,6 @@ def _vans_of_rules_selecting(app: App) -> list[Van]:
         if any(t in tags or t in keys for t in rule.app_tags):
             vans[rule.van_id] = rule.van
     return list(vans.values())
-
-
-def _van_ready(van: Van | None) -> bool:
-    return bool(_ready([van]))
-
-
-def _ready(vans) -> list[Van]:
-    """The VANs (each once) that can publish: a hub address and a hub that can seal (it has a sealing
-    certificate). One query for all their hubs."""
-    vans = {v.pk: v for v in vans if v is not None and v.hub_host}
-    sealed_hubs = set(Cluster.objects.filter(van_id__in=list(vans), role=ClusterRole.HUB).exclude(sealing_cert="")
-                      .values_list("van_id", flat=True))
-    return [v for pk, v in vans.items() if pk in sealed_hubs]
 
 
 # --- clusters ------------------------------------------------------------------------------------
@@ -406,10 +440,10 @@ def cluster_update(*, actor, obj: Cluster, credentials: str = "", credentials_ki
     if "sealing_cert" in changes:
         changes["sealing_cert"] = "replaced"  # a public certificate, but long: the audit row says only that it changed
     audit_record(actor=actor, action="cluster.update", obj=obj, changes=changes)
-    if obj.van_id and _van_ready(obj.van):
+    if obj.van_id:
         # The cluster's environment before the edit counts too: relabelling a Prod cluster as Dev, or moving it out of
         # a Prod placement by its tags, is a Prod change and waits for Prod's approvers.
-        van_publish(actor=actor, van=obj.van, message=f"update cluster {obj.name}", environments=[previous_environment])
+        _publish_unless_blocked(actor=actor, van=obj.van, message=f"update cluster {obj.name}", environments=[previous_environment])
     return obj
 
 
@@ -420,8 +454,8 @@ def cluster_delete(*, actor, obj: Cluster) -> None:
     van = obj.van
     audit_record(actor=actor, action="cluster.delete", obj=obj, changes={"name": obj.name})
     obj.delete()
-    if van is not None and _van_ready(van):
-        van_publish(actor=actor, van=van, message=f"remove cluster {obj.name}", environments=[obj.environment])
+    if van is not None:
+        _publish_unless_blocked(actor=actor, van=van, message=f"remove cluster {obj.name}", environments=[obj.environment])
 
 
 # --- VANs ----------------------------------------------------------------------------------------
@@ -479,8 +513,7 @@ def van_create(
             raise ValidationError({"edges": f"edges: {edge.name} is already the hub"})
         _join(edge, van, ClusterRole.EDGE, actor=actor)
     audit_record(actor=actor, action="van.create", obj=van, changes={"name": name, "hub": hub.name, "edges": [e.name for e in edges]})
-    if _van_ready(van):
-        van_publish(actor=actor, van=van, message="create")
+    _publish_unless_blocked(actor=actor, van=van, message="create")
     return van
 
 
@@ -510,8 +543,7 @@ def van_update(*, actor, obj: Van, edges=None, hub=None, **fields) -> Van:
             van_edge_add(actor=actor, van=obj, cluster=wanted[pk], publish=False)
         changes["edges"] = sorted(c.name for c in edges)
     audit_record(actor=actor, action="van.update", obj=obj, changes=changes)
-    if _van_ready(obj):
-        van_publish(actor=actor, van=obj, message="update")
+    _publish_unless_blocked(actor=actor, van=obj, message="update")
     return obj
 
 
@@ -520,8 +552,8 @@ def van_edge_add(*, actor, van: Van, cluster: Cluster, publish: bool = True) -> 
     """Attach an edge: its cluster Secret, Site, Link and sealed link credentials appear in git."""
     _join(cluster, van, ClusterRole.EDGE, actor=actor)
     audit_record(actor=actor, action="van.edge_add", obj=van, changes={"edge": cluster.name})
-    if publish and _van_ready(van):
-        van_publish(actor=actor, van=van, message=f"add edge {cluster.name}")
+    if publish:
+        _publish_unless_blocked(actor=actor, van=van, message=f"add edge {cluster.name}")
     return cluster
 
 
@@ -533,8 +565,8 @@ def van_edge_remove(*, actor, van: Van, cluster: Cluster, publish: bool = True) 
     cluster.van, cluster.role, cluster.link_cert, cluster.link_key = None, "", "", ""
     _save(cluster)
     audit_record(actor=actor, action="van.edge_remove", obj=van, changes={"edge": cluster.name})
-    if publish and _van_ready(van):
-        van_publish(actor=actor, van=van, message=f"remove edge {cluster.name}", environments=[cluster.environment])
+    if publish:
+        _publish_unless_blocked(actor=actor, van=van, message=f"remove edge {cluster.name}", environments=[cluster.environment])
     return cluster
 
 
@@ -591,8 +623,7 @@ def app_create(*, actor, name: str, owner_team: Team, namespace: str, repo_url: 
     if app.version or app.chart_version:
         AppRelease.objects.create(app=app, version=app.version, chart_version=app.chart_version, author=actor if actor and actor.is_authenticated else None)
     audit_record(actor=actor, action="app.create", obj=app, changes={"name": name, "tags": app.tags, "version": app.version})
-    vans = _ready(_vans_of_rules_selecting(app))
-    _publish_all(actor=actor, vans=vans, message="add app {app}", app=app)
+    _publish_all(actor=actor, vans=_vans_of_rules_selecting(app), message="add app {app}", app=app)
     return app
 
 
@@ -611,7 +642,7 @@ def app_update(*, actor, obj: App, **fields) -> App:
     if (obj.version, obj.chart_version) != (old_version, old_chart):
         release = AppRelease.objects.create(app=obj, version=obj.version, chart_version=obj.chart_version, author=actor if actor and actor.is_authenticated else None)
     audit_record(actor=actor, action="app.update", obj=obj, changes=changes)
-    changesets = _publish_all(actor=actor, vans=_ready(before + _vans_of_rules_selecting(obj)), message="update app {app}", app=obj)
+    changesets = _publish_all(actor=actor, vans=before + _vans_of_rules_selecting(obj), message="update app {app}", app=obj)
     if release is not None and changesets:
         release.changesets.set(changesets)
     return obj
@@ -636,7 +667,7 @@ def app_version_set(*, actor, app: App, version: str = "", chart_version: str = 
     )
     audit_record(actor=actor, action="app.rollback" if rollback_of else "app.upgrade", obj=app, changes=changes)
     verb = "roll back {app} to" if rollback_of else "upgrade {app} to"
-    changesets = _publish_all(actor=actor, vans=_ready(_vans_of_rules_selecting(app)),
+    changesets = _publish_all(actor=actor, vans=_vans_of_rules_selecting(app),
                               message=f"{verb} {app.version or app.chart_version}", app=app)
     release.changesets.set(changesets)
     return release
@@ -651,7 +682,7 @@ def app_rollback(*, actor, app: App, release: AppRelease) -> AppRelease:
 
 @transaction.atomic
 def app_delete(*, actor, obj: App) -> None:
-    vans = _ready(_vans_of_rules_selecting(obj))
+    vans = _vans_of_rules_selecting(obj)
     audit_record(actor=actor, action="app.delete", obj=obj, changes={"name": obj.name})
     gone = App(name=obj.name, visibility=obj.visibility, owner_team_id=obj.owner_team_id)
     obj.delete()
@@ -681,8 +712,7 @@ def rule_create(*, actor, van: Van, name: str, app_tags, cluster_selector: str =
     rule = DistributionRule(van=van, name=name, **fields)
     _save(rule)
     audit_record(actor=actor, action="rule.create", obj=rule, team=van.owner_team, changes={k: v for k, v in fields.items()} | {"name": name})
-    if _van_ready(van):
-        van_publish(actor=actor, van=van, message=f"add rule {name}")
+    _publish_unless_blocked(actor=actor, van=van, message=f"add rule {name}")
     return rule
 
 
@@ -694,8 +724,8 @@ def rule_update(*, actor, obj: DistributionRule, **fields) -> DistributionRule:
     changes = _apply_fields(obj, fields)
     _save(obj)
     audit_record(actor=actor, action="rule.update", obj=obj, team=obj.van.owner_team, changes=changes)
-    if changes and _van_ready(obj.van):
-        van_publish(actor=actor, van=obj.van, message=f"update rule {obj.name}", environments=before)
+    if changes:
+        _publish_unless_blocked(actor=actor, van=obj.van, message=f"update rule {obj.name}", environments=before)
     return obj
 
 
@@ -705,5 +735,4 @@ def rule_delete(*, actor, obj: DistributionRule) -> None:
     before = rule_environments(obj)
     audit_record(actor=actor, action="rule.delete", obj=obj, team=van.owner_team, changes={"name": obj.name})
     obj.delete()
-    if _van_ready(van):
-        van_publish(actor=actor, van=van, message=f"remove rule {obj.name}", environments=before)
+    _publish_unless_blocked(actor=actor, van=van, message=f"remove rule {obj.name}", environments=before)

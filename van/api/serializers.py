@@ -1,9 +1,11 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.models import Team, Visibility
 from portal.selectors import teams_user_can_edit_for
 from van.choices import AppMatch, CredentialsKind, Environment, Provider, Reachability, SourceKind, SyncMode
 from van.models import App, AppRelease, Cluster, DistributionRule, Van
+from van.selectors import van_publish_blockers
 
 
 class EditableTeamField(serializers.SlugRelatedField):
@@ -46,6 +48,13 @@ class ClusterSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "role", "created", "updated"]
 
 
+class PublishBlockerSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="no_hub, hub_host, sealing_cert or credentials.")
+    cluster = serializers.CharField(source="cluster.name", default=None, allow_null=True, help_text="The cluster to fix; null: the VAN itself.")
+    problem = serializers.CharField()
+    fix = serializers.CharField()
+
+
 class VanSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="van-detail")
     owner_team = EditableTeamField(slug_field="slug", queryset=Team.objects.none())
@@ -53,11 +62,13 @@ class VanSerializer(serializers.ModelSerializer):
     reachability = serializers.ChoiceField(choices=Reachability.choices, default=Reachability.LOADBALANCER)
     hub = serializers.CharField(write_only=True, help_text="Name of the hub cluster (one you may change).")
     edges = serializers.ListField(child=serializers.CharField(), required=False, write_only=True, help_text="Names of edge clusters.")
+    publish_blockers = serializers.SerializerMethodField(
+        help_text="What keeps the VAN from publishing: until this is empty its saves are kept but nothing is committed.")
 
     class Meta:
         model = Van
         fields = ["url", "id", "name", "description", "owner_team", "visibility", "hub", "edges", "reachability", "hub_host",
-                  "inter_router_port", "edge_port", "created", "updated"]
+                  "inter_router_port", "edge_port", "publish_blockers", "created", "updated"]
         read_only_fields = ["id", "created", "updated"]
 
     def _clusters(self, names: list[str], field: str) -> list[Cluster]:
@@ -72,6 +83,10 @@ class VanSerializer(serializers.ModelSerializer):
 
     def validate_edges(self, value):
         return self._clusters(list(value), "edges")
+
+    @extend_schema_field(PublishBlockerSerializer(many=True))
+    def get_publish_blockers(self, instance):
+        return PublishBlockerSerializer(van_publish_blockers(van=instance, clusters=instance.clusters.all()), many=True).data
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
