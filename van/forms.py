@@ -145,7 +145,8 @@ class AppVersionForm(PortalForm):
 
 class RuleForm(PortalForm):
     name = forms.CharField(max_length=63, help_text="A DNS label, unique within the VAN.")
-    order = forms.IntegerField(min_value=0, initial=100, help_text="Earlier rules win when two place the same app on a cluster.")
+    order = forms.IntegerField(min_value=0, max_value=2 ** 31 - 1, initial=100,  # PostgreSQL's integer column
+                               help_text="Earlier rules win when two place the same app on a cluster.")
     app_tags = forms.CharField(label="App tags", help_text="Apps carrying these tags, e.g. payments")
     app_match = forms.ChoiceField(choices=AppMatch.choices, label="Apps must have")
     cluster_selector = forms.CharField(

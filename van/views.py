@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.messages import ERROR, INFO, SUCCESS, WARNING
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -8,12 +9,63 @@ from django.shortcuts import redirect, render
 from django.views import View
 
 from portal.forms import apply_validation_error
+from portal.gitops.choices import ChangeSetStatus
 from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListView, get_permitted_object_or_404
 from van import selectors, services
 from van.filtersets import AppFilterSet, ClusterFilterSet, RuleFilterSet, VanFilterSet
 from van.forms import AppForm, AppVersionForm, ClusterForm, RuleForm, VanForm
 from van.models import App, Cluster, DistributionRule, Van
 from van.tables import AppTable, ClusterTable, RuleTable, VanTable
+
+
+# --- what a save did in git ----------------------------------------------------------------------
+
+
+def _publish_message(van, changeset, blockers) -> tuple[int, str]:
+    """One VAN's line after a save: committed, on its way, waiting, refused, nothing to change, or blocked and how to unblock."""
+    if blockers:
+        fixes = " ".join(f"{b.problem}: {b.fix}." for b in blockers)
+        return WARNING, (f"Saved, but nothing was committed for VAN {van}: it cannot publish yet. {fixes} "
+                         "The save that fixes the last of these publishes the VAN; its page lists what is left.")
+    if changeset is None:
+        return INFO, f"Nothing changed in git for VAN {van}: its files already say this (in git, or in a change set on its way)."
+    number = f"change set #{changeset.pk}"
+    if changeset.status == ChangeSetStatus.WITHDRAWN:
+        return INFO, f"Nothing to commit for VAN {van}: this save undid what {number} was waiting to write, so it was withdrawn."
+    if changeset.status == ChangeSetStatus.APPLIED:
+        return SUCCESS, f"Committed for VAN {van}: {number} ({changeset.commit_sha[:10]})."
+    refused = {ChangeSetStatus.CONFLICT: "conflicts with what git holds", ChangeSetStatus.FAILED: "failed",
+               ChangeSetStatus.REJECTED: "was rejected"}
+    if changeset.status in refused:
+        return ERROR, (f"Not committed for VAN {van}: {number} {refused[changeset.status]}. "
+                       "Open it to see why, then retry it or save again.")
+    if changeset.environment.requires_approval and not changeset.approved_at:
+        return WARNING, (f"Proposed for VAN {van} as {number}; it touches {changeset.environment.name}, so it is committed "
+                         "once an approver approves it on its page.")
+    return INFO, f"Proposed for VAN {van} as {number}; the GitOps worker commits it shortly (the VAN page shows when, or why not)."
+
+
+def _report_publishing(request, outcomes, *, nothing: str = "") -> None:
+    """Tell the next page what a save did in each VAN it touched; only VANs the user may see are named, so
+    ``nothing`` (said when it touched none of those) must hold whatever happened in VANs they may not see."""
+    rows = selectors.van_publish_report(user=request.user, outcomes=outcomes) if outcomes else []
+    if not rows and nothing:
+        messages.info(request, nothing)
+    for row in rows:
+        messages.add_message(request, *_publish_message(row["van"], row["changeset"], row["blockers"]))
+
+
+class _ReportsPublishing:
+    """An edit view whose successful save (a redirect) says what it did in git, or why it committed nothing."""
+
+    nothing_published = ""
+
+    def post(self, request, **kwargs):
+        with services.publish_outcomes() as outcomes:
+            response = super().post(request, **kwargs)
+        if response.status_code == 302:
+            _report_publishing(request, outcomes, nothing=self.nothing_published)
+        return response
 
 
 # --- clusters ------------------------------------------------------------------------------------
@@ -41,9 +93,10 @@ class ClusterDetailView(ObjectDetailView):
         }
 
 
-class ClusterEditView(ObjectEditView):
+class ClusterEditView(_ReportsPublishing, ObjectEditView):
     """Edit a cluster; for a VAN member, changing tags previews the placement change (htmx) before saving."""
 
+    nothing_published = "No VAN you can see includes this cluster, so nothing was committed for it."
     model = Cluster
     form_class = ClusterForm
     template_name = "van/cluster_edit.html"
@@ -52,7 +105,9 @@ class ClusterEditView(ObjectEditView):
 
     def post(self, request, **kwargs):
         if request.htmx and request.POST.get("_preview") and self.object is not None:
-            preview = selectors.cluster_tag_preview(cluster=self.object, raw_tags=request.POST.get("tags", ""))
+            preview = selectors.cluster_tag_preview(cluster=self.object, raw_tags=request.POST.get("tags", ""),
+                                                    sealing_cert=request.POST.get("sealing_cert", ""),
+                                                    credentials=request.POST.get("credentials", ""))
             return render(request, "van/inc/rule_preview.html", {"preview": preview})
         return super().post(request, **kwargs)
 
@@ -76,10 +131,11 @@ class VanDetailView(ObjectDetailView):
     def get_extra_context(self, obj):
         return {"can_edit": Van.objects.permits(self.request.user, "change", obj), "rules": list(obj.rules.all()),
                 "pending": selectors.pending_changes(user=self.request.user, van=obj),
+                "blockers": selectors.publish_blocker_rows(user=self.request.user, van=obj),
                 "changesets": selectors.van_changesets(van=obj, user=self.request.user)} | selectors.van_overview(van=obj, user=self.request.user)
 
 
-class VanEditView(ObjectEditView):
+class VanEditView(_ReportsPublishing, ObjectEditView):
     model = Van
     form_class = VanForm
     create_service = services.van_create
@@ -111,9 +167,10 @@ class AppDetailView(ObjectDetailView):
         }
 
 
-class AppEditView(ObjectEditView):
+class AppEditView(_ReportsPublishing, ObjectEditView):
     """Add or edit an app; changing its tags (or visibility, owner) previews the Applications every VAN would add or remove (htmx)."""
 
+    nothing_published = "No VAN you can see has a rule selecting this app's tags, so nothing was committed for it."
     model = App
     form_class = AppForm
     template_name = "van/app_edit.html"
@@ -140,10 +197,12 @@ class AppVersionView(_AppActionView):
         form = AppVersionForm(request.POST, user=request.user)
         if form.is_valid():
             try:
-                release = services.app_version_set(actor=request.user, app=app, **form.cleaned_data)
+                with services.publish_outcomes() as outcomes:
+                    release = services.app_version_set(actor=request.user, app=app, **form.cleaned_data)
                 messages.success(request, f"{app} set to {release.version or release.chart_version}; "
                                           f"{selectors.app_releases(app=app, user=request.user).get(pk=release.pk).changesets.count()} change set(s) "
                                           "proposed.")  # those the user may see: another team's private VANs are not counted
+                _report_publishing(request, outcomes, nothing=AppEditView.nothing_published)
                 return redirect(app.get_absolute_url())
             except ValidationError as exc:
                 apply_validation_error(form, exc)
@@ -160,8 +219,10 @@ class AppRollbackView(_AppActionView):
         if release is None:
             raise Http404
         try:
-            services.app_rollback(actor=request.user, app=app, release=release)
+            with services.publish_outcomes() as outcomes:
+                services.app_rollback(actor=request.user, app=app, release=release)
             messages.success(request, f"Rolling {app} back to {release.version or release.chart_version}.")
+            _report_publishing(request, outcomes, nothing=AppEditView.nothing_published)
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
         return redirect(app.get_absolute_url())
@@ -189,7 +250,8 @@ class RuleDetailView(ObjectDetailView):
 
 
 class RuleEditView(LoginRequiredMixin, View):
-    """Create or edit a rule with a live preview (htmx) of the placement it produces; saving commits one ChangeSet."""
+    """Create or edit a rule with a live preview (htmx) of the placement it produces; saving proposes one ChangeSet
+    (or says why it cannot yet: the preview lists what keeps the VAN from publishing)."""
 
     template_name = "van/rule_edit.html"
 
@@ -218,25 +280,33 @@ class RuleEditView(LoginRequiredMixin, View):
     def preview(self, data):
         return selectors.rule_preview(user=self.request.user, van=self.van, rule=self.object, data=data)
 
+    def posted_preview(self, data) -> dict:
+        """The preview of the posted form, its ``order`` parsed by the form's own field (never by ``int()``)."""
+        values = {k: data.get(k) for k in data} | {"environments": data.getlist("environments")}
+        try:
+            values["order"] = RuleForm.base_fields["order"].clean(values.get("order") or 0)
+        except ValidationError as exc:
+            return {"error": f"Order: {' '.join(exc.messages)}"}
+        return self.preview(values)
+
     def get(self, request, **kwargs):
         return self.render_page(self.form())
 
     def post(self, request, **kwargs):
         data = request.POST
         if request.htmx and data.get("_preview"):
-            values = {k: data.get(k) for k in data} | {"environments": data.getlist("environments")}
-            return render(request, "van/inc/rule_preview.html", {"preview": self.preview(values), "van": self.van})
+            return render(request, "van/inc/rule_preview.html", {"preview": self.posted_preview(data), "van": self.van})
         form = self.form(data)
         if form.is_valid():
             try:
-                if self.object is None:
-                    rule = services.rule_create(actor=request.user, van=self.van, **form.cleaned_data)
-                    messages.success(request, f"Added rule {rule.name}; its ApplicationSets were proposed as a change set.")
-                else:
-                    rule = services.rule_update(actor=request.user, obj=self.object, **form.cleaned_data)
-                    messages.success(request, f"Saved rule {rule.name}.")
+                with services.publish_outcomes() as outcomes:
+                    if self.object is None:
+                        rule = services.rule_create(actor=request.user, van=self.van, **form.cleaned_data)
+                    else:
+                        rule = services.rule_update(actor=request.user, obj=self.object, **form.cleaned_data)
+                messages.success(request, f"{'Added' if self.object is None else 'Saved'} rule {rule.name}.")
+                _report_publishing(request, outcomes, nothing=f"Rule {rule.name} did not change, so nothing was committed.")
                 return redirect(rule.get_absolute_url())
             except ValidationError as exc:
                 apply_validation_error(form, exc)
-        values = {k: data.get(k) for k in data} | {"environments": data.getlist("environments")}
-        return self.render_page(form, status=400, preview=self.preview(values))
+        return self.render_page(form, status=400, preview=self.posted_preview(data))
