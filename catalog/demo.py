@@ -1,4 +1,8 @@
-"""Demo data: the catalog in ``catalog/demo_catalog/`` as a local git repository, registered and ingested."""
+"""Demo data: the catalog in ``catalog/demo_catalog/`` as a local git repository, registered and ingested.
+
+The root location is the organisation's directory (its Users carry ``wayline.io/username``, so they map to the
+demo's portal users); ``payments-private/`` is a second, private location of the Payments team.
+"""
 from __future__ import annotations
 
 import shutil
@@ -32,14 +36,23 @@ def build_demo_repo() -> Path:
     return path
 
 
+# (path in the demo repository, owning team, visibility, directory): the organisation's directory first, then
+# a private location of the Payments team that other teams cannot see.
+LOCATIONS = [
+    ("catalog-info.yaml", "platform", "public", True),
+    ("payments-private/catalog-info.yaml", "payments", "private", False),
+]
+
+
 def seed(*, actor=None):
-    """Register the demo catalog (owned by the platform team) and ingest it now."""
+    """Register the demo catalog's locations and ingest them now (the directory first: it maps users to teams)."""
     path = build_demo_repo()
-    location = Location.objects.filter(type=LocationType.GIT, target=str(path), path="catalog-info.yaml").first()
-    if location is None:
-        location = services.location_register(
-            actor=actor, type=LocationType.GIT, target=str(path), path="catalog-info.yaml",
-            owner_team=Team.objects.filter(slug="platform").first(), directory=True, refresh=False,
-        )
-    services.location_refresh(actor=actor, location_id=location.pk)
+    for file, team, visibility, directory in LOCATIONS:
+        location = Location.objects.filter(type=LocationType.GIT, target=str(path), path=file).first()
+        if location is None:
+            location = services.location_register(
+                actor=actor, type=LocationType.GIT, target=str(path), path=file,
+                owner_team=Team.objects.filter(slug=team).first(), visibility=visibility, directory=directory, refresh=False,
+            )
+        services.location_refresh(actor=actor, location_id=location.pk)
     return actor

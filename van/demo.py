@@ -1,4 +1,11 @@
-"""Demo VAN: a hub and three edges across Dev and Prod, tagged apps and distribution rules.
+"""Demo VANs and the story the README's quick tour walks through.
+
+``demo``: a public VAN of the platform team, a hub and three edges across Dev and
+Prod, tagged apps and distribution rules. ``search-lab``: a private VAN of the
+Search team, all Dev, that other teams cannot see. Then what happened since: a
+Dev upgrade in the lab by bob that went straight to git, a Prod upgrade by alice
+waiting for a Prod approver (pat, of the platform team), and a hand edit pushed
+to the GitOps repository outside Wayline, flagged by the check for outside edits.
 
 The Sealed Secrets controller key pairs are generated here and thrown away: only
 the certificates are kept (Wayline never holds a controller's private key), so
@@ -12,10 +19,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from django.contrib.auth import get_user_model
 
 from portal.models import Team
 from van import services
-from van.models import App, Cluster, DistributionRule, Van
+from van.models import App, AppRelease, Cluster, DistributionRule, Van
 
 CLUSTERS = [
     # name, environment, provider, tags
@@ -40,12 +48,32 @@ APPS = [
 ]
 RULES = [
     # name, order, app tags, match, cluster selector, environments, sync
-    ("payments-eu", 10, "payments", "all", "region=eu, !gpu", [], "automated"),
-    ("pci-gold-only", 20, "pci", "all", "pci, tier=gold", ["prod"], "manual"),
+    # The narrower rule first: PCI apps go to gold PCI clusters with manual sync, the rest of Payments by region.
+    ("pci-gold-only", 10, "pci", "all", "pci, tier=gold", ["prod"], "manual"),
+    ("payments-eu", 20, "payments", "all", "region=eu, !gpu", [], "automated"),
     ("search-gpu", 30, "search", "all", "gpu", [], "automated"),
     ("search-dev", 40, "search", "all", "region in (eu,us)", ["dev"], "automated"),
     ("observe-everything", 50, "observability", "all", "", [], "automated"),
 ]
+
+# The Search team's private lab: its own hub and a GPU edge, all Dev, so its changes need no approval.
+LAB_CLUSTERS = [
+    ("lab-hub", "dev", "gke", "region=us, role=hub"),
+    ("lab-gpu", "dev", "gke", "region=us, gpu"),
+]
+LAB_APP = ("ranking-experiment", "registry.example.net/search/ranking", "0.3.0", "search-lab, experiment")
+
+# What happened after the VANs were set up (each done once, found again by its release).
+DEV_UPGRADE = ("bob", "ranking-experiment", "0.4.0")  # the lab is all Dev: committed at once
+PROD_UPGRADE = ("alice", "payment-gateway", "1.10.0")  # reaches prod-eu: waits for a Prod approver
+# A hand edit pushed straight to the GitOps repository by someone on call (not a portal user).
+OUTSIDE_EDIT = {
+    "path": "vans/demo/hub/applicationsets/observe-everything/splunk-forwarder.yaml",
+    "old": 'targetRevision: "1.5.4"',
+    "new": 'targetRevision: "1.5.5"',
+    "message": "Hotfix: splunk-connect 1.5.5 (straight in git, no time for the portal)",
+    "author": ("Olly Oncall", "olly.oncall@wayline.example"),
+}
 
 
 def throwaway_sealing_certificate(common_name: str) -> str:
@@ -62,23 +90,38 @@ def throwaway_sealing_certificate(common_name: str) -> str:
 
 
 def seed(*, actor):
-    """Create the demo VAN (idempotent: an existing demo VAN is left as it is)."""
-    if Van.objects.filter(name="demo").exists():
-        return actor
+    """Create the demo VANs and their story; each part is skipped when it is there already (idempotent)."""
     teams = {t.slug: t for t in Team.objects.filter(slug__in=["platform", "payments", "search"])}
     platform = teams.get("platform") or next(iter(teams.values()), None)
     if platform is None:
         return actor
-    clusters = {}
-    for name, env, provider, tags in CLUSTERS:
-        cluster = Cluster.objects.filter(name=name).first() or services.cluster_create(
-            actor=actor, name=name, api_url=f"https://{name}.k8s.example.net:6443", owner_team=platform,
-            environment=env, provider=provider, tags=tags, sealing_cert=throwaway_sealing_certificate(f"sealed-secrets-{name}"),
-            credentials_kind="" if name == "hub-eu" else "token",
-            credentials="" if name == "hub-eu" else f"demo-token-{name}-not-a-real-credential",
-            description="Demo cluster (no real API server behind it).",
-        )
-        clusters[name] = cluster
+    van = Van.objects.filter(name="demo").first() or _demo_van_create(actor, teams, platform)
+    _approve_demo_changes(actor)
+    if "search" in teams:
+        _lab_van_seed(actor=_user("bob") or actor, team=teams["search"])
+    _upgrade_once(*DEV_UPGRADE)
+    _upgrade_once(*PROD_UPGRADE)
+    _outside_edit_once(van)
+    return actor
+
+
+def _user(username: str):
+    return get_user_model().objects.filter(username=username).first()
+
+
+def _cluster(actor, name, env, provider, tags, team, visibility="public") -> Cluster:
+    return Cluster.objects.filter(name=name).first() or services.cluster_create(
+        actor=actor, name=name, api_url=f"https://{name}.k8s.example.net:6443", owner_team=team,
+        environment=env, provider=provider, tags=tags, visibility=visibility,
+        sealing_cert=throwaway_sealing_certificate(f"sealed-secrets-{name}"),
+        credentials_kind="" if "hub" in name else "token",
+        credentials="" if "hub" in name else f"demo-token-{name}-not-a-real-credential",
+        description="Demo cluster (no real API server behind it).",
+    )
+
+
+def _demo_van_create(actor, teams, platform) -> Van:
+    clusters = {name: _cluster(actor, name, env, provider, tags, platform) for name, env, provider, tags in CLUSTERS}
     for name, team, component, source, tags, extra in APPS:
         if App.objects.filter(name=name).exists():
             continue
@@ -99,23 +142,70 @@ def seed(*, actor):
                                  cluster_selector=selector, environments=envs, sync=sync)
     # Proposed by Wayline itself (no actor) so that the demo admin may approve it: nobody approves their own change.
     services.van_update(actor=None, obj=van, hub_host="skupper.hub-eu.example.net")
-    _approve_demo_changes(actor)
-    return actor
+    return van
+
+
+def _apply_now() -> None:
+    """No worker runs while the demo seeds: apply what is pending now (a Dev change lands, a Prod one waits)."""
+    from portal.gitops import engine
+    from portal.gitops.choices import ChangeSetStatus
+    from portal.gitops.models import ChangeSet
+
+    for repo_id in set(ChangeSet.objects.filter(status=ChangeSetStatus.PENDING).values_list("repo_id", flat=True)):
+        engine.apply_pending(repo_id)
 
 
 def _approve_demo_changes(actor) -> None:
-    """The demo VAN touches Prod, so its change set waits for approval; the demo admin approves it."""
+    """The demo VAN touches Prod, so its first change set waits for approval; the demo admin approves it and it is
+    merged now, so that what the story changes next starts from the VAN as it is in git."""
+    from portal.gitops import engine
     from portal.gitops.choices import ChangeSetStatus
     from portal.gitops.models import ChangeSet
     from portal.gitops.services import changeset_approve
 
     if actor is None or not getattr(actor, "is_superuser", False):
         return
-    from portal.gitops import engine
-
-    # No worker runs while the demo seeds: apply the VAN's changes now so there is something to approve.
-    pending = ChangeSet.objects.filter(status=ChangeSetStatus.PENDING, message__startswith="VAN demo:")
-    for repo_id in set(pending.values_list("repo_id", flat=True)):
-        engine.apply_pending(repo_id)
-    for changeset in ChangeSet.objects.filter(status=ChangeSetStatus.AWAITING_APPROVAL, message__startswith="VAN demo:"):
+    _apply_now()
+    # Only the setup change Wayline proposed itself: a change a person made is left to its approvers.
+    setup = ChangeSet.objects.filter(status=ChangeSetStatus.AWAITING_APPROVAL, message="VAN demo: update", author__isnull=True)
+    for changeset in setup.filter(approved_at__isnull=True):
         changeset_approve(actor=actor, changeset=changeset, comment="Demo data")
+    for changeset in setup:
+        engine.merge_approved(changeset.pk)
+
+
+def _lab_van_seed(*, actor, team: Team) -> None:
+    """The Search team's private VAN (bob sees it, alice does not), with a private app and its rule."""
+    if Van.objects.filter(name="search-lab").exists():
+        return
+    hub, edge = (_cluster(actor, name, env, provider, tags, team, visibility="private")
+                 for name, env, provider, tags in LAB_CLUSTERS)
+    name, image, version, tags = LAB_APP
+    if not App.objects.filter(name=name).exists():
+        services.app_create(actor=actor, name=name, owner_team=team, namespace="search", visibility="private",
+                            source_kind="kustomize", repo_url=f"https://git.example.net/search/{name}.git", path="deploy",
+                            image=image, version=version, tags=tags,
+                            description="Learning-to-rank model under test; not for other teams' eyes yet.")
+    van = services.van_create(
+        actor=actor, name="search-lab", owner_team=team, hub=hub, edges=[edge], visibility="private",
+        hub_host="skupper.lab-hub.example.net", description="Search's private lab: experiments on GPUs, Dev only.",
+    )
+    services.rule_create(actor=actor, van=van, name="lab-experiments", order=10, app_tags="experiment", app_match="all",
+                         cluster_selector="gpu", environments=[], sync="automated")
+    _apply_now()
+
+
+def _upgrade_once(username: str, app_name: str, version: str) -> None:
+    """``username`` upgrades ``app_name`` to ``version`` through the portal's service, once."""
+    user, app = _user(username), App.objects.filter(name=app_name).first()
+    if user is None or app is None or AppRelease.objects.filter(app=app, version=version).exists():
+        return
+    services.app_version_set(actor=user, app=app, version=version)
+    _apply_now()
+
+
+def _outside_edit_once(van: Van) -> None:
+    from portal.gitops.demo import outside_edit_push
+    from portal.gitops.services import gitops_default_repo
+
+    outside_edit_push(repo=van.repo or gitops_default_repo(), **OUTSIDE_EDIT)

@@ -19,5 +19,9 @@ def test_demo_catalog_imports_cleanly_and_maps_teams(settings, tmp_path):
     checkout = Entity.objects.get(ref="component:default/checkout-service")
     assert checkout.owner_team == Team.objects.get(slug="payments")
     assert Entity.objects.get(ref="api:default/checkout-api").data["spec"]["definition"].startswith("openapi")
+    # Payments' private location: its entities are private to Payments.
+    fraud = Entity.objects.get(ref="component:default/fraud-scoring")
+    assert (fraud.visibility, fraud.owner_team, fraud.location.visibility) == ("private", checkout.owner_team, "private")
+    assert fraud.location.path == "payments-private/catalog-info.yaml" and not fraud.location.is_directory
     seed(actor=admin)  # idempotent: nothing changes on a second run
     assert Entity.objects.filter(kind="Component").count() == kinds["Component"]

@@ -5,6 +5,10 @@ SQLite and a filesystem Celery broker under WAYLINE_DATA_DIR, a local bare git
 repository as the GitOps repo. Like ``manage.py gitops_init``, the demo creates that
 repository only when nothing is there; one Wayline wrote to that went missing is
 not re-created (the command stops and says how to restore it).
+
+The portal is served as in production: ``DEBUG`` off (no tracebacks or URL lists
+on error pages), gunicorn, static files from WhiteNoise. Plain HTTP, since the
+demo has no certificate.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ from django.db import transaction
 
 # Order matters: later seeds use what earlier ones made (teams, the GitOps repo, catalog entities).
 SEED_MODULES = ("portal.demo", "portal.gitops.demo", "catalog.demo", "van.demo", "addons.demo")
+DEFAULT_ADDR = "127.0.0.1:8000"
+ANY_ADDRESS = {"0.0.0.0", "::", "[::]"}
 
 
 def run_seeds(stdout=None) -> None:
@@ -39,14 +45,66 @@ def run_seeds(stdout=None) -> None:
             stdout.write(f"  seeded {module_name}")
 
 
+def addr_parse(addr: str) -> tuple[str, int]:
+    """``host:port``, ``[v6]:port`` or a bare port (on 127.0.0.1), as runserver takes them."""
+    host, _, port = addr.rpartition(":")
+    host = host or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(f"--addr {addr!r}: give host:port, such as 127.0.0.1:8000 or 0.0.0.0:8080.")
+    return host, int(port)
+
+
+def serve_env(addr: str) -> dict[str, str]:
+    """The environment of the demo's processes: DEBUG off unless asked, plain HTTP, and a host list that accepts
+    the address served (any name when bound to every interface: the demo cannot know which one is used)."""
+    host, _ = addr_parse(addr)
+    hosts = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
+    hosts += ["*"] if host in ANY_ADDRESS else [host]
+    return {
+        **os.environ,
+        "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "0"),
+        "WAYLINE_HTTPS": os.environ.get("WAYLINE_HTTPS", "0"),
+        "ALLOWED_HOSTS": ",".join(dict.fromkeys(hosts)),
+    }
+
+
+def serve_commands(addr: str) -> list[list[str]]:
+    """The web server (gunicorn, as in production), one Celery worker for every queue, and beat."""
+    python = sys.executable
+    celery = [python, "-m", "celery", "-A", "portal"]
+    return [
+        [*celery, "worker", "-P", "solo", "-c", "1", "-Q", "default,gitops,sync", "--without-gossip", "--without-mingle",
+         "-l", "INFO"],
+        [*celery, "beat", "-l", "INFO", "-s", str(settings.DATA_DIR / "celerybeat-schedule")],
+        [python, "-m", "gunicorn", "portal.wsgi", "--bind", addr, "--workers", "2", "--graceful-timeout", "5",
+         *_gunicorn_no_control_socket()],
+    ]
+
+
+def _gunicorn_no_control_socket() -> list[str]:
+    """Newer gunicorn opens a control socket in ~/.gunicorn; the demo needs none (and two demos would share it)."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return ["--no-control-socket"] if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS) else []
+
+
+def url_of(addr: str) -> str:
+    """The address to open in a browser (a loopback one when bound to every interface)."""
+    host, port = addr_parse(addr)
+    return f"http://{'127.0.0.1' if host in ANY_ADDRESS else host}:{port}/"
+
+
 class Command(BaseCommand):
-    help = "Set up demo data and run the portal (web on 127.0.0.1:8000, Celery worker and beat)."
+    help = (f"Set up demo data and run the portal (gunicorn on --addr, default {DEFAULT_ADDR}, DEBUG off; a Celery worker "
+            "and beat). The data lives in WAYLINE_DATA_DIR (default ./var).")
 
     def add_arguments(self, parser):
-        parser.add_argument("--addr", default="127.0.0.1:8000", help="host:port for the web server")
-        parser.add_argument("--no-serve", action="store_true", help="only migrate and load demo data")
+        parser.add_argument("--addr", default=DEFAULT_ADDR,
+                            help="host:port to serve on, e.g. 127.0.0.1:8080, or 0.0.0.0:8000 for every interface")
+        parser.add_argument("--no-serve", action="store_true", help="only migrate, load demo data and print the logins")
 
     def handle(self, *args, addr, no_serve, **options):
+        addr_parse(addr)  # a bad address fails before anything is done
         self.stdout.write(f"Data dir: {settings.DATA_DIR}")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
@@ -55,30 +113,30 @@ class Command(BaseCommand):
         except ValidationError as exc:  # e.g. the GitOps repository Wayline wrote to is missing: never re-created here
             raise CommandError(" ".join(exc.messages)) from None
         if no_serve:
+            self.logins_write()
             return
         self.serve(addr)
 
+    def logins_write(self) -> None:
+        from portal.demo import DEMO_PASSWORD, demo_logins
+
+        self.stdout.write(f"Log in with password {DEMO_PASSWORD} as:")
+        for username, role in demo_logins():
+            self.stdout.write(f"  {username:<8} {role}")
+        self.stdout.write("The README's \"Quick tour\" walks through the demo in ten steps.")
+
     def serve(self, addr: str) -> None:
-        env = {**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "1"), "WAYLINE_HTTPS": os.environ.get("WAYLINE_HTTPS", "0")}
-        python = sys.executable
-        manage = str(settings.BASE_DIR / "manage.py")
-        celery_base = [python, "-m", "celery", "-A", "portal"]
-        processes = [
-            subprocess.Popen(
-                [*celery_base, "worker", "-P", "solo", "-c", "1", "-Q", "default,gitops,sync", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
-                env=env,
-            ),
-            subprocess.Popen([*celery_base, "beat", "-l", "INFO", "-s", str(settings.DATA_DIR / "celerybeat-schedule")], env=env),
-            subprocess.Popen([python, manage, "runserver", addr, "--noreload"], env=env),
-        ]
+        env = serve_env(addr)
+        processes = [subprocess.Popen(command, env=env, cwd=settings.BASE_DIR) for command in serve_commands(addr)]
 
         def stop(signum, frame):
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, stop)  # `kill` stops the children too, not only this process
-        self.stdout.write(self.style.SUCCESS(f"\nWayline is running at http://{addr}/"))
-        self.stdout.write("Log in as admin / wayline-demo (platform admin), alice / wayline-demo (Payments member),")
-        self.stdout.write("bob / wayline-demo (Search member) or victor / wayline-demo (viewer). Ctrl-C stops everything.\n")
+        debug = env["DJANGO_DEBUG"].strip().lower() in {"1", "true", "yes", "on"}  # as portal.settings reads it
+        self.stdout.write(self.style.SUCCESS(f"\nWayline is running at {url_of(addr)} (DEBUG {'on' if debug else 'off'})."))
+        self.logins_write()
+        self.stdout.write("Ctrl-C stops the web server, the worker and beat.\n")
         try:
             while all(process.poll() is None for process in processes):
                 time.sleep(1)
