@@ -13,6 +13,7 @@ NAVIGATION = (
     NavItem("Catalog", "catalog:entity_list", "catalog"),
     NavItem("Create", "catalog:template_list", "create"),
     NavItem("VANs", "van:van_list", "van"),
+    NavItem("Rules", "van:rule_list", "rule"),
     NavItem("Clusters", "van:cluster_list", "cluster"),
     NavItem("Apps", "van:app_list", "app"),
     NavItem("Add-ons", "addons:addon_list", "addons"),
