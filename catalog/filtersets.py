@@ -1,6 +1,5 @@
 import django_filters
 from django import forms
-from django.core.cache import cache
 
 from catalog.choices import KINDS, LocationStatus
 from catalog.models import Entity, Location
@@ -10,12 +9,14 @@ from portal.filtersets import SearchFilterSet
 
 
 class EntityFilterSet(django_filters.FilterSet):
-    """Filters shared by the catalog page, its htmx partial and the entities API."""
+    """Filters shared by the catalog page, its htmx partial and the entities API.
+
+    Every filter accepts any value: one that no entity has matches nothing, rather than being refused
+    as "not one of the available choices" (a value a refresh has just added is never refused either).
+    """
 
     q = django_filters.CharFilter(method="search", label="Search", widget=forms.TextInput(attrs={"type": "search"}))
-    kind = django_filters.ChoiceFilter(choices=[(k, k) for k in KINDS])
-    # Exact matches on any value, not choices from the cached dropdown lists: a value that a
-    # refresh added within the cache's minute must still filter, and an unknown one matches nothing.
+    kind = django_filters.CharFilter(method="filter_kind", label="Kind")
     type = django_filters.CharFilter(label="Type")
     owner = django_filters.CharFilter(method="filter_owner", label="Owner")
     lifecycle = django_filters.CharFilter(label="Lifecycle")
@@ -30,6 +31,10 @@ class EntityFilterSet(django_filters.FilterSet):
     def search(self, queryset, name, value):
         return entity_search(queryset, value)
 
+    def filter_kind(self, queryset, name, value):
+        # Kinds are case-insensitive (as in entity refs): "component" is Component; an exact match keeps the index.
+        return queryset.filter(kind=_KIND_NAMES.get(value.strip().lower(), value))
+
     def filter_owner(self, queryset, name, value):
         return queryset.filter(owner=_ref_key(value, "Group"))
 
@@ -40,31 +45,23 @@ class EntityFilterSet(django_filters.FilterSet):
         return queryset.filter(tag_index__contains=f"|{value.strip()}|")
 
 
-DROPDOWN_SECONDS = 60
+_KIND_NAMES = {kind.lower(): kind for kind in KINDS}
 
 
-def dropdown_values(queryset, user) -> dict[str, list[str]]:
+def dropdown_values(queryset) -> dict[str, list[str]]:
     """Type, lifecycle and namespace values among the entities the user sees, for the page's dropdowns.
 
-    Only for display: the filters accept any value, so a list up to a minute old
-    can miss a new value without making it unfilterable.
-
-    One query for all three (the distinct combinations are few), kept for a
-    minute per user so that filtering and paging do not repeat it.
+    One query for all three (the distinct combinations are few). Read afresh for every full page (an htmx
+    partial does not draw the dropdowns): a cached list missed what a refresh had just added, and kept
+    showing values of entities the user may no longer see.
     """
     names = ("type", "lifecycle", "namespace")
-    key = f"catalog:dropdowns:{getattr(user, 'pk', None)}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
     seen: dict[str, set[str]] = {name: set() for name in names}
     for combination in queryset.order_by().values_list(*names).distinct()[:5000]:
         for name, value in zip(names, combination):
             if value:
                 seen[name].add(value)
-    values = {name: sorted(seen[name])[:200] for name in names}
-    cache.set(key, values, DROPDOWN_SECONDS)
-    return values
+    return {name: sorted(seen[name])[:200] for name in names}
 
 
 def _ref_key(value: str, default_kind: str) -> str:

@@ -22,7 +22,7 @@ from catalog.graph import relation_graph_svg
 from catalog.models import Entity, Location
 from catalog.models.entities import entity_url
 from catalog.tables import LocationTable
-from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListView, get_restricted_object_or_404
+from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListView, get_restricted_object_or_404, page_number
 
 
 class EntityListView(LoginRequiredMixin, View):
@@ -36,6 +36,7 @@ class EntityListView(LoginRequiredMixin, View):
     template_name = "catalog/entity_list.html"
     partial_template_name = "catalog/inc/entity_table.html"
     title = "Catalog"
+    filterset_class = EntityFilterSet
     per_page = 25
     sorts = ("name", "kind", "type", "owner", "lifecycle", "system")
     columns = ("kind", "namespace", "name", "title", "description", "type", "lifecycle", "owner", "system", "tags")
@@ -45,25 +46,28 @@ class EntityListView(LoginRequiredMixin, View):
 
     def get(self, request):
         queryset = self.get_queryset()
-        filterset = EntityFilterSet(request.GET or None, queryset=queryset, request=request)
+        filterset = self.filterset_class(request.GET or None, queryset=queryset, request=request)
         rows = filterset.qs if not filterset.is_bound or filterset.is_valid() else queryset.none()
         sort = request.GET.get("sort", "name")
-        key = sort.lstrip("-")
-        if key not in self.sorts:
-            sort, key = "name", "name"
+        if sort.removeprefix("-") not in self.sorts:  # one "-" at most: "--name" is no sort key either
+            sort = "name"
         if request.GET.get("export") == "csv":
             return self.export_csv(rows.order_by(sort, "ref").values(*self.columns))
-        try:
-            number = max(1, int(request.GET.get("page", 1)))
-        except ValueError:
-            number = 1
-        page = selectors.entity_page(rows, order_by=[sort, "ref"], offset=(number - 1) * self.per_page,
-                                     limit=self.per_page, fields=self.columns,
-                                     filtered=any(request.GET.get(name) for name in filterset.filters))
+        number = page_number(request)
+        filtered = any(request.GET.get(name) for name in filterset.filters)
+
+        def read(number):
+            return selectors.entity_page(rows, order_by=[sort, "ref"], offset=(number - 1) * self.per_page,
+                                         limit=self.per_page, fields=self.columns, filtered=filtered)
+
+        page = read(number)
+        if number > page.num_pages:  # past the end (page=99999999999999999999999): the last page
+            page = read(page.num_pages)
         for row in page.rows:
             row["html"] = entity_row_html(row)
         get = request.GET.get
-        dropdowns = dropdown_values(queryset, request.user)
+        partial = request.htmx and not request.htmx.boosted
+        dropdowns = dropdown_values(queryset) if not partial else {"type": [], "lifecycle": [], "namespace": []}
         context = {
             "title": self.title,
             "filterset": filterset,
@@ -78,9 +82,9 @@ class EntityListView(LoginRequiredMixin, View):
             ],
             "texts": [("owner", "Owner", get("owner", "")), ("tag", "Tag", get("tag", "")),
                       ("system", "System", get("system", ""))],
+            "can_register_location": Location.creatable_by(request.user),  # the check LocationCreateView makes
         }
-        template = self.partial_template_name if request.htmx and not request.htmx.boosted else self.template_name
-        return render(request, template, context)
+        return render(request, self.partial_template_name if partial else self.template_name, context)
 
     def export_csv(self, rows) -> HttpResponse:
         response = HttpResponse(content_type="text/csv")

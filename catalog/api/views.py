@@ -41,12 +41,7 @@ class EntityPagination(PortalPagination):
         if not page_size:
             return None
         self.request, self.page_size = request, page_size
-        try:
-            self.number = int(request.query_params.get(self.page_query_param) or 1)
-            if self.number < 1:
-                raise ValueError
-        except ValueError:
-            raise NotFound("Invalid page.") from None
+        self.number = self.requested_page(request)
         filterset_class = getattr(view, "filterset_class", None)
         filtered = bool(filterset_class) and any(request.query_params.get(name) for name in filterset_class.base_filters)
         ordering = list(queryset.query.order_by) or list(queryset.model._meta.ordering)

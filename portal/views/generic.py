@@ -6,20 +6,58 @@ the request swaps (the table, for list filters, sorting and pagination).
 from __future__ import annotations
 
 import csv
+import re
 from typing import Any, Callable
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import models
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views import View
-from django_tables2 import RequestConfig
 
 from portal.forms import apply_validation_error
 
 Selector = Callable[..., models.QuerySet]
+
+MAX_PAGE = 10 ** 9  # far beyond any real list, and small enough that no offset computed from it overflows 64 bits
+MAX_PAGE_SIZE = 500  # as the API's ``page_size``
+
+
+def _positive_int(request, name: str) -> int | None:
+    """The query parameter ``name`` as a positive integer of plain digits, at most ``MAX_PAGE``; None when it is not one."""
+    value = request.GET.get(name, "").strip()
+    if not re.fullmatch(r"[0-9]+", value):
+        return None
+    number = int(value) if len(value) <= 18 else MAX_PAGE  # int() refuses 4,300 digits and more
+    return min(number, MAX_PAGE) if number >= 1 else None
+
+
+def page_number(request, name: str = "page") -> int:
+    """The page a list asks for: 1 for no page, ``abc``, ``-1`` or ``1e9``. The list clamps it to its last page."""
+    return _positive_int(request, name) or 1
+
+
+def page_size(request, name: str, default: int) -> int:
+    """Rows per page: ``default`` unless the request asks for a positive number, which is capped at ``MAX_PAGE_SIZE``."""
+    return min(_positive_int(request, name) or default, MAX_PAGE_SIZE)
+
+
+def configure_table(table, request, *, per_page: int | None) -> None:
+    """Sort and page (unless ``per_page`` is None: an export) a django-tables2 table from the request, every value checked.
+
+    A sort key that is not an orderable column is ignored (the table's own rule); a page past the end shows the
+    last page and anything that is not a page number the first, as on the catalog's own list.
+    """
+    table.request = request
+    order_by = request.GET.getlist(table.prefixed_order_by_field)
+    if order_by:
+        table.order_by = order_by
+    if per_page is not None:
+        table.paginator = Paginator(table.rows, page_size(request, table.prefixed_per_page_field, per_page))
+        table.page = table.paginator.get_page(page_number(request, table.prefixed_page_field))
 
 
 def get_restricted_object_or_404(queryset: models.QuerySet, **lookup: Any) -> models.Model:
@@ -96,16 +134,19 @@ class ObjectListView(LoginRequiredMixin, View):
             object_list = queryset.none()
         else:
             object_list = filterset.qs if filterset is not None else queryset
-        table = self.table_class(object_list, request=request)
-        if request.GET.get("export") == "csv":
+        table = self.table_class(object_list)  # not request=: that would sort and page it unchecked
+        export = request.GET.get("export") == "csv"
+        configure_table(table, request, per_page=None if export else self.per_page)
+        if export:
             return self.export_csv(table)
-        RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
         context = {
             "title": self.title or queryset.model._meta.verbose_name_plural.capitalize(),
             "table": table,
             "filterset": filterset,
             "model_opts": queryset.model._meta,
             "create_url_name": self.create_url_name,
+            # The "Add" button: shown by the check that guards the create view (ObjectEditView.check_create_allowed).
+            "can_create": bool(self.create_url_name) and queryset.model.creatable_by(request.user),
             **self.get_extra_context(),
         }
         template = self.partial_template_name if request.htmx and not request.htmx.boosted else self.template_name

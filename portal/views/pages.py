@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -59,10 +59,11 @@ def switch_team(request):
         messages.error(request, "You are not a member of that team.")
     else:
         request.session[ACTIVE_TEAM_SESSION_KEY] = slug
-    target = request.POST.get("next") or reverse("portal:home")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    target = request.POST.get("next") or ""
+    # A path on this site only; and never redirect(target), which reads a word as a URL name (a 500 when none).
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("portal:home")
-    return redirect(target)
+    return HttpResponseRedirect(target)
 
 
 class TeamListView(ObjectListView):
