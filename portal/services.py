@@ -71,15 +71,11 @@ def _sync_groups(membership: TeamMembership) -> None:
 @transaction.atomic
 def team_create(*, actor, slug: str, name: str, description: str = "", email: str = "") -> Team:
     """Create a team with its reader and editor groups; the creator (if not an admin) becomes team admin."""
-    team = Team(
-        slug=slug,
-        name=name,
-        description=description,
-        email=email,
-        readers=Group.objects.create(name=f"team:{slug}:readers"),
-        editors=Group.objects.create(name=f"team:{slug}:editors"),
-    )
-    team.full_clean()
+    team = Team(slug=slug, name=name, description=description, email=email)
+    # Checked before its groups are named after the slug: a taken slug is the slug's error, not a server error.
+    team.full_clean(exclude=["readers", "editors"])
+    team.readers = Group.objects.create(name=f"team:{slug}:readers")
+    team.editors = Group.objects.create(name=f"team:{slug}:editors")
     team.save()
     audit_record(actor=actor, action="team.create", obj=team, team=team, changes={"name": name})
     if actor is not None and getattr(actor, "is_authenticated", False) and not actor.is_superuser:
