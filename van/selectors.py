@@ -348,7 +348,7 @@ def van_overview(*, van: Van, user) -> dict:
     visible = visible_app_names(user=user, names={row["app"] for row in matrix["rows"]})
     shown = [row for row in matrix["rows"] if row["app"] in visible]
     matrix |= {"rows": shown, "hidden": len(matrix["rows"]) - len(shown)}
-    return {"spec": spec, "topology": van_topology(spec), "matrix": matrix, "unmatched": dict(unmatched_rules(spec))}
+    return {"spec": spec, "topology": van_topology(spec), "matrix": matrix, "unmatched": {f.rule: f for f in unmatched_rules(spec)}}
 
 
 def rule_placements(*, rule: DistributionRule, user) -> dict:
@@ -358,7 +358,7 @@ def rule_placements(*, rule: DistributionRule, user) -> dict:
               for cluster, name in sorted(clusters.items()) if name == rule.name]
     visible = visible_app_names(user=user, names={app for app, _ in placed})
     return {"placed": [pair for pair in placed if pair[0] in visible], "hidden": sum(app not in visible for app, _ in placed),
-            "unmatched": dict(unmatched_rules(spec)).get(rule.name)}
+            "unmatched": {f.rule: f for f in unmatched_rules(spec)}.get(rule.name)}
 
 
 def _preview_error(exc: Exception) -> dict:
@@ -419,7 +419,7 @@ def rule_preview(*, user, van: Van, rule: DistributionRule | None, data: dict | 
     after = van_spec(van=van, clusters=clusters, apps=apps, rules=others + [draft])
     diff = placement_diff(before, after)
     return {"matrix": placement_matrix(after, diff.after), "added": diff.added, "removed": diff.removed,
-            "flag": dict(unmatched_rules(after)).get(draft.name), "prod": _touches_prod(after, diff, _protected_names()),
+            "flag": {f.rule: f for f in unmatched_rules(after)}.get(draft.name), "prod": _touches_prod(after, diff, _protected_names()),
             "withheld": _withheld_apps(user=user, van=van, rule=rule_spec(draft)),
             "blockers": van_publish_blockers(van=van, clusters=clusters)}
 

@@ -235,7 +235,7 @@ def test_a_rule_that_matches_nothing_is_allowed_but_flagged(sample_van, rendered
     # Its ApplicationSet is committed (a cluster tagged region=mars later gets the apps) but generates nothing now.
     assert any("/applicationsets/nothing/" in p for p in rendered)
     assert not [a for a in argocd_generate(rendered, hub_keys[0]) if a["metadata"]["labels"]["wayline.io/rule"] == "nothing"]
-    assert ("nothing", "no cluster of this VAN matches the rule's cluster selector") in unmatched_rules(sample_van)
+    assert ("nothing", "matches nothing", "no cluster of this VAN matches the rule's cluster selector") in unmatched_rules(sample_van)
 
 
 def test_overlapping_rules_place_each_app_once_and_the_earlier_rule_wins(sample_van, hub_keys):
@@ -247,6 +247,15 @@ def test_overlapping_rules_place_each_app_once_and_the_earlier_rule_wins(sample_
     assert len(pairs) == len(set(pairs))
     assert set(pairs) == placement_compute(van).pairs()
     assert placement_compute(van).clusters_of("ledger")["edge-prod"] == "all-payments"
+
+
+def test_a_rule_whose_matches_an_earlier_rule_places_is_overridden_not_empty(sample_van):
+    first = sorted(sample_van.rules, key=lambda r: r.order)[0]
+    copy = replace(first, name="shadow", order=max(r.order for r in sample_van.rules) + 1)
+    flags = {f.rule: f for f in unmatched_rules(replace(sample_van, rules=sample_van.rules + (copy,)))}
+    assert flags["shadow"].label == "overridden"
+    assert "earlier rule" in flags["shadow"].reason
+    assert first.name not in flags
 
 
 def test_missing_inputs_are_refused_with_the_field_named(sample_van):

@@ -169,6 +169,24 @@ def test_rule_editor_previews_placement_and_flags_a_rule_that_matches_nothing(cl
 
 
 @pytest.mark.django_db
+def test_a_rule_an_earlier_rule_overrides_is_labelled_overridden_on_the_van_rule_and_preview(client, world):
+    van = make_van(world.payments, edges=2)
+    make_app(world.payments)
+    first = make_rule(world.payments, van=van)
+    from tests.factories import make_user
+    shadow = services.rule_create(actor=make_user(superuser=True), van=van, name="shadow", app_tags="payments",
+                                  cluster_selector="region=eu", order=first.order + 5)
+    client.force_login(world.alice)
+    page = client.get(van.get_absolute_url()).content.decode()
+    assert ">overridden</span>" in page and ">matches nothing</span>" not in page
+    assert "(overridden): every app and cluster it matches is already placed by an earlier rule" in client.get(shadow.get_absolute_url()).content.decode()
+    data = {"name": "again", "order": first.order + 9, "app_tags": "payments", "app_match": "all", "cluster_selector": "region=eu",
+            "sync": "automated", "_preview": "1"}
+    preview = client.post(reverse("van:rule_add", kwargs={"van_pk": van.pk}), data, HTTP_HX_REQUEST="true").content.decode()
+    assert "(overridden)" in preview and "matches nothing" not in preview
+
+
+@pytest.mark.django_db
 def test_rule_form_refuses_bad_selector_with_a_field_error(client, world):
     van = make_van(world.payments)
     client.force_login(world.alice)

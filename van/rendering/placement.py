@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from van.labels import Requirement, Selector, selector_minus
 from van.rendering.spec import (
@@ -234,8 +235,19 @@ def placement_compute(van: VanSpec) -> Placement:
     return Placement(by_app)
 
 
-def unmatched_rules(van: VanSpec) -> list[tuple[str, str]]:
-    """(rule, reason) for rules that currently place nothing: allowed, but the editor flags them."""
+class RuleFlag(NamedTuple):
+    """Why a rule places nothing now: ``label`` is the badge ("matches nothing" or "overridden"), ``reason`` the sentence."""
+    rule: str
+    label: str
+    reason: str
+
+
+def unmatched_rules(van: VanSpec) -> list[RuleFlag]:
+    """The rules that currently place nothing: allowed, but the editor flags them.
+
+    A rule whose matches are all placed by earlier rules is "overridden", not "matches nothing": it matches, and
+    would place those pairs if the earlier rule went away.
+    """
     placement = placement_compute(van)
     used = {rule for clusters in placement.by_app.values() for rule in clusters.values()}
     out = []
@@ -243,11 +255,11 @@ def unmatched_rules(van: VanSpec) -> list[tuple[str, str]]:
         if rule.name in used:
             continue
         if not any(rule.selects_app(a) for a in van.apps):
-            out.append((rule.name, "no app carries the rule's app tags"))
+            out.append(RuleFlag(rule.name, "matches nothing", "no app carries the rule's app tags"))
         elif not any(rule_selector(van, rule).matches(cluster_labels(van, c)) for c in van.clusters):
-            out.append((rule.name, "no cluster of this VAN matches the rule's cluster selector"))
+            out.append(RuleFlag(rule.name, "matches nothing", "no cluster of this VAN matches the rule's cluster selector"))
         else:
-            out.append((rule.name, "every app and cluster it matches is already placed by an earlier rule"))
+            out.append(RuleFlag(rule.name, "overridden", "every app and cluster it matches is already placed by an earlier rule"))
     return out
 
 
