@@ -20,7 +20,6 @@ from types import SimpleNamespace
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db.utils import OperationalError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -60,15 +59,7 @@ def _admin_client(people) -> Client:
 
 
 def _page(client: Client, url: str) -> str:
-    """GET a page while a worker thread may be writing (shared-cache SQLite answers "table is locked" at once)."""
-    for _ in range(100):
-        try:
-            return client.get(url).content.decode()
-        except OperationalError as exc:
-            if "locked" not in str(exc):
-                raise
-            time.sleep(0.05)
-    raise AssertionError(f"{url}: the database stayed locked")
+    return client.get(url).content.decode()
 
 
 @pytest.mark.django_db
