@@ -27,8 +27,18 @@ from van.services import credentials_parse, selector_clean, tags_parse as tags_c
 
 
 def cluster_list(*, user, filters: dict | None = None) -> QuerySet[Cluster]:
-    """Clusters the user may see."""
-    return Cluster.objects.restrict(user, "view").select_related("owner_team", "van").filter(**(filters or {}))
+    """Clusters the user may see, each with ``van_visible``: whether ``user`` may see its VAN.
+
+    A cluster in a VAN ``user`` may not see reads as a cluster in no VAN (no name, no role, no
+    placements), exactly like a missing VAN.
+    """
+    from django.db.models import Exists, OuterRef
+
+    return (
+        Cluster.objects.restrict(user, "view").select_related("owner_team", "van")
+        .annotate(van_visible=Exists(Van.objects.restrict(user, "view").order_by().filter(pk=OuterRef("van_id"))))
+        .filter(**(filters or {}))
+    )
 
 
 def van_list(*, user, filters: dict | None = None) -> QuerySet[Van]:
@@ -52,12 +62,39 @@ def rule_list(*, user, filters: dict | None = None) -> QuerySet[DistributionRule
 
 
 def app_releases(*, app: App, user) -> QuerySet[AppRelease]:
-    """An app's past versions, newest first, with authors and the change sets ``user`` may see."""
-    from portal.gitops.selectors import changeset_list
+    """An app's past versions, newest first, with authors and the change sets that carried each.
 
-    return app.releases.select_related("author", "rollback_of").prefetch_related(
-        Prefetch("changesets", queryset=changeset_list(user=user).select_related(None).only("pk", "status", "revision"))
+    Each change set comes with ``van_name`` and ``can_open`` (whether ``user`` may open its diff: the
+    VAN team's readers and the environment's approvers). Others see the change sets they may open;
+    the app's own team also sees those of other teams' VANs it may see (their names are no secret),
+    unlinked: so it learns that its version waits for approval in another team's VAN, and where,
+    without reading that VAN's files. Change sets of VANs ``user`` may not see are left out, like
+    missing ones.
+    """
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from portal.gitops.models import ChangeSet
+    from portal.gitops.selectors import changeset_list
+    from portal.models.base import granted_q
+
+    openable = changeset_list(user=user).select_related(None).order_by()
+    app_team = user.is_superuser or App.objects.filter(granted_q(App, user, "view_app"), pk=app.pk).exists()
+    if app_team:
+        shown = ChangeSet.objects.filter(owner_type=ContentType.objects.get_for_model(Van),
+                                         owner_id__in=Van.objects.restrict(user, "view").values("pk"))
+    else:
+        shown = openable
+    carried = (
+        shown.select_related(None)
+        .annotate(
+            van_name=Subquery(Van.objects.filter(pk=OuterRef("owner_id")).values("name")[:1]),
+            can_open=Exists(openable.filter(pk=OuterRef("pk"))),
+        )
+        .only("pk", "status", "revision", "owner_id")
+        .order_by("pk")
     )
+    return app.releases.select_related("author", "rollback_of").prefetch_related(Prefetch("changesets", queryset=carried))
 
 
 def _cluster_spec(cluster: Cluster) -> ClusterSpec:
@@ -232,7 +269,7 @@ def visible_app_names(*, user, names) -> set[str]:
 
 def placements_of_cluster(*, cluster: Cluster, user=None) -> list[tuple[str, str]]:
     """(app, rule) pairs placed on ``cluster`` by its VAN's rules (only apps ``user`` may see, if given)."""
-    if cluster.van_id is None:
+    if cluster.van_id is None or (user is not None and not Van.objects.permits(user, "view", cluster.van)):
         return []
     _, placement = van_placement(van=cluster.van)
     pairs = sorted((app, clusters[cluster.name]) for app, clusters in placement.by_app.items() if cluster.name in clusters)
@@ -424,12 +461,12 @@ def rule_preview(*, user, van: Van, rule: DistributionRule | None, data: dict | 
             "blockers": van_publish_blockers(van=van, clusters=clusters)}
 
 
-def cluster_tag_preview(*, cluster: Cluster, raw_tags: str, sealing_cert: str = "", credentials: str = "") -> dict | None:
-    """What saving new tags on a VAN member would change in its VAN (None for a cluster in no VAN).
+def cluster_tag_preview(*, cluster: Cluster, raw_tags: str, sealing_cert: str = "", credentials: str = "", user=None) -> dict | None:
+    """What saving new tags on a VAN member would change in its VAN (None for a cluster in no VAN, or in one ``user`` may not see).
 
     ``sealing_cert``/``credentials``: posted with the tags (empty: keep the stored ones); ``blockers`` counts them.
     """
-    if cluster.van_id is None:
+    if cluster.van_id is None or (user is not None and not Van.objects.permits(user, "view", cluster.van)):
         return None
     try:
         tags = tags_clean(raw_tags)

@@ -25,7 +25,7 @@ class ClusterTable(_VisibilityMixin, PortalTable):
     name = tables.Column(linkify=True)
     environment = tables.Column()
     provider = tables.Column()
-    van = tables.Column(verbose_name="VAN", linkify=True)
+    van = tables.Column(verbose_name="VAN")
     role = tables.Column()
     owner_team = tables.Column(verbose_name="Team")
     tags = TagsColumn(orderable=False)
@@ -34,6 +34,19 @@ class ClusterTable(_VisibilityMixin, PortalTable):
     class Meta(PortalTable.Meta):
         model = Cluster
         fields = ("name", "environment", "provider", "van", "role", "owner_team", "tags", "visibility")
+
+    def render_van(self, value, record):
+        """A VAN the reader may not see reads as none (``van_visible`` from ``cluster_list``)."""
+        return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value) if record.van_visible else self.default
+
+    def value_van(self, value, record):
+        return str(value) if record.van_visible else ""
+
+    def render_role(self, value, record):
+        return value if record.van_visible else self.default
+
+    def value_role(self, value, record):
+        return value if record.van_visible else ""
 
 
 class VanTable(_VisibilityMixin, PortalTable):

@@ -87,8 +87,9 @@ class ClusterDetailView(ObjectDetailView):
     def get_extra_context(self, obj):
         return {
             "can_edit": Cluster.objects.permits(self.request.user, "change", obj),
+            "shown_van": obj.van if obj.van_visible else None,
             "placed": selectors.placements_of_cluster(cluster=obj, user=self.request.user),
-            "pending": selectors.pending_changes(user=self.request.user, van=obj.van,
+            "pending": selectors.pending_changes(user=self.request.user, van=obj.van if obj.van_visible else None,
                                                  paths=[f"clusters/{obj.name}/", f"hub/clusters/{obj.name}.yaml"]),
         }
 
@@ -103,11 +104,15 @@ class ClusterEditView(_ReportsPublishing, ObjectEditView):
     create_service = services.cluster_create
     update_service = services.cluster_update
 
+    def get_form_context(self):
+        van = self.object.van if self.object is not None and self.object.van_id else None
+        return {"shown_van": van if van is not None and Van.objects.permits(self.request.user, "view", van) else None}
+
     def post(self, request, **kwargs):
         if request.htmx and request.POST.get("_preview") and self.object is not None:
             preview = selectors.cluster_tag_preview(cluster=self.object, raw_tags=request.POST.get("tags", ""),
                                                     sealing_cert=request.POST.get("sealing_cert", ""),
-                                                    credentials=request.POST.get("credentials", ""))
+                                                    credentials=request.POST.get("credentials", ""), user=request.user)
             return render(request, "van/inc/rule_preview.html", {"preview": preview})
         return super().post(request, **kwargs)
 

@@ -217,8 +217,12 @@ class ObjectEditView(LoginRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def render_form(self, form, status=200):
-        context = {"form": form, "object": self.object, "model_opts": self.model._meta}
+        context = {"form": form, "object": self.object, "model_opts": self.model._meta} | self.get_form_context()
         return render(self.request, self.template_name, context, status=status)
+
+    def get_form_context(self) -> dict:
+        """More context for the form page (``self.object`` is set: None when adding)."""
+        return {}
 
     def get(self, request, **kwargs):
         return self.render_form(self.get_form(self.object))

@@ -244,7 +244,7 @@ def test_the_app_page_shows_a_version_that_is_not_in_git_yet(prod_van, svc, clie
     waiting = ChangeSet.objects.get(owner_id=van.pk, status=ChangeSetStatus.AWAITING_APPROVAL)
     client.force_login(world.alice)
     page = client.get(reverse("van:app", kwargs={"pk": app.pk})).content.decode()
-    assert "payments-api:1.5.0" in page and f"pending: #{waiting.pk} awaiting approval" in page
+    assert "payments-api:1.5.0" in page and f'pending: <a href="{waiting.get_absolute_url()}">#{waiting.pk}</a> <small class="muted">awaiting approval in demo' in page
     client.force_login(world.bob)  # sees the public app, not the VAN's change sets: no number, no badge
     page = client.get(reverse("van:app", kwargs={"pk": app.pk})).content.decode()
     assert f"#{waiting.pk}" not in page
@@ -361,3 +361,63 @@ def test_folding_an_edit_never_moves_a_waiting_change_to_an_environment_without_
                      environment=Environment.objects.get(slug="staging"), message="later")
     cs.refresh_from_db()
     assert cs.environment.slug == "dev" and cs.environment.requires_approval
+
+
+def test_an_app_team_sees_where_its_version_went_in_another_teams_vans_without_opening_them(van_world, svc, hub_keys, edge_keys, client):
+    """payments-api runs in search's public VAN and in search's private VAN. alice's app page shows the
+    public one's change set with its VAN and status, unlinked (its diff is search's); the private VAN's
+    change set is not mentioned at all, like a missing one. search's member gets both as links."""
+    world, _, *_ = van_world
+
+    def search_van(name, visibility):
+        hub = svc.cluster_create(actor=world.admin, name=f"{name}-hub", api_url=f"https://{name}-hub.example.net:6443",
+                                 owner_team=world.search, environment="dev", provider="eks", tags="", sealing_cert=hub_keys[1])
+        edge = svc.cluster_create(actor=world.admin, name=f"{name}-edge", api_url=f"https://{name}-edge.example.net:6443",
+                                  owner_team=world.search, environment="dev", provider="eks", tags="", sealing_cert=edge_keys[1],
+                                  credentials_kind="token", credentials=f"{EDGE_TOKEN}-{name}")
+        van = svc.van_create(actor=world.admin, name=name, owner_team=world.search, hub=hub, edges=[edge],
+                             hub_host=f"{name}.example.net", visibility=visibility)
+        svc.rule_create(actor=world.admin, van=van, name="payments", app_tags="payments")
+        return van
+
+    public, private = search_van("lab", "public"), search_van("hidden-lab", "private")
+    app = van_world[5]
+    release = svc.app_version_set(actor=world.alice, app=app, version="2.0.0")
+    carried = {cs.owner_id: cs for cs in release.changesets.filter(owner_id__in=[public.pk, private.pk])}
+    shown, hidden = carried[public.pk], carried[private.pk]
+    client.force_login(world.alice)
+    page = client.get(app.get_absolute_url()).content.decode()
+    assert f"#{shown.pk}</span>" in page and f"in {public.name}</small>" in page
+    assert shown.get_absolute_url() not in page
+    assert client.get(shown.get_absolute_url()).status_code == 404
+    assert private.name not in page and f"#{hidden.pk}<" not in page
+    client.force_login(world.bob)
+    page = client.get(app.get_absolute_url()).content.decode()
+    assert shown.get_absolute_url() in page and hidden.get_absolute_url() in page
+
+
+def test_a_public_cluster_in_a_private_van_reads_as_in_no_van_to_those_who_may_not_see_the_van(van_world, svc, client):
+    """bob (search) reads payments' public edge: page, list, CSV and API say nothing of the private VAN it
+    is in (name, role, placements, pending changes), exactly as for a cluster in no VAN."""
+    from rest_framework.test import APIClient
+
+    world, van, hub, eu, us, app = van_world
+    svc.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
+    svc.van_update(actor=world.admin, obj=van, visibility="private")
+    assert eu.visibility == "public" and eu.van_id == van.pk
+    client.force_login(world.bob)
+    page = client.get(eu.get_absolute_url()).content.decode()
+    assert van.get_absolute_url() not in page and "payments-eu" not in page and "(Edge)" not in page
+    listing = client.get(reverse("van:cluster_list")).content.decode()
+    assert eu.name in listing and van.get_absolute_url() not in listing
+    api = APIClient()
+    api.force_authenticate(world.bob)
+    row = api.get(reverse("cluster-detail", kwargs={"pk": eu.pk})).json()
+    assert row["van"] is None and row["role"] == ""
+    assert {r["name"]: r["van"] for r in api.get(reverse("cluster-list")).json()["results"]}[eu.name] is None
+    # the VAN's team sees it all
+    client.force_login(world.alice)
+    page = client.get(eu.get_absolute_url()).content.decode()
+    assert van.get_absolute_url() in page and "payments-eu" in page
+    api.force_authenticate(world.alice)
+    assert api.get(reverse("cluster-detail", kwargs={"pk": eu.pk})).json()["van"] == van.name

@@ -380,3 +380,4 @@ def test_van_edit_page_shows_and_saves_for_the_owning_team(client, world):
     assert response.status_code == 302, response.content.decode()[:2000]
     van.refresh_from_db()
     assert van.hub_host == "hub.example.net"
+

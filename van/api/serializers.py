@@ -38,14 +38,28 @@ class ClusterSerializer(serializers.ModelSerializer):
                                         help_text="Bearer token or kubeconfig; write-only, stored encrypted.")
     sealing_cert = serializers.CharField(required=False, default="", allow_blank=True, trim_whitespace=False)
     has_credentials = serializers.BooleanField(read_only=True)
-    van = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    role = serializers.CharField(read_only=True, help_text="hub, edge, or empty when the cluster is in no VAN.")
+    van = serializers.SerializerMethodField(help_text="The VAN's name; null when the cluster is in no VAN or in one you may not see.")
+    role = serializers.SerializerMethodField(help_text="hub, edge, or empty when the cluster is in no VAN (or in one you may not see).")
 
     class Meta:
         model = Cluster
         fields = ["url", "id", "name", "description", "environment", "provider", "api_url", "tags", "owner_team", "visibility",
                   "credentials_kind", "credentials", "has_credentials", "sealing_cert", "van", "role", "created", "updated"]
         read_only_fields = ["id", "role", "created", "updated"]
+
+
+    def _van_shown(self, obj) -> bool:
+        if obj.van_id is None:
+            return False
+        if hasattr(obj, "van_visible"):
+            return obj.van_visible
+        return Van.objects.permits(self.context["request"].user, "view", obj.van)
+
+    def get_van(self, obj) -> str | None:
+        return obj.van.name if self._van_shown(obj) else None
+
+    def get_role(self, obj) -> str:
+        return obj.role if self._van_shown(obj) else ""
 
 
 class PublishBlockerSerializer(serializers.Serializer):
