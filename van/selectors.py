@@ -356,6 +356,11 @@ def placement_matrix(spec: VanSpec, placement: Placement, *, every_app: bool = F
     return {"clusters": clusters, "environments": [c.environment for c in spec.clusters], "rows": rows}
 
 
+def _fit(name: str, chars: int) -> str:
+    """A node label that fits its circle: the name, or its start and an ellipsis (the full name is the node's tooltip)."""
+    return name if len(name) <= chars else name[: chars - 1] + "…"
+
+
 def van_topology(spec: VanSpec) -> dict:
     """Positions for the VAN page's SVG: the hub in the middle, edges on a circle around it."""
     width, height, cx, cy, radius = 640, 380, 320, 190, 150
@@ -363,12 +368,12 @@ def van_topology(spec: VanSpec) -> dict:
     count = max(len(spec.edges), 1)
     for index, edge in enumerate(spec.edges):
         angle = -math.pi / 2 + 2 * math.pi * index / count + (math.pi / count if count > 1 else math.pi)
-        edges.append({"name": edge.name, "environment": edge.environment, "x": round(cx + radius * math.cos(angle)),
+        edges.append({"name": edge.name, "label": _fit(edge.name, 10), "environment": edge.environment, "x": round(cx + radius * math.cos(angle)),
                       "y": round(cy + radius * math.sin(angle)), "tags": [str(t) for t in edge.tags]})
     # Crop to the nodes (hub radius 52, edges 28 plus their labels) so two edges in a row leave no empty band.
     top = max(0, min([cy - 62] + [e["y"] - 40 for e in edges]))
     height = min(height, max([cy + 62] + [e["y"] + 40 for e in edges])) - top
-    return {"width": width, "height": height, "top": top, "hub": {"name": spec.hub.name, "environment": spec.hub.environment,
+    return {"width": width, "height": height, "top": top, "hub": {"name": spec.hub.name, "label": _fit(spec.hub.name, 11), "environment": spec.hub.environment,
             "x": cx, "y": cy, "tags": [str(t) for t in spec.hub.tags]}, "edges": edges}
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from django.db import connection
@@ -126,6 +127,19 @@ def test_van_page_draws_topology_and_matrix_with_constant_queries(client, world,
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(url)
     assert response.content.decode().count('class="node edge"') == 8
+
+
+@pytest.mark.django_db
+def test_long_cluster_names_are_shortened_inside_their_topology_circles_and_whole_in_the_tooltip(client, world):
+    van = make_van(world.payments)
+    long_name = "edge-" + "x" * 50
+    services.van_edge_add(actor=world.admin, van=van, cluster=make_cluster(world.payments, name=long_name, tags="region=eu"))
+    client.force_login(world.alice)
+    body = client.get(reverse("van:van", kwargs={"pk": van.pk})).content.decode()
+    labels = re.findall(r'font-weight="bold">([^<]*)</text>', body)
+    assert labels and all(len(label) <= 11 for label in labels)
+    assert "edge-xxxx…" in labels
+    assert f"<title>{long_name} (edge, dev)</title>" in body
 
 
 @pytest.mark.django_db
