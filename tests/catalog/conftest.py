@@ -22,6 +22,14 @@ class GitRepo:
             config.set_value("user", "name", "Test")
             config.set_value("user", "email", "test@example.com")
 
+    @classmethod
+    def with_files(cls, parent: Path, name: str, files: dict[str, str]) -> "GitRepo":
+        """A new repository ``parent/name`` holding ``files`` in one commit."""
+        repo = cls(parent / name)
+        repo.write(files)
+        repo.commit()
+        return repo
+
     @property
     def url(self) -> str:
         return str(self.path)

@@ -18,6 +18,7 @@ from catalog import services
 from catalog.models import CatalogMembership, Entity, LocationError
 from portal.models import AuditEvent, Team, TeamMembership, Visibility
 from tests.catalog.conftest import GitRepo, component_yaml
+from tests.listeners import Listener
 
 pytestmark = pytest.mark.django_db
 
@@ -50,14 +51,7 @@ def user_yaml(name: str, groups: str, *, namespace: str = "", annotation: str = 
 
 @pytest.fixture
 def git_repo(tmp_path):
-    return repo_with(tmp_path, "team-catalog", {"c.yaml": component_yaml("c", "payments")})
-
-
-def repo_with(tmp_path, name: str, files: dict[str, str]) -> GitRepo:
-    repo = GitRepo(tmp_path / name)
-    repo.write(files)
-    repo.commit()
-    return repo
+    return GitRepo.with_files(tmp_path, "team-catalog", {"c.yaml": component_yaml("c", "payments")})
 
 
 def members(team) -> set[str]:
@@ -69,7 +63,7 @@ def members(team) -> set[str]:
 
 def test_a_team_location_cannot_make_its_member_join_another_team_or_create_one(world, tmp_path):
     """alice ships Group/User entities naming herself a member of search and of a new approvers team."""
-    repo = repo_with(tmp_path, "alice-org", {"org.yaml": GROUP.format(name="search", members="alice") + "---\n"
+    repo = GitRepo.with_files(tmp_path, "alice-org", {"org.yaml": GROUP.format(name="search", members="alice") + "---\n"
                                              + GROUP.format(name="prod-approvers", members="alice") + "---\n"
                                              + user_yaml("alice", "search, prod-approvers")})
     location = services.location_register(actor=world.alice, type="git", target=repo.url, path="*.yaml",
@@ -83,11 +77,11 @@ def test_a_team_location_cannot_make_its_member_join_another_team_or_create_one(
 
 
 def test_a_team_location_squatting_a_group_ref_does_not_keep_it_from_the_directory(world, tmp_path):
-    squat = repo_with(tmp_path, "squat", {"org.yaml": GROUP.format(name="search", members="alice")})
+    squat = GitRepo.with_files(tmp_path, "squat", {"org.yaml": GROUP.format(name="search", members="alice")})
     squatter = services.location_register(actor=world.alice, type="git", target=squat.url, path="*.yaml",
                                           owner_team=world.payments, refresh=False)
     services.location_refresh(actor=world.alice, location_id=squatter.pk)
-    directory = repo_with(tmp_path, "directory", {"org.yaml": GROUP.format(name="search", members="") + "---\n"
+    directory = GitRepo.with_files(tmp_path, "directory", {"org.yaml": GROUP.format(name="search", members="") + "---\n"
                                                   + user_yaml("bob", "search", annotation="bob")})
     location = services.location_register(actor=world.admin, type="git", target=directory.url, path="*.yaml",
                                           directory=True, refresh=False)
@@ -101,7 +95,7 @@ def test_a_team_location_squatting_a_group_ref_does_not_keep_it_from_the_directo
 
 
 def test_only_a_platform_admin_makes_a_location_the_directory(world, tmp_path):
-    repo = repo_with(tmp_path, "org", {"org.yaml": GROUP.format(name="search", members="alice")})
+    repo = GitRepo.with_files(tmp_path, "org", {"org.yaml": GROUP.format(name="search", members="alice")})
     with pytest.raises(PermissionDenied):
         services.location_register(actor=world.carol, type="git", target=repo.url, path="*.yaml",
                                    owner_team=world.payments, directory=True, refresh=False)
@@ -115,7 +109,7 @@ def test_only_a_platform_admin_makes_a_location_the_directory(world, tmp_path):
 
 def test_the_directory_maps_users_by_full_ref_never_by_name_alone(world, tmp_path, django_user_model):
     """In the directory, user:default/alice is not the portal's alice until linked; user:evil/admin is never admin."""
-    repo = repo_with(tmp_path, "directory", {"org.yaml": GROUP.format(name="search", members="") + "---\n"
+    repo = GitRepo.with_files(tmp_path, "directory", {"org.yaml": GROUP.format(name="search", members="") + "---\n"
                                              + user_yaml("alice", "search") + "---\n"
                                              + user_yaml("admin", "group:default/search", namespace="evil")})
     location = services.location_register(actor=world.admin, type="git", target=repo.url, path="*.yaml",
@@ -136,7 +130,7 @@ def test_the_directory_maps_users_by_full_ref_never_by_name_alone(world, tmp_pat
 
 
 def test_a_directory_membership_records_its_cause_and_goes_with_its_location(world, tmp_path):
-    repo = repo_with(tmp_path, "directory", {"org.yaml": GROUP.format(name="search", members="") + "---\n"
+    repo = GitRepo.with_files(tmp_path, "directory", {"org.yaml": GROUP.format(name="search", members="") + "---\n"
                                              + user_yaml("alice", "search", annotation="alice")})
     location = services.location_register(actor=world.admin, type="git", target=repo.url, path="*.yaml",
                                           directory=True, refresh=False)
@@ -182,33 +176,6 @@ def dry_run(api, user, target, **extra):
     if user is not None:
         api.force_authenticate(user)
     return api.post("/api/catalog/locations?dryRun=true", {"type": "url", "target": target, **extra}, format="json")
-
-
-class Listener:
-    """A TCP port on this machine that counts who connects (and answers nothing)."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self):
-        self.stop.set()
-        self.sock.close()
 
 
 def test_a_dry_run_refuses_what_registering_refuses_before_touching_anything(api, world, git_repo, settings):
@@ -288,8 +255,8 @@ def test_network_failures_read_the_same_whatever_listens_there(api, world, setti
 @pytest.fixture
 def private_and_public(world, tmp_path):
     """payments keeps a private location (ledger-core); search's public catalog depends on it by name."""
-    private = repo_with(tmp_path, "private", {"c.yaml": component_yaml("ledger-core", "payments")})
-    public = repo_with(tmp_path, "public", {
+    private = GitRepo.with_files(tmp_path, "private", {"c.yaml": component_yaml("ledger-core", "payments")})
+    public = GitRepo.with_files(tmp_path, "public", {
         "c.yaml": component_yaml("indexer", "search").replace("  owner: search", "  owner: search\n  dependsOn: [component:ledger-core]"),
         "group.yaml": GROUP.format(name="payments", members=""),
     })
@@ -345,7 +312,7 @@ def test_neighbours_of_a_private_entity_never_name_it(world, private_and_public,
 
 def test_a_teams_visibility_survives_a_broken_file_a_fix_and_re_supply(world, tmp_path, settings):
     settings.CATALOG_ORPHAN_STRATEGY = "delete"  # so the entity is really evicted and supplied again
-    repo = repo_with(tmp_path, "cat", {"a.yaml": component_yaml("quiet", "payments"),
+    repo = GitRepo.with_files(tmp_path, "cat", {"a.yaml": component_yaml("quiet", "payments"),
                                       "org.yaml": GROUP.format(name="payments", members="")})
     location = services.location_register(actor=world.admin, type="git", target=repo.url, path="*.yaml",
                                           owner_team=world.payments, refresh=False)
@@ -399,7 +366,7 @@ def api_yaml(name: str, targets: list[str]) -> str:
 
 def test_a_placeholder_over_its_limit_is_never_read_and_the_error_names_the_file(world, tmp_path, settings):
     settings.CATALOG_MAX_PLACEHOLDER_BYTES = 10_000
-    repo = repo_with(tmp_path, "cat", {"apis/big.yaml": api_yaml("big", ["huge.txt"]),
+    repo = GitRepo.with_files(tmp_path, "cat", {"apis/big.yaml": api_yaml("big", ["huge.txt"]),
                                       "apis/ok.yaml": api_yaml("ok", ["small.txt"]),
                                       "apis/huge.txt": "x" * 50_000, "apis/small.txt": "openapi: 3.0.0\n"})
     location = services.location_register(actor=world.admin, type="git", target=repo.url, path="apis/*.yaml",
@@ -415,7 +382,7 @@ def test_many_placeholders_cannot_add_up_past_the_document_limit(world, tmp_path
     """The issue's three references to one big file: each within the placeholder limit, together over the document's."""
     settings.CATALOG_MAX_PLACEHOLDER_BYTES = 40_000
     settings.CATALOG_MAX_DOCUMENT_BYTES = 100_000
-    repo = repo_with(tmp_path, "cat", {"api.yaml": api_yaml("triple", ["spec.txt"] * 3), "spec.txt": "y" * 39_000})
+    repo = GitRepo.with_files(tmp_path, "cat", {"api.yaml": api_yaml("triple", ["spec.txt"] * 3), "spec.txt": "y" * 39_000})
     location = services.location_register(actor=world.admin, type="git", target=repo.url, path="api.yaml",
                                           refresh=False)
     report = services.location_refresh(actor=world.admin, location_id=location.pk)
@@ -427,7 +394,7 @@ def test_many_placeholders_cannot_add_up_past_the_document_limit(world, tmp_path
 def test_a_location_over_its_total_stores_what_fits_and_says_which_were_not(world, tmp_path, settings):
     settings.CATALOG_MAX_LOCATION_BYTES = 2_000
     files = {f"c{i:02}.yaml": component_yaml(f"c{i:02}", "payments", description="d" * 200) for i in range(10)}
-    repo = repo_with(tmp_path, "cat", files)
+    repo = GitRepo.with_files(tmp_path, "cat", files)
     location = services.location_register(actor=world.admin, type="git", target=repo.url, path="*.yaml",
                                           refresh=False)
     report = services.location_refresh(actor=world.admin, location_id=location.pk)
@@ -453,7 +420,7 @@ def test_a_placeholder_through_a_symlink_out_of_the_repository_is_not_read(world
 
 
 def test_an_unpaged_backstage_list_is_bounded_and_says_so(api, world, tmp_path, settings):
-    repo = repo_with(tmp_path, "cat", {f"c{i}.yaml": component_yaml(f"c{i}", "payments") for i in range(5)})
+    repo = GitRepo.with_files(tmp_path, "cat", {f"c{i}.yaml": component_yaml(f"c{i}", "payments") for i in range(5)})
     location = services.location_register(actor=world.admin, type="git", target=repo.url, path="*.yaml",
                                           refresh=False)
     services.location_refresh(actor=world.admin, location_id=location.pk)
@@ -480,7 +447,7 @@ def test_pages_of_another_teams_private_location_are_404(world, private_and_publ
 
 
 def test_a_huge_catalog_file_is_not_read_and_the_rest_is(world, tmp_path):
-    repo = repo_with(tmp_path, "cat", {"a.yaml": component_yaml("small", "payments"),
+    repo = GitRepo.with_files(tmp_path, "cat", {"a.yaml": component_yaml("small", "payments"),
                                       "b.yaml": component_yaml("huge", "payments", description="z" * (3 * 1024 * 1024))})
     location = services.location_register(actor=world.admin, type="git", target=repo.url, path="*.yaml",
                                           refresh=False)

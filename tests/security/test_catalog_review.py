@@ -22,6 +22,7 @@ from catalog.models import Entity, Location, LocationError
 from catalog.sources import TargetRefused, check_target
 from portal.models import Visibility
 from tests.catalog.conftest import GitRepo, component_yaml
+from tests.listeners import Listener
 
 pytestmark = pytest.mark.django_db
 
@@ -31,44 +32,6 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 @pytest.fixture(autouse=True)
 def allow_local_git(settings):
     settings.CATALOG_ALLOW_LOCAL_GIT = True
-
-
-def repo_with(tmp_path, name: str, files: dict[str, str]) -> GitRepo:
-    repo = GitRepo(tmp_path / name)
-    repo.write(files)
-    repo.commit()
-    return repo
-
-
-class Listener:
-    """A TCP port (on all interfaces, as most services bind) that counts who connects; holds them open."""
-
-    def __init__(self, host: str = "0.0.0.0"):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.held: list[socket.socket] = []
-        self.stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            self.held.append(conn)  # a tarpit: never answers
-
-    def close(self):
-        self.stop.set()
-        for conn in self.held:
-            conn.close()
-        self.sock.close()
 
 
 def own_address() -> str | None:
@@ -96,7 +59,7 @@ def test_url_policy_refuses_the_servers_own_non_loopback_address(world, settings
     address = own_address()
     if address is None:
         pytest.skip("no non-loopback address on this machine")
-    listener = Listener("0.0.0.0")
+    listener = Listener("0.0.0.0", hold=True)
     try:
         api = APIClient()
         api.force_authenticate(world.alice)
@@ -117,7 +80,7 @@ def test_url_policy_reads_a_percent_encoded_host_as_git_does(world, settings, ho
     git's curl percent-decodes the host: it connects to localhost. Any team member, dry run or register."""
     settings.CATALOG_ALLOW_LOCAL_GIT = False
     settings.CATALOG_DRY_RUN_SECONDS = 3
-    listener = Listener("127.0.0.1")
+    listener = Listener("127.0.0.1", hold=True)
     try:
         api = APIClient()
         api.force_authenticate(world.alice)
@@ -151,7 +114,7 @@ def test_a_refresh_applies_the_url_policy_again(world, settings, monkeypatch):
     import catalog.sources as sources
 
     settings.CATALOG_ALLOW_LOCAL_GIT = False
-    listener = Listener("127.0.0.1")
+    listener = Listener("127.0.0.1", hold=True)
     target = f"https://127.0.0.1:{listener.port}/x.git"
     try:
         real = sources._not_public
@@ -191,7 +154,7 @@ def test_the_clone_behind_a_real_registration_is_bounded_in_time(world, settings
     """Backstage ``POST /api/catalog/locations`` (not a dry run) reads the location inside the request: a silent
     server (a tarpit) costs CATALOG_DRY_RUN_SECONDS, as the dry run does, not a web worker for good."""
     settings.CATALOG_DRY_RUN_SECONDS = 2
-    listener = Listener("127.0.0.1")
+    listener = Listener("127.0.0.1", hold=True)
     api = APIClient()
     api.force_authenticate(world.admin)  # loopback is for platform admins: the only way to reach a tarpit here
     started = time.monotonic()
@@ -330,9 +293,9 @@ spec: {{type: team, children: []}}
 @pytest.fixture
 def private_states_relations(world, tmp_path):
     """payments' private location: ledger-core dependsOn search's public indexer."""
-    private = repo_with(tmp_path, "private", {"c.yaml": component_yaml("ledger-core", "payments").replace(
+    private = GitRepo.with_files(tmp_path, "private", {"c.yaml": component_yaml("ledger-core", "payments").replace(
         "  owner: payments", "  owner: payments\n  dependsOn: [component:default/indexer]")})
-    public = repo_with(tmp_path, "public", {"c.yaml": component_yaml("indexer", "search"),
+    public = GitRepo.with_files(tmp_path, "public", {"c.yaml": component_yaml("indexer", "search"),
                                             "g.yaml": GROUP.format(name="payments")})
     private_location = services.location_register(actor=world.alice, type="git", target=private.url, path="*.yaml",
                                                   owner_team=world.payments, visibility=Visibility.PRIVATE,
@@ -370,7 +333,7 @@ def test_errors_of_a_public_location_do_not_name_an_entity_its_team_made_private
     """payments keeps 'acquisition-target' private inside its public location. The file later fails validation:
     the entity is kept (last good state, private) but the error row, readable by every user on the location page
     and ``/api/locations/<id>/errors/``, carries its ref. The location's entity count counts it too."""
-    repo = repo_with(tmp_path, "cat", {"a.yaml": component_yaml("acquisition-target", "payments"),
+    repo = GitRepo.with_files(tmp_path, "cat", {"a.yaml": component_yaml("acquisition-target", "payments"),
                                       "g.yaml": GROUP.format(name="payments")})
     location = services.location_register(actor=world.alice, type="git", target=repo.url, path="*.yaml",
                                           owner_team=world.payments, refresh=False)
@@ -400,12 +363,12 @@ def test_errors_of_a_public_location_do_not_name_an_entity_its_team_made_private
 def test_a_conflict_does_not_point_at_another_teams_private_location(world, tmp_path):
     """bob guesses a ref; the conflict on his (public) location confirms it exists privately and names the
     private location's id ("already supplied by location #N"), for every reader of bob's location."""
-    private = repo_with(tmp_path, "private", {"c.yaml": component_yaml("ledger-core", "payments")})
+    private = GitRepo.with_files(tmp_path, "private", {"c.yaml": component_yaml("ledger-core", "payments")})
     private_location = services.location_register(actor=world.alice, type="git", target=private.url,
                                                   path="*.yaml", owner_team=world.payments,
                                                   visibility=Visibility.PRIVATE, refresh=False)
     services.location_refresh(actor=world.alice, location_id=private_location.pk)
-    probe = repo_with(tmp_path, "probe", {"c.yaml": component_yaml("ledger-core", "search")})
+    probe = GitRepo.with_files(tmp_path, "probe", {"c.yaml": component_yaml("ledger-core", "search")})
     probe_location = services.location_register(actor=world.bob, type="git", target=probe.url, path="*.yaml",
                                                 owner_team=world.search, refresh=False)
     services.location_refresh(actor=world.bob, location_id=probe_location.pk)
