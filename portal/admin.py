@@ -1,7 +1,7 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from portal.models import ApiToken, AuditEvent, Team, TeamMembership
+from portal.models import ApiToken, AuditEvent, Lease, Team, TeamMembership
 
 admin.site.site_header = "Wayline administration"
 admin.site.site_title = "Wayline admin"
@@ -80,3 +80,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Lease)
+class LeaseAdmin(ReadOnlyModelAdmin):
+    """Who holds which piece of supervised work (the status watchers take and renew these themselves)."""
+
+    list_display = ["name", "holder", "expires_at", "acquired_at", "renewed_at"]
+    list_filter = ["holder"]
+    search_fields = ["name", "holder"]

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from portal.admin import ReadOnlyModelAdmin
-from van.models import App, AppRelease, Cluster, DistributionRule, SealedValue, Van
+from van.models import App, AppRelease, AppStatus, AppStatusChange, Cluster, ClusterConnection, DistributionRule, SealedValue, Van
 
 # Credentials and private keys never appear in the admin: edit them through the portal's write-only fields.
 # Everything here is git truth, written by the services with a change set and an audit row: read-only in the admin.
@@ -51,3 +51,28 @@ class SealedValueAdmin(ReadOnlyModelAdmin):
     list_display = ["digest", "created"]
     list_filter = ["created"]
     search_fields = ["digest"]
+
+
+@admin.register(AppStatus)
+class AppStatusAdmin(ReadOnlyModelAdmin):
+    """Applications as the hubs last reported them (written by the status watcher only)."""
+
+    list_display = ["application", "van", "sync_status", "health_status", "revision", "observed_at", "deleted_at"]
+    list_filter = ["sync_status", "health_status"]
+    search_fields = ["application", "app_name", "cluster_name"]
+
+
+@admin.register(ClusterConnection)
+class ClusterConnectionAdmin(ReadOnlyModelAdmin):
+    """What Wayline last found when it talked to each cluster's API."""
+
+    list_display = ["cluster", "state", "message", "checked_at", "seen_at"]
+    list_filter = ["state"]
+    search_fields = ["cluster__name", "message"]
+
+
+@admin.register(AppStatusChange)
+class AppStatusChangeAdmin(ReadOnlyModelAdmin):
+    list_display = ["status", "at", "sync_status", "health_status"]
+    list_filter = ["sync_status", "health_status"]
+    search_fields = ["status__application", "message"]

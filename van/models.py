@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from portal.crypto import EncryptedTextField
+from portal.kube import ClusterState
 from portal.gitops.owners import GitOpsOwner
 from portal.models import OwnedModel, PortalModel
 from portal.gitops.environments import SLUGS as ENVIRONMENTS
@@ -274,3 +275,86 @@ class SealedValue(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     sealed = models.TextField()
     created = models.DateTimeField(auto_now_add=True)
+
+
+# --- live state, as the VAN's hub reports it (van.status) ---------------------------------------------
+
+
+class ClusterConnection(models.Model):
+    """What Wayline last found when it talked to a cluster's API (``portal.kube.classify``)."""
+
+    cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, related_name="connection")
+    state = models.CharField(max_length=16, choices=ClusterState.choices, default=ClusterState.UNKNOWN)
+    message = models.CharField(max_length=500, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True, help_text="The last attempt, whatever its outcome.")
+    seen_at = models.DateTimeField(null=True, blank=True, help_text="The last time the API answered.")
+    error_at = models.DateTimeField(null=True, blank=True, help_text="When the last error happened.")
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id}: {self.state}"
+
+
+class SyncStatus(models.TextChoices):
+    SYNCED = "Synced"
+    OUT_OF_SYNC = "OutOfSync"
+    UNKNOWN = "Unknown"
+
+
+class HealthStatus(models.TextChoices):
+    HEALTHY = "Healthy"
+    PROGRESSING = "Progressing"
+    DEGRADED = "Degraded"
+    SUSPENDED = "Suspended"
+    MISSING = "Missing"
+    UNKNOWN = "Unknown"
+
+
+class AppStatus(models.Model):
+    """One ArgoCD Application on a VAN's hub: an app on a cluster, as ArgoCD last reported it.
+
+    Mapped through the labels the ApplicationSet template sets (``wayline.io/app``, ``wayline.io/cluster``);
+    the label values stay when the app or cluster rows go. Read through ``van.selectors`` only: a row is
+    visible to whoever may see both its app and its VAN.
+    """
+
+    van = models.ForeignKey(Van, on_delete=models.CASCADE, related_name="app_statuses")
+    application = models.CharField(max_length=253, help_text="The ArgoCD Application's name.")
+    app = models.ForeignKey(App, null=True, blank=True, on_delete=models.SET_NULL, related_name="statuses")
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="app_statuses")
+    app_name = models.CharField(max_length=63)
+    cluster_name = models.CharField(max_length=63)
+    rule = models.CharField(max_length=63, blank=True)
+    environment = models.CharField(max_length=63, blank=True)
+    sync_status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.UNKNOWN)
+    health_status = models.CharField(max_length=16, choices=HealthStatus.choices, default=HealthStatus.UNKNOWN)
+    health_message = models.TextField(blank=True)
+    revision = models.CharField(max_length=200, blank=True, help_text="The git revision ArgoCD last synced.")
+    images = models.JSONField(default=list, blank=True, help_text="status.summary.images: what runs.")
+    operation_phase = models.CharField(max_length=32, blank=True)
+    operation_message = models.TextField(blank=True)
+    conditions = models.JSONField(default=list, blank=True)
+    resource_version = models.CharField(max_length=64, blank=True)
+    observed_at = models.DateTimeField(help_text="When the hub last reported this Application.")
+    changed_at = models.DateTimeField(help_text="When its sync or health status last changed.")
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="When the Application went away.")
+
+    class Meta:
+        ordering = ["van", "app_name", "cluster_name"]
+        constraints = [models.UniqueConstraint(fields=["van", "application"], name="unique_app_status_per_van")]
+        indexes = [models.Index(fields=["app", "cluster"]), models.Index(fields=["cluster"])]
+
+    def __str__(self) -> str:
+        return f"{self.application}: {self.sync_status}/{self.health_status}"
+
+
+class AppStatusChange(models.Model):
+    """One transition of an Application's sync or health status (a short history per row)."""
+
+    status = models.ForeignKey(AppStatus, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField()
+    sync_status = models.CharField(max_length=16, choices=SyncStatus.choices)
+    health_status = models.CharField(max_length=16, choices=HealthStatus.choices)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]

@@ -6,6 +6,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views import View
 
 from portal.forms import apply_validation_error
@@ -87,6 +88,7 @@ class ClusterDetailView(ObjectDetailView):
     def get_extra_context(self, obj):
         return {
             "can_edit": Cluster.objects.permits(self.request.user, "change", obj),
+            **_live_context(self.request.user, cluster=obj),
             "shown_van": obj.van if obj.van_visible else None,
             "placed": selectors.placements_of_cluster(cluster=obj, user=self.request.user),
             "pending": selectors.pending_changes(user=self.request.user, van=obj.van if obj.van_visible else None,
@@ -169,7 +171,34 @@ class AppDetailView(ObjectDetailView):
             "placements": selectors.placements_of_app(app_name=obj.name, user=self.request.user),
             "releases": list(selectors.app_releases(app=obj, user=self.request.user)[:50]),
             "version_form": AppVersionForm(initial={"version": obj.version, "chart_version": obj.chart_version}),
-        }
+        } | _live_context(self.request.user, app=obj)
+
+
+class AppLiveStatusView(ObjectDetailView):
+    """The app page's live status panel alone (htmx polls it); 404 like the app for whoever may not see it."""
+
+    selector = selectors.app_list
+    template_name = "van/inc/live_status.html"
+
+    def get_extra_context(self, obj):
+        return _live_context(self.request.user, app=obj)
+
+
+class ClusterLiveStatusView(ObjectDetailView):
+    selector = selectors.cluster_list
+    template_name = "van/inc/live_status.html"
+
+    def get_extra_context(self, obj):
+        return _live_context(self.request.user, cluster=obj)
+
+
+def _live_context(user, *, app=None, cluster=None) -> dict:
+    from van.status.selectors import live_rows
+
+    if app is not None:
+        return {"live_rows": live_rows(user=user, app=app), "live_by": "app", "live_url": reverse("van:app_status", kwargs={"pk": app.pk})}
+    return {"live_rows": live_rows(user=user, cluster=cluster), "live_by": "cluster",
+            "live_url": reverse("van:cluster_status", kwargs={"pk": cluster.pk})}
 
 
 class AppEditView(_ReportsPublishing, ObjectEditView):
