@@ -221,7 +221,12 @@ def van_change_environment(*, van: Van, paths: list[str], hints=()) -> str:
     for path in paths:
         rest = path[len(spec.root) + 1:]
         parts = rest.split("/")
-        if parts[0] == "clusters" and len(parts) > 1:
+        if parts[0] == "clusters" and len(parts) == 4 and parts[1] == spec.hub.name and parts[2] == "skupper" \
+                and parts[3].startswith("kube-api-"):
+            # The hub's Listener for an edge's API is that edge's, like its cluster Secret on the hub.
+            edge = parts[3].removeprefix("kube-api-").removesuffix(".yaml")
+            touched.update([env_of[edge]] if edge in env_of else unknown)
+        elif parts[0] == "clusters" and len(parts) > 1:
             touched.update([env_of[parts[1]]] if parts[1] in env_of else unknown)
         elif parts[:2] == ["hub", "clusters"] and len(parts) > 2:
             name = parts[2].removesuffix(".yaml")

@@ -98,7 +98,7 @@ def test_everything_rendered_validates_against_the_upstream_crds(rendered):
         errors = validate_yaml_text(text, file=path)
         assert errors == [], "\n".join(map(str, errors))
         kinds.add(yaml.safe_load(text)["kind"])
-    assert kinds == {"Application", "ApplicationSet", "SealedSecret", "Site", "Link"}
+    assert kinds == {"Application", "ApplicationSet", "SealedSecret", "Site", "Link", "Connector", "Listener"}
 
 
 def test_generated_applications_equal_the_portal_placement(sample_van, rendered, hub_keys):
@@ -121,7 +121,11 @@ def test_generated_applications_equal_the_portal_placement(sample_van, rendered,
 @pytest.mark.conformance
 def test_applications_carry_identity_names_within_limits_and_destination(sample_van, rendered, hub_keys):
     generated = argocd_generate(rendered, hub_keys[0])
-    servers = {c.name: c.api_url for c in sample_van.edges} | {"hub": "https://kubernetes.default.svc"}
+    # Edges are reached through the VAN: at the Service their Listener makes on the hub (docs/van-control-plane.md).
+    listeners = [d for d in _docs(rendered).values() if d["kind"] == "Listener"]
+    servers = {d["metadata"]["labels"]["wayline.io/cluster"]: f"https://{d['spec']['host']}.{d['metadata']['namespace']}.svc:{d['spec']['port']}"
+               for d in listeners} | {"hub": "https://kubernetes.default.svc"}
+    assert set(servers) == {c.name for c in sample_van.clusters}
     for app in generated:
         labels = app["metadata"]["labels"]
         assert labels["wayline.io/van"] == "demo"
@@ -160,7 +164,9 @@ def test_cluster_secrets_carry_tags_as_labels_and_unseal_to_argocd_config(sample
     assert labels["wayline.io/environment"] == "dev"
     data = unseal(hub_keys[0], doc)
     assert json.loads(data["config"])["bearerToken"] == f"{EDGE_TOKEN}-edge-eu"
-    assert data["server"] == b"https://edge-eu.example.net:6443"
+    listener = yaml.safe_load(rendered["vans/demo/clusters/hub/skupper/kube-api-edge-eu.yaml"])
+    assert data["server"].decode() == f"https://{listener['spec']['host']}.skupper.svc:443"
+    assert doc["spec"]["template"]["metadata"]["annotations"]["wayline.io/api-url"] == "https://edge-eu.example.net:6443"
 
 
 def test_no_plaintext_secret_reaches_the_files(sample_van, rendered):
@@ -224,6 +230,8 @@ def test_adding_an_edge_changes_exactly_its_files(sample_van, edge_keys, link_ma
         "vans/demo/clusters/edge-new/skupper/site.yaml",
         "vans/demo/clusters/edge-new/skupper/link.yaml",
         "vans/demo/clusters/edge-new/skupper/link-credentials.yaml",
+        "vans/demo/clusters/edge-new/skupper/kube-api.yaml",
+        "vans/demo/clusters/hub/skupper/kube-api-edge-new.yaml",
     }
     assert set(before) - set(after) == set()
     assert [p for p in before if before[p] != after[p]] == []

@@ -47,6 +47,7 @@ def test_a_rule_commits_applicationsets_and_adding_an_edge_only_its_files(svc, v
     assert changed == {
         "vans/demo/hub/clusters/edge-us.yaml", "vans/demo/clusters/edge-us/skupper/site.yaml",
         "vans/demo/clusters/edge-us/skupper/link.yaml", "vans/demo/clusters/edge-us/skupper/link-credentials.yaml",
+        "vans/demo/clusters/edge-us/skupper/kube-api.yaml", "vans/demo/clusters/hub/skupper/kube-api-edge-us.yaml",
     }
     head = git(gitops, "rev-parse", "main").strip()
     svc.van_edge_remove(actor=world.admin, van=van, cluster=us)

@@ -4,9 +4,13 @@ Layout under ``vans/<van>/``:
 
 - ``bootstrap.yaml``: the one Application ops apply on the hub by hand; it syncs ``hub/``.
 - ``hub/skupper-sites.yaml``: ApplicationSet that syncs ``clusters/<cluster>/skupper`` to every cluster of the VAN.
-- ``hub/clusters/<cluster>.yaml``: the ArgoCD cluster Secret, sealed for the hub's controller.
+- ``hub/clusters/<cluster>.yaml``: the ArgoCD cluster Secret, sealed for the hub's controller; its server is the
+  in-cluster API (hub) or the edge's VAN listener on the hub, never the edge's own address.
 - ``hub/applicationsets/<rule>/<app>[.<envs>].yaml``: one ApplicationSet per distribution rule and app.
-- ``clusters/<cluster>/skupper/``: Site (every cluster); link CA issuer (hub); Link and its sealed credentials (edges).
+- ``clusters/<cluster>/skupper/``: Site (every cluster); link CA issuer and ``kube-api-<edge>.yaml``, one Listener
+  per edge (hub); Link, its sealed credentials and ``kube-api.yaml``, the Connector exposing the edge's own
+  Kubernetes API (edges). An edge's folder is applied once on the edge by hand to bring its link up; ArgoCD
+  manages it through the VAN after that (docs/van-control-plane.md).
 
 Everything is a pure function of the :class:`VanSpec` and the sealer's cache, so
 re-rendering an unchanged VAN gives byte-identical files.
@@ -34,6 +38,9 @@ from portal.validators import (
 )
 from van.rendering.placement import AppSetPlan, appset_plans, cluster_labels
 from van.rendering.spec import (
+    ANNOTATION_API_URL,
+    KUBE_API_HOST,
+    KUBE_API_PORT,
     LABEL_APP,
     LABEL_CLUSTER,
     LABEL_CLUSTER_TOKEN,
@@ -268,14 +275,6 @@ def applicationset(van: VanSpec, plan: AppSetPlan) -> dict:
     }
 
 
-def _credentials_config(van: VanSpec, cluster: ClusterSpec) -> dict:
-    if cluster.name == van.hub.name:
-        return {"tlsClientConfig": {"insecure": False}}
-    if cluster.credentials is None:
-        raise RenderError(f"cluster {cluster.name!r}: credentials are required for an edge (bearer token or kubeconfig)")
-    return cluster.credentials.argocd_config()
-
-
 def _cert(cluster: ClusterSpec, *, purpose: str):
     if not cluster.sealing_cert_pem:
         raise RenderError(f"cluster {cluster.name!r}: field sealing_cert is empty; {purpose} cannot be sealed")
@@ -283,15 +282,28 @@ def _cert(cluster: ClusterSpec, *, purpose: str):
 
 
 def cluster_secret(van: VanSpec, cluster: ClusterSpec, sealer: Sealer) -> dict:
-    """The ArgoCD cluster Secret (tags as labels), sealed for the hub's controller in strict scope."""
-    server = IN_CLUSTER_SERVER if cluster.name == van.hub.name else cluster.api_url
+    """The ArgoCD cluster Secret (tags as labels), sealed for the hub's controller in strict scope.
+
+    The hub is its own in-cluster API. An edge is reached at its Listener on the hub, through the VAN, and its
+    certificate is verified against the host of its real API URL (``tlsClientConfig.serverName``), which the
+    Secret keeps in an annotation.
+    """
+    annotations = {"wayline.io/managed": "true"}
+    if cluster.name == van.hub.name:
+        server, config = IN_CLUSTER_SERVER, {"tlsClientConfig": {"insecure": False}}
+    else:
+        if cluster.credentials is None:
+            raise RenderError(f"cluster {cluster.name!r}: credentials are required for an edge (bearer token or kubeconfig)")
+        api = van.edge_api(cluster)
+        server, config = api.server, cluster.credentials.argocd_config(server_name=api.server_name)
+        annotations[ANNOTATION_API_URL] = cluster.api_url
     return sealer.sealed_secret(
         _cert(van.hub, purpose=f"the ArgoCD Secret of cluster {cluster.name!r}"),
         name=f"cluster-{cluster.name}",
         namespace=van.argocd_namespace,
-        data={"name": cluster.name, "server": server, "config": json.dumps(_credentials_config(van, cluster), sort_keys=True)},
+        data={"name": cluster.name, "server": server, "config": json.dumps(config, sort_keys=True)},
         labels=cluster_labels(van, cluster),
-        annotations={"wayline.io/managed": "true"},
+        annotations=annotations,
     )
 
 
@@ -325,6 +337,31 @@ def skupper_link(van: VanSpec, edge: ClusterSpec) -> dict:
     }
 
 
+def kube_api_connector(van: VanSpec, edge: ClusterSpec) -> dict:
+    """On the edge: its own Kubernetes API, offered to the VAN under the edge's routing key.
+
+    The router passes TCP through, so TLS runs end to end between ArgoCD and the API server.
+    """
+    key = van.edge_api(edge).routing_key
+    return {
+        "apiVersion": "skupper.io/v2alpha1",
+        "kind": "Connector",
+        "metadata": {"name": key, "namespace": van.skupper_namespace, "labels": {LABEL_VAN: van.name, LABEL_CLUSTER: edge.name}},
+        "spec": {"routingKey": key, "host": KUBE_API_HOST, "port": KUBE_API_PORT},
+    }
+
+
+def kube_api_listener(van: VanSpec, edge: ClusterSpec) -> dict:
+    """On the hub: the Service (named by the routing key) whose connections reach the edge's Connector."""
+    key = van.edge_api(edge).routing_key
+    return {
+        "apiVersion": "skupper.io/v2alpha1",
+        "kind": "Listener",
+        "metadata": {"name": key, "namespace": van.skupper_namespace, "labels": {LABEL_VAN: van.name, LABEL_CLUSTER: edge.name}},
+        "spec": {"routingKey": key, "host": key, "port": KUBE_API_PORT},
+    }
+
+
 def _skupper_files(van: VanSpec, cluster: ClusterSpec, sealer: Sealer) -> dict[str, dict]:
     base = f"{van.root}/clusters/{cluster.name}/skupper"
     files = {f"{base}/site.yaml": skupper_site(van, cluster)}
@@ -339,6 +376,8 @@ def _skupper_files(van: VanSpec, cluster: ClusterSpec, sealer: Sealer) -> dict[s
             data={"tls.crt": van.link_ca.cert_pem, "tls.key": van.link_ca.key_pem, "ca.crt": van.link_ca.cert_pem},
             labels={LABEL_VAN: van.name},
         )
+        for edge in van.edges:
+            files[f"{base}/kube-api-{edge.name}.yaml"] = kube_api_listener(van, edge)
     else:
         if not cluster.link_cert_pem or not cluster.link_key_pem:
             raise RenderError(f"edge {cluster.name!r}: no link client certificate issued yet")
@@ -351,6 +390,7 @@ def _skupper_files(van: VanSpec, cluster: ClusterSpec, sealer: Sealer) -> dict[s
             data={"tls.crt": cluster.link_cert_pem, "tls.key": cluster.link_key_pem, "ca.crt": van.link_ca.cert_pem},
             labels={LABEL_VAN: van.name},
         )
+        files[f"{base}/kube-api.yaml"] = kube_api_connector(van, cluster)
     return files
 
 

@@ -5,8 +5,11 @@ secret material arrives here in plaintext and leaves the renderer only sealed.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from portal.gitops.environments import SLUGS
 from van.labels import Selector, Tag, short_name
@@ -25,6 +28,12 @@ LABEL_ROLE = "wayline.io/role"
 LABEL_APP = "wayline.io/app"
 LABEL_RULE = "wayline.io/rule"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+# On an edge's cluster Secret: the API server's own URL, which ArgoCD no longer dials (it uses the VAN listener).
+ANNOTATION_API_URL = "wayline.io/api-url"
+
+# Where every cluster's Kubernetes API answers inside that cluster: what an edge's Connector exposes.
+KUBE_API_HOST = "kubernetes.default.svc"
+KUBE_API_PORT = 443
 
 # Application names must also fit the 63-character tracking label ArgoCD puts on resources.
 APP_TOKEN_LEN = 30
@@ -39,6 +48,35 @@ def app_token(name: str) -> str:
     return short_name(name, APP_TOKEN_LEN)
 
 
+def api_routing_key(van: str, cluster: str) -> str:
+    """The Skupper routing key under which a cluster's Kubernetes API crosses a VAN; also the hub Service's name.
+
+    The cluster token keeps it readable; the hash of (VAN, cluster) makes it unique per VAN and cluster, which
+    joining the two names would not ("a-b" + "c" and "a" + "b-c"). A DNS label of at most 50 characters.
+    """
+    digest = hashlib.sha256(json.dumps([van, cluster]).encode()).hexdigest()[:8]
+    return f"kube-api-{cluster_token(cluster)}-{digest}"
+
+
+@dataclass(frozen=True)
+class EdgeApi:
+    """How the hub reaches an edge's Kubernetes API through the VAN (docs/van-control-plane.md)."""
+
+    routing_key: str  # of the edge's Connector and the hub's Listener; also the Listener's host, a Service on the hub
+    server: str  # the Listener's in-cluster URL on the hub: where ArgoCD sends the edge's API calls
+    server_name: str  # the host of the edge's real API URL, the name its serving certificate is issued for
+
+
+def edge_api(*, van: str, cluster: str, api_url: str, skupper_namespace: str) -> EdgeApi:
+    """Where the hub reaches edge ``cluster`` of ``van``; the renderer and anything dialling edges agree on it."""
+    key = api_routing_key(van, cluster)
+    return EdgeApi(
+        routing_key=key,
+        server=f"https://{key}.{skupper_namespace}.svc:{KUBE_API_PORT}",
+        server_name=urlsplit(api_url).hostname or "",
+    )
+
+
 @dataclass(frozen=True)
 class Credentials:
     """How ArgoCD reaches a cluster: a bearer token, or what a kubeconfig's current context holds."""
@@ -49,8 +87,12 @@ class Credentials:
     key_data: str = ""
     insecure: bool = False
 
-    def argocd_config(self) -> dict:
+    def argocd_config(self, *, server_name: str = "") -> dict:
+        """ArgoCD's cluster ``config``; ``server_name`` is the name to verify the API server's certificate
+        against when ArgoCD dials another address (a VAN listener). Insecure credentials verify nothing."""
         tls: dict = {"insecure": self.insecure}
+        if server_name and not self.insecure:
+            tls["serverName"] = server_name
         if self.ca_data:
             tls["caData"] = self.ca_data
         if self.cert_data:
@@ -178,3 +220,6 @@ class VanSpec:
     @property
     def root(self) -> str:
         return f"vans/{self.name}"
+
+    def edge_api(self, edge: ClusterSpec) -> EdgeApi:
+        return edge_api(van=self.name, cluster=edge.name, api_url=edge.api_url, skupper_namespace=self.skupper_namespace)
