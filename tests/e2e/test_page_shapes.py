@@ -33,6 +33,8 @@ NOT_PAGES = {
     "portal:switch_team": "POST only (the team switcher)",
     "gitops:repo_sync_status": "an htmx partial the repository page polls",
     "gitops:changeset_status": "an htmx partial the change set page polls",
+    "van:app_status": "an htmx partial the app page polls (checked inside the app page)",
+    "van:cluster_status": "an htmx partial the cluster page polls (checked inside the cluster page)",
 }
 EXTRA_PAGES = ("api-docs", "api-redoc")  # linked from the footer; the same for everyone, so checked as the first user
 
