@@ -13,5 +13,6 @@ urlpatterns = [
     path("catalog/locations/<int:pk>/delete/", views.LocationDeleteView.as_view(), name="location_delete"),
     path("catalog/entities/<int:pk>/edit/", views.EntityEditView.as_view(), name="entity_edit"),
     path("catalog/<str:kind>/<str:namespace>/<str:name>/", views.EntityDetailView.as_view(), name="entity"),
+    path("catalog/<str:kind>/<str:namespace>/<str:name>/status/", views.EntityLiveStatusView.as_view(), name="entity_status"),
     path("create/", views.TemplateListView.as_view(), name="template_list"),
 ]

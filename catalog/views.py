@@ -9,6 +9,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
@@ -22,7 +23,13 @@ from catalog.graph import relation_graph_svg
 from catalog.models import Entity, Location
 from catalog.models.entities import entity_url
 from catalog.tables import LocationTable
-from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListView, get_restricted_object_or_404, page_number
+from portal.views.generic import (
+    ObjectDetailView,
+    ObjectEditView,
+    ObjectListView,
+    get_restricted_object_or_404,
+    page_number,
+)
 
 
 class EntityListView(LoginRequiredMixin, View):
@@ -166,7 +173,29 @@ class EntityDetailView(ObjectDetailView):
             "profile": (data.get("spec") or {}).get("profile") if obj.kind in ("User", "Group") else None,
             "can_edit": Entity.objects.permits(user, "change", obj),
             "deployments": _deployments(user, obj),
-        }
+        } | _live_context(user, obj)
+
+
+class EntityLiveStatusView(EntityDetailView):
+    """The entity page's live status panel alone (htmx polls it); 404 like the entity for whoever may not see it."""
+
+    template_name = "van/inc/live_status.html"
+
+    def get_extra_context(self, obj):
+        return _live_context(self.request.user, obj)
+
+
+def _live_context(user, entity: Entity) -> dict:
+    """Live status of what the entity deploys: for Components, or any entity with Backstage's Argo CD annotations."""
+    from van.status.selectors import ARGOCD_APP_NAME, ARGOCD_APP_SELECTOR, entity_rows
+
+    annotations = entity.data["metadata"].get("annotations") or {}
+    if entity.kind != "Component" and not ({ARGOCD_APP_NAME, ARGOCD_APP_SELECTOR} & set(annotations)):
+        return {}
+    rows, chosen = entity_rows(user=user, ref=entity.ref, annotations=annotations)
+    return {"live_rows": rows, "live_by": "entity", "live_chosen": chosen,
+            "live_url": reverse("catalog:entity_status", kwargs={"kind": entity.kind.lower(), "namespace": entity.namespace,
+                                                                 "name": entity.name})}
 
 
 def _deployments(user, entity: Entity) -> list[dict] | None:

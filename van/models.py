@@ -333,6 +333,7 @@ class AppStatus(models.Model):
     operation_phase = models.CharField(max_length=32, blank=True)
     operation_message = models.TextField(blank=True)
     conditions = models.JSONField(default=list, blank=True)
+    labels = models.JSONField(default=dict, blank=True, help_text="The Application's labels (what argocd/app-selector matches).")
     resource_version = models.CharField(max_length=64, blank=True)
     observed_at = models.DateTimeField(help_text="When the hub last reported this Application.")
     changed_at = models.DateTimeField(help_text="When its sync or health status last changed.")

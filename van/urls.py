@@ -8,6 +8,7 @@ urlpatterns = [
     path("vans/", views.VanListView.as_view(), name="van_list"),
     path("vans/add/", views.VanEditView.as_view(), name="van_add"),
     path("vans/<int:pk>/", views.VanDetailView.as_view(), name="van"),
+    path("vans/<int:pk>/status/", views.VanLiveStatusView.as_view(), name="van_status"),
     path("vans/<int:pk>/edit/", views.VanEditView.as_view(), name="van_edit"),
     path("vans/<int:van_pk>/rules/add/", views.RuleEditView.as_view(), name="rule_add"),
     path("clusters/", views.ClusterListView.as_view(), name="cluster_list"),

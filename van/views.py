@@ -139,7 +139,18 @@ class VanDetailView(ObjectDetailView):
         return {"can_edit": Van.objects.permits(self.request.user, "change", obj), "rules": list(obj.rules.all()),
                 "pending": selectors.pending_changes(user=self.request.user, van=obj),
                 "blockers": selectors.publish_blocker_rows(user=self.request.user, van=obj),
-                "changesets": selectors.van_changesets(van=obj, user=self.request.user)} | selectors.van_overview(van=obj, user=self.request.user)
+                "changesets": selectors.van_changesets(van=obj, user=self.request.user)} | selectors.van_overview(
+                    van=obj, user=self.request.user) | _live_context(self.request.user, van=obj)
+
+
+class VanLiveStatusView(ObjectDetailView):
+    """The VAN page's live status panel alone (htmx polls it): the hub's state, a health summary, every Application."""
+
+    selector = selectors.van_list
+    template_name = "van/inc/live_status.html"
+
+    def get_extra_context(self, obj):
+        return _live_context(self.request.user, van=obj)
 
 
 class VanEditView(_ReportsPublishing, ObjectEditView):
@@ -192,9 +203,13 @@ class ClusterLiveStatusView(ObjectDetailView):
         return _live_context(self.request.user, cluster=obj)
 
 
-def _live_context(user, *, app=None, cluster=None) -> dict:
-    from van.status.selectors import live_rows
+def _live_context(user, *, app=None, cluster=None, van=None) -> dict:
+    from van.status.selectors import health_summary, hub_connection, live_rows
 
+    if van is not None:
+        rows = live_rows(user=user, van=van)
+        return {"live_rows": rows, "live_by": "van", "live_url": reverse("van:van_status", kwargs={"pk": van.pk}),
+                "live_summary": health_summary(rows), "live_hub": hub_connection(van=van)}
     if app is not None:
         return {"live_rows": live_rows(user=user, app=app), "live_by": "app", "live_url": reverse("van:app_status", kwargs={"pk": app.pk})}
     return {"live_rows": live_rows(user=user, cluster=cluster), "live_by": "cluster",

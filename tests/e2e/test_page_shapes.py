@@ -35,6 +35,8 @@ NOT_PAGES = {
     "gitops:changeset_status": "an htmx partial the change set page polls",
     "van:app_status": "an htmx partial the app page polls (checked inside the app page)",
     "van:cluster_status": "an htmx partial the cluster page polls (checked inside the cluster page)",
+    "van:van_status": "an htmx partial the VAN page polls (checked inside the VAN page)",
+    "catalog:entity_status": "an htmx partial the entity page polls (checked inside the entity page)",
 }
 EXTRA_PAGES = ("api-docs", "api-redoc")  # linked from the footer; the same for everyone, so checked as the first user
 

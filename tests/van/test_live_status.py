@@ -142,3 +142,106 @@ def test_the_app_page_status_panel_costs_a_constant_number_of_queries(van_world,
     with django_assert_max_num_queries(len(few.captured_queries)):
         body = client.get(url).content.decode()
     assert body.count("<tr>") == 1 + 3  # the header and one row per Application
+
+
+def test_a_release_waiting_for_approval_is_not_in_git_yet(van_world, svc):
+    """The version in git is the newest release that reached the VAN: one published with the VAN, or one whose change
+    set was applied; a change set still waiting (here: the edge is Prod) leaves the version before it."""
+    world, van, hub, eu, us, app = van_world
+    svc.rule_create(actor=world.admin, van=van, name="payments-eu", app_tags="payments", cluster_selector="region=eu")
+    svc.cluster_update(actor=world.admin, obj=eu, environment="prod")
+    svc.app_version_set(actor=world.alice, app=app, version="1.4.0")
+    applications.store_all(van, [application(van.name, app.name, eu.name, image=f"{IMAGE}:1.0.0", environment="prod")])
+    (row,) = live_rows(user=world.alice, app=app)
+    assert row["changeset"] is None and (row["running"], row["desired"], row["drift"]) == ("1.0.0", "1.0.0", False)
+
+
+def test_the_van_page_sums_up_health_and_the_hubs_state_in_constant_queries(van_world, svc, client, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    world, van, hub, eu, us, app = van_world
+    url = reverse("van:van_status", kwargs={"pk": van.pk})
+    client.force_login(world.alice)
+    empty = client.get(url).content.decode()
+    assert "no credentials" in empty and "No hub has reported an Application of this VAN" in empty
+    svc.cluster_update(actor=world.admin, obj=hub, credentials_kind="token", credentials="hub-reader-token-not-shown")
+    applications.store_all(van, [application(van.name, app.name, eu.name, health="Degraded", health_message="Back-off pulling image")])
+    connection_record(hub, ClusterState.UNAUTHORIZED, "the API server refused the credentials (401)")
+    with CaptureQueriesContext(connection) as few:
+        panel = client.get(url).content.decode()
+    assert "unauthorized" in panel and "refused the credentials" in panel and "1 Degraded" in panel
+    assert "hub-reader-token-not-shown" not in panel and "Back-off pulling image" in panel
+    svc.van_update(actor=world.admin, obj=van, edges=[eu, us])
+    other = svc.app_create(actor=world.admin, name="payments-web", owner_team=world.payments, namespace="web",
+                           repo_url="https://git.example.net/w.git", source_kind="kustomize", path="deploy", tags="payments")
+    applications.store_all(van, [application(van.name, a.name, c.name, health=h)
+                                 for a, h in ((app, "Healthy"), (other, "Progressing")) for c in (eu, hub, us)])
+    connection_record(hub, ClusterState.REACHABLE)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        panel = client.get(url).content.decode()
+    assert "3 Healthy" in panel and "3 Progressing" in panel and "reachable" in panel and panel.count("<tr>") == 1 + 6
+    page = client.get(reverse("van:van", kwargs={"pk": van.pk})).content.decode()
+    assert 'id="live-status"' in page and "3 Progressing" in page
+
+
+def test_a_private_vans_status_is_404_to_other_teams_and_nobody(van_world, svc, client):
+    world, van, hub, eu, us, app = van_world
+    svc.van_update(actor=world.admin, obj=van, visibility="private")
+    applications.store_all(van, [application(van.name, app.name, eu.name)])
+    url = reverse("van:van_status", kwargs={"pk": van.pk})
+    client.force_login(world.bob)
+    assert client.get(url).status_code == 404
+    client.logout()
+    assert client.get(url).status_code in (302, 404)
+    client.force_login(world.alice)
+    assert client.get(url).status_code == 200
+
+
+def test_an_entity_selects_applications_as_backstages_argocd_annotations_do(van_world, svc):
+    from van.status.selectors import entity_rows
+
+    world, van, hub, eu, us, app = van_world
+    svc.app_update(actor=world.admin, obj=app, component_ref="component:default/payments")
+    other = svc.app_create(actor=world.admin, name="payments-web", owner_team=world.payments, namespace="web",
+                           repo_url="https://git.example.net/w.git", source_kind="kustomize", path="deploy", tags="payments")
+    applications.store_all(van, [application(van.name, a.name, c.name) for a in (app, other) for c in (eu, hub)])
+
+    def chosen(annotations):
+        rows, _ = entity_rows(user=world.alice, ref="component:default/payments", annotations=annotations)
+        return {r["status"].application for r in rows}
+
+    assert chosen({}) == {f"{app.name}-{eu.name}", f"{app.name}-{hub.name}"}, "without annotations: the linked app's"
+    assert chosen({"argocd/app-name": f"{other.name}-{eu.name}"}) == {f"{other.name}-{eu.name}"}
+    assert chosen({"argocd/app-name": f"{other.name}-{eu.name}, {app.name}-{hub.name}"}) == {f"{other.name}-{eu.name}", f"{app.name}-{hub.name}"}
+    assert chosen({"argocd/app-selector": f"wayline.io/app={other.name}"}) == {f"{other.name}-{eu.name}", f"{other.name}-{hub.name}"}
+    assert chosen({"argocd/app-selector": f"wayline.io/app={other.name},wayline.io/cluster={hub.name}"}) == {f"{other.name}-{hub.name}"}
+    rows, why = entity_rows(user=world.alice, ref="x", annotations={"argocd/app-selector": "=broken="})
+    assert rows == [] and "does not parse" in why
+    # restricted like every status row: another team's private app is never selected, even by name
+    svc.app_update(actor=world.admin, obj=other, visibility="private", owner_team=world.search)
+    assert entity_rows(user=world.alice, ref="x", annotations={"argocd/app-name": f"{other.name}-{eu.name}"})[0] == []
+
+
+def test_the_component_page_shows_live_status_and_its_panel_polls(van_world, svc, client, settings, tmp_path):
+    from catalog import services as catalog_services
+    from tests.catalog.conftest import GitRepo, component_yaml
+
+    world, van, hub, eu, us, app = van_world
+    settings.CATALOG_ALLOW_LOCAL_GIT = True
+    repo = GitRepo(tmp_path / "catalog-repo")
+    repo.write({"payments.yaml": component_yaml("payments", "payments")})
+    repo.commit()
+    location = catalog_services.location_register(actor=None, type="git", target=repo.url, path="*.yaml", refresh=False)
+    catalog_services.location_refresh(actor=None, location_id=location.pk)
+    svc.app_update(actor=world.admin, obj=app, component_ref="component:default/payments")
+    applications.store_all(van, [application(van.name, app.name, eu.name, health="Progressing")])
+    client.force_login(world.alice)
+    kwargs = {"kind": "component", "namespace": "default", "name": "payments"}
+    page = client.get(reverse("catalog:entity", kwargs=kwargs)).content.decode()
+    assert 'id="live-status"' in page and "Progressing" in page and reverse("catalog:entity_status", kwargs=kwargs) in page
+    applications.store_all(van, [application(van.name, app.name, eu.name, health="Healthy")])
+    panel = client.get(reverse("catalog:entity_status", kwargs=kwargs)).content.decode()
+    assert "Healthy" in panel and "<html" not in panel
+    missing = client.get(reverse("catalog:entity_status", kwargs={**kwargs, "name": "nope"}))
+    assert missing.status_code == 404

@@ -71,12 +71,13 @@ def parse(obj) -> dict:
         "operation_phase": _text(operation.get("phase"), 32),
         "operation_message": _text(operation.get("message"), 2000),
         "conditions": conditions,
+        "labels": {k[:317]: v[:63] for k, v in list(labels.items())[:64] if isinstance(k, str) and isinstance(v, str)},
         "resource_version": _text(metadata.get("resourceVersion"), 64),
     }
 
 
 _COPIED = ("app_name", "cluster_name", "rule", "environment", "sync_status", "health_status", "health_message", "revision",
-           "images", "operation_phase", "operation_message", "conditions", "resource_version")
+           "images", "operation_phase", "operation_message", "conditions", "labels", "resource_version")
 
 
 def _targets(van: Van, rows: list[dict]) -> tuple[dict, dict]:

@@ -2,14 +2,14 @@
 
 A status row is visible to whoever may see both its app and its VAN; anyone else gets nothing, as if
 the Application did not exist. The version "in git" for an app on a cluster is the one its
-environment's override pins, else the version of the app's latest release whose change set for that
-VAN has been applied (what the hub's ArgoCD reads); the version "running" is the tag of the app's
+environment's override pins, else the version of the app's newest release that reached that VAN's git
+(``desired_version``: what the hub's ArgoCD reads, not a change still waiting for approval); the version "running" is the tag of the app's
 image among the images ArgoCD reports for the Application.
 """
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from portal.gitops.choices import ChangeSetStatus
@@ -42,13 +42,29 @@ def image_tag(images: list[str], repository: str) -> str:
     return ""
 
 
-def _desired(app: App, van_id: int, environment: str, van_type: ContentType) -> tuple[str, ChangeSet | None]:
-    """(version in git, the applied change set that wrote it) for ``app`` in ``environment`` of a VAN."""
+def with_releases(apps: QuerySet) -> QuerySet:
+    """``apps`` (or status rows) with their releases and each release's change sets, for ``desired_version`` in a
+    constant number of queries."""
+    changesets = ChangeSet.objects.only("pk", "owner_type", "owner_id", "status")
+    prefix = "app__" if apps.model is AppStatus else ""
+    return apps.prefetch_related(Prefetch(f"{prefix}releases", queryset=AppRelease.objects.prefetch_related(
+        Prefetch("changesets", queryset=changesets))))
+
+
+def desired_version(app: App, van_id: int, environment: str) -> tuple[str, ChangeSet | None]:
+    """(version in git, the applied change set that wrote it) for ``app`` in ``environment`` of a VAN.
+
+    The newest release that reached the VAN's git: one with an applied change set of that VAN, or one with no change
+    set of that VAN at all (it went out with the VAN's own publish, before any upgrade). A release whose change sets
+    there are all still waiting, rejected or failed is not in git yet. ``app`` comes from ``with_releases``.
+    """
+    van_type = ContentType.objects.get_for_model(Van)  # cached after the first call
     override = (app.overrides or {}).get(environment) or {}
-    for release in app.releases.all():  # newest first, prefetched with their applied change sets
-        for cs in release.changesets.all():
-            if cs.owner_type_id == van_type.pk and cs.owner_id == van_id:
-                return (override.get("version") or release.version), cs
+    for release in app.releases.all():  # newest first
+        mine = [cs for cs in release.changesets.all() if cs.owner_type_id == van_type.pk and cs.owner_id == van_id]
+        applied = next((cs for cs in mine if cs.status == ChangeSetStatus.APPLIED), None)
+        if applied is not None or not mine:
+            return (override.get("version") or release.version), applied
     return (override.get("version") or app.version), None
 
 
@@ -56,29 +72,29 @@ def _hub_states(van_ids: set[int]) -> dict[int, ClusterConnection]:
     return {c.cluster.van_id: c for c in ClusterConnection.objects.filter(cluster__van_id__in=van_ids, cluster__role="hub").select_related("cluster")}
 
 
-def live_rows(*, user, app: App | None = None, cluster: Cluster | None = None, van: Van | None = None) -> list[dict]:
+def live_rows(*, user, app: App | None = None, cluster: Cluster | None = None, van: Van | None = None,
+              where: Q | None = None) -> list[dict]:
     """Rows for a status panel: one per Application ``user`` may see, with versions, drift and the hub's state.
 
     A constant number of queries whatever the number of rows.
     """
     rows = status_list(user=user)
+    if where is not None:
+        rows = rows.filter(where)
     if app is not None:
         rows = rows.filter(app=app)
     if cluster is not None:
         rows = rows.filter(cluster=cluster)
     if van is not None:
         rows = rows.filter(van=van)
-    applied = ChangeSet.objects.filter(status=ChangeSetStatus.APPLIED).only("pk", "owner_type", "owner_id", "status")
-    rows = list(rows.prefetch_related(Prefetch("app__releases", queryset=AppRelease.objects.prefetch_related(
-        Prefetch("changesets", queryset=applied)))))
-    van_type = ContentType.objects.get_for_model(Van)
+    rows = list(with_releases(rows))
     openable = set(ChangeSet.objects.restrict(user, "view").filter(
         pk__in={cs.pk for row in rows for r in row.app.releases.all() for cs in r.changesets.all()}).values_list("pk", flat=True))
     hubs = _hub_states({row.van_id for row in rows})
     now = timezone.now()
     out = []
     for row in rows:
-        desired, changeset = _desired(row.app, row.van_id, row.environment, van_type)
+        desired, changeset = desired_version(row.app, row.van_id, row.environment)
         running = image_tag(row.images, row.app.image)
         hub = hubs.get(row.van_id)
         out.append({
@@ -92,9 +108,46 @@ def live_rows(*, user, app: App | None = None, cluster: Cluster | None = None, v
     return out
 
 
+def hub_connection(*, van: Van) -> dict:
+    """The hub of ``van`` (the caller may see the VAN) as Wayline last reached it: its name, state, when it last
+    answered and the last error; "unknown" until a watcher tried."""
+    hub = Cluster.objects.filter(van=van, role="hub").select_related("connection").first()
+    connection = getattr(hub, "connection", None) if hub is not None else None
+    return {"name": hub.name if hub else "", "has_credentials": bool(hub and hub.credentials),
+            "state": connection.state if connection else "unknown", "seen_at": connection.seen_at if connection else None,
+            "message": connection.message if connection and connection.state != "reachable" else ""}
+
+
 def health_summary(rows: list[dict]) -> dict[str, int]:
     """How many Applications are in each health state (for a VAN's summary)."""
     summary: dict[str, int] = {}
     for row in rows:
         summary[row["status"].health_status] = summary.get(row["status"].health_status, 0) + 1
     return dict(sorted(summary.items()))
+
+
+ARGOCD_APP_NAME, ARGOCD_APP_SELECTOR = "argocd/app-name", "argocd/app-selector"
+
+
+def entity_rows(*, user, ref: str, annotations: dict) -> tuple[list[dict], str]:
+    """Live rows for a catalog entity, and a word on how they were chosen (shown on the page).
+
+    As Backstage's Argo CD plugins choose them: ``argocd/app-name`` (an Application's name; several, comma-separated)
+    or ``argocd/app-selector`` (a label selector on the Applications' labels, such as ``wayline.io/app=checkout``);
+    without either, the Applications of the apps linked to this Component. A selector that does not parse selects
+    nothing and says why. Rows are restricted like every status row (their app and VAN).
+    """
+    from van.labels import LabelError, selector_parse
+
+    names = [n.strip() for n in str(annotations.get(ARGOCD_APP_NAME) or "").split(",") if n.strip()]
+    selector_text = str(annotations.get(ARGOCD_APP_SELECTOR) or "").strip()
+    if names:
+        return live_rows(user=user, where=Q(application__in=names)), f"Applications named by {ARGOCD_APP_NAME}"
+    if selector_text:
+        try:
+            selector = selector_parse(selector_text, allow_reserved=True)
+        except LabelError as exc:
+            return [], f"{ARGOCD_APP_SELECTOR} does not parse: {exc}"
+        rows = [row for row in live_rows(user=user) if selector.matches(row["status"].labels or {})]
+        return rows, f"Applications matching {ARGOCD_APP_SELECTOR} {selector_text}"
+    return live_rows(user=user, where=Q(app__component_ref__iexact=ref)), "Applications of the apps linked to this component"
