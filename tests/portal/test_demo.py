@@ -103,9 +103,9 @@ def test_demo_serve_env_turns_debug_off_and_accepts_the_address(monkeypatch):
     assert addr_parse("8001") == ("127.0.0.1", 8001) and url_of("0.0.0.0:8000") == "http://127.0.0.1:8000/"
     with pytest.raises(CommandError):
         addr_parse("localhost:http")
-    worker, beat, web = serve_commands("127.0.0.1:8001")
+    worker, beat, watcher, web = serve_commands("127.0.0.1:8001")
     assert web[1:4] == ["-m", "gunicorn", "portal.wsgi"] and web[web.index("--bind") + 1] == "127.0.0.1:8001"
-    assert worker[worker.index("-Q") + 1] == "default,gitops,sync" and "beat" in beat
+    assert worker[worker.index("-Q") + 1] == "default,gitops,sync" and "beat" in beat and "status_watch" in watcher
 
 
 def _free_port() -> int:

@@ -156,3 +156,16 @@ def test_csrf_is_enforced(world):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(world.alice)
     assert strict.post(reverse("portal:switch_team"), {"team": "payments"}).status_code == 403
+
+
+def test_ago_says_just_now_under_a_minute_then_how_long():
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from portal.templatetags.times import ago
+
+    now = timezone.now()
+    assert ago(now - dt.timedelta(seconds=5)) == "just now"
+    assert ago(now - dt.timedelta(minutes=3, seconds=2)) == "3\xa0minutes ago"
+    assert ago(None) == ""

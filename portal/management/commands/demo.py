@@ -30,6 +30,7 @@ from django.db import transaction
 SEED_MODULES = ("portal.demo", "portal.gitops.demo", "catalog.demo", "van.demo", "addons.demo")
 DEFAULT_ADDR = "127.0.0.1:8000"
 ANY_ADDRESS = {"0.0.0.0", "::", "[::]"}
+DEMO_VANS = ("demo", "search-lab")  # the VANs whose hubs the demo plays
 
 
 def run_seeds(stdout=None) -> None:
@@ -69,13 +70,14 @@ def serve_env(addr: str) -> dict[str, str]:
 
 
 def serve_commands(addr: str) -> list[list[str]]:
-    """The web server (gunicorn, as in production), one Celery worker for every queue, and beat."""
+    """The web server (gunicorn, as in production), one Celery worker for every queue, beat, and the hub watcher."""
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "portal"]
     return [
         [*celery, "worker", "-P", "solo", "-c", "1", "-Q", "default,gitops,sync", "--without-gossip", "--without-mingle",
          "-l", "INFO"],
         [*celery, "beat", "-l", "INFO", "-s", str(settings.DATA_DIR / "celerybeat-schedule")],
+        [python, str(settings.BASE_DIR / "manage.py"), "status_watch", "--tick", "2", "--lease-seconds", "10"],
         [python, "-m", "gunicorn", "portal.wsgi", "--bind", addr, "--workers", "2", "--graceful-timeout", "5",
          *_gunicorn_no_control_socket()],
     ]
@@ -125,8 +127,26 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<8} {role}")
         self.stdout.write("The README's \"Quick tour\" walks through the demo in ten steps.")
 
+    def hubs_start(self):
+        """The demo VANs' hubs: fake API servers with an ArgoCD stand-in (``tests/kube/demo_hub.py``), so live status
+        moves without a cluster. Part of the test harness: a checkout without ``tests/`` serves no live status."""
+        if importlib.util.find_spec("tests") is None or importlib.util.find_spec("tests.kube.demo_hub") is None:
+            self.stdout.write("No demo hubs (tests/kube/demo_hub.py is not here): pages show no live status.")
+            return None
+        from django.contrib.auth import get_user_model
+
+        from tests.kube.demo_hub import DemoHubs
+        from van.models import Van
+
+        admin = get_user_model().objects.filter(username="admin").first()
+        names = list(Van.objects.filter(name__in=DEMO_VANS).values_list("name", flat=True))
+        hubs = DemoHubs(names).start(actor=admin)
+        self.stdout.write(f"Demo hubs (fake Kubernetes API servers with an ArgoCD stand-in) for: {', '.join(names)}.")
+        return hubs
+
     def serve(self, addr: str) -> None:
         env = serve_env(addr)
+        hubs = self.hubs_start()
         processes = [subprocess.Popen(command, env=env, cwd=settings.BASE_DIR) for command in serve_commands(addr)]
 
         def stop(signum, frame):
@@ -136,7 +156,7 @@ class Command(BaseCommand):
         debug = env["DJANGO_DEBUG"].strip().lower() in {"1", "true", "yes", "on"}  # as portal.settings reads it
         self.stdout.write(self.style.SUCCESS(f"\nWayline is running at {url_of(addr)} (DEBUG {'on' if debug else 'off'})."))
         self.logins_write()
-        self.stdout.write("Ctrl-C stops the web server, the worker and beat.\n")
+        self.stdout.write("Ctrl-C stops the web server, the worker, beat, the hub watcher and the demo hubs.\n")
         try:
             while all(process.poll() is None for process in processes):
                 time.sleep(1)
@@ -151,3 +171,5 @@ class Command(BaseCommand):
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
+            if hubs is not None:
+                hubs.stop()
