@@ -1,7 +1,9 @@
 from django.contrib import admin
 
 from portal.admin import ReadOnlyModelAdmin
-from van.models import App, AppRelease, AppStatus, AppStatusChange, Cluster, ClusterConnection, DistributionRule, SealedValue, Van
+from van.models import (
+    App, AppRelease, AppStatus, AppStatusChange, Cluster, ClusterConnection, DistributionRule, Finding, SealedValue, Van,
+)
 
 # Credentials and private keys never appear in the admin: edit them through the portal's write-only fields.
 # Everything here is git truth, written by the services with a change set and an audit row: read-only in the admin.
@@ -76,3 +78,12 @@ class AppStatusChangeAdmin(ReadOnlyModelAdmin):
     list_display = ["status", "at", "sync_status", "health_status"]
     list_filter = ["sync_status", "health_status"]
     search_fields = ["status__application", "message"]
+
+
+@admin.register(Finding)
+class FindingAdmin(ReadOnlyModelAdmin):
+    """K8sGPT findings as the hubs last reported them, and the team each was routed to (written by the watcher only)."""
+
+    list_display = ["kind", "object_name", "cluster_name", "van", "app", "owner_team", "first_seen", "resolved_at"]
+    list_filter = ["kind", "owner_team"]
+    search_fields = ["object_name", "cluster_name", "kubernetes_id"]

@@ -359,3 +359,44 @@ class AppStatusChange(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
+
+
+class Finding(models.Model):
+    """A K8sGPT ``Result`` about an object on one of a VAN's clusters, routed to the team that owns the object.
+
+    Read from the hub: K8sGPT analyses each cluster through the VAN, one ``K8sGPT`` resource per cluster in a
+    namespace of its own on the hub (``k8sgpt-<cluster>``), so each Result says by its namespace which cluster it
+    is about. Routed (``van.status.findings.route``) by the object's ``backstage.io/kubernetes-id`` label to the
+    catalog component that declares it, else by namespace to the app placed there, then to the app's component's
+    owner (or the app's team). The route shows a finding to a team; it grants nothing: a finding is visible to
+    whoever may see its VAN and, when it has one, its app. A finding the hub no longer reports is resolved.
+    """
+
+    van = models.ForeignKey(Van, on_delete=models.CASCADE, related_name="findings")
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings")
+    cluster_name = models.CharField(max_length=63)
+    result = models.CharField(max_length=253, help_text="The Result's namespace/name on the hub.")
+    kind = models.CharField(max_length=63, help_text="The kind of object analysed (Pod, Deployment, ...).")
+    object_name = models.CharField(max_length=253, help_text="namespace/name of the object analysed.")
+    parent_object = models.CharField(max_length=253, blank=True)
+    errors = models.JSONField(default=list, blank=True, help_text="What K8sGPT found wrong, one text each.")
+    details = models.TextField(blank=True, help_text="K8sGPT's explanation (from its AI backend), when there is one.")
+    kubernetes_id = models.CharField(max_length=253, blank=True, help_text="The object's backstage.io/kubernetes-id.")
+    app = models.ForeignKey(App, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings")
+    owner_team = models.ForeignKey("portal.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="findings")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text="When the hub stopped reporting it.")
+
+    class Meta:
+        ordering = ["resolved_at", "-last_seen", "pk"]
+        constraints = [models.UniqueConstraint(fields=["van", "result"], name="unique_finding_per_van")]
+        indexes = [models.Index(fields=["owner_team", "resolved_at"]), models.Index(fields=["app", "resolved_at"]),
+                   models.Index(fields=["cluster", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_name} on {self.cluster_name}"
+
+    @property
+    def namespace(self) -> str:
+        return self.object_name.split("/", 1)[0] if "/" in self.object_name else ""

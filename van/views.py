@@ -89,6 +89,7 @@ class ClusterDetailView(ObjectDetailView):
         return {
             "can_edit": Cluster.objects.permits(self.request.user, "change", obj),
             **_live_context(self.request.user, cluster=obj),
+            **_findings_context(self.request.user, cluster=obj),
             "shown_van": obj.van if obj.van_visible else None,
             "placed": selectors.placements_of_cluster(cluster=obj, user=self.request.user),
             "pending": selectors.pending_changes(user=self.request.user, van=obj.van if obj.van_visible else None,
@@ -182,7 +183,7 @@ class AppDetailView(ObjectDetailView):
             "placements": selectors.placements_of_app(app_name=obj.name, user=self.request.user),
             "releases": list(selectors.app_releases(app=obj, user=self.request.user)[:50]),
             "version_form": AppVersionForm(initial={"version": obj.version, "chart_version": obj.chart_version}),
-        } | _live_context(self.request.user, app=obj)
+        } | _live_context(self.request.user, app=obj) | _findings_context(self.request.user, app=obj)
 
 
 class AppLiveStatusView(ObjectDetailView):
@@ -201,6 +202,12 @@ class ClusterLiveStatusView(ObjectDetailView):
 
     def get_extra_context(self, obj):
         return _live_context(self.request.user, cluster=obj)
+
+
+def _findings_context(user, *, app=None, cluster=None) -> dict:
+    from van.status.selectors import findings_shown
+
+    return {"findings": findings_shown(user=user, app=app, cluster=cluster), "findings_by": "app" if app is not None else "cluster"}
 
 
 def _live_context(user, *, app=None, cluster=None, van=None) -> dict:

@@ -8,6 +8,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
@@ -20,7 +21,12 @@ from portal.health import run_checks
 from portal.middleware import ACTIVE_TEAM_SESSION_KEY
 from portal.models import MembershipRole, Team
 from portal.tables import AuditEventTable, TeamTable
-from portal.views.generic import ObjectDetailView, ObjectEditView, ObjectListView, get_restricted_object_or_404
+from portal.views.generic import (
+    ObjectDetailView,
+    ObjectEditView,
+    ObjectListView,
+    get_restricted_object_or_404,
+)
 
 
 def healthz(request):
@@ -43,10 +49,16 @@ class HomeView(LoginRequiredMixin, View):
             for card in dashboard.cards()
         ]
         recent = selectors.audit_event_list(user=user)[:10]
+        teams = selectors.teams_of_user(user=user)
+        panels = []
+        for panel in dashboard.panels():
+            context = panel.context(user=user, teams=teams)
+            if context is not None:
+                panels.append(render_to_string(panel.template, context, request))
         return render(
             request,
             "portal/home.html",
-            {"cards": cards, "recent_events": recent, "teams": selectors.teams_of_user(user=user)},
+            {"cards": cards, "recent_events": recent, "teams": teams, "panels": panels},
         )
 
 

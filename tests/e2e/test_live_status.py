@@ -68,6 +68,12 @@ def test_the_app_page_follows_its_rollouts_and_flags_drift(page, live_server, se
         expect(prod_row).to_contain_text(re.compile(r"1\.9\.3.*1\.10\.0", re.S))
         expect(dev_row).to_contain_text("1.10.0")
         shot(page, "live-status-drift")
+
+        # K8sGPT's stand-in has found an Ingress of payment-gateway wanting a TLS secret: alice's home lists it
+        page.goto(f"{live_server.url}/")
+        expect(page.locator("#findings")).to_contain_text("payment-gateway-tls", timeout=20_000)
+        expect(page.locator("#findings")).to_contain_text("Findings on your services")
+        shot(page, "findings-home")
     finally:
         watcher.stop.set()
         thread.join(timeout=10)

@@ -11,7 +11,8 @@ The stand-in plays ArgoCD on each hub, every ``tick`` seconds:
 - an Application whose version in git (the latest release applied to this VAN, or the environment's pin) differs
   from the one running goes OutOfSync; under an automated rule it then syncs, Progressing, and becomes Healthy on
   the new image a few ticks later; under a manual rule it stays OutOfSync, running the old version, until synced;
-- ``STUCK`` pairs never finish their rollout: Degraded, the old image running, a pull error as the message.
+- ``STUCK`` pairs never finish their rollout: Degraded, the old image running, a pull error as the message;
+- K8sGPT's stand-in reports ``FINDINGS`` a few ticks after their app lands on their cluster.
 
 Nothing here is product code: the portal reads these hubs exactly as it reads real ones.
 """
@@ -35,6 +36,17 @@ APPLICATION = ("argoproj.io/v1alpha1", "applications")
 STUCK = {
     ("search-indexer", "dev-us"): ("3.0.2", 'Back-off pulling image "{image}:{version}": manifest unknown'),
 }
+# What K8sGPT finds, and after how many ticks: (app, cluster, kind, name in the app's namespace, errors, explanation)
+FINDINGS = [
+    ("search-indexer", "dev-us", "Pod", "search-indexer-6f8b9c-x2x7q",
+     ['Back-off pulling image "{image}:3.1.0": manifest unknown'],
+     "The pod cannot start because the image tag 3.1.0 does not exist in the registry. Push the image, or set the "
+     "app back to a version that exists (3.0.2 runs now).", 3),
+    ("payment-gateway", "dev-eu", "Ingress", "payment-gateway",
+     ["Ingress uses the secret payments/payment-gateway-tls as a TLS certificate which does not exist."],
+     "The Ingress refers to a TLS secret that is not in the namespace, so HTTPS requests get the default certificate. "
+     "Create the secret (as a SealedSecret) or fix the name.", 5),
+]
 PROGRESS_TICKS = (2, 6)  # a rollout stays Progressing for this many ticks (a random number in the range)
 
 
@@ -67,6 +79,8 @@ class DemoHub:
         self.api = FakeKubeAPI(tokens=(self.token,), bookmark_seconds=5.0)
         self.rollouts: dict[str, Rollout] = {}
         self.rng = rng or random.Random()
+        self.ticks = 0
+        self.found: set[tuple[str, str]] = set()
 
     def start(self, *, actor) -> DemoHub:
         """Listen, and give the VAN's hub this server's address and a kubeconfig to read it (through the services
@@ -136,6 +150,28 @@ class DemoHub:
                 self.api.delete(*APPLICATION, namespace, name)
             except KeyError:
                 pass
+        self.ticks += 1
+        self.k8sgpt(wanted)
+
+    def k8sgpt(self, wanted: dict[str, dict]) -> None:
+        """K8sGPT's stand-in: each of ``FINDINGS`` appears once its app has run on its cluster for a few ticks, as a
+        Result in the hub's ``k8sgpt-<cluster>`` namespace (where Wayline's K8sGPT resource for that cluster writes)."""
+        placed = {(w["app"].name, w["cluster"].name): w for w in wanted.values()}
+        for app, cluster, kind, name, errors, details, after in FINDINGS:
+            want = placed.get((app, cluster))
+            if want is None or (app, cluster) in self.found or self.ticks < after:
+                continue
+            namespace = want["app"].namespace
+            self.api.put({
+                "apiVersion": "core.k8sgpt.ai/v1alpha1", "kind": "Result",
+                "metadata": {"name": f"{namespace}{name}".replace("-", ""), "namespace": f"k8sgpt-{cluster}",
+                             "labels": {"k8sgpts.k8sgpt.ai/name": f"k8sgpt-{cluster}", "k8sgpts.k8sgpt.ai/backend": "localai"}},
+                "spec": {"autoRemediationStatus": {}, "backend": "localai", "details": details,
+                         "error": [{"text": e.format(image=want["app"].image), "sensitive": []} for e in errors],
+                         "kind": kind, "name": f"{namespace}/{name}", "parentObject": ""},
+                "status": {"lifecycle": "historical"},
+            })
+            self.found.add((app, cluster))
 
     def application(self, name: str, want: dict, rollout: Rollout) -> dict:
         """The Application as ArgoCD reports it for ``rollout``."""

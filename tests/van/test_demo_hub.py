@@ -107,3 +107,17 @@ def test_an_approved_prod_upgrade_waits_out_of_sync_under_a_manual_rule(demo, hu
     row = _rows(demo, "payment-gateway")["prod-eu"]
     assert (row["running"], row["desired"], row["drift"]) == ("1.9.3", "1.10.0", True)
     assert row["changeset"].pk == waiting.pk
+
+
+def test_k8sgpt_findings_appear_and_reach_the_owning_teams(demo, hub):
+    from portal.selectors import teams_of_user
+    from van.models import Finding
+    from van.status.selectors import findings_shown
+
+    _settle(hub)
+    wait_for(lambda: Finding.objects.count() == 2, timeout=30)
+    bob, alice = (get_user_model().objects.get(username=u) for u in ("bob", "alice"))
+    (indexer,) = findings_shown(user=bob, teams=teams_of_user(user=bob))
+    assert indexer.app.name == "search-indexer" and indexer.cluster_name == "dev-us" and "manifest unknown" in indexer.errors[0]
+    (ingress,) = findings_shown(user=alice, teams=teams_of_user(user=alice))
+    assert ingress.kind == "Ingress" and ingress.app.name == "payment-gateway" and ingress.owner_team.slug == "payments"

@@ -230,3 +230,18 @@ def _database_url() -> str:
     user = db.get("USER") or ""
     auth = f"{user}@" if user else ""
     return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def test_the_hubs_k8sgpt_results_become_findings_and_resolve_when_gone(running, watched, hub_api):
+    from tests.van.k8sgpt_objects import result
+    from van.models import Finding
+
+    world, van, hub, eu, app = watched
+    hub_api.put(_app_object(van, app, eu))
+    hub_api.put(result(eu.name, "Pod", "payments", "api-7d9", errors=("Back-off pulling image",)))
+    running()
+    wait_for(lambda: Finding.objects.filter(object_name="payments/api-7d9", resolved_at__isnull=True).exists())
+    finding = Finding.objects.get()
+    assert finding.app == app and finding.owner_team == world.payments
+    hub_api.delete("core.k8sgpt.ai/v1alpha1", "results", f"k8sgpt-{eu.name}", finding.result.split("/", 1)[1])
+    wait_for(lambda: Finding.objects.filter(resolved_at__isnull=False).exists(), timeout=20)

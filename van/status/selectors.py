@@ -8,13 +8,15 @@ image among the images ArgoCD reports for the Application.
 """
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from portal.gitops.choices import ChangeSetStatus
 from portal.gitops.models import ChangeSet
-from van.models import App, AppRelease, AppStatus, Cluster, ClusterConnection, Van
+from van.models import App, AppRelease, AppStatus, Cluster, ClusterConnection, Finding, Van
 
 
 def status_list(*, user) -> QuerySet[AppStatus]:
@@ -151,3 +153,30 @@ def entity_rows(*, user, ref: str, annotations: dict) -> tuple[list[dict], str]:
         rows = [row for row in live_rows(user=user) if selector.matches(row["status"].labels or {})]
         return rows, f"Applications matching {ARGOCD_APP_SELECTOR} {selector_text}"
     return live_rows(user=user, where=Q(app__component_ref__iexact=ref)), "Applications of the apps linked to this component"
+
+
+FINDINGS_SHOWN = 50  # per panel; the newest first, open before resolved
+RESOLVED_SHOWN_DAYS = 7  # a resolved finding stays listed (marked resolved) this long
+
+
+def finding_list(*, user) -> QuerySet[Finding]:
+    """Findings ``user`` may see: their VAN is visible and so is their app, when they have one."""
+    return (
+        Finding.objects.filter(van__in=Van.objects.restrict(user, "view").values("pk"))
+        .filter(Q(app__isnull=True) | Q(app__in=App.objects.restrict(user, "view").values("pk")))
+        .select_related("van", "app", "owner_team")
+    )
+
+
+def findings_shown(*, user, app: App | None = None, cluster: Cluster | None = None, teams=None) -> list[Finding]:
+    """A panel's findings: open ones, and those resolved in the last week; for an app, a cluster, or routed to
+    ``teams`` (the home page's "findings on your services"). One query."""
+    rows = finding_list(user=user).filter(
+        Q(resolved_at__isnull=True) | Q(resolved_at__gte=timezone.now() - datetime.timedelta(days=RESOLVED_SHOWN_DAYS)))
+    if app is not None:
+        rows = rows.filter(app=app)
+    if cluster is not None:
+        rows = rows.filter(cluster=cluster)
+    if teams is not None:
+        rows = rows.filter(owner_team__in=teams)
+    return list(rows.order_by(F("resolved_at").desc(nulls_first=True), "-last_seen", "pk")[:FINDINGS_SHOWN])

@@ -22,7 +22,7 @@ from kubernetes import watch as k8s_watch
 
 from portal.kube import ClusterState, Endpoint, classify, connect, timeouts
 from van.models import Cluster, ClusterConnection, Van
-from van.status import applications
+from van.status import applications, findings
 from van.status.applications import GROUP, PLURAL, VERSION, Malformed
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,19 @@ class HubWatcher:
         logger.info("VAN %s: listed %d Applications on the hub (%d skipped) at resourceVersion %s", van.name, stored, skipped, version)
         return version
 
+    def _findings(self, api: k8s.CustomObjectsApi, van: Van) -> None:
+        """List the hub's K8sGPT Results (every namespace) and store them as findings: once per watch, so a finding
+        shows, or is resolved, within ``watch_seconds``. A hub without K8sGPT (no such resource, 404) has none."""
+        try:
+            page = api.list_cluster_custom_object(findings.GROUP, findings.VERSION, findings.PLURAL, _request_timeout=timeouts())
+        except k8s.ApiException as exc:
+            if exc.status in (403, 404):
+                logger.info("VAN %s: no K8sGPT Results readable on the hub (%s)", van.name, exc.status)
+                return
+            raise
+        stored, skipped = findings.store_all(van, page.get("items") or [])
+        logger.debug("VAN %s: %d K8sGPT findings (%d skipped)", van.name, stored, skipped)
+
     def _seen(self, hub: Cluster) -> None:
         if time.monotonic() - self._seen_recorded >= self.seen_every:
             connection_record(hub, ClusterState.REACHABLE)
@@ -146,6 +159,7 @@ class HubWatcher:
                 if self.resource_version is None:
                     self.resource_version = self._relist(api, van)
                 connection_record(hub, ClusterState.REACHABLE)
+                self._findings(api, van)
                 self._seen_recorded = time.monotonic()
                 self._watch(api, van, hub)
         except k8s.ApiException as exc:
