@@ -77,7 +77,7 @@ def serve_commands(addr: str) -> list[list[str]]:
         [*celery, "worker", "-P", "solo", "-c", "1", "-Q", "default,gitops,sync", "--without-gossip", "--without-mingle",
          "-l", "INFO"],
         [*celery, "beat", "-l", "INFO", "-s", str(settings.DATA_DIR / "celerybeat-schedule")],
-        [python, str(settings.BASE_DIR / "manage.py"), "status_watch", "--tick", "2", "--lease-seconds", "10"],
+        [python, str(settings.BASE_DIR / "manage.py"), "status_watch", "--tick", "2", "--lease-seconds", "10", "--watch-seconds", "15"],
         [python, "-m", "gunicorn", "portal.wsgi", "--bind", addr, "--workers", "2", "--graceful-timeout", "5",
          *_gunicorn_no_control_socket()],
     ]
