@@ -148,3 +148,14 @@ def van_world(world, gitops, hub_keys, edge_keys, svc):
     app = svc.app_create(actor=admin, name="payments-api", owner_team=team, namespace="payments", repo_url="https://git.example.net/p.git",
                               source_kind="kustomize", path="deploy", image="registry.example.net/payments-api", version="1.0.0", tags="payments")
     return world, van, hub, eu, us, app
+
+
+@pytest.fixture
+def place_payments_everywhere(request):
+    """For tests of what hubs report: a rule placing Payments' apps on every cluster of ``van_world``'s VAN, since an
+    Application or finding maps to an app only where the VAN places it. Does nothing for tests without ``van_world``."""
+    if "van_world" not in request.fixturenames:
+        return
+    world, van, hub, eu, us, app = request.getfixturevalue("van_world")
+    request.getfixturevalue("svc").rule_create(actor=world.admin, van=van, name="payments-everywhere", app_tags="payments",
+                                               cluster_selector="")

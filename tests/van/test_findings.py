@@ -6,11 +6,11 @@ from django.urls import reverse
 
 from tests.van.argocd_objects import application
 from tests.van.k8sgpt_objects import result
-from van.models import Finding
+from van.models import AppStatus, Finding
 from van.status import applications, findings
 from van.status.selectors import findings_shown
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("place_payments_everywhere")]
 
 
 @pytest.mark.conformance
@@ -30,7 +30,10 @@ def test_parse_reads_the_object_its_errors_and_its_cluster_from_the_namespace():
     assert row["kubernetes_id"] == "payments-api" and row["parent_object"] == "Deployment/api"
 
 
-@pytest.mark.parametrize("bad", [None, {}, {"metadata": {"name": "x"}}, {"metadata": {"name": "x", "namespace": "default"}, "spec": {}}])
+@pytest.mark.parametrize("bad", [None, {}, {"metadata": {"name": "x"}}, {"metadata": {"name": "x", "namespace": "default"}, "spec": {}},
+                                 {"metadata": {"name": "x", "namespace": 7}, "spec": {}},
+                                 {"metadata": {"name": "x", "namespace": "k8sgpt-edge"}, "spec": {"error": 5}},
+                                 {"metadata": {"name": "x", "namespace": "k8sgpt-edge"}, "spec": {"error": True}}])
 def test_results_that_cannot_be_placed_are_refused(bad):
     with pytest.raises(findings.Malformed):
         findings.parse(bad)
@@ -59,22 +62,58 @@ def test_a_finding_in_an_apps_namespace_goes_to_the_apps_team_and_resolves_when_
     assert mine.resolved_at is None and mine.first_seen > resolved_at
 
 
-def test_the_kubernetes_id_label_routes_to_the_component_declaring_it(van_world, settings, tmp_path):
+def test_the_kubernetes_id_label_picks_among_placed_apps_and_reaches_no_further(van_world, svc, settings, tmp_path):
+    """Two apps share the namespace: the label names the one whose component declares the id. A component that
+    declares the same id but is no app placed there (a squatter) changes nothing."""
     from catalog import services as catalog_services
     from tests.catalog.conftest import GitRepo
 
     world, van, hub, eu, app = _world_with_placed_app(van_world)
     settings.CATALOG_ALLOW_LOCAL_GIT = True
-    repo = GitRepo(tmp_path / "catalog-repo")
-    repo.write({"search.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ranker\n"
-                               "  annotations:\n    backstage.io/kubernetes-id: ranker\nspec:\n  type: service\n"
-                               "  lifecycle: production\n  owner: search\n"})
-    repo.commit()
-    location = catalog_services.location_register(actor=world.admin, type="git", target=repo.url, path="*.yaml", refresh=False,
-                                                  owner_team=world.search)
-    catalog_services.location_refresh(actor=None, location_id=location.pk)
-    findings.store_all(van, [result(eu.name, "Pod", "payments", "ranker-1", kubernetes_id="ranker")])
-    assert Finding.objects.get().owner_team == world.search, "the label wins over the namespace's app"
+
+    def component(name, owner):
+        return (f"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  annotations:\n"
+                f"    backstage.io/kubernetes-id: ranker\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n")
+
+    for name in ("ranker", "aaa-squatter"):
+        repo = GitRepo(tmp_path / f"catalog-{name}")
+        repo.write({f"{name}.yaml": component(name, "search")})
+        repo.commit()
+        location = catalog_services.location_register(actor=world.admin, type="git", target=repo.url, path="*.yaml",
+                                                      refresh=False, owner_team=world.search)
+        catalog_services.location_refresh(actor=None, location_id=location.pk)
+    ranker = svc.app_create(actor=world.admin, name="ranker", owner_team=world.search, namespace="payments", tags="payments",
+                            repo_url="https://git.example.net/r.git", source_kind="kustomize", path="deploy",
+                            component_ref="component:default/ranker")
+    findings.store_all(van, [result(eu.name, "Pod", "payments", "web-1", kubernetes_id="ranker", result_name="labelled"),
+                             result(eu.name, "Pod", "payments", "web-2", result_name="unlabelled"),
+                             result(eu.name, "Pod", "payments", "web-3", kubernetes_id="nobody", result_name="unknown-id")])
+    labelled, unlabelled, unknown = (Finding.objects.get(result=f"k8sgpt-{eu.name}/{n}") for n in ("labelled", "unlabelled", "unknown-id"))
+    assert labelled.app == ranker and labelled.owner_team == world.search
+    assert unlabelled.app is None and unlabelled.owner_team is None, "two teams' apps share the namespace: nobody's"
+    assert unknown.app is None
+    svc.app_update(actor=world.admin, obj=ranker, component_ref="")  # now only the squatter declares the id
+    findings.store_all(van, [result(eu.name, "Pod", "payments", "web-1", kubernetes_id="ranker", result_name="labelled")])
+    labelled.refresh_from_db()
+    assert labelled.app is None and labelled.owner_team is None
+
+
+def test_a_hub_cannot_attach_status_or_findings_to_an_app_its_van_does_not_place(van_world, svc, client):
+    """Another team's hub labels an Application and a Result with payments' app: neither reaches payments' pages,
+    and a private app's existence cannot be probed through one's own hub."""
+    world, van, hub, eu, app = _world_with_placed_app(van_world)
+    lab_hub = svc.cluster_create(actor=world.admin, name="lab-hub", api_url="https://lab-hub.example.net:6443",
+                                 owner_team=world.search, environment="dev", provider="gke", tags="region=us",
+                                 sealing_cert=eu.sealing_cert)
+    lab = svc.van_create(actor=world.admin, name="lab", owner_team=world.search, hub=lab_hub, hub_host="lab.example.net")
+    applications.store_all(lab, [application(lab.name, app.name, lab_hub.name, health="Degraded", health_message="URGENT: rotate")])
+    findings.store_all(lab, [result(lab_hub.name, "Pod", "payments", f"{app.name}-x", errors=("URGENT: see evil",))])
+    assert AppStatus.objects.get(van=lab).app is None and Finding.objects.get(van=lab).app is None
+    client.force_login(world.alice)
+    assert "URGENT" not in client.get(reverse("van:app", kwargs={"pk": app.pk})).content.decode()
+    assert "URGENT" not in client.get(reverse("portal:home")).content.decode()
+    assert [f.van for f in findings_shown(user=world.bob, cluster=lab_hub)] == [lab], "the VAN's team sees its unplaced finding"
+    assert findings_shown(user=world.alice, cluster=lab_hub) == []
 
 
 def test_findings_are_restricted_like_their_app_and_shown_on_the_owning_teams_home(van_world, svc, client):

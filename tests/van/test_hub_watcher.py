@@ -26,7 +26,7 @@ from van.models import AppStatus, ClusterConnection
 from van.status.supervisor import Supervisor, lease_name
 from van.status.watcher import HubWatcher
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("place_payments_everywhere")]
 
 TOKEN = "hub-reader-token"
 

@@ -11,7 +11,7 @@ from van.status.selectors import image_tag, live_rows
 from van.status.watcher import connection_record
 from tests.van.argocd_objects import application
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("place_payments_everywhere")]
 
 IMAGE = "registry.example.net/payments-api"
 
@@ -131,6 +131,7 @@ def test_the_app_page_status_panel_costs_a_constant_number_of_queries(van_world,
 
     world, van, hub, eu, us, app = van_world
     url = reverse("van:app_status", kwargs={"pk": app.pk})
+    svc.app_version_set(actor=world.alice, app=app, version="1.0.1")  # a release with a change set, as below
     applications.store_all(van, [application(van.name, app.name, eu.name)])
     client.force_login(world.alice)
     client.get(url)
@@ -138,6 +139,7 @@ def test_the_app_page_status_panel_costs_a_constant_number_of_queries(van_world,
         client.get(url)
     for i in range(4):
         svc.app_version_set(actor=world.alice, app=app, version=f"1.{i + 1}.0")
+    svc.van_update(actor=world.admin, obj=van, edges=[eu, us])
     applications.store_all(van, [application(van.name, app.name, c.name) for c in (eu, hub, us)])
     with django_assert_max_num_queries(len(few.captured_queries)):
         body = client.get(url).content.decode()

@@ -7,8 +7,22 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from van.models import App, AppStatus, AppStatusChange, Cluster, HealthStatus, SyncStatus, Van
-from van.rendering.spec import LABEL_APP, LABEL_CLUSTER, LABEL_ENVIRONMENT, LABEL_RULE, LABEL_VAN
+from van.models import (
+    App,
+    AppStatus,
+    AppStatusChange,
+    Cluster,
+    HealthStatus,
+    SyncStatus,
+    Van,
+)
+from van.rendering.spec import (
+    LABEL_APP,
+    LABEL_CLUSTER,
+    LABEL_ENVIRONMENT,
+    LABEL_RULE,
+    LABEL_VAN,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +94,24 @@ _COPIED = ("app_name", "cluster_name", "rule", "environment", "sync_status", "he
            "images", "operation_phase", "operation_message", "conditions", "labels", "resource_version")
 
 
+def placed_pairs(van: Van) -> frozenset[tuple[str, str]]:
+    """(app, cluster) names the VAN's rules place now. An Application's labels map it to an app only when its VAN
+    places that app on that cluster: a hub cannot attach status (or findings) to an app its VAN does not deploy."""
+    from van.rendering.placement import placement_compute
+    from van.selectors import van_spec
+
+    try:
+        return frozenset(placement_compute(van_spec(van=van)).pairs())
+    except ValueError:  # no hub: nothing is placed
+        return frozenset()
+
+
 def _targets(van: Van, rows: list[dict]) -> tuple[dict, dict]:
-    apps = {a.name: a.pk for a in App.objects.filter(name__in={r["app_name"] for r in rows}).only("pk", "name")}
+    """(app pk by (app, cluster) name, cluster pk by name) for ``rows``: only apps placed there, only the VAN's clusters."""
+    placed = placed_pairs(van)
+    wanted = {(r["app_name"], r["cluster_name"]) for r in rows} & placed
+    pks = dict(App.objects.filter(name__in={a for a, _ in wanted}).values_list("name", "pk")) if wanted else {}
+    apps = {(a, c): pks[a] for a, c in wanted if a in pks}
     clusters = {c.name: c.pk for c in Cluster.objects.filter(van=van, name__in={r["cluster_name"] for r in rows}).only("pk", "name")}
     return apps, clusters
 
@@ -98,7 +128,7 @@ def store_one(van: Van, fields: dict, *, now: datetime | None = None) -> AppStat
         changed = created or (row.sync_status, row.health_status) != (fields["sync_status"], fields["health_status"])
         for name in _COPIED:
             setattr(row, name, fields[name])
-        row.app_id, row.cluster_id = apps.get(fields["app_name"]), clusters.get(fields["cluster_name"])
+        row.app_id, row.cluster_id = apps.get((fields["app_name"], fields["cluster_name"])), clusters.get(fields["cluster_name"])
         row.observed_at, row.deleted_at = now, None
         if changed:
             row.changed_at = now
@@ -140,13 +170,13 @@ def store_all(van: Van, objects: list, *, now: datetime | None = None) -> tuple[
                 row = AppStatus(van=van, application=name, changed_at=now, observed_at=now)
                 for field in _COPIED:
                     setattr(row, field, fields[field])
-                row.app_id, row.cluster_id = apps.get(fields["app_name"]), clusters.get(fields["cluster_name"])
+                row.app_id, row.cluster_id = apps.get((fields["app_name"], fields["cluster_name"])), clusters.get(fields["cluster_name"])
                 new.append(row)
                 continue
             changed = (row.sync_status, row.health_status) != (fields["sync_status"], fields["health_status"])
             for field in _COPIED:
                 setattr(row, field, fields[field])
-            row.app_id, row.cluster_id = apps.get(fields["app_name"]), clusters.get(fields["cluster_name"])
+            row.app_id, row.cluster_id = apps.get((fields["app_name"], fields["cluster_name"])), clusters.get(fields["cluster_name"])
             row.observed_at, row.deleted_at = now, None
             if changed:
                 row.changed_at = now

@@ -6,11 +6,12 @@ Results land in that namespace, so Wayline reads findings from the hub alone and
 namespace (a ``wayline.io/cluster`` label, when present, says the same). A Result about a cluster that is not in the
 VAN is skipped and logged, like a malformed one.
 
-Routing (what "findings on your services" means): the Result's ``backstage.io/kubernetes-id`` label names the catalog
-component that declares that id (Backstage's Kubernetes plugin matches the same annotation); otherwise the object's
-namespace names the app placed on that cluster with that namespace (when several share it, the one whose name starts
-the object's name), and the app's catalog component's owner (or the app's own team) gets it. Routing decides whose home page shows a finding; who may see it is decided as for status
-rows: whoever may see its VAN and, when it has one, its app.
+Routing (what "findings on your services" means) looks only at the apps the VAN's rules place on the finding's
+cluster: the Result's ``backstage.io/kubernetes-id`` label picks the one whose catalog component declares that id
+(Backstage's Kubernetes plugin matches the same annotation); otherwise the object's namespace picks the app placed
+there (when several share it, the one whose name starts the object's name); the app's catalog component's owner (or
+the app's own team) gets it. Routing decides whose home page shows a finding; who may see it is decided as for status
+rows: whoever may see its VAN and its app; a finding with no app, only whoever may change the VAN.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from van.models import AppStatus, Cluster, Finding, Van
+from van.models import Cluster, Finding, Van
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ def parse(obj) -> dict:
     name, namespace = metadata.get("name"), metadata.get("namespace") or ""
     if not isinstance(name, str) or not name:
         raise Malformed("no metadata.name")
+    if not isinstance(namespace, str):
+        raise Malformed(f"Result {name}: metadata.namespace is not a string")
+    if not isinstance(spec.get("error") or [], list):
+        raise Malformed(f"Result {namespace}/{name}: spec.error is not a list")
     labels = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
     cluster = _text(labels.get(LABEL_CLUSTER), 63) or (namespace[len(NAMESPACE_PREFIX):] if namespace.startswith(NAMESPACE_PREFIX) else "")
     if not cluster:
@@ -64,31 +69,37 @@ def parse(obj) -> dict:
 
 
 def route(van: Van, rows: list[dict]) -> None:
-    """Set ``app_id`` and ``owner_team_id`` on each row (a constant number of queries)."""
-    from catalog.models import Entity
+    """Set ``app_id`` and ``owner_team_id`` on each row (a constant number of queries).
 
-    ids = {row["kubernetes_id"] for row in rows if row["kubernetes_id"]}
-    by_id: dict[str, int | None] = {}
-    if ids:
-        declaring = Entity.objects.filter(kind="Component", **{f"document__data__metadata__annotations__{KUBERNETES_ID}__in": ids})
-        for entity in declaring.select_related("document").only("owner_team_id", "document__data"):
-            by_id.setdefault(entity.data["metadata"]["annotations"][KUBERNETES_ID], entity.owner_team_id)
-    placed: dict[tuple[str, str], list[tuple[int, str, str, int]]] = {}
-    for cluster_name, app_id, app_name, namespace, component, team_id in (
-        AppStatus.objects.filter(van=van, deleted_at__isnull=True, app__isnull=False)
-        .values_list("cluster_name", "app_id", "app_name", "app__namespace", "app__component_ref", "app__owner_team_id")
-    ):
-        placed.setdefault((cluster_name, namespace), []).append((app_id, app_name, component.lower(), team_id))
-    refs = {component for apps in placed.values() for _, _, component, _ in apps if component}
-    component_team = dict(Entity.objects.filter(ref__in=refs).values_list("ref", "owner_team_id")) if refs else {}
+    Only apps the VAN's rules place on the finding's cluster are candidates (a Result cannot attach itself to an app
+    the VAN does not deploy there). The ``backstage.io/kubernetes-id`` label picks, among those, the app whose catalog
+    component declares that id; it never reaches beyond them. Otherwise the object's namespace picks (``_app_of``).
+    """
+    from catalog.models import Entity
+    from van.models import App
+    from van.status.applications import placed_pairs
+
+    pairs = placed_pairs(van)
+    apps = {a.name: a for a in App.objects.filter(name__in={a for a, _ in pairs}).only("pk", "name", "namespace", "component_ref", "owner_team_id")}
+    on_cluster: dict[str, list] = {}
+    for app_name, cluster_name in pairs:
+        app = apps.get(app_name)
+        if app is not None:
+            on_cluster.setdefault(cluster_name, []).append((app.pk, app.name, app.component_ref.lower(), app.owner_team_id, app.namespace))
+    refs = {c[2] for candidates in on_cluster.values() for c in candidates if c[2]}
+    components = list(Entity.objects.filter(ref__in=refs).select_related("document").only("ref", "owner_team_id", "document__data")) if refs else []
+    component_team = {e.ref: e.owner_team_id for e in components}
+    declares = {e.ref: str(((e.data.get("metadata") or {}).get("annotations") or {}).get(KUBERNETES_ID) or "") for e in components}
     for row in rows:
         namespace, _, name = row["object_name"].partition("/")
-        app_id, team_id = _app_of(placed.get((row["cluster_name"], namespace), []), name, row["parent_object"], component_team)
-        row["app_id"] = app_id
-        if row["kubernetes_id"] and by_id.get(row["kubernetes_id"]):
-            row["owner_team_id"] = by_id[row["kubernetes_id"]]
-        else:
-            row["owner_team_id"] = team_id
+        candidates = on_cluster.get(row["cluster_name"], [])
+        by_id = [c for c in candidates if row["kubernetes_id"] and c[2] and declares.get(c[2]) == row["kubernetes_id"]]
+        if len(by_id) == 1:
+            app_id, _, component, app_team, _ = by_id[0]
+            row["app_id"], row["owner_team_id"] = app_id, component_team.get(component) or app_team
+            continue
+        in_namespace = [c[:4] for c in candidates if c[4] == namespace]
+        row["app_id"], row["owner_team_id"] = _app_of(in_namespace, name, row["parent_object"], component_team)
 
 
 def _app_of(candidates: list, name: str, parent: str, component_team: dict) -> tuple[int | None, int | None]:

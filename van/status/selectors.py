@@ -16,7 +16,15 @@ from django.utils import timezone
 
 from portal.gitops.choices import ChangeSetStatus
 from portal.gitops.models import ChangeSet
-from van.models import App, AppRelease, AppStatus, Cluster, ClusterConnection, Finding, Van
+from van.models import (
+    App,
+    AppRelease,
+    AppStatus,
+    Cluster,
+    ClusterConnection,
+    Finding,
+    Van,
+)
 
 
 def status_list(*, user) -> QuerySet[AppStatus]:
@@ -160,10 +168,12 @@ RESOLVED_SHOWN_DAYS = 7  # a resolved finding stays listed (marked resolved) thi
 
 
 def finding_list(*, user) -> QuerySet[Finding]:
-    """Findings ``user`` may see: their VAN is visible and so is their app, when they have one."""
+    """Findings ``user`` may see: their VAN and their app are visible; a finding with no app (an object no placed app
+    explains, which may belong to anyone's workload) only to whoever may change its VAN."""
     return (
         Finding.objects.filter(van__in=Van.objects.restrict(user, "view").values("pk"))
-        .filter(Q(app__isnull=True) | Q(app__in=App.objects.restrict(user, "view").values("pk")))
+        .filter(Q(app__in=App.objects.restrict(user, "view").values("pk"))
+                | Q(app__isnull=True, van__in=Van.objects.restrict(user, "change").values("pk")))
         .select_related("van", "app", "owner_team")
     )
 
