@@ -211,12 +211,13 @@ def _findings_context(user, *, app=None, cluster=None) -> dict:
 
 
 def _live_context(user, *, app=None, cluster=None, van=None) -> dict:
-    from van.status.selectors import health_summary, hub_connection, live_rows
+    from van.status.selectors import VAN_PANEL_ROWS, health_counts, hub_connection, live_rows
 
     if van is not None:
-        rows = live_rows(user=user, van=van)
-        return {"live_rows": rows, "live_by": "van", "live_url": reverse("van:van_status", kwargs={"pk": van.pk}),
-                "live_summary": health_summary(rows), "live_hub": hub_connection(van=van)}
+        summary = health_counts(user=user, van=van)
+        return {"live_rows": live_rows(user=user, van=van, limit=VAN_PANEL_ROWS), "live_by": "van", "live_summary": summary,
+                "live_total": sum(summary.values()), "live_url": reverse("van:van_status", kwargs={"pk": van.pk}),
+                "live_hub": hub_connection(van=van)}
     if app is not None:
         return {"live_rows": live_rows(user=user, app=app), "live_by": "app", "live_url": reverse("van:app_status", kwargs={"pk": app.pk})}
     return {"live_rows": live_rows(user=user, cluster=cluster), "live_by": "cluster",

@@ -247,3 +247,16 @@ def test_the_component_page_shows_live_status_and_its_panel_polls(van_world, svc
     assert "Healthy" in panel and "<html" not in panel
     missing = client.get(reverse("catalog:entity_status", kwargs={**kwargs, "name": "nope"}))
     assert missing.status_code == 404
+
+
+def test_a_big_vans_panel_lists_the_least_healthy_first_and_counts_them_all(van_world, svc, client, monkeypatch):
+    from van.status import selectors
+
+    world, van, hub, eu, us, app = van_world
+    svc.van_update(actor=world.admin, obj=van, edges=[eu, us])
+    applications.store_all(van, [application(van.name, app.name, c.name, health=h) for c, h in ((eu, "Healthy"), (hub, "Degraded"), (us, "Healthy"))])
+    monkeypatch.setattr(selectors, "VAN_PANEL_ROWS", 2)
+    client.force_login(world.alice)
+    panel = client.get(reverse("van:van_status", kwargs={"pk": van.pk})).content.decode()
+    assert panel.count("<tr>") == 1 + 2 and "The 2 least healthy of 3 Applications" in panel
+    assert "2 Healthy" in panel and "1 Degraded" in panel and panel.index("Degraded</span>") < panel.index("Healthy</span></td>")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 from django.db import transaction
@@ -106,9 +107,27 @@ def placed_pairs(van: Van) -> frozenset[tuple[str, str]]:
         return frozenset()
 
 
-def _targets(van: Van, rows: list[dict]) -> tuple[dict, dict]:
-    """(app pk by (app, cluster) name, cluster pk by name) for ``rows``: only apps placed there, only the VAN's clusters."""
-    placed = placed_pairs(van)
+class PlacedPairs:
+    """The VAN's placed pairs for a stream of events: computed again after ``seconds``, or at once when an event names
+    a pair not among them (a rule or app just added), so a new placement is never missed and a removed one is kept
+    at most ``seconds``."""
+
+    def __init__(self, seconds: float = 5.0):
+        self.seconds = seconds
+        self.pairs: frozenset | None = None
+        self.at = 0.0
+
+    def get(self, van: Van, fields: dict) -> frozenset:
+        now = time.monotonic()
+        if self.pairs is None or now - self.at > self.seconds or (fields["app_name"], fields["cluster_name"]) not in self.pairs:
+            self.pairs, self.at = placed_pairs(van), now
+        return self.pairs
+
+
+def _targets(van: Van, rows: list[dict], placed: frozenset | None = None) -> tuple[dict, dict]:
+    """(app pk by (app, cluster) name, cluster pk by name) for ``rows``: only apps placed there, only the VAN's clusters.
+    ``placed``: the VAN's placed pairs, if the caller keeps them (else computed)."""
+    placed = placed_pairs(van) if placed is None else placed
     wanted = {(r["app_name"], r["cluster_name"]) for r in rows} & placed
     pks = dict(App.objects.filter(name__in={a for a, _ in wanted}).values_list("name", "pk")) if wanted else {}
     apps = {(a, c): pks[a] for a, c in wanted if a in pks}
@@ -116,10 +135,11 @@ def _targets(van: Van, rows: list[dict]) -> tuple[dict, dict]:
     return apps, clusters
 
 
-def store_one(van: Van, fields: dict, *, now: datetime | None = None) -> AppStatus:
-    """Create or update the row of one Application; a sync or health change adds to its history."""
+def store_one(van: Van, fields: dict, *, now: datetime | None = None, placed: frozenset | None = None) -> AppStatus:
+    """Create or update the row of one Application; a sync or health change adds to its history. ``placed``: the VAN's
+    placed pairs as the watcher keeps them (``PlacedPairs``), so an event does not recompute the placement."""
     now = now or timezone.now()
-    apps, clusters = _targets(van, [fields])
+    apps, clusters = _targets(van, [fields], placed)
     with transaction.atomic():
         row = AppStatus.objects.select_for_update().filter(van=van, application=fields["application"]).first()
         created = row is None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 
 from portal.gitops.choices import ChangeSetStatus
@@ -33,6 +33,9 @@ def status_list(*, user) -> QuerySet[AppStatus]:
         AppStatus.objects.filter(deleted_at__isnull=True, app__in=App.objects.restrict(user, "view").values("pk"),
                                  van__in=Van.objects.restrict(user, "view").values("pk"))
         .select_related("van", "cluster", "app")
+        # never decrypt keys and credentials for a status row (nor hold them in memory): pages show names only
+        .defer("van__link_ca_key", "van__link_ca_cert", "cluster__credentials", "cluster__link_key", "cluster__link_cert",
+               "cluster__sealing_cert")
         .order_by("van__name", "app_name", "cluster_name")
     )
 
@@ -83,12 +86,15 @@ def _hub_states(van_ids: set[int]) -> dict[int, ClusterConnection]:
 
 
 def live_rows(*, user, app: App | None = None, cluster: Cluster | None = None, van: Van | None = None,
-              where: Q | None = None) -> list[dict]:
+              where: Q | None = None, limit: int | None = None) -> list[dict]:
     """Rows for a status panel: one per Application ``user`` may see, with versions, drift and the hub's state.
 
-    A constant number of queries whatever the number of rows.
+    A constant number of queries whatever the number of rows. ``limit``: the least healthy first, at most that many.
     """
     rows = status_list(user=user)
+    if limit is not None:
+        rows = rows.annotate(settled=Case(When(health_status="Healthy", sync_status="Synced", then=1), default=0)).order_by(
+            "settled", "app_name", "cluster_name")
     if where is not None:
         rows = rows.filter(where)
     if app is not None:
@@ -97,7 +103,7 @@ def live_rows(*, user, app: App | None = None, cluster: Cluster | None = None, v
         rows = rows.filter(cluster=cluster)
     if van is not None:
         rows = rows.filter(van=van)
-    rows = list(with_releases(rows))
+    rows = list(with_releases(rows if limit is None else rows[:limit]))
     openable = set(ChangeSet.objects.restrict(user, "view").filter(
         pk__in={cs.pk for row in rows for r in row.app.releases.all() for cs in r.changesets.all()}).values_list("pk", flat=True))
     hubs = _hub_states({row.van_id for row in rows})
@@ -128,12 +134,10 @@ def hub_connection(*, van: Van) -> dict:
             "message": connection.message if connection and connection.state != "reachable" else ""}
 
 
-def health_summary(rows: list[dict]) -> dict[str, int]:
-    """How many Applications are in each health state (for a VAN's summary)."""
-    summary: dict[str, int] = {}
-    for row in rows:
-        summary[row["status"].health_status] = summary.get(row["status"].health_status, 0) + 1
-    return dict(sorted(summary.items()))
+def health_counts(*, user, van: Van) -> dict[str, int]:
+    """How many of the VAN's Applications ``user`` may see are in each health state (one query)."""
+    counts = status_list(user=user).filter(van=van).order_by().values_list("health_status").annotate(n=Count("pk"))
+    return dict(sorted(counts))
 
 
 ARGOCD_APP_NAME, ARGOCD_APP_SELECTOR = "argocd/app-name", "argocd/app-selector"
@@ -163,6 +167,7 @@ def entity_rows(*, user, ref: str, annotations: dict) -> tuple[list[dict], str]:
     return live_rows(user=user, where=Q(app__component_ref__iexact=ref)), "Applications of the apps linked to this component"
 
 
+VAN_PANEL_ROWS = 100  # the VAN page lists the least healthy Applications first, at most this many
 FINDINGS_SHOWN = 50  # per panel; the newest first, open before resolved
 RESOLVED_SHOWN_DAYS = 7  # a resolved finding stays listed (marked resolved) this long
 

@@ -70,6 +70,7 @@ class HubWatcher:
         self.page_size = page_size
         self.seen_every = seen_every
         self.resource_version: str | None = None
+        self.placed = applications.PlacedPairs()
         self.relists = 0
         self._seen_recorded = 0.0
 
@@ -127,7 +128,7 @@ class HubWatcher:
             if kind == "DELETED":
                 applications.mark_deleted(van, fields["application"])
             elif kind in ("ADDED", "MODIFIED"):
-                applications.store_one(van, fields)
+                applications.store_one(van, fields, placed=self.placed.get(van, fields))
         if version:
             self.resource_version = version
 
