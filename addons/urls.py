@@ -4,4 +4,10 @@ from addons import views
 
 app_name = "addons"
 
-urlpatterns = [path("addons/", views.AddOnListView.as_view(), name="addon_list")]
+urlpatterns = [
+    path("addons/", views.AddOnListView.as_view(), name="addon_list"),
+    path("vans/<int:pk>/grafana/", views.GrafanaSettingsView.as_view(), name="grafana_settings"),
+    path("grafana/<str:kind>/<int:pk>/dashboards/", views.DashboardPickView.as_view(), name="dashboard_pick"),
+    path("grafana/<str:kind>/<int:pk>/pin/", views.DashboardPinView.as_view(), name="dashboard_pin"),
+    path("grafana/pins/<int:pin_pk>/unpin/", views.DashboardUnpinView.as_view(), name="dashboard_unpin"),
+]

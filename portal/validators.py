@@ -310,3 +310,14 @@ def host_validator(value: str) -> None:
         _HOST_NAME(value)
     except ValidationError:
         raise ValidationError("Enter a host name (such as skupper.hub.example.net) or an IP address.", code="invalid") from None
+
+
+def grafana_url_validator(value: str) -> None:
+    """A Grafana server: https://host[:port][/path] (http:// too, for a lab), no credentials, query or fragment. It is
+    embedded in pages (frame-src) and called with a token, so nothing else will do."""
+    problem = _url_problem(value)
+    if not problem:
+        problem = _authority_problem(value) if re.match(r"^https?://[^/?#@]+(/[^?#]*)?$", value) else (
+            "is not one (or carries user@, a query or a fragment)")
+    if problem:
+        raise ValidationError(f"Enter Grafana's URL, https://host[:port][/path]: {shown(value)} {problem}.", code="invalid")

@@ -84,7 +84,23 @@ def _approval(s: Scenario) -> Approval:
 
 
 # URL name -> the kwargs of a real object of the private (payments) variant, which both fuzzing users see.
+def _pin(s: Scenario) -> dict:
+    """A dashboard pin on the private app (made directly: the fuzz needs no Grafana to post junk at unpin)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from addons.models import DashboardPin
+
+    app = s.app(PRIVATE)
+    pin, _ = DashboardPin.objects.get_or_create(van=s.van(PRIVATE), target_type=ContentType.objects.get_for_model(app),
+                                                target_id=app.pk, uid="fuzz", defaults={"title": "Fuzz", "path": "/d/fuzz/fuzz"})
+    return {"pin_pk": pin.pk}
+
+
 ROUTE_KWARGS = {
+    "addons:grafana_settings": lambda s: {"pk": s.van(PRIVATE).pk},
+    "addons:dashboard_pick": lambda s: {"kind": "app", "pk": s.app(PRIVATE).pk},
+    "addons:dashboard_pin": lambda s: {"kind": "app", "pk": s.app(PRIVATE).pk},
+    "addons:dashboard_unpin": _pin,
     "portal:team": lambda s: {"slug": s.payments.slug},
     "portal:team_edit": lambda s: {"slug": s.payments.slug},
     "portal:team_members": lambda s: {"slug": s.payments.slug},

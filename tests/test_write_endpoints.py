@@ -45,6 +45,16 @@ from tests.gitops.conftest import Bare
 from van import services as van_services
 
 _seq = itertools.count(1)
+_grafana = []
+
+
+def fake_grafana():
+    """One fake Grafana for the session (a daemon thread), started on first use."""
+    if not _grafana:
+        from tests.grafana.fake import FakeGrafana
+
+        _grafana.append(FakeGrafana(token="write-endpoints-grafana-token").start())
+    return _grafana[0]
 PRIVATE, PUBLIC = "private", "public"
 WRITE_METHODS = ("post", "put", "patch", "delete")
 
@@ -89,6 +99,25 @@ class Scenario:
             return van_services.van_create(actor=self.admin, name=f"van-{visibility}-{next(_seq)}", owner_team=self.payments,
                                            hub=hub, visibility=visibility, repo=repo)
         return self._once(("van", visibility, repo and repo.pk), build)
+
+    def grafana_van(self, visibility):
+        """The VAN of that visibility, with the (session's) fake Grafana as its hub's Grafana."""
+        def build():
+            from addons import services as addons_services
+
+            van = self.van(visibility)
+            addons_services.van_grafana_set(actor=self.admin, van=van, url=fake_grafana().url, token=fake_grafana().token)
+            return van
+        return self._once(("grafana_van", visibility), build)
+
+    def dashboard_pin(self, visibility):
+        """A dashboard pinned to that VAN's own page."""
+        def build():
+            from addons import services as addons_services
+
+            van = self.grafana_van(visibility)
+            return addons_services.dashboard_pin(actor=self.admin, van=van, target=van, uid="wl-argocd")
+        return self._once(("dashboard_pin", visibility), build)
 
     def rule(self, visibility):
         return self._once(("rule", visibility), lambda: self._rule(self.van(visibility)))
@@ -590,6 +619,15 @@ ENDPOINTS: list[Endpoint] = [
              url=url("catalog:location_refresh", pk=pk), state=audited("catalog.location_refresh"), grow="location"),
     Endpoint("page-location-delete", "page", "catalog:location_delete", "POST", OWNED, target=location_variant,
              url=url("catalog:location_delete", pk=pk), state=exists, grow="location"),
+    # --- pages: Grafana (add-ons)
+    Endpoint("page-grafana-settings", "page", "addons:grafana_settings", "POST", OWNED, target=Scenario.van,
+             url=url("addons:grafana_settings", pk=pk), payload=lambda s, v: {"grafana_url": "https://grafana.example.net"},
+             state=fields("grafana_url"), grow="van"),
+    Endpoint("page-dashboard-pin", "page", "addons:dashboard_pin", "POST", OWNED, target=Scenario.grafana_van,
+             url=url("addons:dashboard_pin", kind=lambda s, v: "van", pk=pk), payload=lambda s, v: {"van": v.pk, "uid": "wl-cluster"},
+             state=lambda s, v: v.dashboard_pins.count(), grow="van"),
+    Endpoint("page-dashboard-unpin", "page", "addons:dashboard_unpin", "POST", OWNED, target=Scenario.dashboard_pin,
+             url=url("addons:dashboard_unpin", pin_pk=pk), state=exists, grow="van"),
     Endpoint("page-entity-edit", "page", "catalog:entity_edit", "POST", OWNED, target=Scenario.entity,
              url=url("catalog:entity_edit", pk=pk), payload=lambda s, e: {"visibility": other_visibility(e)},
              state=fields("visibility"), grow="entity"),

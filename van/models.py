@@ -15,6 +15,7 @@ from portal.kube import ClusterState
 from portal.gitops.owners import GitOpsOwner
 from portal.models import OwnedModel, PortalModel
 from portal.gitops.environments import SLUGS as ENVIRONMENTS
+from portal.validators import grafana_url_validator
 from portal.validators import (
     dns_label_validator, git_remote_url_validator, git_revision_validator, helm_chart_validator, helm_repo_url_validator,
     helm_values_validator, host_validator, image_reference_validator, kubernetes_api_url_validator, repo_path_validator,
@@ -99,6 +100,11 @@ class Van(GitOpsOwner, OwnedModel):
     argocd_namespace = models.CharField(max_length=63, default="argocd", validators=[dns_label_validator])
     link_ca_cert = models.TextField(blank=True, editable=False)
     link_ca_key = EncryptedTextField(blank=True, editable=False)
+    grafana_url = models.CharField(
+        "Grafana URL", max_length=500, blank=True, validators=[grafana_url_validator],
+        help_text="The hub's Grafana, as users' browsers and Wayline reach it (https://grafana.hub.example.net).",
+    )
+    grafana_token = EncryptedTextField(blank=True, editable=False, help_text="A Grafana service-account token (Viewer).")
 
     class Meta:
         ordering = ["name"]

@@ -90,6 +90,7 @@ class ClusterDetailView(ObjectDetailView):
             "can_edit": Cluster.objects.permits(self.request.user, "change", obj),
             **_live_context(self.request.user, cluster=obj),
             **_findings_context(self.request.user, cluster=obj),
+            **_dashboards_context(self.request.user, obj, "cluster"),
             "shown_van": obj.van if obj.van_visible else None,
             "placed": selectors.placements_of_cluster(cluster=obj, user=self.request.user),
             "pending": selectors.pending_changes(user=self.request.user, van=obj.van if obj.van_visible else None,
@@ -141,7 +142,8 @@ class VanDetailView(ObjectDetailView):
                 "pending": selectors.pending_changes(user=self.request.user, van=obj),
                 "blockers": selectors.publish_blocker_rows(user=self.request.user, van=obj),
                 "changesets": selectors.van_changesets(van=obj, user=self.request.user)} | selectors.van_overview(
-                    van=obj, user=self.request.user) | _live_context(self.request.user, van=obj)
+                    van=obj, user=self.request.user) | _live_context(self.request.user, van=obj) | _dashboards_context(
+                    self.request.user, obj, "van")
 
 
 class VanLiveStatusView(ObjectDetailView):
@@ -183,7 +185,8 @@ class AppDetailView(ObjectDetailView):
             "placements": selectors.placements_of_app(app_name=obj.name, user=self.request.user),
             "releases": list(selectors.app_releases(app=obj, user=self.request.user)[:50]),
             "version_form": AppVersionForm(initial={"version": obj.version, "chart_version": obj.chart_version}),
-        } | _live_context(self.request.user, app=obj) | _findings_context(self.request.user, app=obj)
+        } | _live_context(self.request.user, app=obj) | _findings_context(self.request.user, app=obj) | _dashboards_context(
+            self.request.user, obj, "app")
 
 
 class AppLiveStatusView(ObjectDetailView):
@@ -202,6 +205,13 @@ class ClusterLiveStatusView(ObjectDetailView):
 
     def get_extra_context(self, obj):
         return _live_context(self.request.user, cluster=obj)
+
+
+def _dashboards_context(user, obj, kind: str) -> dict:
+    """Grafana dashboards pinned to the page (``addons``), and whether ``user`` may pin more (who may change ``obj``)."""
+    from addons.selectors import pins_shown
+
+    return pins_shown(user=user, target=obj, kind=kind) | {"can_pin": type(obj).objects.permits(user, "change", obj)}
 
 
 def _findings_context(user, *, app=None, cluster=None) -> dict:

@@ -126,6 +126,8 @@ def _objects(rejected):
                              for e in Entity.objects.filter(kind="API").order_by("name")[:1])],
         "catalog:entity_edit": [{"pk": entity.pk}],
         "van:van": [{"pk": van.pk}],
+        "addons:grafana_settings": [{"pk": van.pk}],
+        "addons:dashboard_pick": [{"kind": "van", "pk": van.pk}],
         "van:van_edit": [{"pk": van.pk}],
         "van:rule_add": [{"van_pk": van.pk}],
         "van:cluster": [{"pk": cluster.pk}],

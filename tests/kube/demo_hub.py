@@ -213,21 +213,43 @@ class DemoHub:
         }
 
 
+# Dashboards the demo pins from the demo VAN's Grafana: (uid, what it is pinned to: ("van"|"app"|"cluster", name))
+DEMO_PINS = [("wl-argocd", ("van", "demo")), ("wl-namespace", ("app", "checkout-service")), ("wl-cluster", ("cluster", "prod-eu"))]
+
+
 class DemoHubs:
-    """Every demo VAN's hub, and one thread that ticks their ArgoCD stand-ins until stopped."""
+    """Every demo VAN's hub, and one thread that ticks their ArgoCD stand-ins until stopped; the ``demo`` VAN's hub
+    also runs a fake Grafana (``tests/grafana/fake.py``), with three dashboards pinned."""
 
     def __init__(self, van_names, *, tick: float = 2.0):
         self.hubs = [DemoHub(name) for name in van_names]
         self.tick = tick
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="demo-hubs", daemon=True)
+        self.grafana = None
 
     def start(self, *, actor) -> DemoHubs:
         for hub in self.hubs:
             hub.start(actor=actor)
+        if any(hub.van_name == "demo" for hub in self.hubs):
+            self.grafana_start(actor=actor)
         close_old_connections()
         self.thread.start()
         return self
+
+    def grafana_start(self, *, actor) -> None:
+        from addons import services as addons_services
+        from tests.grafana.fake import FakeGrafana
+        from van.models import App, Cluster, Van
+
+        self.grafana = FakeGrafana(token=secrets.token_urlsafe(24)).start()
+        van = Van.objects.get(name="demo")
+        addons_services.van_grafana_set(actor=actor, van=van, url=self.grafana.url, token=self.grafana.token)
+        targets = {"van": Van.objects.filter(name="demo"), "app": App.objects.all(), "cluster": Cluster.objects.filter(van=van)}
+        for uid, (kind, name) in DEMO_PINS:
+            target = targets[kind].filter(name=name).first()
+            if target is not None:
+                addons_services.dashboard_pin(actor=actor, van=van, target=target, uid=uid)
 
     def _run(self) -> None:
         while not self.stop_event.is_set():
@@ -245,3 +267,5 @@ class DemoHubs:
         self.thread.join(timeout=10)
         for hub in self.hubs:
             hub.stop()
+        if self.grafana is not None:
+            self.grafana.stop()

@@ -141,7 +141,7 @@ class Command(BaseCommand):
         admin = get_user_model().objects.filter(username="admin").first()
         names = list(Van.objects.filter(name__in=DEMO_VANS).values_list("name", flat=True))
         hubs = DemoHubs(names).start(actor=admin)
-        self.stdout.write(f"Demo hubs (fake Kubernetes API servers with an ArgoCD stand-in) for: {', '.join(names)}.")
+        self.stdout.write(f"Demo hubs (fake Kubernetes API servers with ArgoCD and K8sGPT stand-ins; a fake Grafana on the demo hub) for: {', '.join(names)}.")
         return hubs
 
     def serve(self, addr: str) -> None:

@@ -1,0 +1,124 @@
+"""Grafana per VAN: the client against a fake Grafana over HTTP, settings and pins checked as writes (another team,
+a viewer, nobody), embeds with kiosk mode and variables, and a CSP that frames exactly the pinned Grafana."""
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from addons import grafana, services
+from addons.models import DashboardPin
+from portal.models import AuditEvent
+from tests.grafana.fake import FakeGrafana
+from tests.van.argocd_objects import application
+from van.status import applications
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("place_payments_everywhere")]
+TOKEN = "glsa_secret_token_never_shown"
+
+
+@pytest.fixture
+def fake_grafana():
+    fake = FakeGrafana(token=TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def with_grafana(van_world, fake_grafana):
+    world, van, hub, eu, us, app = van_world
+    services.van_grafana_set(actor=world.admin, van=van, url=fake_grafana.url, token=TOKEN)
+    applications.store_all(van, [application(van.name, app.name, eu.name), application(van.name, app.name, hub.name)])
+    return world, van, hub, eu, app
+
+
+def test_the_client_lists_dashboards_with_the_token_and_explains_failures(van_world, fake_grafana):
+    world, van, *_ = van_world
+    with pytest.raises(grafana.GrafanaError, match="has no Grafana"):
+        grafana.dashboards(van)
+    van.grafana_url, van.grafana_token = fake_grafana.url, TOKEN
+    found = grafana.dashboards(van)
+    assert [d.title for d in found][:2] == ["ArgoCD", "Cluster overview"] and found[0].path.startswith("/d/")
+    assert fake_grafana.requests[-1][1] == f"Bearer {TOKEN}"
+    assert grafana.dashboard(van, "wl-namespace").title == "Namespace workloads" and grafana.dashboard(van, "nope") is None
+    van.grafana_token = "wrong"
+    with pytest.raises(grafana.GrafanaError, match="refused the token") as refused:
+        grafana.dashboards(van)
+    assert "wrong" not in str(refused.value)
+    van.grafana_url = "http://127.0.0.1:9"  # nothing listens
+    with pytest.raises(grafana.GrafanaError, match="did not answer"):
+        grafana.dashboards(van)
+
+
+def test_settings_are_a_write_on_the_van_and_the_token_is_never_shown(van_world, fake_grafana, client, svc):
+    world, van, hub, eu, us, app = van_world
+    url = reverse("addons:grafana_settings", kwargs={"pk": van.pk})
+    client.force_login(world.alice)  # payments admins the VAN in van_world? no: alice is a member, may change
+    response = client.post(url, {"grafana_url": fake_grafana.url, "grafana_token": TOKEN}, follow=True)
+    assert response.status_code == 200 and "4 dashboard(s) readable" in response.content.decode()
+    van.refresh_from_db()
+    assert van.grafana_url == fake_grafana.url and van.grafana_token == TOKEN
+    assert TOKEN not in client.get(url).content.decode() and TOKEN not in client.get(van.get_absolute_url()).content.decode()
+    assert all(TOKEN not in str(e.changes) for e in AuditEvent.objects.all())
+    assert client.post(url, {"grafana_url": "javascript:alert(1)"}).status_code == 400
+    client.force_login(world.bob)  # another team: sees the public VAN, may not change it
+    assert client.get(url).status_code == 403 and client.post(url, {"grafana_url": "http://evil.example"}).status_code == 403
+    client.force_login(world.victor)
+    assert client.post(url, {"grafana_url": "http://evil.example"}).status_code == 403
+    svc.van_update(actor=world.admin, obj=van, visibility="private")
+    client.force_login(world.bob)
+    assert client.get(url).status_code == 404
+    client.logout()
+    assert client.post(url, {"grafana_url": "http://evil.example"}).status_code == 302  # to the login page
+    van.refresh_from_db()
+    assert van.grafana_url == fake_grafana.url
+
+
+def test_pinning_is_checked_like_a_write_and_the_page_embeds_in_kiosk_mode(with_grafana, client):
+    world, van, hub, eu, app = with_grafana
+    pick = reverse("addons:dashboard_pick", kwargs={"kind": "app", "pk": app.pk}) + f"?van={van.pk}"
+    pin = reverse("addons:dashboard_pin", kwargs={"kind": "app", "pk": app.pk})
+    for user in (world.bob, world.victor):  # another team, and someone in no team: may see the app, not change it
+        client.force_login(user)
+        assert client.get(pick).status_code == 403
+        assert client.post(pin, {"van": van.pk, "uid": "wl-namespace"}).status_code == 403
+    client.logout()
+    assert client.post(pin, {"van": van.pk, "uid": "wl-namespace"}).status_code == 302 and not DashboardPin.objects.exists()
+
+    client.force_login(world.alice)
+    assert "Namespace workloads" in client.get(pick).content.decode()
+    assert client.post(pin, {"van": van.pk, "uid": "not-there"}).status_code == 303 and not DashboardPin.objects.exists()
+    assert client.post(pin, {"van": van.pk + 999, "uid": "wl-namespace"}).status_code == 404
+    assert client.post(pin, {"van": van.pk, "uid": "wl-namespace"}).status_code == 303
+    page = client.get(app.get_absolute_url())
+    body = page.content.decode()
+    assert "Namespace workloads" in body and "kiosk=" in body and "var-namespace=payments" in body
+    assert f"var-cluster={eu.name}" in body and f"var-cluster={hub.name}" in body
+    assert f"frame-src {grafana.origin(van.grafana_url)}" in page["Content-Security-Policy"]
+    assert "frame-src" not in client.get(eu.get_absolute_url())["Content-Security-Policy"], "no pin there: nothing framed"
+
+    unpin = reverse("addons:dashboard_unpin", kwargs={"pin_pk": DashboardPin.objects.get().pk})
+    client.force_login(world.bob)
+    assert client.post(unpin).status_code == 403 and DashboardPin.objects.exists()
+    client.force_login(world.alice)
+    assert client.post(unpin).status_code == 303 and not DashboardPin.objects.exists()
+
+
+def test_a_private_apps_pins_and_picker_are_404_to_other_teams(with_grafana, client, svc):
+    world, van, hub, eu, app = with_grafana
+    services.dashboard_pin(actor=world.alice, van=van, target=app, uid="wl-golden")
+    svc.app_update(actor=world.admin, obj=app, visibility="private")
+    client.force_login(world.bob)
+    assert client.get(reverse("addons:dashboard_pick", kwargs={"kind": "app", "pk": app.pk}) + f"?van={van.pk}").status_code == 404
+    assert client.post(reverse("addons:dashboard_unpin", kwargs={"pin_pk": DashboardPin.objects.get().pk})).status_code == 404
+    assert client.get(reverse("addons:dashboard_pick", kwargs={"kind": "secret", "pk": app.pk})).status_code == 404
+
+
+def test_cluster_and_van_pages_embed_their_pins(with_grafana, client):
+    world, van, hub, eu, app = with_grafana
+    services.dashboard_pin(actor=world.admin, van=van, target=eu, uid="wl-cluster")
+    services.dashboard_pin(actor=world.admin, van=van, target=van, uid="wl-argocd")
+    client.force_login(world.alice)
+    cluster_page = client.get(eu.get_absolute_url()).content.decode()
+    assert "Cluster overview" in cluster_page and f"var-cluster={eu.name}" in cluster_page and "var-namespace" not in cluster_page
+    van_page = client.get(van.get_absolute_url()).content.decode()
+    assert "ArgoCD" in van_page and "/d/wl-argocd/argocd?orgId=1&amp;kiosk=" in van_page
