@@ -7,6 +7,7 @@ in kiosk mode): ``embed_url`` builds that address with ``var-cluster`` / ``var-n
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -96,3 +97,94 @@ def embed_url(van, path: str, *, clusters=(), namespace: str = "") -> str:
     if namespace:
         params.append(("var-namespace", namespace))
     return f"{van.grafana_url.rstrip('/')}{path}?{urlencode(params)}"
+
+
+# --- Backstage's grafana/dashboard-selector ----------------------------------------------------------------------
+
+class SelectorError(ValueError):
+    """A ``grafana/dashboard-selector`` that does not parse; the message says where."""
+
+
+_TOKEN = re.compile(r"\s*(?:(\(|\)|&&|\|\||==|!=|@>)|'([^']*)'|\"([^\"]*)\"|([A-Za-z_][A-Za-z0-9_.:/-]*))")
+_FIELDS = {"title": "title", "tags": "tags", "folderTitle": "folder", "folder": "folder", "uid": "uid", "url": "path"}
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise SelectorError(f"grafana/dashboard-selector: cannot read {text[pos:pos + 20]!r} (at character {pos + 1})")
+        op, single, double, word = m.groups()
+        out.append(("op", op) if op else ("str", single if single is not None else double) if word is None else ("word", word))
+        pos = m.end()
+    return out
+
+
+def selector_parse(text: str):
+    """A predicate over ``Dashboard`` from Backstage's ``grafana/dashboard-selector``: comparisons ``field == 'v'``,
+    ``field != 'v'``, ``tags @> 'v'`` (title, tags, folderTitle, uid, url) joined by ``&&``, ``||`` and parentheses;
+    a selector with no operator at all is a tag (the plugin's older form)."""
+    text = (text or "").strip()
+    if not text:
+        raise SelectorError("grafana/dashboard-selector is empty")
+    tokens = _tokens(text)
+    if all(kind != "op" for kind, _ in tokens):  # the older form: a tag
+        tag = text.strip("'\"")
+        return lambda d: tag in d.tags
+    pos = 0
+
+    def peek():
+        return tokens[pos] if pos < len(tokens) else ("end", "")
+
+    def take():
+        nonlocal pos
+        token = peek()
+        pos += 1
+        return token
+
+    def expr():
+        left = term()
+        while peek() == ("op", "||"):
+            take()
+            right, prev = term(), left
+            left = (lambda a, b: lambda d: a(d) or b(d))(prev, right)
+        return left
+
+    def term():
+        left = factor()
+        while peek() == ("op", "&&"):
+            take()
+            right, prev = factor(), left
+            left = (lambda a, b: lambda d: a(d) and b(d))(prev, right)
+        return left
+
+    def factor():
+        if peek() == ("op", "("):
+            take()
+            inner = expr()
+            if take() != ("op", ")"):
+                raise SelectorError("grafana/dashboard-selector: a '(' is not closed")
+            return inner
+        kind, field = take()
+        if kind != "word" or field not in _FIELDS:
+            raise SelectorError(f"grafana/dashboard-selector: expected one of {', '.join(_FIELDS)}, found {field!r}")
+        kind, op = take()
+        if kind != "op" or op not in ("==", "!=", "@>"):
+            raise SelectorError(f"grafana/dashboard-selector: expected ==, != or @> after {field}")
+        kind, value = take()
+        if kind not in ("str", "word"):
+            raise SelectorError(f"grafana/dashboard-selector: expected a quoted value after {field} {op}")
+        attr = _FIELDS[field]
+        if op == "@>":
+            return lambda d: value in (getattr(d, attr) if attr == "tags" else str(getattr(d, attr)))
+        if op == "==":
+            return lambda d: (value in d.tags and len(d.tags) == 1) if attr == "tags" else getattr(d, attr) == value
+        return lambda d: (value not in d.tags) if attr == "tags" else getattr(d, attr) != value
+
+    predicate = expr()
+    if pos != len(tokens):
+        raise SelectorError(f"grafana/dashboard-selector: unexpected {tokens[pos][1]!r}")
+    return predicate

@@ -58,3 +58,48 @@ def pins_shown(*, user, target, kind: str) -> dict:
         shown.append({"pin": pin, "src": grafana.embed_url(pin.van, pin.path, clusters=clusters, namespace=namespace)})
     return {"dashboards": shown, "dashboard_kind": kind, "frame_origins": {grafana.origin(d["pin"].van.grafana_url) for d in shown},
             "grafana_vans": grafana_vans(user=user, target=target)}
+
+
+DASHBOARD_SELECTOR, OVERVIEW_DASHBOARD = "grafana/dashboard-selector", "grafana/overview-dashboard"
+
+
+def entity_grafana_vans(*, user, ref: str) -> list:
+    """The VANs with a Grafana where the apps linked to catalog entity ``ref`` run (as their hubs report), visible to
+    ``user``: the Grafana instances Backstage's plugin would be configured with for this entity."""
+    from van.models import App, AppStatus, Van
+
+    apps = App.objects.restrict(user, "view").filter(component_ref__iexact=ref).values("pk")
+    return list(Van.objects.restrict(user, "view").exclude(grafana_url="").exclude(grafana_token="")
+                .filter(pk__in=AppStatus.objects.filter(app__in=apps, deleted_at__isnull=True).values("van_id"))
+                .only("pk", "name", "grafana_url").order_by("name"))
+
+
+def overview_embed(annotations: dict, vans: list) -> str:
+    """``grafana/overview-dashboard`` as an embeddable address (kiosk), when it is a dashboard of one of ``vans``'
+    Grafana; "" otherwise (a page never frames an origin it was not configured with)."""
+    url = str(annotations.get(OVERVIEW_DASHBOARD) or "").strip()
+    if not url.startswith(("https://", "http://")):
+        return ""
+    origins = {grafana.origin(v.grafana_url) for v in vans}
+    if grafana.origin(url) not in origins or any(c in url for c in "\"'<> "):
+        return ""
+    return url + ("&" if "?" in url else "?") + "kiosk"
+
+
+def entity_dashboards(*, user, ref: str, annotations: dict) -> dict:
+    """The dashboards Backstage's Grafana plugin would list for the entity: those of its VANs' Grafana matching
+    ``grafana/dashboard-selector`` (a message when it does not parse, or when a Grafana does not answer)."""
+    vans = entity_grafana_vans(user=user, ref=ref)
+    selector_text = str(annotations.get(DASHBOARD_SELECTOR) or "").strip()
+    found, errors = [], []
+    if selector_text and vans:
+        try:
+            predicate = grafana.selector_parse(selector_text)
+        except grafana.SelectorError as exc:
+            return {"entity_dashboards": [], "dashboard_errors": [str(exc)], "selector": selector_text}
+        for van in vans:
+            try:
+                found += [(van, d, grafana.embed_url(van, d.path)) for d in grafana.dashboards(van) if predicate(d)]
+            except grafana.GrafanaError as exc:
+                errors.append(str(exc))
+    return {"entity_dashboards": found, "dashboard_errors": errors, "selector": selector_text}

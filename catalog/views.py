@@ -173,7 +173,18 @@ class EntityDetailView(ObjectDetailView):
             "profile": (data.get("spec") or {}).get("profile") if obj.kind in ("User", "Group") else None,
             "can_edit": Entity.objects.permits(user, "change", obj),
             "deployments": _deployments(user, obj),
-        } | _live_context(user, obj)
+        } | _live_context(user, obj) | _grafana_context(user, obj)
+
+
+class EntityDashboardsView(EntityDetailView):
+    """The entity page's Grafana panel (loaded by htmx after the page: it asks each VAN's Grafana)."""
+
+    template_name = "addons/inc/entity_dashboards.html"
+
+    def get_extra_context(self, obj):
+        from addons.selectors import entity_dashboards
+
+        return entity_dashboards(user=self.request.user, ref=obj.ref, annotations=obj.data["metadata"].get("annotations") or {})
 
 
 class EntityLiveStatusView(EntityDetailView):
@@ -183,6 +194,24 @@ class EntityLiveStatusView(EntityDetailView):
 
     def get_extra_context(self, obj):
         return _live_context(self.request.user, obj)
+
+
+def _grafana_context(user, entity: Entity) -> dict:
+    """Backstage's Grafana annotations: a panel of the dashboards ``grafana/dashboard-selector`` picks (loaded after
+    the page), and ``grafana/overview-dashboard`` embedded when it is on one of the entity's VANs' Grafana."""
+    from addons.selectors import DASHBOARD_SELECTOR, OVERVIEW_DASHBOARD, entity_grafana_vans, overview_embed
+
+    annotations = entity.data["metadata"].get("annotations") or {}
+    if not ({DASHBOARD_SELECTOR, OVERVIEW_DASHBOARD} & set(annotations)):
+        return {}
+    vans = entity_grafana_vans(user=user, ref=entity.ref)
+    overview = overview_embed(annotations, vans)
+    from addons.grafana import origin
+
+    kwargs = {"kind": entity.kind.lower(), "namespace": entity.namespace, "name": entity.name}
+    return {"grafana_overview": overview, "frame_origins": {origin(overview)} if overview else set(),
+            "grafana_selector": DASHBOARD_SELECTOR in annotations,
+            "dashboards_url": reverse("catalog:entity_dashboards", kwargs=kwargs)}
 
 
 def _live_context(user, entity: Entity) -> dict:

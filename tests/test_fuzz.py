@@ -110,6 +110,7 @@ ROUTE_KWARGS = {
     "catalog:entity_edit": lambda s: {"pk": s.entity(PRIVATE).pk},
     "catalog:entity": _entity,
     "catalog:entity_status": _entity,
+    "catalog:entity_dashboards": _entity,
     "van:van": lambda s: {"pk": s.van(PRIVATE).pk},
     "van:van_edit": lambda s: {"pk": s.van(PRIVATE).pk},
     "van:van_status": lambda s: {"pk": s.van(PRIVATE).pk},

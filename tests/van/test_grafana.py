@@ -122,3 +122,55 @@ def test_cluster_and_van_pages_embed_their_pins(with_grafana, client):
     assert "Cluster overview" in cluster_page and f"var-cluster={eu.name}" in cluster_page and "var-namespace" not in cluster_page
     van_page = client.get(van.get_absolute_url()).content.decode()
     assert "ArgoCD" in van_page and "/d/wl-argocd/argocd?orgId=1&amp;kiosk=" in van_page
+
+
+@pytest.mark.parametrize("selector, picked", [
+    ("cluster", {"Cluster overview"}),  # the older form: a tag
+    ("tags @> 'workloads'", {"Namespace workloads"}),
+    ("tags @> 'argocd' || title == 'Golden signals'", {"ArgoCD", "Golden signals"}),
+    ("(folderTitle == 'Wayline' && tags @> 'app') && title != 'ArgoCD'", {"Golden signals"}),
+    ("title @> 'over'", {"Cluster overview"}),
+])
+def test_dashboard_selectors_pick_as_backstages_grafana_plugin_does(selector, picked, fake_grafana):
+    from types import SimpleNamespace
+
+    van = SimpleNamespace(name="demo", grafana_url=fake_grafana.url, grafana_token=TOKEN)
+    predicate = grafana.selector_parse(selector)
+    assert {d.title for d in grafana.dashboards(van) if predicate(d)} == picked
+
+
+@pytest.mark.parametrize("bad", ["", "tags @>", "(tags @> 'a'", "colour == 'red'", "tags @> 'a' &&", "tags ~ 'a'"])
+def test_a_selector_that_does_not_parse_says_where(bad):
+    with pytest.raises(grafana.SelectorError, match="grafana/dashboard-selector"):
+        grafana.selector_parse(bad)
+
+
+def test_an_entity_lists_its_selected_dashboards_and_embeds_its_overview(with_grafana, svc, client, settings, tmp_path, fake_grafana):
+    from catalog import services as catalog_services
+    from tests.catalog.conftest import GitRepo
+
+    world, van, hub, eu, app = with_grafana
+    settings.CATALOG_ALLOW_LOCAL_GIT = True
+    overview = f"{fake_grafana.url}/d/wl-golden/golden-signals?var-namespace=payments"
+    repo = GitRepo(tmp_path / "catalog-grafana")
+    repo.write({"c.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: payments\n  annotations:\n"
+                          "    grafana/dashboard-selector: \"tags @> 'workloads'\"\n"
+                          f"    grafana/overview-dashboard: {overview}\n"
+                          "spec:\n  type: service\n  lifecycle: production\n  owner: payments\n"})
+    repo.commit()
+    location = catalog_services.location_register(actor=world.admin, type="git", target=repo.url, path="*.yaml", refresh=False)
+    catalog_services.location_refresh(actor=None, location_id=location.pk)
+    svc.app_update(actor=world.admin, obj=app, component_ref="component:default/payments")
+    kwargs = {"kind": "component", "namespace": "default", "name": "payments"}
+    client.force_login(world.alice)
+    page = client.get(reverse("catalog:entity", kwargs=kwargs))
+    body = page.content.decode()
+    assert '<iframe src="' + overview.replace("&", "&amp;") + '&amp;kiosk"' in body
+    assert f"frame-src {fake_grafana.url}" in page["Content-Security-Policy"]
+    panel = client.get(reverse("catalog:entity_dashboards", kwargs=kwargs)).content.decode()
+    assert "Namespace workloads" in panel and "Cluster overview" not in panel
+    client.force_login(world.bob)  # the app is public, the VAN too: bob sees the same; a private VAN would drop out
+    svc.van_update(actor=world.admin, obj=van, visibility="private")
+    page = client.get(reverse("catalog:entity", kwargs=kwargs))
+    assert "<iframe" not in page.content.decode() and "frame-src" not in page["Content-Security-Policy"]
+    assert "Namespace workloads" not in client.get(reverse("catalog:entity_dashboards", kwargs=kwargs)).content.decode()
