@@ -7,7 +7,9 @@ in kiosk mode): ``embed_url`` builds that address with ``var-cluster`` / ``var-n
 """
 from __future__ import annotations
 
+import json
 import re
+import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -40,30 +42,67 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+MAX_BODY = 2 * 1024 * 1024  # bytes of a search answer read at most
+DEADLINE = 15.0  # seconds for one call, however slowly the answer drips
+
+
+def host_refusal(url: str) -> str:
+    """Why Wayline's server may not call ``url`` ('' if it may): public addresses only, unless the network is in
+    WAYLINE_GRAFANA_ALLOWED_NETWORKS (``portal.netpolicy``). Checked when the URL is saved and before every call."""
+    from portal.netpolicy import not_public
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return "it is not a URL"
+    return not_public(host, getattr(settings, "WAYLINE_GRAFANA_ALLOWED_NETWORKS", []))
+
+
+def token_problem(token: str) -> str:
+    """Why ``token`` cannot be a Grafana token ('' if it can): printable ASCII, no spaces, at most 500 characters."""
+    if len(token) > 500:
+        return "it is longer than 500 characters"
+    if not all(33 <= ord(c) <= 126 for c in token):
+        return "it has spaces or characters a token does not have (printable ASCII only)"
+    return ""
+
+
 def _get(van, path: str, params: dict) -> list:
     if not configured(van):
         raise GrafanaError(f"VAN {van.name} has no Grafana: set its URL and a service-account token first.")
+    refused = host_refusal(van.grafana_url)
+    if refused:
+        raise GrafanaError(f"Grafana at {van.grafana_url} is refused: {refused}.")
+    if token_problem(van.grafana_token):
+        raise GrafanaError(f"VAN {van.name}'s Grafana token is not a token Grafana gives: set it again.")
     url = van.grafana_url.rstrip("/") + path
     try:
-        response = requests.get(url, params=params, timeout=getattr(settings, "WAYLINE_GRAFANA_TIMEOUT", TIMEOUT),
-                                headers={"Authorization": f"Bearer {van.grafana_token}", "Accept": "application/json"},
-                                allow_redirects=False, verify=getattr(settings, "WAYLINE_GRAFANA_CA_BUNDLE", True))
+        with requests.get(url, params=params, timeout=getattr(settings, "WAYLINE_GRAFANA_TIMEOUT", TIMEOUT), stream=True,
+                          headers={"Authorization": f"Bearer {van.grafana_token}", "Accept": "application/json"},
+                          allow_redirects=False, verify=getattr(settings, "WAYLINE_GRAFANA_CA_BUNDLE", True)) as response:
+            status = response.status_code
+            body, started = b"", time.monotonic()
+            if status == 200:
+                for chunk in response.iter_content(65536):
+                    body += chunk
+                    if len(body) > MAX_BODY or time.monotonic() - started > DEADLINE:
+                        raise GrafanaError(f"Grafana at {van.grafana_url} sent too much, or too slowly.")
     except requests.exceptions.SSLError:
         raise GrafanaError(f"Grafana at {van.grafana_url}: its TLS certificate could not be verified.") from None
     except requests.exceptions.RequestException:
         raise GrafanaError(f"Grafana at {van.grafana_url} did not answer (refused, timed out or not found).") from None
-    if response.status_code in (401, 403):
-        raise GrafanaError(f"Grafana at {van.grafana_url} refused the token ({response.status_code}): "
+    if status in (401, 403):
+        raise GrafanaError(f"Grafana at {van.grafana_url} refused the token ({status}): "
                            "give the VAN a service-account token with the Viewer role.")
-    if response.status_code != 200:
-        raise GrafanaError(f"Grafana at {van.grafana_url} answered {response.status_code} to {path}: is this Grafana's URL?")
+    if status != 200:
+        raise GrafanaError(f"Grafana at {van.grafana_url} answered {status} to {path}: is this Grafana's URL?")
     try:
-        data = response.json()
-    except ValueError:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
         raise GrafanaError(f"Grafana at {van.grafana_url} did not answer with JSON: is this Grafana's URL?") from None
     if not isinstance(data, list):
         raise GrafanaError(f"Grafana at {van.grafana_url} gave an answer that is not a dashboard list.")
-    return data
+    return data[:5000]
 
 
 def _dashboard(item) -> Dashboard | None:
@@ -123,13 +162,20 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
+MAX_SELECTOR = 500  # characters
+MAX_DEPTH = 10  # nested parentheses
+
+
 def selector_parse(text: str):
     """A predicate over ``Dashboard`` from Backstage's ``grafana/dashboard-selector``: comparisons ``field == 'v'``,
     ``field != 'v'``, ``tags @> 'v'`` (title, tags, folderTitle, uid, url) joined by ``&&``, ``||`` and parentheses;
-    a selector with no operator at all is a tag (the plugin's older form)."""
+    a selector with no operator at all is a tag (the plugin's older form). At most 500 characters and 10 levels of
+    parentheses (catalog data: bounded so it cannot exhaust the stack)."""
     text = (text or "").strip()
     if not text:
         raise SelectorError("grafana/dashboard-selector is empty")
+    if len(text) > MAX_SELECTOR:
+        raise SelectorError(f"grafana/dashboard-selector is longer than {MAX_SELECTOR} characters")
     tokens = _tokens(text)
     if all(kind != "op" for kind, _ in tokens):  # the older form: a tag
         tag = text.strip("'\"")
@@ -145,26 +191,27 @@ def selector_parse(text: str):
         pos += 1
         return token
 
-    def expr():
-        left = term()
+    # A tree of ("any", [...]), ("all", [...]) and ("cmp", field, op, value): evaluated without recursion per term.
+    def expr(depth):
+        terms = [term(depth)]
         while peek() == ("op", "||"):
             take()
-            right, prev = term(), left
-            left = (lambda a, b: lambda d: a(d) or b(d))(prev, right)
-        return left
+            terms.append(term(depth))
+        return terms[0] if len(terms) == 1 else ("any", terms)
 
-    def term():
-        left = factor()
+    def term(depth):
+        factors = [factor(depth)]
         while peek() == ("op", "&&"):
             take()
-            right, prev = factor(), left
-            left = (lambda a, b: lambda d: a(d) and b(d))(prev, right)
-        return left
+            factors.append(factor(depth))
+        return factors[0] if len(factors) == 1 else ("all", factors)
 
-    def factor():
+    def factor(depth):
         if peek() == ("op", "("):
+            if depth >= MAX_DEPTH:
+                raise SelectorError(f"grafana/dashboard-selector nests more than {MAX_DEPTH} parentheses")
             take()
-            inner = expr()
+            inner = expr(depth + 1)
             if take() != ("op", ")"):
                 raise SelectorError("grafana/dashboard-selector: a '(' is not closed")
             return inner
@@ -177,14 +224,26 @@ def selector_parse(text: str):
         kind, value = take()
         if kind not in ("str", "word"):
             raise SelectorError(f"grafana/dashboard-selector: expected a quoted value after {field} {op}")
-        attr = _FIELDS[field]
-        if op == "@>":
-            return lambda d: value in (getattr(d, attr) if attr == "tags" else str(getattr(d, attr)))
-        if op == "==":
-            return lambda d: (value in d.tags and len(d.tags) == 1) if attr == "tags" else getattr(d, attr) == value
-        return lambda d: (value not in d.tags) if attr == "tags" else getattr(d, attr) != value
+        return ("cmp", _FIELDS[field], op, value)
 
-    predicate = expr()
+    tree = expr(0)
     if pos != len(tokens):
         raise SelectorError(f"grafana/dashboard-selector: unexpected {tokens[pos][1]!r}")
-    return predicate
+    return lambda d: _holds(tree, d)
+
+
+def _compare(attr: str, op: str, value: str, d: Dashboard) -> bool:
+    got = getattr(d, attr)
+    if op == "@>":
+        return value in got if attr == "tags" else value in str(got)
+    if attr == "tags":  # a list equals one value when that is its only tag
+        return (got == (value,)) if op == "==" else (value not in got)
+    return (got == value) if op == "==" else (got != value)
+
+
+def _holds(node, d: Dashboard) -> bool:
+    kind = node[0]
+    if kind == "cmp":
+        return _compare(node[1], node[2], node[3], d)
+    results = (_holds(child, d) for child in node[1])  # depth is bounded by MAX_DEPTH
+    return any(results) if kind == "any" else all(results)

@@ -21,6 +21,8 @@ class DashboardPin(models.Model):
     uid = models.CharField(max_length=100)
     title = models.CharField(max_length=200)
     path = models.CharField(max_length=500, help_text="Grafana's /d/<uid>/<slug>.")
+    origin = models.CharField(max_length=300, help_text="The Grafana it was pinned from: shown only while the VAN's "
+                              "Grafana is still there (a VAN pointed elsewhere does not frame the new origin on others' pages).")
     pinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True)
 

@@ -51,8 +51,8 @@ def pins_shown(*, user, target, kind: str) -> dict:
             clusters_by_van.setdefault(van_id, []).append(name)
     shown = []
     for pin in pins:
-        if not pin.van.grafana_url:
-            continue
+        if not pin.van.grafana_url or grafana.origin(pin.van.grafana_url) != pin.origin:
+            continue  # the VAN's Grafana moved since: pin again from the new one
         clusters = [target.name] if kind == "cluster" else clusters_by_van.get(pin.van_id, [])
         namespace = target.namespace if kind == "app" else ""
         shown.append({"pin": pin, "src": grafana.embed_url(pin.van, pin.path, clusters=clusters, namespace=namespace)})

@@ -15,22 +15,28 @@ from portal.validators import grafana_url_validator
 def van_grafana_set(*, actor, van, url: str, token: str = ""):
     """Set the VAN hub's Grafana URL and (when given) its token; an empty URL removes Grafana and its token.
     An empty token keeps the stored one. Nothing goes to git: Grafana is read by Wayline and browsers, not deployed."""
-    url = (url or "").strip().rstrip("/")
+    url, token = (url or "").strip().rstrip("/"), (token or "").strip()
     if url:
         try:
             grafana_url_validator(url)
         except ValidationError as exc:
             raise ValidationError({"grafana_url": exc.messages}) from None
+        refused = grafana.host_refusal(url)
+        if refused:
+            raise ValidationError({"grafana_url": f"Grafana URL: that host is refused: {refused}. An admin may allow "
+                                                  "Grafana's network (WAYLINE_GRAFANA_ALLOWED_NETWORKS)."})
+    if token and grafana.token_problem(token):
+        raise ValidationError({"grafana_token": f"Service-account token: {grafana.token_problem(token)}."})
     changes = {}
     if url != van.grafana_url:
         changes["grafana_url"] = url
+    moved = bool(van.grafana_url) and grafana.origin(url or "x://") != grafana.origin(van.grafana_url)
     van.grafana_url = url
-    if not url:
-        if van.grafana_token:
-            changes["grafana_token"] = "removed"
-        van.grafana_token = ""
-    elif token.strip():
-        van.grafana_token, changes["grafana_token"] = token.strip(), "replaced"
+    if token and url:
+        van.grafana_token, changes["grafana_token"] = token, "replaced"
+    elif van.grafana_token and (not url or moved):
+        # the stored token was given for the old Grafana: it never goes to another host
+        van.grafana_token, changes["grafana_token"] = "", "removed"
     van.full_clean(validate_unique=False, validate_constraints=False)
     van.save(update_fields=["grafana_url", "grafana_token"])
     audit_record(actor=actor, action="van.grafana", obj=van, changes=changes)
@@ -53,7 +59,7 @@ def dashboard_pin(*, actor, van, target, uid: str) -> DashboardPin:
 
     pin, _ = DashboardPin.objects.update_or_create(
         van=van, target_type=ContentType.objects.get_for_model(target), target_id=target.pk, uid=found.uid,
-        defaults={"title": found.title, "path": found.path, "pinned_by": actor})
+        defaults={"title": found.title, "path": found.path, "origin": grafana.origin(van.grafana_url), "pinned_by": actor})
     audit_record(actor=actor, action="dashboard.pin", obj=target, changes={"van": van.name, "dashboard": found.title})
     return pin
 

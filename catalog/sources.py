@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ import git
 from django.conf import settings
 
 from catalog.choices import LocationType
-
+from portal.netpolicy import not_public
 
 logger = logging.getLogger(__name__)
 
@@ -61,39 +59,10 @@ def _host(target: str) -> str:
 
 
 def _not_public(host: str) -> str:
-    """Why ``host`` is not a public address a team's location may name ('' if it is one).
-
-    Refused: names and addresses of this server (loopback), private and shared ranges (RFC 1918,
-    ULA, CGNAT: internal services, cloud metadata such as fd00:ec2::254 and 100.100.100.200),
-    link-local, and anything not globally routable, unless an admin allows the network in
-    CATALOG_GIT_ALLOWED_NETWORKS (an internal git server). A host git would decode (``%``) is
-    refused. A name that does not resolve passes (git cannot reach it either); the check runs
-    again right before every clone and fetch, so a name pointed elsewhere later is caught then.
-    """
-    if not host:
-        return "it names no host"
-    if "%" in host:
-        return "its host is percent-encoded"
-    lowered = host.lower().rstrip(".")
-    if lowered in ("localhost", "localhost.localdomain") or lowered.endswith(".localhost"):
-        return "it is the Wayline server itself"
-    try:
-        addresses = {ipaddress.ip_address(host)}
-    except ValueError:
-        try:
-            addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in socket.getaddrinfo(host, None)}
-        except (OSError, UnicodeError, ValueError):
-            return ""
-    allowed = [ipaddress.ip_network(n, strict=False) for n in getattr(settings, "CATALOG_GIT_ALLOWED_NETWORKS", [])]
-    for address in addresses:
-        mapped = getattr(address, "ipv4_mapped", None) or address
-        if any(mapped.version == network.version and mapped in network for network in allowed):
-            continue
-        if mapped.is_loopback or mapped.is_unspecified:
-            return "it is the Wayline server itself"
-        if not mapped.is_global or mapped.is_multicast:
-            return "it is a private, link-local or reserved address (an admin may allow a network)"
-    return ""
+    """Why ``host`` is not a public address a team's location may name ('' if it is one): ``portal.netpolicy``, with
+    the networks an admin allows for git servers (CATALOG_GIT_ALLOWED_NETWORKS). The check runs again right before
+    every clone and fetch, so a name pointed elsewhere later is caught then."""
+    return not_public(host, getattr(settings, "CATALOG_GIT_ALLOWED_NETWORKS", []))
 
 
 def _credentials_in(target: str) -> bool:

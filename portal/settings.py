@@ -348,6 +348,9 @@ WAYLINE_ARGOCD_PRUNE = env_bool("WAYLINE_ARGOCD_PRUNE", False)
 CATALOG_GIT_SCHEMES = env_list("WAYLINE_CATALOG_GIT_SCHEMES", "https,ssh")
 # Private networks team locations may reach (e.g. the company's git server, "10.20.0.0/16"); others are refused.
 CATALOG_GIT_ALLOWED_NETWORKS = env_list("WAYLINE_CATALOG_GIT_ALLOWED_NETWORKS", "")
+# A VAN's Grafana is called by Wayline's server with the VAN's token: public addresses only, unless an admin allows
+# the network Grafana lives in (a hub's Grafana is often private: e.g. "10.20.0.0/16").
+WAYLINE_GRAFANA_ALLOWED_NETWORKS = env_list("WAYLINE_GRAFANA_ALLOWED_NETWORKS", "")
 # git reading a catalog location is killed after this (a worker's refresh); a request that reads one gets less.
 CATALOG_GIT_SECONDS = float(os.environ.get("WAYLINE_CATALOG_GIT_SECONDS", "300"))
 # A catalog dry run (Backstage POST /locations?dryRun=true) clones inside the request: git is killed after this.

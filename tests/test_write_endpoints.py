@@ -48,6 +48,12 @@ _seq = itertools.count(1)
 _grafana = []
 
 
+@pytest.fixture(autouse=True)
+def _grafana_on_loopback_allowed(settings):
+    """The session's fake Grafana listens on loopback, which Wayline refuses unless an admin allows it."""
+    settings.WAYLINE_GRAFANA_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+
+
 def fake_grafana():
     """One fake Grafana for the session (a daemon thread), started on first use."""
     if not _grafana:

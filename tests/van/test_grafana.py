@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from django.core.exceptions import ValidationError
+
 from addons import grafana, services
 from addons.models import DashboardPin
 from portal.models import AuditEvent
@@ -17,7 +19,8 @@ TOKEN = "glsa_secret_token_never_shown"
 
 
 @pytest.fixture
-def fake_grafana():
+def fake_grafana(settings):
+    settings.WAYLINE_GRAFANA_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the fake listens on loopback: allowed as an admin would
     fake = FakeGrafana(token=TOKEN).start()
     yield fake
     fake.stop()
@@ -174,3 +177,60 @@ def test_an_entity_lists_its_selected_dashboards_and_embeds_its_overview(with_gr
     page = client.get(reverse("catalog:entity", kwargs=kwargs))
     assert "<iframe" not in page.content.decode() and "frame-src" not in page["Content-Security-Policy"]
     assert "Namespace workloads" not in client.get(reverse("catalog:entity_dashboards", kwargs=kwargs)).content.decode()
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254", "http://10.0.0.1:3000", "http://localhost:6379", "http://127.0.0.1:5432"])
+def test_grafana_on_this_server_or_a_private_network_is_refused_unless_an_admin_allows_it(van_world, settings, url):
+    world, van, *_ = van_world
+    settings.WAYLINE_GRAFANA_ALLOWED_NETWORKS = []
+    with pytest.raises(ValidationError, match="that host is refused"):
+        services.van_grafana_set(actor=world.admin, van=van, url=url, token="t")
+    van.grafana_url, van.grafana_token = url, "t"  # set before the policy, or a name pointed elsewhere since
+    with pytest.raises(grafana.GrafanaError, match="is refused"):
+        grafana.dashboards(van)
+
+
+def test_the_token_never_follows_the_url_to_another_host(with_grafana, client):
+    """A member who may change the VAN points it at a server of his: the stored token is dropped, never sent there."""
+    world, van, hub, eu, app = with_grafana
+    evil = FakeGrafana(token="anything").start()
+    try:
+        evil_url = evil.url.replace("127.0.0.1", "127.0.0.1")  # another port: another origin
+        client.force_login(world.alice)
+        response = client.post(reverse("addons:grafana_settings", kwargs={"pk": van.pk}), {"grafana_url": evil_url, "grafana_token": ""})
+        assert response.status_code == 302
+        van.refresh_from_db()
+        assert van.grafana_url == evil_url and van.grafana_token == ""
+        assert all(TOKEN not in auth for _, auth in evil.requests)
+    finally:
+        evil.stop()
+
+
+def test_a_token_grafana_would_not_give_is_refused(van_world, fake_grafana):
+    world, van, *_ = van_world
+    with pytest.raises(ValidationError, match="printable ASCII"):
+        services.van_grafana_set(actor=world.admin, van=van, url=fake_grafana.url, token="glsa_tok\u20acn")
+
+
+def test_pins_from_a_grafana_the_van_no_longer_uses_are_not_framed(with_grafana, client):
+    world, van, hub, eu, app = with_grafana
+    services.dashboard_pin(actor=world.alice, van=van, target=app, uid="wl-golden")
+    other = FakeGrafana(token="other").start()
+    try:
+        services.van_grafana_set(actor=world.admin, van=van, url=other.url, token="other")
+        client.force_login(world.alice)
+        page = client.get(app.get_absolute_url())
+        assert "Golden signals" not in page.content.decode() and "frame-src" not in page["Content-Security-Policy"]
+    finally:
+        other.stop()
+
+
+def test_odd_grafana_answers_and_selectors_are_errors_not_500s(with_grafana, client, monkeypatch, fake_grafana):
+    world, van, hub, eu, app = with_grafana
+    fake_grafana.dashboards = [{"uid": 1, "title": None, "url": "x"}, "junk", {"uid": "ok", "title": "OK", "url": "/d/ok/ok", "tags": "notalist"}]
+    assert [d.title for d in grafana.dashboards(van)] == ["OK"]
+    nested = "(" * 50 + "tags @> 'a'" + ")" * 50
+    with pytest.raises(grafana.SelectorError, match="nests more than"):
+        grafana.selector_parse(nested)
+    with pytest.raises(grafana.SelectorError, match="longer than"):
+        grafana.selector_parse(" || ".join(["tags @> 'a'"] * 3000))

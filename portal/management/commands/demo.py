@@ -31,6 +31,7 @@ SEED_MODULES = ("portal.demo", "portal.gitops.demo", "catalog.demo", "van.demo",
 DEFAULT_ADDR = "127.0.0.1:8000"
 ANY_ADDRESS = {"0.0.0.0", "::", "[::]"}
 DEMO_VANS = ("demo", "search-lab")  # the VANs whose hubs the demo plays
+DEMO_GRAFANA_NETWORK = "127.0.0.1/32"
 
 
 def run_seeds(stdout=None) -> None:
@@ -66,6 +67,8 @@ def serve_env(addr: str) -> dict[str, str]:
         "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "0"),
         "WAYLINE_HTTPS": os.environ.get("WAYLINE_HTTPS", "0"),
         "ALLOWED_HOSTS": ",".join(dict.fromkeys(hosts)),
+        # the demo hub's fake Grafana listens on loopback, which Wayline refuses unless an admin allows it
+        "WAYLINE_GRAFANA_ALLOWED_NETWORKS": os.environ.get("WAYLINE_GRAFANA_ALLOWED_NETWORKS", DEMO_GRAFANA_NETWORK),
     }
 
 
@@ -138,6 +141,8 @@ class Command(BaseCommand):
         from tests.kube.demo_hub import DemoHubs
         from van.models import Van
 
+        if not settings.WAYLINE_GRAFANA_ALLOWED_NETWORKS:  # as serve_env() gives the web processes
+            settings.WAYLINE_GRAFANA_ALLOWED_NETWORKS = [DEMO_GRAFANA_NETWORK]
         admin = get_user_model().objects.filter(username="admin").first()
         names = list(Van.objects.filter(name__in=DEMO_VANS).values_list("name", flat=True))
         hubs = DemoHubs(names).start(actor=admin)
