@@ -493,6 +493,12 @@ class FakeKubeAPI:
                 watch.raw.append((self._rv, line.rstrip("\n")))
             self._cond.notify_all()
 
+    @property
+    def watching(self) -> int:
+        """How many watches are open now (a test injects only once one is)."""
+        with self._cond:
+            return len(self._watches)
+
     def drop_watches(self) -> None:
         """Cut every open watch's connection, as a broken network does; the server stays up."""
         with self._cond:

@@ -163,6 +163,7 @@ def test_malformed_objects_and_events_are_skipped_and_the_sync_goes_on(watched, 
     hub_api.put(_app_object(van, app, eu, health="Progressing"))
     running()
     wait_for(lambda: _row(van, app, eu) is not None, timeout=10)
+    wait_for(lambda: hub_api.watching > 0, timeout=10)  # raw lines go to open watches only
     hub_api.inject_raw("this is not JSON")
     hub_api.inject_raw('{"type": "MODIFIED"}')
     hub_api.inject_raw('{"type": "MODIFIED", "object": {"kind": "Application", "metadata": {"name": "x", "resourceVersion": "1"}}}')
@@ -173,16 +174,36 @@ def test_malformed_objects_and_events_are_skipped_and_the_sync_goes_on(watched, 
 
 def test_a_killed_watcher_process_hands_its_hub_to_another_within_seconds(watched, hub_api):
     """A real ``status_watch`` process takes the hub's lease; SIGKILL it and a supervisor here takes over."""
-    _world, van, _hub, eu, app = watched
+    from portal import crypto
+    from van import services
+
+    world, van, hub, eu, app = watched
     hub_api.put(_app_object(van, app, eu, health="Progressing"))
+    # The other process decrypts the hub's credentials with the key it is given: the one this process encrypts with
+    # now (earlier tests may have left a key of theirs in this process's cache, which the other could not know).
+    crypto._fernets.cache_clear()
+    key = (crypto.configured_keys() or [crypto.derived_key()])[0]
+    services.cluster_update(actor=world.admin, obj=hub, credentials_kind="kubeconfig",
+                            credentials=kubeconfig(hub_api.url, hub_api.ca_data, TOKEN))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings_test", "DATABASE_URL": _database_url(),
-           "WAYLINE_DATA_DIR": str(settings.DATA_DIR)}
+           "WAYLINE_DATA_DIR": str(settings.DATA_DIR), "WAYLINE_ENCRYPTION_KEY": key}
+    env.pop("WAYLINE_ENCRYPTION_KEY_FILE", None)
+    log = open(os.path.join(settings.DATA_DIR, f"status-watch-{os.getpid()}.log"), "w+")
     process = subprocess.Popen([sys.executable, "manage.py", "status_watch", "--lease-seconds", "2", "--tick", "0.3", "--watch-seconds", "2"],
-                               cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                               cwd=settings.BASE_DIR, env=env, stdout=log, stderr=log, start_new_session=True)
+
+    def said() -> str:
+        log.flush()
+        log.seek(0)
+        return log.read()[-3000:]
+
     try:
         wait_for(lambda: Lease.holder_of(lease_name(van.pk)) != "", timeout=30)
         first = Lease.holder_of(lease_name(van.pk))
-        wait_for(lambda: _row(van, app, eu) is not None, timeout=15)
+        try:
+            wait_for(lambda: _row(van, app, eu) is not None, timeout=30)
+        except AssertionError:
+            raise AssertionError(f"the status_watch process stored nothing; it said:\n{said()}") from None
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
         killed_at = time.monotonic()
@@ -201,6 +222,8 @@ def test_a_killed_watcher_process_hands_its_hub_to_another_within_seconds(watche
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
 
 
 def test_two_supervisors_run_one_watcher_per_hub(watched, hub_api):
