@@ -31,7 +31,9 @@ from portal.gitops.views import ApprovalQueueView, ChangeSetActionView
 from portal.gitops.models import Approval, Environment
 from portal.models import AuditEvent
 from portal.views.pages import TeamMemberForm, TeamMemberView
-from tests.test_write_endpoints import ENDPOINTS, PRIVATE, Prepared, Scenario, _walk, scenario  # noqa: F401 (a fixture)
+from tests.test_write_endpoints import (  # noqa: F401 (fixtures: the scenario, and the fake Grafana on loopback allowed)
+    ENDPOINTS, PRIVATE, Prepared, Scenario, _grafana_on_loopback_allowed, _walk, scenario,
+)
 from van.forms import AppVersionForm, RuleForm
 from van.views import AppVersionView, RuleEditView
 
