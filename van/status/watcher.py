@@ -72,6 +72,7 @@ class HubWatcher:
         self.resource_version: str | None = None
         self.placed = applications.PlacedPairs()
         self.relists = 0
+        self.skipped = 0  # malformed events and objects skipped (logged each time)
         self._seen_recorded = 0.0
 
     # --- one pass ----------------------------------------------------------------------------------
@@ -113,6 +114,7 @@ class HubWatcher:
 
     def _handle(self, van: Van, event) -> None:
         if not isinstance(event, dict) or not isinstance(event.get("raw_object"), dict):
+            self.skipped += 1
             logger.warning("VAN %s: skipped a watch event that is not JSON or has no object", van.name)
             return
         kind, obj = event.get("type"), event["raw_object"]
@@ -123,6 +125,7 @@ class HubWatcher:
         try:
             fields = applications.parse(obj)
         except Malformed as exc:
+            self.skipped += 1
             logger.warning("VAN %s: skipped a %s event: %s", van.name, kind, exc)
         else:
             if kind == "DELETED":
@@ -148,6 +151,7 @@ class HubWatcher:
                     stream.stop()
                     break
         except (KeyError, TypeError, AttributeError) as exc:  # an event the client could not take apart
+            self.skipped += 1
             logger.warning("VAN %s: a malformed watch event ended the stream (%s); resuming", van.name, type(exc).__name__)
 
     def run_once(self) -> None:
