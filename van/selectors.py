@@ -298,12 +298,17 @@ def all_placements() -> dict[str, tuple[VanSpec, Placement]]:
     return out
 
 
+def _visible_placements(user, placements: dict) -> dict:
+    """``placements`` (VAN name -> placement) cut to the VANs ``user`` may see."""
+    visible = set(Van.objects.restrict(user, "view").filter(name__in=list(placements)).values_list("name", flat=True))
+    return {name: value for name, value in placements.items() if name in visible}
+
+
 def placements_of_app(*, app_name: str, user=None, placements=None) -> list[dict]:
     """Where an app runs: one row per (VAN, cluster) with the rule and environment (only VANs ``user`` may see, if given)."""
     placements = all_placements() if placements is None else placements
     if user is not None:
-        visible = set(Van.objects.restrict(user, "view").filter(name__in=list(placements)).values_list("name", flat=True))
-        placements = {name: value for name, value in placements.items() if name in visible}
+        placements = _visible_placements(user, placements)
     rows = []
     for van_name, (spec, placement) in sorted(placements.items()):
         env_of = {c.name: c.environment for c in spec.clusters}
@@ -317,8 +322,8 @@ def deployments_of_component(*, user, component_ref: str) -> list[dict]:
     apps = list(app_list(user=user).filter(component_ref__iexact=component_ref).values_list("name", flat=True))
     if not apps:
         return []
-    placements = all_placements()
-    return [row | {"app": name} for name in apps for row in placements_of_app(app_name=name, user=user, placements=placements)]
+    placements = _visible_placements(user, all_placements())  # one query for every app
+    return [row | {"app": name} for name in apps for row in placements_of_app(app_name=name, placements=placements)]
 
 
 def van_clusters(*, van: Van) -> QuerySet[Cluster]:
