@@ -350,6 +350,10 @@ class FakeKubeAPI:
             ("v1", "Namespace", "namespaces", False),
             ("v1", "Pod", "pods", True),
             ("v1", "Secret", "secrets", True),
+            ("apps/v1", "Deployment", "deployments", True),
+            ("apps/v1", "StatefulSet", "statefulsets", True),
+            ("apps/v1", "DaemonSet", "daemonsets", True),
+            ("batch/v1", "CronJob", "cronjobs", True),
         ):
             self.register(api_version, kind, plural, namespaced=namespaced)
 

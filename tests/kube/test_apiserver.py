@@ -96,7 +96,9 @@ def test_discovery_names_the_registered_groups_and_resources(api, connect):
 
     assert k8s.CoreApi(api_client).get_api_versions().versions == ["v1"]
     assert {group.name: group.preferred_version.group_version for group in groups} == {
+        "apps": "apps/v1",
         "argoproj.io": "argoproj.io/v1alpha1",
+        "batch": "batch/v1",
         "core.k8sgpt.ai": "core.k8sgpt.ai/v1alpha1",
         "example.com": "example.com/v1",
     }
@@ -244,7 +246,7 @@ def test_put_keeps_identity_and_counts_generations(api, connect):
     assert [m["metadata"]["generation"] for m in (first, status_only, new_spec)] == [1, 1, 2]
     assert got["metadata"]["resourceVersion"] == str(api.resource_version) == "3"
     with pytest.raises(KeyError):
-        api.put({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x", "namespace": "argocd"}})
+        api.put({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "x", "namespace": "argocd"}})
     with pytest.raises(ValueError):
         api.put({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}})
 
