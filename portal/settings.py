@@ -351,6 +351,18 @@ CATALOG_GIT_ALLOWED_NETWORKS = env_list("WAYLINE_CATALOG_GIT_ALLOWED_NETWORKS", 
 # A VAN's Grafana is called by Wayline's server with the VAN's token: public addresses only, unless an admin allows
 # the network Grafana lives in (a hub's Grafana is often private: e.g. "10.20.0.0/16").
 WAYLINE_GRAFANA_ALLOWED_NETWORKS = env_list("WAYLINE_GRAFANA_ALLOWED_NETWORKS", "")
+# Wayline reads an edge's API through its VAN listener on the hub (https://<routing key>.<skupper namespace>.svc:443),
+# as ArgoCD does. When Wayline runs outside the hub, give each listener's host the address that reaches it (a
+# port-forward, a load balancer): "kube-api-edge-1-0a1b2c3d.skupper.svc=10.0.0.5:8443,...". TLS still verifies the
+# edge API server's own name.
+WAYLINE_VAN_LISTENER_ADDRESSES = {}
+for _item in env_list("WAYLINE_VAN_LISTENER_ADDRESSES", ""):
+    _host, _, _address = _item.partition("=")
+    if not _host.strip() or not _address.strip():
+        raise ValueError(f"WAYLINE_VAN_LISTENER_ADDRESSES: {_item!r} is not listener-host=host:port")
+    WAYLINE_VAN_LISTENER_ADDRESSES[_host.strip()] = _address.strip()
+# An entity's live workloads are read again from a cluster at most this often (all readers share the answer).
+WAYLINE_WORKLOADS_CACHE_SECONDS = float(os.environ.get("WAYLINE_WORKLOADS_CACHE_SECONDS", "10"))
 # git reading a catalog location is killed after this (a worker's refresh); a request that reads one gets less.
 CATALOG_GIT_SECONDS = float(os.environ.get("WAYLINE_CATALOG_GIT_SECONDS", "300"))
 # A catalog dry run (Backstage POST /locations?dryRun=true) clones inside the request: git is killed after this.

@@ -24,22 +24,19 @@ from portal.kube import ClusterState, Endpoint, classify, connect, timeouts
 from van.models import Cluster, ClusterConnection, Van
 from van.status import applications, findings
 from van.status.applications import GROUP, PLURAL, VERSION, Malformed
+from van.status.endpoints import cluster_endpoint
 
 logger = logging.getLogger(__name__)
 
 
 def hub_endpoint(van: Van) -> tuple[Cluster, Endpoint]:
     """The hub of ``van`` and how to reach its API; ``ValueError`` naming what is missing."""
-    from van.services import credentials_parse
-
-    hub = Cluster.objects.filter(van=van, role="hub").first()
+    hub = Cluster.objects.filter(van=van, role="hub").select_related("van").first()
     if hub is None:
         raise ValueError(f"VAN {van.name!r} has no hub")
-    creds = credentials_parse(hub.credentials_kind, hub.credentials) if hub.credentials else None
-    if creds is None:
+    if not hub.credentials:
         raise ValueError(f"hub {hub.name!r} has no credentials: Wayline cannot read its ArgoCD")
-    return hub, Endpoint(server=hub.api_url, token=creds.bearer_token, ca_data=creds.ca_data, cert_data=creds.cert_data,
-                         key_data=creds.key_data, insecure=creds.insecure)
+    return hub, cluster_endpoint(hub)
 
 
 def connection_record(cluster: Cluster, state: str, message: str = "") -> None:
