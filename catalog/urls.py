@@ -14,6 +14,7 @@ urlpatterns = [
     path("catalog/entities/<int:pk>/edit/", views.EntityEditView.as_view(), name="entity_edit"),
     path("catalog/<str:kind>/<str:namespace>/<str:name>/", views.EntityDetailView.as_view(), name="entity"),
     path("catalog/<str:kind>/<str:namespace>/<str:name>/status/", views.EntityLiveStatusView.as_view(), name="entity_status"),
+    path("catalog/<str:kind>/<str:namespace>/<str:name>/workloads/", views.EntityWorkloadsView.as_view(), name="entity_workloads"),
     path("catalog/<str:kind>/<str:namespace>/<str:name>/dashboards/", views.EntityDashboardsView.as_view(), name="entity_dashboards"),
     path("create/", views.TemplateListView.as_view(), name="template_list"),
 ]

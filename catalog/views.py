@@ -173,7 +173,7 @@ class EntityDetailView(ObjectDetailView):
             "profile": (data.get("spec") or {}).get("profile") if obj.kind in ("User", "Group") else None,
             "can_edit": Entity.objects.permits(user, "change", obj),
             "deployments": _deployments(user, obj),
-        } | _live_context(user, obj) | _grafana_context(user, obj)
+        } | _live_context(user, obj) | _grafana_context(user, obj) | _workloads_context(obj)
 
 
 class EntityDashboardsView(EntityDetailView):
@@ -185,6 +185,18 @@ class EntityDashboardsView(EntityDetailView):
         from addons.selectors import entity_dashboards
 
         return entity_dashboards(user=self.request.user, ref=obj.ref, annotations=obj.data["metadata"].get("annotations") or {})
+
+
+class EntityWorkloadsView(EntityDetailView):
+    """The entity page's Kubernetes panel (loaded by htmx after the page, then polled: it asks clusters)."""
+
+    template_name = "van/inc/entity_workloads.html"
+
+    def get_extra_context(self, obj):
+        from van.status.workloads import entity_workloads
+
+        return {"workloads": entity_workloads(user=self.request.user, ref=obj.ref, annotations=_annotations(obj)),
+                "workloads_url": self.request.path}
 
 
 class EntityLiveStatusView(EntityDetailView):
@@ -212,6 +224,21 @@ def _grafana_context(user, entity: Entity) -> dict:
     return {"grafana_overview": overview, "frame_origins": {origin(overview)} if overview else set(),
             "grafana_selector": DASHBOARD_SELECTOR in annotations,
             "dashboards_url": reverse("catalog:entity_dashboards", kwargs=kwargs)}
+
+
+def _annotations(entity: Entity) -> dict:
+    annotations = entity.data["metadata"].get("annotations")
+    return annotations if isinstance(annotations, dict) else {}
+
+
+def _workloads_context(entity: Entity) -> dict:
+    """Backstage's Kubernetes annotations: a Workloads panel on Components that carry one (loaded after the page)."""
+    from van.status.workloads import wants_workloads
+
+    if entity.kind != "Component" or not wants_workloads(_annotations(entity)):
+        return {}
+    return {"workloads_url": reverse("catalog:entity_workloads", kwargs={
+        "kind": entity.kind.lower(), "namespace": entity.namespace, "name": entity.name})}
 
 
 def _live_context(user, entity: Entity) -> dict:

@@ -113,6 +113,7 @@ ROUTE_KWARGS = {
     "catalog:entity": _entity,
     "catalog:entity_status": _entity,
     "catalog:entity_dashboards": _entity,
+    "catalog:entity_workloads": _entity,
     "van:van": lambda s: {"pk": s.van(PRIVATE).pk},
     "van:van_edit": lambda s: {"pk": s.van(PRIVATE).pk},
     "van:van_status": lambda s: {"pk": s.van(PRIVATE).pk},

@@ -38,6 +38,7 @@ NOT_PAGES = {
     "van:van_status": "an htmx partial the VAN page polls (checked inside the VAN page)",
     "catalog:entity_status": "an htmx partial the entity page polls (checked inside the entity page)",
     "catalog:entity_dashboards": "an htmx partial the entity page loads (checked inside the entity page)",
+    "catalog:entity_workloads": "an htmx partial the entity page loads (checked inside the entity page)",
 }
 EXTRA_PAGES = ("api-docs", "api-redoc")  # linked from the footer; the same for everyone, so checked as the first user
 
