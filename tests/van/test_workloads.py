@@ -185,3 +185,24 @@ def test_the_panel_costs_a_constant_number_of_queries(edge_world, client, django
                        component_ref="component:default/payments")
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(url)
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_the_workloads_card_loads_in_the_browser(edge_world, live_server, page, client):
+    """The card is fetched by htmx after the page and shows the edge's objects, the failing pod flagged."""
+    from pathlib import Path
+
+    from playwright.sync_api import expect
+
+    world, *_ = edge_world
+    client.force_login(world.alice)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page.goto(live_server.url + reverse("catalog:entity", kwargs=KWARGS))
+    card = page.locator("#workloads")
+    expect(card.locator("table")).to_contain_text("payments-api-6f8b9c-x2x7q")
+    expect(card.locator("tr", has_text="payments-api-6f8b9c-x2x7q").locator(".badge.warn")).to_have_text("0/1")
+    expect(card).to_contain_text("has no credentials")
+    artifacts = Path(__file__).resolve().parents[1] / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    card.screenshot(path=str(artifacts / "entity-workloads.png"))
