@@ -61,10 +61,17 @@ def _secret_key() -> str:
         return os.environ["SECRET_KEY"]
     path = DATA_DIR / "secret_key"
     if not path.exists():
-        # Owner-only from the first byte. O_EXCL: of two processes starting at once, one fails
-        # instead of both running with different keys.
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        # Owner-only from the first byte, written whole to a file of this process, then linked into place: of two
+        # processes starting at once (web workers), the second finds the first's key, complete, and uses it.
+        draft = path.with_name(f".secret_key.{os.getpid()}")
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
             file.write(secrets.token_urlsafe(64))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     _owner_only(path, 0o600)
     return path.read_text().strip()
 
