@@ -1,7 +1,8 @@
 """Owners of GitOps writes: every change set belongs to one owner object.
 
-An owner (a VAN today; an add-on installation, a scaffolder run or an
-infrastructure claim later) is a team-owned model that mixes in ``GitOpsOwner``
+An owner (a VAN, a VAN's add-on installation; a scaffolder run or an
+infrastructure claim later) is a team-owned model (or one whose rights follow its
+``permission_parent``, as an add-on's follow its VAN) that mixes in ``GitOpsOwner``
 and is registered with ``register_owner`` in its app's ``ready()``. It answers
 the questions the engine must never take from a request:
 
@@ -91,7 +92,12 @@ def owner_q(user, action: str, prefix: str = "") -> Q:
     condition = Q(pk__in=[])
     for model in _OWNER_MODELS:
         content_type = ContentType.objects.get_for_model(model)
-        if action == "view":
+        if action == "view" and model.permission_parent is not None:
+            # an owner without a team of its own (a VAN's add-on): its parent's readers
+            parent = model._meta.get_field(model.permission_parent).related_model
+            readers = parent.objects.filter(granted_q(parent, user, f"view_{parent._meta.model_name}"))
+            owners = model.objects.filter(**{f"{model.permission_parent}__in": readers.values("pk")})
+        elif action == "view":
             owners = model.objects.filter(granted_q(model, user, f"view_{model._meta.model_name}"))
         else:
             owners = model.objects.restrict(user, "change")

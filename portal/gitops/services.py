@@ -261,6 +261,28 @@ def propose_change(
     return cs
 
 
+def files_to_change(*, repo: GitOpsRepo, root: str, files: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """(files to write, paths to delete) so that ``root`` of ``repo`` holds exactly ``files``.
+
+    What git holds is what Wayline last wrote there (``ManagedFile``) with every change already proposed on top
+    (applied in order, or waiting for approval). Only files already in git are deleted; one that exists only in a
+    pending change is cleaned up once that lands.
+    """
+    current = dict(ManagedFile.objects.filter(repo=repo, path__startswith=root).values_list("path", "content"))
+    pending = ChangeSetFile.objects.filter(
+        changeset__repo=repo, changeset__status__in=[ChangeSetStatus.PENDING, ChangeSetStatus.AWAITING_APPROVAL],
+        path__startswith=root,
+    ).order_by("changeset_id", "pk").values_list("path", "content")
+    in_git = set(current)
+    for path, content in pending:
+        if content is None:
+            current.pop(path, None)
+        else:
+            current[path] = content
+    to_write = {p: t for p, t in files.items() if current.get(p) != t}
+    return to_write, sorted((set(current) - set(files)) & in_git)
+
+
 def _waiting_change(*, repo, owner_type, owner_id, environment: Environment, paths: set[str]) -> ChangeSet | None:
     """The owner's change still waiting for approval that a new edit must update: the one for the same
     environment, else one that writes a path the edit writes too (the edit then waits with it)."""
