@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from addons.models import DashboardPin
+from addons.models import AddonInstallation, DashboardPin
 from portal.admin import ReadOnlyModelAdmin
 
 
@@ -11,3 +11,12 @@ class DashboardPinAdmin(ReadOnlyModelAdmin):
     list_display = ["title", "uid", "van", "target_type", "target_id", "pinned_by", "created"]
     list_filter = ["van"]
     search_fields = ["title", "uid"]
+
+
+@admin.register(AddonInstallation)
+class AddonInstallationAdmin(ReadOnlyModelAdmin):
+    """The add-ons of each VAN (turned on and off, and set, on the VAN's add-ons page or the API: through change sets)."""
+
+    list_display = ["van", "slug", "enabled", "updated"]
+    list_filter = ["enabled", "slug"]
+    search_fields = ["van__name", "slug"]

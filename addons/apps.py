@@ -5,3 +5,9 @@ class AddonsConfig(AppConfig):
     name = "addons"
     verbose_name = "Golden-path add-ons"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from addons.models import AddonInstallation
+        from portal.gitops.owners import register_owner
+
+        register_owner(AddonInstallation)  # an add-on of a VAN owns addons/<van>/<slug>/

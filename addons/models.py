@@ -1,10 +1,14 @@
-"""What users pinned from a VAN's Grafana onto the pages of an app, a cluster or the VAN itself."""
+"""Add-ons chosen per VAN (each an owner of its GitOps files), and Grafana dashboards pinned to pages."""
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.urls import reverse
+
+from portal.gitops.owners import GitOpsOwner
+from portal.models import PortalModel
 
 
 class DashboardPin(models.Model):
@@ -33,3 +37,62 @@ class DashboardPin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} on {self.target_type.model} {self.target_id}"
+
+
+class AddonInstallation(GitOpsOwner, PortalModel):
+    """One golden-path add-on chosen for one VAN: on or off, with its settings.
+
+    It owns ``addons/<van>/<slug>/`` of the VAN's GitOps repository, a root apart from the VAN's own ``vans/<van>/``,
+    so neither can write the other's files. It has no team of its own: it is seen by whoever sees its VAN and
+    changed by whoever may change the VAN (``permission_parent``); its change sets follow the same rule. A row stays
+    when the add-on is turned off, so a VAN's choice is remembered (and defaults are not added back).
+    """
+
+    permission_parent = "van"
+    domain_actions = {"enable": "change", "disable": "change"}
+
+    van = models.ForeignKey("van.Van", on_delete=models.CASCADE, related_name="addons")
+    slug = models.CharField(max_length=40, help_text="The add-on definition's slug.")
+    enabled = models.BooleanField(default=True)
+    settings = models.JSONField(default=dict, blank=True, help_text="Validated against the definition's settings schema.")
+
+    class Meta:
+        ordering = ["van", "slug"]
+        constraints = [models.UniqueConstraint(fields=["van", "slug"], name="unique_addon_per_van")]
+        verbose_name = "add-on installation"
+
+    def __str__(self) -> str:
+        return f"{self.slug} on {self.van.name}" if self.van_id else self.slug
+
+    def get_absolute_url(self) -> str:
+        return reverse("addons:van_addons", kwargs={"pk": self.van_id})
+
+    @property
+    def definition(self):
+        from addons.registry import addon_get
+
+        return addon_get(self.slug)
+
+    @property
+    def owner_team(self):
+        return self.van.owner_team
+
+    @property
+    def visibility(self):
+        return self.van.visibility
+
+    # --- GitOpsOwner ------------------------------------------------------------------------------------------------
+
+    def gitops_root(self) -> str:
+        return f"addons/{self.van.name}/{self.slug}/"
+
+    def gitops_repo(self):
+        return self.van.repo
+
+    def gitops_environment(self, paths, hints=()) -> str:
+        from addons.services import installation_environment
+
+        return installation_environment(installation=self, hints=hints)
+
+    def gitops_label(self) -> str:
+        return f"add-on {self.slug} of VAN {self.van.name}"

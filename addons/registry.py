@@ -18,6 +18,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from van.labels import LabelError, tag_parse
+
 HERE = Path(__file__).resolve().parent
 DEFINITIONS_DIR = HERE / "definitions"
 SCHEMA_FILE = HERE / "definition.schema.json"
@@ -94,12 +96,18 @@ class AddOnDefinition:
             source_name, _, dotted = target.partition(":")
             if source_name != source.name:
                 continue
-            *parents, leaf = dotted.split(".")
+            *parents, leaf = values_path(dotted)
             node = values
             for key in parents:
                 node = node.setdefault(key, {})
             node[leaf] = copy.deepcopy(settings[name])
         return values
+
+
+def values_path(dotted: str) -> list[str]:
+    """Keys of a Helm values path as ``helm --set`` writes it: dots separate, a backslash keeps a dot in a key
+    (``grafana\\.ini.server.root_url``)."""
+    return [part.replace("\x00", ".") for part in dotted.replace("\\.", "\x00").split(".")]
 
 
 @lru_cache(maxsize=1)
@@ -145,13 +153,18 @@ def definition_parse(data, origin: str) -> AddOnDefinition:
         target = prop.get(VALUES_KEY)
         if target is not None:
             source_name, _, dotted = str(target).partition(":")
-            if source_name not in names or not dotted or "" in dotted.split("."):
+            if source_name not in names or not dotted or "" in values_path(dotted):
                 raise DefinitionError(f"{origin}: settings.properties.{name}.{VALUES_KEY}: {target!r} is not "
                                       f"'<source>:<dotted.path>' with a source of this add-on ({', '.join(names)})")
         if "default" in prop:
             problem = next(iter(validator.evolve(schema=prop).iter_errors(prop["default"])), None)
             if problem is not None:
                 raise DefinitionError(f"{origin}: settings.properties.{name}.default: {problem.message}")
+    for position, text in enumerate(data.get("tags", ())):
+        try:
+            tag_parse(text)
+        except LabelError as exc:
+            raise DefinitionError(f"{origin}: tags[{position}]: {exc}") from None
     if slug in data.get("needs", ()):
         raise DefinitionError(f"{origin}: needs: an add-on cannot need itself")
     return AddOnDefinition(

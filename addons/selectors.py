@@ -103,3 +103,36 @@ def entity_dashboards(*, user, ref: str, annotations: dict) -> dict:
             except grafana.GrafanaError as exc:
                 errors.append(str(exc))
     return {"entity_dashboards": found, "dashboard_errors": errors, "selector": selector_text}
+
+
+# --- add-ons of VANs ------------------------------------------------------------------------------------------------
+
+
+def installation_list(*, user):
+    """Add-on installations ``user`` may see (those of the VANs they see)."""
+    from addons.models import AddonInstallation
+
+    return AddonInstallation.objects.restrict(user, "view").select_related("van", "van__repo")
+
+
+def van_addon_matrix(*, van) -> dict:
+    """The VAN's add-on page: per add-on (every definition, in order) its installation and, per cluster of the
+    VAN, whether it runs there (when on). A constant number of queries."""
+    from addons.models import AddonInstallation
+    from addons.registry import builtins
+    from addons.rendering import placed_clusters
+    from van.selectors import van_spec
+
+    installations = {i.slug: i for i in AddonInstallation.objects.filter(van=van)}
+    try:
+        spec = van_spec(van=van, apps=[], rules=[])
+        clusters = [c.name for c in spec.clusters]
+    except ValueError:
+        spec, clusters = None, []
+    rows = []
+    for slug, definition in builtins().items():
+        installation = installations.get(slug)
+        placed = {c.name for c in placed_clusters(spec, definition)} if spec is not None else set()
+        rows.append({"definition": definition, "installation": installation,
+                     "cells": [(name, name in placed) for name in clusters]})
+    return {"clusters": clusters, "rows": rows}

@@ -1,4 +1,4 @@
-"""Writes of the add-ons app: a VAN's Grafana settings and dashboard pins. Callers check permissions first (the
+"""Writes of the add-ons app: a VAN's add-ons, its Grafana settings and dashboard pins. Callers check permissions first (the
 views through ``get_permitted_object_or_404``); these validate what comes from outside and record an audit row."""
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from addons import grafana
-from addons.models import DashboardPin
+from addons.models import AddonInstallation, DashboardPin
+from addons.registry import addon_get, builtins, missing_needs
+from addons.rendering import addon_render, placed_clusters
 from portal.services import audit_record
 from portal.validators import grafana_url_validator
 
@@ -69,3 +71,154 @@ def dashboard_unpin(*, actor, pin: DashboardPin) -> None:
     target = pin.target
     audit_record(actor=actor, action="dashboard.unpin", obj=target, changes={"van": pin.van.name, "dashboard": pin.title})
     pin.delete()
+
+
+# --- add-ons of a VAN: chosen, turned on and off, set; each one's files proposed through its own change sets ----------
+
+
+def installation_environment(*, installation: AddonInstallation, hints=()) -> str:
+    """The environment whose policy governs a change to the add-on's files: the most protected one among the
+    clusters it is placed on (so an add-on on a Prod cluster waits for approval); the most protected of all when
+    the VAN cannot be placed (no hub) or the definition is gone."""
+    from portal.gitops.environments import SLUGS
+    from van.selectors import van_spec
+    from van.services import _most_protected
+
+    definition = installation.definition
+    try:
+        spec = van_spec(van=installation.van)
+    except ValueError:
+        return SLUGS[-1]
+    if definition is None:
+        return SLUGS[-1]
+    touched = {c.environment for c in placed_clusters(spec, definition)} | set(hints)
+    return _most_protected(touched or {spec.hub.environment})
+
+
+def installation_render_files(*, installation: AddonInstallation, spec=None) -> dict[str, str]:
+    """Exactly the files the add-on has in git when its change sets land (none while it is off)."""
+    from portal.gitops.services import with_generated_header
+    from van.selectors import van_spec
+
+    definition = installation.definition
+    if not installation.enabled or definition is None:
+        return {}
+    spec = spec or van_spec(van=installation.van)
+    settings, errors = definition.settings_clean(installation.settings)
+    if errors:  # stored settings a newer definition no longer accepts: say which, commit nothing
+        raise ValidationError({name: f"{definition.name}: {message}" for name, message in errors.items()})
+    return {path: with_generated_header(path, text) for path, text in addon_render(spec, definition, settings).items()}
+
+
+def installation_publish(*, actor, installation: AddonInstallation, message: str, spec=None):
+    """Propose what the add-on's root must become (its files, or none when off); None when git already holds it.
+    The installation owns the change: bounded to ``addons/<van>/<slug>/``, approved as its clusters' environments."""
+    from portal.gitops.services import files_to_change, gitops_default_repo, propose_change
+
+    files = installation_render_files(installation=installation, spec=spec)
+    repo = installation.van.repo or gitops_default_repo()
+    to_write, to_delete = files_to_change(repo=repo, root=installation.gitops_root(), files=files)
+    if not to_write and not to_delete:
+        return None
+    return propose_change(actor=actor, owner=installation, files_to_write=to_write, files_to_delete=to_delete,
+                          message=f"{installation.gitops_label()}: {message}")
+
+
+def addons_publish(*, actor, van, message: str, spec=None) -> list:
+    """Publish every add-on of ``van`` (called with the VAN's own publish); the change sets proposed."""
+    from van.selectors import van_spec
+
+    out = []
+    installations = list(AddonInstallation.objects.filter(van=van).select_related("van", "van__repo"))
+    if spec is None and any(i.enabled for i in installations):
+        spec = van_spec(van=van, apps=[], rules=[])  # add-ons are placed by cluster labels only: once for all
+    for installation in installations:
+        if cs := installation_publish(actor=actor, installation=installation, message=message, spec=spec):
+            out.append(cs)
+    return out
+
+
+def _choice_errors(chosen: set[str]) -> str:
+    missing = missing_needs(chosen)
+    names = {slug: d.name for slug, d in builtins().items()}
+    return "; ".join(f"{names[slug]} needs {', '.join(names[n] for n in needs)}" for slug, needs in missing.items())
+
+
+@transaction.atomic
+def addons_choose(*, actor, van, chosen=None) -> list[AddonInstallation]:
+    """A new VAN's add-ons: every built-in gets a row, on when it is on by default (the golden path) or, when
+    ``chosen`` is given, when it is chosen. Publishing is the VAN's (``van_create``)."""
+    definitions = builtins()
+    chosen = {slug for slug, d in definitions.items() if d.default_enabled} if chosen is None else set(chosen)
+    unknown = sorted(chosen - set(definitions))
+    if unknown:
+        raise ValidationError({"addons": f"add-ons: no add-on {', '.join(unknown)}"})
+    if problem := _choice_errors(chosen):
+        raise ValidationError({"addons": f"add-ons: {problem}: choose both or neither"})
+    rows = [AddonInstallation(van=van, slug=slug, enabled=slug in chosen, settings=d.settings_defaults())
+            for slug, d in definitions.items()]
+    AddonInstallation.objects.bulk_create(rows)
+    audit_record(actor=actor, action="addons.choose", obj=van, changes={"enabled": sorted(chosen)})
+    return rows
+
+
+def _republish(*, actor, installation: AddonInstallation, message: str) -> None:
+    from van.services import _publish_unless_blocked
+
+    _publish_unless_blocked(actor=actor, van=installation.van, message=message)  # the VAN, then its add-ons
+
+
+@transaction.atomic
+def addon_enable(*, actor, installation: AddonInstallation) -> AddonInstallation:
+    """Turn an add-on on for its VAN (its needs must be on already); its files are proposed."""
+    definition = installation.definition
+    if definition is None:
+        raise ValidationError({"enabled": f"add-on {installation.slug!r} is no longer defined"})
+    on = set(AddonInstallation.objects.filter(van=installation.van, enabled=True).values_list("slug", flat=True))
+    if problem := _choice_errors(on | {installation.slug}):
+        raise ValidationError({"enabled": f"{problem}: turn that on first"})
+    if not installation.enabled:
+        installation.enabled = True
+        installation.save(update_fields=["enabled", "updated"])
+        audit_record(actor=actor, action="addons.enable", obj=installation, team=installation.owner_team,
+                     changes={"van": installation.van.name, "addon": installation.slug})
+        _republish(actor=actor, installation=installation, message="turn on")
+    return installation
+
+
+@transaction.atomic
+def addon_disable(*, actor, installation: AddonInstallation) -> AddonInstallation:
+    """Turn an add-on off: one change set removes exactly its files. Refused while an add-on that needs it is on."""
+    on = set(AddonInstallation.objects.filter(van=installation.van, enabled=True).values_list("slug", flat=True))
+    needing = sorted(slug for slug in on - {installation.slug} if installation.slug in getattr(addon_get(slug), "needs", ()))
+    if needing:
+        names = ", ".join(addon_get(slug).name for slug in needing)
+        raise ValidationError({"enabled": f"{names} needs {installation.definition.name}: turn that off first"})
+    if installation.enabled:
+        installation.enabled = False
+        installation.save(update_fields=["enabled", "updated"])
+        audit_record(actor=actor, action="addons.disable", obj=installation, team=installation.owner_team,
+                     changes={"van": installation.van.name, "addon": installation.slug})
+        _republish(actor=actor, installation=installation, message="turn off")
+    return installation
+
+
+@transaction.atomic
+def addon_settings_set(*, actor, installation: AddonInstallation, settings: dict) -> AddonInstallation:
+    """Validate ``settings`` against the definition's schema (errors per field) and propose the new values."""
+    definition = installation.definition
+    if definition is None:
+        raise ValidationError({"settings": f"add-on {installation.slug!r} is no longer defined"})
+    if not isinstance(settings, dict):
+        raise ValidationError({"settings": "settings: an object of setting -> value"})
+    cleaned, errors = definition.settings_clean(settings)
+    if errors:
+        raise ValidationError(errors)
+    changed = {k: v for k, v in cleaned.items() if installation.settings.get(k) != v}
+    installation.settings = cleaned
+    installation.save(update_fields=["settings", "updated"])
+    audit_record(actor=actor, action="addons.settings", obj=installation, team=installation.owner_team,
+                 changes={"van": installation.van.name, "addon": installation.slug, "changed": sorted(changed)})
+    if installation.enabled and changed:
+        _republish(actor=actor, installation=installation, message=f"settings ({', '.join(sorted(changed))})")
+    return installation

@@ -6,6 +6,10 @@ app_name = "addons"
 
 urlpatterns = [
     path("addons/", views.AddOnListView.as_view(), name="addon_list"),
+    path("vans/<int:pk>/addons/", views.VanAddonsView.as_view(), name="van_addons"),
+    path("addons/installations/<int:pk>/enable/", views.AddonEnableView.as_view(), name="addon_enable"),
+    path("addons/installations/<int:pk>/disable/", views.AddonDisableView.as_view(), name="addon_disable"),
+    path("addons/installations/<int:pk>/settings/", views.AddonSettingsView.as_view(), name="addon_settings"),
     path("vans/<int:pk>/grafana/", views.GrafanaSettingsView.as_view(), name="grafana_settings"),
     path("grafana/<str:kind>/<int:pk>/dashboards/", views.DashboardPickView.as_view(), name="dashboard_pick"),
     path("grafana/<str:kind>/<int:pk>/pin/", views.DashboardPinView.as_view(), name="dashboard_pin"),

@@ -10,12 +10,108 @@ from addons import grafana, selectors, services
 from addons.models import DashboardPin
 from addons.registry import ADDONS
 from portal.forms import apply_validation_error
-from portal.views.generic import get_permitted_object_or_404
+from portal.views.generic import ObjectActionView, ObjectDetailView, get_permitted_object_or_404
 
 
 class AddOnListView(LoginRequiredMixin, View):
     def get(self, request):
         return render(request, "addons/addon_list.html", {"addons": ADDONS})
+
+
+# --- add-ons of a VAN: the matrix, turning one on or off, its settings ------------------------------------------
+
+
+class VanAddonsView(ObjectDetailView):
+    """Which add-on runs on which cluster of a VAN, on or off; its readers see it, its editors act on it."""
+
+    template_name = "addons/van_addons.html"
+
+    @staticmethod
+    def selector(*, user):
+        from van.selectors import van_list
+
+        return van_list(user=user)
+
+    def get_extra_context(self, obj):
+        return selectors.van_addon_matrix(van=obj) | {"can_change": type(obj).objects.permits(self.request.user, "change", obj)}
+
+
+class _AddonAction(ObjectActionView):
+    selector = staticmethod(selectors.installation_list)
+    service = None
+    done = ""
+
+    def perform(self, request, obj):
+        type(self).service(actor=request.user, installation=obj)
+        messages.success(request, f"{obj.definition.name if obj.definition else obj.slug} {self.done} on VAN {obj.van.name}: "
+                                  "the change is proposed.")
+        response = redirect(obj.get_absolute_url())
+        response.status_code = 303
+        return response
+
+
+class AddonEnableView(_AddonAction):
+    action, service, done = "enable", staticmethod(services.addon_enable), "turned on"
+
+
+class AddonDisableView(_AddonAction):
+    action, service, done = "disable", staticmethod(services.addon_disable), "turned off"
+
+
+def settings_form_class(definition):
+    """A form for an add-on's settings, built from its JSON Schema (the server validates against the schema again)."""
+    fields = {}
+    for name, prop in (definition.settings_schema.get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        common = {"label": prop.get("title", name), "help_text": prop.get("description", ""), "required": False}
+        kind = prop.get("type")
+        if "enum" in prop:
+            fields[name] = forms.ChoiceField(choices=[(v, v) for v in prop["enum"]], **common)
+        elif kind == "boolean":
+            fields[name] = forms.BooleanField(**common)
+        elif kind == "integer":
+            fields[name] = forms.IntegerField(min_value=prop.get("minimum"), max_value=prop.get("maximum"), **common)
+        elif kind == "array" and isinstance(prop.get("items"), dict) and "enum" in prop["items"]:
+            fields[name] = forms.MultipleChoiceField(choices=[(v, v) for v in prop["items"]["enum"]],
+                                                     widget=forms.CheckboxSelectMultiple, **common)
+        else:
+            fields[name] = forms.CharField(max_length=prop.get("maxLength", 300), **common)
+    return type("AddonSettingsForm", (forms.Form,), fields)
+
+
+class AddonSettingsView(LoginRequiredMixin, View):
+    """An add-on's settings for whoever may change its VAN; saving proposes the new values through a change set."""
+
+    def _installation(self, request, pk):
+        installation = get_permitted_object_or_404(selectors.installation_list(user=request.user), request.user, "change", pk=pk)
+        if installation.definition is None:
+            raise Http404("No such add-on.")
+        return installation
+
+    def _render(self, request, installation, form, status=200):
+        return render(request, "addons/addon_settings.html", {"object": installation, "form": form,
+                                                              "definition": installation.definition}, status=status)
+
+    def get(self, request, pk):
+        installation = self._installation(request, pk)
+        definition = installation.definition
+        initial = definition.settings_defaults() | installation.settings
+        return self._render(request, installation, settings_form_class(definition)(initial=initial))
+
+    def post(self, request, pk):
+        installation = self._installation(request, pk)
+        form = settings_form_class(installation.definition)(request.POST)
+        if form.is_valid():
+            sent = {k: v for k, v in form.cleaned_data.items() if v not in ("", None, [])}
+            try:
+                services.addon_settings_set(actor=request.user, installation=installation, settings=sent)
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, f"Saved the settings of {installation.definition.name} on VAN {installation.van.name}.")
+                return redirect(installation.get_absolute_url())
+        return self._render(request, installation, form, status=400)
 
 
 # --- Grafana: a VAN's settings, and dashboards pinned to app, cluster and VAN pages ------------------------------

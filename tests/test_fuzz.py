@@ -100,6 +100,10 @@ def _pin(s: Scenario) -> dict:
 
 ROUTE_KWARGS = {
     "addons:grafana_settings": lambda s: {"pk": s.van(PRIVATE).pk},
+    "addons:van_addons": lambda s: {"pk": s.van(PRIVATE).pk},
+    "addons:addon_enable": lambda s: {"pk": s.addon_off(PRIVATE).pk},
+    "addons:addon_disable": lambda s: {"pk": s.addon(PRIVATE).pk},
+    "addons:addon_settings": lambda s: {"pk": s.addon(PRIVATE).pk},
     "addons:dashboard_pick": lambda s: {"kind": "app", "pk": s.app(PRIVATE).pk},
     "addons:dashboard_pin": lambda s: {"kind": "app", "pk": s.app(PRIVATE).pk},
     "addons:dashboard_unpin": _pin,

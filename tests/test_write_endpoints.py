@@ -116,6 +116,18 @@ class Scenario:
             return van
         return self._once(("grafana_van", visibility), build)
 
+    def addon(self, visibility):
+        """Grafana on the VAN of that visibility (on, as every new VAN's golden path has it)."""
+        return self._once(("addon", visibility), lambda: self.van(visibility).addons.get(slug="grafana"))
+
+    def addon_off(self, visibility):
+        """Crossplane on the VAN of that visibility, turned off."""
+        def build():
+            from addons import services as addons_services
+
+            return addons_services.addon_disable(actor=self.admin, installation=self.van(visibility).addons.get(slug="crossplane"))
+        return self._once(("addon_off", visibility), build)
+
     def dashboard_pin(self, visibility):
         """A dashboard pinned to that VAN's own page."""
         def build():
@@ -626,6 +638,12 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("page-location-delete", "page", "catalog:location_delete", "POST", OWNED, target=location_variant,
              url=url("catalog:location_delete", pk=pk), state=exists, grow="location"),
     # --- pages: Grafana (add-ons)
+    Endpoint("page-addon-disable", "page", "addons:addon_disable", "POST", OWNED, target=Scenario.addon,
+             url=url("addons:addon_disable", pk=pk), state=fields("enabled"), grow="van"),
+    Endpoint("page-addon-enable", "page", "addons:addon_enable", "POST", OWNED, target=Scenario.addon_off,
+             url=url("addons:addon_enable", pk=pk), state=fields("enabled"), grow="van"),
+    Endpoint("page-addon-settings", "page", "addons:addon_settings", "POST", OWNED, target=Scenario.addon,
+             url=url("addons:addon_settings", pk=pk), payload=lambda s, i: {"replicas": "2"}, state=fields("settings"), grow="van"),
     Endpoint("page-grafana-settings", "page", "addons:grafana_settings", "POST", OWNED, target=Scenario.van,
              url=url("addons:grafana_settings", pk=pk), payload=lambda s, v: {"grafana_url": "https://grafana.example.net"},
              state=fields("grafana_url"), grow="van"),
@@ -697,6 +715,16 @@ ENDPOINTS: list[Endpoint] = [
              payload=lambda s, a: {"description": "edited"}, state=fields("description"), grow=("app", "van")),
     Endpoint("api-app-delete", "api", "app-detail", "DELETE", OWNED, target=Scenario.app, url=url("app-detail", pk=pk), state=exists,
              grow=("app", "van")),
+    Endpoint("api-addon-enable", "api", "addon-installation-enable", "POST", OWNED, target=Scenario.addon_off,
+             url=url("addon-installation-enable", pk=pk), state=fields("enabled"), grow="van"),
+    Endpoint("api-addon-disable", "api", "addon-installation-disable", "POST", OWNED, target=Scenario.addon,
+             url=url("addon-installation-disable", pk=pk), state=fields("enabled"), grow="van"),
+    Endpoint("api-addon-put", "api", "addon-installation-detail", "PUT", OWNED, target=Scenario.addon,
+             url=url("addon-installation-detail", pk=pk), payload=lambda s, i: {"settings": {"replicas": 3}},
+             state=fields("settings"), grow="van"),
+    Endpoint("api-addon-patch", "api", "addon-installation-detail", "PATCH", OWNED, target=Scenario.addon,
+             url=url("addon-installation-detail", pk=pk), payload=lambda s, i: {"settings": {"replicas": 2}},
+             state=fields("settings"), grow="van"),
     Endpoint("api-app-version", "api", "app-version", "POST", OWNED, target=Scenario.app, url=url("app-version", pk=pk),
              payload=lambda s, a: {"version": "2.0.0"}, state=fields("version"), grow=("app", "release", "van")),
     Endpoint("api-app-rollback", "api", "app-rollback", "POST", OWNED, target=Scenario.app,

@@ -158,6 +158,8 @@ def _apply_now() -> None:
 def _approve_demo_changes(actor) -> None:
     """The demo VAN touches Prod, so its first change set waits for approval; the demo admin approves it and it is
     merged now, so that what the story changes next starts from the VAN as it is in git."""
+    from django.db.models import Q
+
     from portal.gitops import engine
     from portal.gitops.choices import ChangeSetStatus
     from portal.gitops.models import ChangeSet
@@ -167,7 +169,9 @@ def _approve_demo_changes(actor) -> None:
         return
     _apply_now()
     # Only the setup change Wayline proposed itself: a change a person made is left to its approvers.
-    setup = ChangeSet.objects.filter(status=ChangeSetStatus.AWAITING_APPROVAL, message="VAN demo: update", author__isnull=True)
+    # The VAN's own, and its add-ons' (each add-on owns its change sets).
+    setup = ChangeSet.objects.filter(Q(message="VAN demo: update") | Q(message__regex=r"^add-on [a-z0-9-]+ of VAN demo: update$"),
+                                     status=ChangeSetStatus.AWAITING_APPROVAL, author__isnull=True)
     for changeset in setup.filter(approved_at__isnull=True):
         changeset_approve(actor=actor, changeset=changeset, comment="Demo data")
     for changeset in setup:

@@ -61,9 +61,17 @@ class VanForm(OwnedObjectForm):
                                help_text="Host name or IP at which edges reach the hub's router.")
     inter_router_port = forms.IntegerField(min_value=1, max_value=65535, initial=55671)
     edge_port = forms.IntegerField(min_value=1, max_value=65535, initial=45671)
+    addons = forms.MultipleChoiceField(
+        label="Golden path", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="The add-ons to turn on (each can be turned on or off later, on the VAN's add-ons page).")
 
     def __init__(self, *args, **kwargs):
+        from addons.registry import builtins
+
         super().__init__(*args, **kwargs)
+        definitions = builtins()
+        self.fields["addons"].choices = [(slug, f"{d.name} ({d.placement_label})") for slug, d in definitions.items()]
+        self.fields["addons"].initial = [slug for slug, d in definitions.items() if d.default_enabled]
         clusters = Cluster.objects.restrict(self.user, "change")
         if self.instance is not None:
             clusters = clusters.filter(van__isnull=True) | clusters.filter(van=self.instance)
@@ -73,6 +81,7 @@ class VanForm(OwnedObjectForm):
                 self.initial.setdefault(name, getattr(self.instance, name))
             self.initial.setdefault("hub", hub_pk)
             self.initial.setdefault("edges", list(self.instance.clusters.filter(role="edge").values_list("pk", flat=True)))
+            del self.fields["addons"]  # a VAN's add-ons are turned on and off on its add-ons page
             clusters = clusters.exclude(pk=hub_pk)  # the hub stays the hub: no edge choice
         else:
             clusters = clusters.filter(van__isnull=True)

@@ -13,7 +13,7 @@ import base64
 import hashlib
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import yaml
 from django.conf import settings
@@ -265,6 +265,8 @@ def van_render_files(*, van: Van, spec=None) -> dict[str, str]:
     from van.selectors import van_spec
 
     spec = spec or van_spec(van=van)
+    # the add-ons turned on: while there is one, the hub syncs addons/<van>/ (one query, for renders only)
+    spec = replace(spec, addons=tuple(van.addons.filter(enabled=True).order_by("slug").values_list("slug", flat=True)))
     sealer, persist = sealer_for_render()
     try:
         files = {path: with_generated_header(path, text) for path, text in van_render(spec, sealer=sealer).items()}
@@ -292,31 +294,12 @@ def van_publish(*, actor, van: Van, message: str, environments=()):
     clusters or rules the edit removed), so Prod placements wait for approval. A
     change set of the VAN still waiting for approval is updated in place.
     """
-    from portal.gitops.choices import ChangeSetStatus
-    from portal.gitops.models import ChangeSetFile, ManagedFile
-    from portal.gitops.services import gitops_default_repo, propose_change
+    from portal.gitops.services import files_to_change, gitops_default_repo, propose_change
     from van.selectors import van_spec
 
     spec = van_spec(van=van)
     files = van_render_files(van=van, spec=spec)
-    repo = van.repo or gitops_default_repo()
-    current = dict(ManagedFile.objects.filter(repo=repo, path__startswith=spec.root + "/").values_list("path", "content"))
-    # What changes already proposed will write (applied in order, or waiting for approval) counts as written.
-    pending = (
-        ChangeSetFile.objects.filter(
-            changeset__repo=repo, changeset__status__in=[ChangeSetStatus.PENDING, ChangeSetStatus.AWAITING_APPROVAL],
-            path__startswith=spec.root + "/",
-        ).order_by("changeset_id", "pk").values_list("path", "content")
-    )
-    in_git = set(current)
-    for path, content in pending:
-        if content is None:
-            current.pop(path, None)
-        else:
-            current[path] = content
-    to_write = {p: t for p, t in files.items() if current.get(p) != t}
-    # Only files already in git are deleted; one that exists only in a pending change is cleaned up once that lands.
-    to_delete = sorted((set(current) - set(files)) & in_git)
+    to_write, to_delete = files_to_change(repo=van.repo or gitops_default_repo(), root=spec.root + "/", files=files)
     if not to_write and not to_delete:
         return None
     return propose_change(
@@ -354,6 +337,10 @@ def _publish_unless_blocked(*, actor, van: Van, message: str, environments=(), b
 
     blockers = van_publish_blockers(van=van) if blockers is None else blockers
     changeset = None if blockers else van_publish(actor=actor, van=van, message=message, environments=environments)
+    if not blockers:
+        from addons.services import addons_publish
+
+        addons_publish(actor=actor, van=van, message=message)  # each add-on its own change set, under its own root
     if (collected := _outcomes.get()) is not None:
         collected.append(PublishOutcome(van=van, changeset=changeset, blockers=tuple(blockers)))
     return changeset
@@ -502,8 +489,12 @@ def van_create(
     description: str = "",
     visibility: str = "public",
     skupper_namespace: str = "skupper",
+    addons=None,
 ) -> Van:
-    """Create a VAN around a hub; Wayline issues its link CA and each edge's client certificate."""
+    """Create a VAN around a hub; Wayline issues its link CA and each edge's client certificate. ``addons``: the
+    slugs of the golden-path add-ons to turn on (None: every one on by default)."""
+    from addons.services import addons_choose
+
     ca = link_ca_issue(van_name=name)
     van = Van(
         name=name, owner_team=owner_team, repo=repo, reachability=reachability, hub_host=hub_host.strip(),
@@ -518,6 +509,7 @@ def van_create(
             raise ValidationError({"edges": f"edges: {edge.name} is already the hub"})
         _join(edge, van, ClusterRole.EDGE, actor=actor)
     audit_record(actor=actor, action="van.create", obj=van, changes={"name": name, "hub": hub.name, "edges": [e.name for e in edges]})
+    addons_choose(actor=actor, van=van, chosen=addons)
     _publish_unless_blocked(actor=actor, van=van, message="create")
     return van
 
@@ -526,6 +518,9 @@ def van_create(
 def van_update(*, actor, obj: Van, edges=None, hub=None, **fields) -> Van:
     """Change VAN settings and (optionally) its edge set; re-publishes."""
     fields.pop("link_ca_cert", None), fields.pop("link_ca_key", None)
+    if fields.pop("addons", None) is not None:
+        raise ValidationError({"addons": "add-ons: turn a VAN's add-ons on and off one by one (its add-ons page, or "
+                                         "/api/addon-installations/<id>/enable/ and disable/)"})
     if fields.get("name", obj.name) != obj.name:
         # The name is the VAN's folder in git (vans/<name>/) and the identity its change sets are owned by.
         raise ValidationError({"name": f"name: a VAN keeps its name (its GitOps folder is vans/{obj.name}/); create a new VAN instead"})
@@ -582,6 +577,11 @@ def van_delete(*, actor, obj: Van) -> None:
     from portal.gitops.services import gitops_default_repo, propose_change
 
     repo = obj.repo or gitops_default_repo()
+    for installation in obj.addons.all():  # each add-on's files leave through a change set it owns
+        gone = list(ManagedFile.objects.filter(repo=repo, path__startswith=installation.gitops_root()).values_list("path", flat=True))
+        if gone:
+            propose_change(actor=actor, owner=installation, files_to_write={}, files_to_delete=gone,
+                           message=f"{installation.gitops_label()}: delete the VAN", environment_hints=[ENVIRONMENTS[-1]])
     paths = list(ManagedFile.objects.filter(repo=repo, path__startswith=obj.gitops_root()).values_list("path", flat=True))
     audit_record(actor=actor, action="van.delete", obj=obj, changes={"name": obj.name})
     if paths:

@@ -1,5 +1,9 @@
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
-router = DefaultRouter()
+from addons.api import views
+
+router = SimpleRouter()
+router.register("addons", views.AddonDefinitionViewSet, basename="addon")
+router.register("addon-installations", views.AddonInstallationViewSet, basename="addon-installation")
 
 urlpatterns = router.urls

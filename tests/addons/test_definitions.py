@@ -104,6 +104,7 @@ def test_a_tool_from_git_is_the_same_shape_as_a_built_in():
     ({"sources": []}, "sources: [] should be non-empty"),
     ({"slug": "Bad_Slug"}, "slug: 'Bad_Slug' does not match"),
     ({"tags": KeyError}, "tags"),
+    ({"tags": ["region=eu", "wayline.io/role=hub"]}, "tags[1]: tag 'wayline.io/role=hub': the prefix 'wayline.io' is reserved"),
     ({"placement": "everywhere"}, "placement: 'everywhere' is not one of"),
     ({"namespace": "kube system"}, "namespace"),
     ({"owner": "payments"}, "Additional properties are not allowed ('owner' was unexpected)"),

@@ -129,6 +129,8 @@ def _objects(rejected):
         "catalog:entity_edit": [{"pk": entity.pk}],
         "van:van": [{"pk": van.pk}],
         "addons:grafana_settings": [{"pk": van.pk}],
+        "addons:van_addons": [{"pk": van.pk}],
+        "addons:addon_settings": [{"pk": van.addons.get(slug="argo-workflows").pk}, {"pk": van.addons.get(slug="k8sgpt").pk}],
         "addons:dashboard_pick": [{"kind": "van", "pk": van.pk}],
         "van:van_edit": [{"pk": van.pk}],
         "van:rule_add": [{"van_pk": van.pk}],

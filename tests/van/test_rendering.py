@@ -64,8 +64,9 @@ def _apply(node, params):
     return go_template(node, params) if isinstance(node, str) else node
 
 
-def argocd_generate(files: dict, hub_private_key) -> list[dict]:
-    """What the ApplicationSet controller would generate: cluster generator items -> templated Applications."""
+def argocd_generate(files: dict, hub_private_key, appsets=lambda path: "/applicationsets/" in path) -> list[dict]:
+    """What the ApplicationSet controller would generate: cluster generator items -> templated Applications
+    (from the ApplicationSets at the paths ``appsets`` accepts)."""
     docs = _docs(files)
     clusters = []
     for path, doc in docs.items():
@@ -75,7 +76,7 @@ def argocd_generate(files: dict, hub_private_key) -> list[dict]:
                              "metadata": {"labels": doc["spec"]["template"]["metadata"]["labels"]}})
     apps = []
     for path, doc in docs.items():
-        if doc["kind"] != "ApplicationSet" or "/applicationsets/" not in path:
+        if doc["kind"] != "ApplicationSet" or not appsets(path):
             continue
         assert doc["spec"]["goTemplate"] is True and doc["spec"]["goTemplateOptions"] == ["missingkey=error"]
         for generator in doc["spec"]["generators"]:

@@ -76,13 +76,17 @@ class VanSerializer(serializers.ModelSerializer):
     reachability = serializers.ChoiceField(choices=Reachability.choices, default=Reachability.LOADBALANCER)
     hub = serializers.CharField(write_only=True, help_text="Name of the hub cluster (one you may change).")
     edges = serializers.ListField(child=serializers.CharField(), required=False, write_only=True, help_text="Names of edge clusters.")
+    addons = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, write_only=True,
+        help_text="On creation: the golden-path add-ons to turn on (GET /api/addons/); left out, every one on by default. "
+                  "Later, turn them on and off through /api/addon-installations/.")
     publish_blockers = serializers.SerializerMethodField(
         help_text="What keeps the VAN from publishing: until this is empty its saves are kept but nothing is committed.")
 
     class Meta:
         model = Van
         fields = ["url", "id", "name", "description", "owner_team", "visibility", "hub", "edges", "reachability", "hub_host",
-                  "inter_router_port", "edge_port", "publish_blockers", "created", "updated"]
+                  "inter_router_port", "edge_port", "addons", "publish_blockers", "created", "updated"]
         read_only_fields = ["id", "created", "updated"]
 
     def _clusters(self, names: list[str], field: str) -> list[Cluster]:

@@ -459,6 +459,10 @@ def van_objects(van: VanSpec, *, sealer: Sealer) -> dict[str, dict]:
         files.update(_skupper_files(van, cluster, sealer))
     for plan in plans:
         files[f"{van.root}/hub/{plan.path}"] = applicationset(van, plan)
+    if van.addons:
+        from addons.rendering import addons_application
+
+        files[f"{van.root}/hub/addons.yaml"] = addons_application(van)
     return files
 
 

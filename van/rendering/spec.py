@@ -212,6 +212,8 @@ class VanSpec:
     # Whether the hub's own Applications (bootstrap, Skupper sites) delete what left git: off unless the
     # platform opts in (settings.WAYLINE_ARGOCD_PRUNE), so an emptied GitOps repository removes nothing.
     prune: bool = False
+    # Slugs of the add-ons turned on for the VAN: while there is one, the hub syncs addons/<van>/ (addons.rendering).
+    addons: tuple[str, ...] = ()
 
     @property
     def clusters(self) -> tuple[ClusterSpec, ...]:
