@@ -96,3 +96,29 @@ class AddonInstallation(GitOpsOwner, PortalModel):
 
     def gitops_label(self) -> str:
         return f"add-on {self.slug} of VAN {self.van.name}"
+
+
+class CustomAddon(PortalModel):
+    """A tool from outside the golden path (Splunk, KubeVirt): a definition ops added, of the same shape as a built-in.
+
+    Added by platform admins (it runs on clusters with the VAN's credentials); read by every signed-in user; turned
+    on per VAN by whoever may change the VAN, exactly like a built-in.
+    """
+
+    slug = models.CharField(max_length=40, unique=True)
+    definition = models.JSONField(help_text="The definition, as addons/definition.schema.json describes it (checked when saved).")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = "custom add-on"
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def get_absolute_url(self) -> str:
+        return reverse("addons:addon_list") + f"#addon-{self.slug}"
+
+    @classmethod
+    def public_q(cls):
+        return models.Q(pk__isnull=False)  # the catalogue of tools is open to every signed-in user

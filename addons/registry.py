@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from van.labels import LabelError, tag_parse
+
+logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 DEFINITIONS_DIR = HERE / "definitions"
@@ -221,6 +224,25 @@ def builtins() -> dict[str, AddOnDefinition]:
     return out
 
 
+def custom_definitions() -> dict[str, AddOnDefinition]:
+    """The tools ops added (``CustomAddon``), by slug; one query. Each was checked when saved; one this Wayline no
+    longer accepts is left out and logged, never guessed at."""
+    from addons.models import CustomAddon
+
+    out = {}
+    for slug, data in CustomAddon.objects.order_by("slug").values_list("slug", "definition"):
+        try:
+            out[slug] = definition_parse(data, f"custom add-on {slug}")
+        except DefinitionError as exc:
+            logger.warning("skipping %s", exc)
+    return out
+
+
+def definitions() -> dict[str, AddOnDefinition]:
+    """Every add-on a VAN may turn on: the built-ins, then the tools ops added."""
+    return builtins() | custom_definitions()
+
+
 def missing_needs(chosen: set[str], definitions: dict[str, AddOnDefinition] | None = None) -> dict[str, list[str]]:
     """For each chosen add-on, the add-ons it needs that are not chosen (empty when the choice holds together)."""
     definitions = builtins() if definitions is None else definitions
@@ -229,7 +251,19 @@ def missing_needs(chosen: set[str], definitions: dict[str, AddOnDefinition] | No
 
 
 def addon_get(slug: str) -> AddOnDefinition | None:
-    return builtins().get(slug)
+    """A built-in by slug, else the tool ops added under it (one query), else None."""
+    if slug in builtins():
+        return builtins()[slug]
+    from addons.models import CustomAddon
+
+    data = CustomAddon.objects.filter(slug=slug).values_list("definition", flat=True).first()
+    if data is None:
+        return None
+    try:
+        return definition_parse(data, f"custom add-on {slug}")
+    except DefinitionError as exc:
+        logger.warning("skipping %s", exc)
+        return None
 
 
 def __getattr__(name: str):

@@ -119,7 +119,7 @@ def van_addon_matrix(*, van) -> dict:
     """The VAN's add-on page: per add-on (every definition, in order) its installation and, per cluster of the
     VAN, whether it runs there (when on). A constant number of queries."""
     from addons.models import AddonInstallation
-    from addons.registry import builtins
+    from addons.registry import definitions
     from addons.rendering import placed_clusters
     from van.selectors import van_spec
 
@@ -130,7 +130,7 @@ def van_addon_matrix(*, van) -> dict:
     except ValueError:
         spec, clusters = None, []
     rows = []
-    for slug, definition in builtins().items():
+    for slug, definition in definitions().items():
         installation = installations.get(slug)
         placed = {c.name for c in placed_clusters(spec, definition)} if spec is not None else set()
         rows.append({"definition": definition, "installation": installation,

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from addons import grafana
-from addons.models import AddonInstallation, DashboardPin
-from addons.registry import addon_get, builtins, missing_needs
+from addons.models import AddonInstallation, CustomAddon, DashboardPin
+from addons.registry import DefinitionError, addon_get, builtins, definition_parse, definitions, missing_needs
 from addons.rendering import addon_render, placed_clusters
 from portal.services import audit_record
 from portal.validators import grafana_url_validator
@@ -138,25 +138,27 @@ def addons_publish(*, actor, van, message: str, spec=None) -> list:
     return out
 
 
-def _choice_errors(chosen: set[str]) -> str:
-    missing = missing_needs(chosen)
-    names = {slug: d.name for slug, d in builtins().items()}
+def _choice_errors(chosen: set[str], known=None) -> str:
+    known = definitions() if known is None else known
+    missing = missing_needs(chosen, known)
+    names = {slug: d.name for slug, d in known.items()}
     return "; ".join(f"{names[slug]} needs {', '.join(names[n] for n in needs)}" for slug, needs in missing.items())
 
 
 @transaction.atomic
 def addons_choose(*, actor, van, chosen=None) -> list[AddonInstallation]:
     """A new VAN's add-ons: every built-in gets a row, on when it is on by default (the golden path) or, when
-    ``chosen`` is given, when it is chosen. Publishing is the VAN's (``van_create``)."""
-    definitions = builtins()
-    chosen = {slug for slug, d in definitions.items() if d.default_enabled} if chosen is None else set(chosen)
-    unknown = sorted(chosen - set(definitions))
+    ``chosen`` is given, when it is chosen (a tool ops added, too). Publishing is the VAN's (``van_create``)."""
+    known = definitions()
+    chosen = {slug for slug, d in builtins().items() if d.default_enabled} if chosen is None else set(chosen)
+    unknown = sorted(chosen - set(known))
     if unknown:
         raise ValidationError({"addons": f"add-ons: no add-on {', '.join(unknown)}"})
-    if problem := _choice_errors(chosen):
+    if problem := _choice_errors(chosen, known):
         raise ValidationError({"addons": f"add-ons: {problem}: choose both or neither"})
+    # every built-in gets a row (on or off); a tool ops added only when chosen
     rows = [AddonInstallation(van=van, slug=slug, enabled=slug in chosen, settings=d.settings_defaults())
-            for slug, d in definitions.items()]
+            for slug, d in known.items() if slug in builtins() or slug in chosen]
     AddonInstallation.objects.bulk_create(rows)
     audit_record(actor=actor, action="addons.choose", obj=van, changes={"enabled": sorted(chosen)})
     return rows
@@ -222,3 +224,66 @@ def addon_settings_set(*, actor, installation: AddonInstallation, settings: dict
     if installation.enabled and changed:
         _republish(actor=actor, installation=installation, message=f"settings ({', '.join(sorted(changed))})")
     return installation
+
+
+@transaction.atomic
+def addon_add(*, actor, van, slug: str) -> AddonInstallation:
+    """Turn on, for ``van``, an add-on it has no row for yet (a tool ops added after the VAN was created)."""
+    definition = addon_get(slug)
+    if definition is None:
+        raise ValidationError({"slug": f"add-on: no add-on {slug!r}"})
+    installation, _ = AddonInstallation.objects.get_or_create(
+        van=van, slug=slug, defaults={"enabled": False, "settings": definition.settings_defaults()})
+    return addon_enable(actor=actor, installation=installation)
+
+
+# --- tools from outside the golden path, added by ops ----------------------------------------------------------------
+
+# where a definition's field lands on the form that adds a tool
+_FORM_FIELDS = (("sources[0].helm.repoURL", "repo_url"), ("sources[0].git.repoURL", "repo_url"),
+                ("sources[0].helm.chart", "chart"), ("sources[0].helm.version", "version"),
+                ("sources[0].git.revision", "version"), ("sources[0].git.path", "path"), ("sources[0].values", "values"),
+                ("sources", "source_kind"), ("slug", "slug"), ("name", "name"), ("summary", "summary"),
+                ("upstream", "upstream"), ("placement", "placement"), ("tags", "tags"), ("namespace", "namespace"),
+                ("needs", "needs"), ("(top level)", "__all__"))
+
+
+@transaction.atomic
+def custom_addon_create(*, actor, slug: str, name: str, summary: str, upstream: str, namespace: str, source_kind: str,
+                        repo_url: str, version: str, chart: str = "", path: str = "", placement: str = "tagged",
+                        tags=(), needs=(), values=None) -> CustomAddon:
+    """Add a tool from its Helm chart or git repository (pinned), placed on the clusters with ``tags``. The
+    definition is checked like a built-in's; each error names its field."""
+    from van.services import tags_parse
+
+    slug = (slug or "").strip()
+    if slug in builtins() or CustomAddon.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"slug: an add-on {slug!r} exists already"})
+    if isinstance(tags, str):
+        tags = tags_parse(tags, field="tags")
+    source: dict = {"name": slug or "source"}
+    if source_kind == "helm":
+        source["helm"] = {"repoURL": repo_url, "chart": chart, "version": version}
+    elif source_kind == "git":
+        source["git"] = {"repoURL": repo_url, "path": path, "revision": version}
+    else:
+        raise ValidationError({"source_kind": "source: helm (a chart repository) or git (a repository path)"})
+    if values:
+        source["values"] = values
+    data = {"slug": slug, "name": name, "summary": summary, "upstream": upstream, "placement": placement,
+            "tags": list(tags), "namespace": namespace, "needs": list(needs), "sources": [source], "default_enabled": False}
+    if placement != "tagged":
+        data.pop("tags")
+    try:
+        definition_parse(data, "the new add-on")
+        check_known = definitions()
+        missing = [need for need in needs if need not in check_known]
+        if missing:
+            raise ValidationError({"needs": f"needs: no add-on {', '.join(missing)}"})
+    except DefinitionError as exc:
+        where = str(exc).removeprefix("the new add-on: ")
+        field = next((form for prefix, form in _FORM_FIELDS if where.startswith(prefix)), "__all__")
+        raise ValidationError({field: where}) from None
+    custom = CustomAddon.objects.create(slug=slug, definition=data, added_by=actor if getattr(actor, "pk", None) else None)
+    audit_record(actor=actor, action="addons.custom.create", obj=custom, changes={"slug": slug, "source": source_kind})
+    return custom

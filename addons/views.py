@@ -7,15 +7,61 @@ from django.shortcuts import redirect, render
 from django.views import View
 
 from addons import grafana, selectors, services
-from addons.models import DashboardPin
-from addons.registry import ADDONS
+from addons.models import CustomAddon, DashboardPin
+from addons.registry import definitions
 from portal.forms import apply_validation_error
-from portal.views.generic import ObjectActionView, ObjectDetailView, get_permitted_object_or_404
+from portal.views.generic import ObjectActionView, ObjectDetailView, ObjectEditView, get_permitted_object_or_404
 
 
 class AddOnListView(LoginRequiredMixin, View):
     def get(self, request):
-        return render(request, "addons/addon_list.html", {"addons": ADDONS})
+        return render(request, "addons/addon_list.html", {"addons": list(definitions().values()),
+                                                          "can_add": CustomAddon.creatable_by(request.user)})
+
+
+class CustomAddonForm(forms.Form):
+    """A tool from its Helm chart or git repository, pinned, for the clusters carrying some tags."""
+
+    slug = forms.CharField(max_length=40, help_text="A DNS label: names its folder addons/<van>/<slug>/ and its ApplicationSets.")
+    name = forms.CharField(max_length=80)
+    summary = forms.CharField(max_length=300)
+    upstream = forms.CharField(max_length=300, help_text="https:// address of the project.")
+    source_kind = forms.ChoiceField(label="Source", choices=[("helm", "Helm chart repository"), ("git", "Git repository path")])
+    repo_url = forms.CharField(label="Repository URL", max_length=300, help_text="Helm: https:// or oci://. Git: https:// or ssh://.")
+    chart = forms.CharField(required=False, max_length=100, help_text="Helm only: the chart's name.")
+    path = forms.CharField(required=False, max_length=200, help_text="Git only: the folder in the repository.")
+    version = forms.CharField(max_length=60, help_text="Helm: an exact chart version. Git: a full commit or a version tag.")
+    namespace = forms.CharField(max_length=63)
+    placement = forms.ChoiceField(choices=[("tagged", "clusters with every tag"), ("every-cluster", "every cluster"), ("hub", "the hub")])
+    tags = forms.CharField(required=False, max_length=500, help_text="For tagged placement: e.g. logging, region=eu.")
+    values = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+                             help_text="Default Helm values (YAML mapping).")
+
+    def __init__(self, *args, user=None, active_team=None, instance=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+    def clean_values(self):
+        import yaml
+
+        text = self.cleaned_data["values"]
+        if not text.strip():
+            return None
+        try:
+            values = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ValidationError(f"not YAML{f' (line {mark.line + 1})' if mark else ''}: {getattr(exc, 'problem', exc)}") from None
+        if not isinstance(values, dict):
+            raise ValidationError("a YAML mapping of Helm values")
+        return values
+
+
+class CustomAddonAddView(ObjectEditView):
+    """Ops add a tool (platform admins): it is then listed and turned on per VAN like a built-in."""
+
+    model = CustomAddon
+    form_class = CustomAddonForm
+    create_service = staticmethod(services.custom_addon_create)
 
 
 # --- add-ons of a VAN: the matrix, turning one on or off, its settings ------------------------------------------
@@ -46,6 +92,22 @@ class _AddonAction(ObjectActionView):
         messages.success(request, f"{obj.definition.name if obj.definition else obj.slug} {self.done} on VAN {obj.van.name}: "
                                   "the change is proposed.")
         response = redirect(obj.get_absolute_url())
+        response.status_code = 303
+        return response
+
+
+class VanAddonAddView(LoginRequiredMixin, View):
+    """Turn on, for a VAN, an add-on it has no row for yet (a tool ops added later): change on the VAN."""
+
+    def post(self, request, pk, slug):
+        van = _van(request, pk)
+        try:
+            installation = services.addon_add(actor=request.user, van=van, slug=slug)
+            messages.success(request, f"{installation.definition.name} turned on on VAN {van.name}: the change is proposed.")
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        response = redirect("addons:van_addons", pk=van.pk)
         response.status_code = 303
         return response
 

@@ -328,6 +328,20 @@ class Scenario:
         for _ in range(count):
             van_services.app_version_set(actor=self.admin, app=self.app(PRIVATE), version=f"1.{next(_seq)}.0")
 
+    def custom_addon(self, variant=None):
+        """A tool ops added (Splunk-like, from git, for gpu clusters)."""
+        def build():
+            from addons import services as addons_services
+
+            return addons_services.custom_addon_create(actor=self.admin, **tool_data(f"tool-{next(_seq)}"))
+        return self._once(("custom_addon",), build)
+
+    def _grow_custom_addon(self, count):
+        from addons import services as addons_services
+
+        for _ in range(count):
+            addons_services.custom_addon_create(actor=self.admin, **tool_data(f"grow-tool-{next(_seq)}"))
+
     def _grow_gitops_repo(self, count):
         for _ in range(count):
             n = next(_seq)
@@ -482,6 +496,12 @@ def other_visibility(obj) -> str:
 
 
 # Payloads.
+
+def tool_data(slug: str) -> dict:
+    return {"slug": slug, "name": f"Tool {slug}", "summary": "Ships logs.", "upstream": "https://github.com/example/tool",
+            "namespace": "tools", "source_kind": "git", "repo_url": "https://git.example.net/ops/tool.git", "path": "deploy",
+            "version": "v1.0.0", "placement": "tagged", "tags": "gpu"}
+
 
 def van_data(s, van, *, form):
     """A VAN's fields with a new description (a new VAN around a free cluster when ``van`` is None)."""
@@ -638,6 +658,11 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("page-location-delete", "page", "catalog:location_delete", "POST", OWNED, target=location_variant,
              url=url("catalog:location_delete", pk=pk), state=exists, grow="location"),
     # --- pages: Grafana (add-ons)
+    Endpoint("page-custom-addon-add", "page", "addons:custom_addon_add", "POST", PLATFORM_ADMIN, url=url("addons:custom_addon_add"),
+             payload=lambda s, _: tool_data("new-tool"), state=count("addons.CustomAddon"), grow="custom_addon"),
+    Endpoint("page-van-addon-add", "page", "addons:van_addon_add", "POST", OWNED, target=Scenario.van,
+             url=url("addons:van_addon_add", pk=pk, slug=lambda s, v: s.custom_addon().slug),
+             state=lambda s, v: v.addons.filter(enabled=True).count(), grow=("van", "custom_addon")),
     Endpoint("page-addon-disable", "page", "addons:addon_disable", "POST", OWNED, target=Scenario.addon,
              url=url("addons:addon_disable", pk=pk), state=fields("enabled"), grow="van"),
     Endpoint("page-addon-enable", "page", "addons:addon_enable", "POST", OWNED, target=Scenario.addon_off,
@@ -715,6 +740,11 @@ ENDPOINTS: list[Endpoint] = [
              payload=lambda s, a: {"description": "edited"}, state=fields("description"), grow=("app", "van")),
     Endpoint("api-app-delete", "api", "app-detail", "DELETE", OWNED, target=Scenario.app, url=url("app-detail", pk=pk), state=exists,
              grow=("app", "van")),
+    Endpoint("api-addon-create", "api", "addon-list", "POST", PLATFORM_ADMIN, url=url("addon-list"),
+             payload=lambda s, _: tool_data("api-tool") | {"tags": ["gpu"]}, state=count("addons.CustomAddon"), grow="custom_addon"),
+    Endpoint("api-addon-installation-create", "api", "addon-installation-list", "POST", CREATE_OWNED,
+             url=url("addon-installation-list"), payload=lambda s, _: {"van": s.van(PRIVATE).name, "slug": s.custom_addon().slug},
+             state=count("addons.AddonInstallation", enabled=True), grow=("van", "custom_addon")),
     Endpoint("api-addon-enable", "api", "addon-installation-enable", "POST", OWNED, target=Scenario.addon_off,
              url=url("addon-installation-enable", pk=pk), state=fields("enabled"), grow="van"),
     Endpoint("api-addon-disable", "api", "addon-installation-disable", "POST", OWNED, target=Scenario.addon,

@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
 from addons.models import AddonInstallation
+from van.api.serializers import ChangeableSlugField
+from van.models import Van
 
 
 class AddonSourceSerializer(serializers.Serializer):
@@ -28,12 +30,47 @@ class AddonDefinitionSerializer(serializers.Serializer):
     settings_schema = serializers.DictField()
 
 
+class CustomAddonSerializer(serializers.Serializer):
+    """A tool ops add (platform admins): its source pinned, placed by tags; checked like a built-in."""
+
+    slug = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=80)
+    summary = serializers.CharField(max_length=300)
+    upstream = serializers.CharField(max_length=300)
+    namespace = serializers.CharField(max_length=63)
+    source_kind = serializers.ChoiceField(choices=["helm", "git"])
+    repo_url = serializers.CharField(max_length=300)
+    version = serializers.CharField(max_length=60)
+    chart = serializers.CharField(max_length=100, required=False, default="")
+    path = serializers.CharField(max_length=200, required=False, default="")
+    placement = serializers.ChoiceField(choices=["tagged", "every-cluster", "hub"], default="tagged")
+    tags = serializers.ListField(child=serializers.CharField(max_length=317), required=False, default=list)
+    needs = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
+    values = serializers.DictField(required=False, allow_null=True, default=None)
+
+
 class AddonInstallationSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="addon-installation-detail")
-    van = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    settings = serializers.DictField(help_text="Checked against the add-on's settings schema; each error names its setting.")
+    van = ChangeableSlugField(Van, required=False, help_text="On creation: the VAN (one you may change) to turn the add-on on for.")
+    slug = serializers.CharField(max_length=40, required=False, help_text="On creation: the add-on (GET /api/addons/).")
+    settings = serializers.DictField(required=False, help_text="Checked against the add-on's settings schema; each error names its setting.")
 
     class Meta:
         model = AddonInstallation
         fields = ["url", "id", "van", "slug", "enabled", "settings", "created", "updated"]
-        read_only_fields = ["id", "van", "slug", "enabled", "created", "updated"]
+        read_only_fields = ["id", "enabled", "created", "updated"]
+
+    def update(self, instance, validated_data):  # pragma: no cover - writes go through the viewset's services
+        raise NotImplementedError
+
+    def validate(self, data):
+        if self.instance is None:
+            missing = {f: f"{f}: required to turn an add-on on" for f in ("van", "slug") if not data.get(f)}
+            if missing:
+                raise serializers.ValidationError(missing)
+        if self.instance is not None and ({"van", "slug"} & set(self.initial_data)):
+            changed = [f for f in ("van", "slug") if f in self.initial_data
+                       and str(self.initial_data[f]) != str(getattr(self.instance, "van").name if f == "van" else self.instance.slug)]
+            if changed:
+                raise serializers.ValidationError({f: f"{f}: an add-on of a VAN keeps its VAN and add-on" for f in changed})
+        return data

@@ -1,12 +1,14 @@
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from addons import selectors, services
-from addons.api.serializers import AddonDefinitionSerializer, AddonInstallationSerializer
-from addons.registry import builtins
+from addons.api.serializers import AddonDefinitionSerializer, AddonInstallationSerializer, CustomAddonSerializer
+from addons.models import CustomAddon
+from addons.registry import addon_get, definitions
 from portal.api.viewsets import PortalViewSet
 
 
@@ -18,18 +20,35 @@ class AddonDefinitionViewSet(viewsets.ViewSet):
 
     @extend_schema(responses={200: AddonDefinitionSerializer(many=True)})
     def list(self, request):
-        return Response(AddonDefinitionSerializer(list(builtins().values()), many=True).data)
+        return Response(AddonDefinitionSerializer(list(definitions().values()), many=True).data)
 
     @extend_schema(responses={200: AddonDefinitionSerializer})
     def retrieve(self, request, slug=None):
-        definition = builtins().get(slug)
+        definition = addon_get(slug)
         if definition is None:
             raise Http404("No such add-on.")
         return Response(AddonDefinitionSerializer(definition).data)
 
+    @extend_schema(request=CustomAddonSerializer, responses={201: AddonDefinitionSerializer})
+    def create(self, request):
+        """Add a tool from its Helm chart or git repository (platform admins); VANs then turn it on like a built-in."""
+        if not CustomAddon.creatable_by(request.user):
+            raise PermissionDenied("Only platform admins add tools.")
+        body = CustomAddonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        custom = services.custom_addon_create(actor=request.user, **body.validated_data)
+        return Response(AddonDefinitionSerializer(addon_get(custom.slug)).data, status=status.HTTP_201_CREATED)
 
-def _settings_update(*, actor, obj, settings=None):
+
+def _settings_update(*, actor, obj, settings=None, **_):
     return services.addon_settings_set(actor=actor, installation=obj, settings=settings or {})
+
+
+def _add(*, actor, van, slug, settings=None):
+    installation = services.addon_add(actor=actor, van=van, slug=slug)
+    if settings:
+        installation = services.addon_settings_set(actor=actor, installation=installation, settings=settings)
+    return installation
 
 
 class AddonInstallationViewSet(PortalViewSet):
@@ -38,6 +57,7 @@ class AddonInstallationViewSet(PortalViewSet):
 
     selector = staticmethod(selectors.installation_list)
     serializer_class = AddonInstallationSerializer
+    create_service = staticmethod(_add)
     update_service = staticmethod(_settings_update)
     object_actions = {"enable": "enable", "disable": "disable"}
 

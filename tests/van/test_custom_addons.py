@@ -1,0 +1,109 @@
+"""Tools from outside the golden path: ops add one from its chart or git repository (checked like a built-in, errors
+on the field), a VAN's editors turn it on by tag, and it can replace a built-in (Grafana off, Splunk on)."""
+from __future__ import annotations
+
+import pytest
+import yaml
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from addons import services as addon_services
+from addons.models import CustomAddon
+from addons.registry import addon_get
+from portal.gitops.models import ManagedFile
+
+pytestmark = pytest.mark.django_db
+
+SPLUNK = {"slug": "splunk", "name": "Splunk Connect", "summary": "Ships logs to Splunk.",
+          "upstream": "https://github.com/splunk/splunk-connect-for-kubernetes", "namespace": "splunk",
+          "source_kind": "git", "repo_url": "https://git.example.net/ops/splunk.git", "path": "deploy/base",
+          "version": "v1.5.3", "placement": "tagged", "tags": "gpu"}
+
+
+def files_under(prefix):
+    return dict(ManagedFile.objects.filter(path__startswith=prefix).values_list("path", "content"))
+
+
+@pytest.mark.parametrize("changes, field, says", [
+    ({"version": "main"}, "version", "sources[0].git.revision"),
+    ({"source_kind": "helm", "chart": "splunk", "version": "~1.5"}, "version", "sources[0].helm.version"),
+    ({"repo_url": "file:///etc/passwd"}, "repo_url", "sources[0].git.repoURL"),
+    ({"slug": "grafana"}, "slug", "exists already"),
+    ({"slug": "Not A Label"}, "slug", "slug"),
+    ({"tags": "wayline.io/role=hub"}, "tags", "reserved"),
+    ({"source_kind": "svn"}, "source_kind", "helm"),
+])
+def test_a_bad_tool_is_refused_on_its_field(world, changes, field, says):
+    with pytest.raises(ValidationError) as refused:
+        addon_services.custom_addon_create(actor=world.admin, **(SPLUNK | changes))
+    assert set(refused.value.message_dict) == {field} and says in str(refused.value.message_dict[field]), refused.value.message_dict
+    assert not CustomAddon.objects.exists()
+
+
+def test_a_tool_from_git_replaces_grafana_on_a_van(van_world, django_capture_on_commit_callbacks):
+    world, van, hub, eu, us, app = van_world
+    addon_services.custom_addon_create(actor=world.admin, **SPLUNK)
+    assert addon_get("splunk").sources[0].version == "v1.5.3"
+    with django_capture_on_commit_callbacks(execute=True):
+        addon_services.addon_disable(actor=world.alice, installation=van.addons.get(slug="grafana"))
+    with django_capture_on_commit_callbacks(execute=True):
+        splunk = addon_services.addon_add(actor=world.alice, van=van, slug="splunk")
+    assert splunk.enabled and not files_under("addons/demo/grafana/")
+    (path, text), = files_under("addons/demo/splunk/").items()
+    appset = yaml.safe_load(text)
+    assert path == "addons/demo/splunk/splunk.yaml"
+    assert appset["spec"]["generators"][0]["clusters"]["selector"] == {
+        "matchLabels": {"wayline.io/van": "demo"}, "matchExpressions": [{"key": "gpu", "operator": "Exists"}]}
+    assert appset["spec"]["template"]["spec"]["source"] == {"repoURL": "https://git.example.net/ops/splunk.git",
+                                                           "path": "deploy/base", "targetRevision": "v1.5.3"}
+    with django_capture_on_commit_callbacks(execute=True):
+        addon_services.addon_disable(actor=world.alice, installation=splunk)
+    assert not files_under("addons/demo/splunk/")
+
+
+def test_only_platform_admins_add_tools_and_only_a_vans_editors_turn_one_on(van_world, client):
+    world, van, *_ = van_world
+    client.force_login(world.alice)
+    assert client.get(reverse("addons:custom_addon_add")).status_code == 403
+    assert client.post(reverse("addons:custom_addon_add"), SPLUNK).status_code == 403
+    assert not CustomAddon.objects.exists()
+    client.force_login(world.admin)
+    response = client.post(reverse("addons:custom_addon_add"), SPLUNK | {"version": "main"})
+    assert response.status_code == 400 and "version" in response.context["form"].errors
+    assert client.post(reverse("addons:custom_addon_add"), SPLUNK).status_code == 302
+    listed = client.get(reverse("addons:addon_list")).content.decode()
+    assert 'id="addon-splunk"' in listed and "Add a tool" in listed
+    matrix = client.get(reverse("addons:van_addons", kwargs={"pk": van.pk})).content.decode()
+    assert 'id="addon-splunk"' in matrix and "not chosen" in matrix
+    add = reverse("addons:van_addon_add", kwargs={"pk": van.pk, "slug": "splunk"})
+    client.force_login(world.bob)  # another team: sees the public VAN, changes nothing
+    assert client.post(add).status_code == 403
+    client.force_login(world.alice)
+    assert client.post(reverse("addons:van_addon_add", kwargs={"pk": van.pk, "slug": "nope"})).status_code == 303
+    assert not van.addons.filter(slug="nope").exists()
+    assert client.post(add).status_code == 303 and van.addons.get(slug="splunk").enabled
+
+
+def test_the_api_adds_a_tool_for_platform_admins_and_turns_it_on_only_for_a_vans_editors(van_world):
+    from rest_framework.test import APIClient
+
+    world, van, *_ = van_world
+    api = APIClient()
+    api.force_authenticate(world.alice)
+    body = SPLUNK | {"tags": ["gpu"]}
+    assert api.post("/api/addons/", body, format="json").status_code == 403
+    api.force_authenticate(world.admin)
+    refused = api.post("/api/addons/", body | {"version": "latest"}, format="json")
+    assert refused.status_code == 400 and "version" in refused.json(), refused.json()
+    created = api.post("/api/addons/", body, format="json")
+    assert created.status_code == 201 and created.json()["sources"][0]["version"] == "v1.5.3"
+    van.visibility = "private"
+    van.save()
+    api.force_authenticate(world.bob)  # another team, private VAN: as if it did not exist
+    refused = api.post("/api/addon-installations/", {"van": "demo", "slug": "splunk"}, format="json")
+    assert refused.status_code in (400, 403) and not van.addons.filter(slug="splunk").exists()
+    api.force_authenticate(world.alice)
+    added = api.post("/api/addon-installations/", {"van": "demo", "slug": "splunk"}, format="json")
+    assert added.status_code == 201 and added.json()["enabled"] is True
+    moved = api.patch(f"/api/addon-installations/{added.json()['id']}/", {"slug": "grafana", "settings": {}}, format="json")
+    assert moved.status_code == 400 and van.addons.get(pk=added.json()["id"]).slug == "splunk"
