@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from addons.models import AddonInstallation, DashboardPin
+from addons.models import AddonInstallation, CustomAddon, DashboardPin, SealedSecretRecord
 from portal.admin import ReadOnlyModelAdmin
 
 
@@ -20,3 +20,21 @@ class AddonInstallationAdmin(ReadOnlyModelAdmin):
     list_display = ["van", "slug", "enabled", "updated"]
     list_filter = ["enabled", "slug"]
     search_fields = ["van__name", "slug"]
+
+
+@admin.register(CustomAddon)
+class CustomAddonAdmin(ReadOnlyModelAdmin):
+    """Tools ops added (added on the add-ons page or POST /api/addons/, where the definition is checked)."""
+
+    list_display = ["slug", "added_by", "created"]
+    list_filter = ["added_by"]
+    search_fields = ["slug"]
+
+
+@admin.register(SealedSecretRecord)
+class SealedSecretRecordAdmin(ReadOnlyModelAdmin):
+    """Secrets sealed in the portal: ciphertext and key names only (sealed on the VAN's Sealed Secrets page)."""
+
+    list_display = ["installation", "cluster", "namespace", "name", "scope", "updated"]
+    list_filter = ["scope", "cluster"]
+    search_fields = ["namespace", "name", "cluster"]

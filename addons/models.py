@@ -92,7 +92,7 @@ class AddonInstallation(GitOpsOwner, PortalModel):
     def gitops_environment(self, paths, hints=()) -> str:
         from addons.services import installation_environment
 
-        return installation_environment(installation=self, hints=hints)
+        return installation_environment(installation=self, paths=list(paths), hints=hints)
 
     def gitops_label(self) -> str:
         return f"add-on {self.slug} of VAN {self.van.name}"
@@ -122,3 +122,36 @@ class CustomAddon(PortalModel):
     @classmethod
     def public_q(cls):
         return models.Q(pk__isnull=False)  # the catalogue of tools is open to every signed-in user
+
+
+class SealedSecretRecord(PortalModel):
+    """A Secret sealed in the portal for one cluster's Sealed Secrets controller: only its ciphertext and key names
+    are kept (the plaintext is sealed in memory and never stored). Committed under the VAN's Sealed Secrets add-on
+    (``addons/<van>/sealed-secrets/secrets/<cluster>/``); its rights follow that add-on, and so the VAN."""
+
+    permission_parent = "installation"
+
+    installation = models.ForeignKey(AddonInstallation, on_delete=models.CASCADE, related_name="sealed_secrets")
+    cluster = models.CharField(max_length=63)
+    namespace = models.CharField(max_length=63)
+    name = models.CharField(max_length=253)
+    scope = models.CharField(max_length=20)
+    keys = models.JSONField(default=list, help_text="The Secret's key names (never the values).")
+    manifest = models.TextField(help_text="The SealedSecret: ciphertext only.")
+    sealed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["installation", "cluster", "namespace", "name"]
+        constraints = [models.UniqueConstraint(fields=["installation", "cluster", "namespace", "name"],
+                                               name="unique_sealed_secret")]
+        verbose_name = "sealed secret"
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name} on {self.cluster}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("addons:secret_seal", kwargs={"pk": self.installation_id})
+
+    @property
+    def path(self) -> str:
+        return f"{self.installation.gitops_root()}secrets/{self.cluster}/{self.namespace}--{self.name}.yaml"

@@ -109,3 +109,35 @@ def addons_application(van: VanSpec) -> dict:
             "syncPolicy": {"automated": {"prune": van.prune, "selfHeal": True, "allowEmpty": False}},
         },
     }
+
+
+def sealed_secrets_applicationset(van: VanSpec, root: str) -> dict:
+    """Syncs the sealed Secrets committed for each cluster (``<root>secrets/<cluster>/``) to that cluster: a git
+    directory generator, so only clusters with a Secret get an Application; the folder's name is the cluster's name
+    as ArgoCD knows it (the ``name`` of its cluster Secret)."""
+    folder = f"{root}secrets"
+    cluster = "{{.path.basename}}"
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": f"addon-{van.name}-sealed-secrets-data"[:253], "namespace": van.argocd_namespace,
+                     "labels": {LABEL_VAN: van.name, LABEL_ADDON: "sealed-secrets", LABEL_MANAGED_BY: "wayline"}},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"git": {"repoURL": _literal(van.repo_url), "revision": _literal(van.repo_revision),
+                                    "directories": [{"path": f"{folder}/*"}]}}],
+            "syncPolicy": dict(APPSET_SYNC_POLICY),
+            "template": {
+                "metadata": {"name": f"sealed-{cluster}",
+                             "labels": {LABEL_VAN: van.name, LABEL_ADDON: "sealed-secrets", LABEL_CLUSTER: cluster}},
+                "spec": {
+                    "project": van.project,
+                    "source": {"repoURL": _literal(van.repo_url), "targetRevision": _literal(van.repo_revision),
+                               "path": "{{.path.path}}"},
+                    "destination": {"name": cluster},
+                    "syncPolicy": {"automated": {"prune": False, "selfHeal": True, "allowEmpty": False}},
+                },
+            },
+        },
+    }

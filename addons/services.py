@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from addons import grafana
-from addons.models import AddonInstallation, CustomAddon, DashboardPin
+from addons.models import AddonInstallation, CustomAddon, DashboardPin, SealedSecretRecord
 from addons.registry import DefinitionError, addon_get, builtins, definition_parse, definitions, missing_needs
-from addons.rendering import addon_render, placed_clusters
+from addons.rendering import addon_render, placed_clusters, sealed_secrets_applicationset
+from van.rendering.render import dump
 from portal.services import audit_record
 from portal.validators import grafana_url_validator
 
@@ -76,10 +77,11 @@ def dashboard_unpin(*, actor, pin: DashboardPin) -> None:
 # --- add-ons of a VAN: chosen, turned on and off, set; each one's files proposed through its own change sets ----------
 
 
-def installation_environment(*, installation: AddonInstallation, hints=()) -> str:
+def installation_environment(*, installation: AddonInstallation, paths=(), hints=()) -> str:
     """The environment whose policy governs a change to the add-on's files: the most protected one among the
-    clusters it is placed on (so an add-on on a Prod cluster waits for approval); the most protected of all when
-    the VAN cannot be placed (no hub) or the definition is gone."""
+    clusters it is placed on (so an add-on on a Prod cluster waits for approval), except that a Secret sealed for
+    one cluster (``secrets/<cluster>/``) is that cluster's alone; the most protected of all when the VAN cannot be
+    placed (no hub) or the definition is gone."""
     from portal.gitops.environments import SLUGS
     from van.selectors import van_spec
     from van.services import _most_protected
@@ -91,7 +93,16 @@ def installation_environment(*, installation: AddonInstallation, hints=()) -> st
         return SLUGS[-1]
     if definition is None:
         return SLUGS[-1]
-    touched = {c.environment for c in placed_clusters(spec, definition)} | set(hints)
+    env_of = {c.name: c.environment for c in spec.clusters}
+    placed = {c.environment for c in placed_clusters(spec, definition)}
+    secrets = f"{installation.gitops_root()}secrets/"
+    touched = set(hints)
+    for path in paths or ("",):
+        if path.startswith(secrets) and path.count("/") > secrets.count("/"):
+            cluster = path[len(secrets):].split("/")[0]
+            touched.add(env_of.get(cluster, SLUGS[-1]))  # a cluster gone from the VAN: the most protected
+        else:
+            touched |= placed
     return _most_protected(touched or {spec.hub.environment})
 
 
@@ -107,7 +118,15 @@ def installation_render_files(*, installation: AddonInstallation, spec=None) -> 
     settings, errors = definition.settings_clean(installation.settings)
     if errors:  # stored settings a newer definition no longer accepts: say which, commit nothing
         raise ValidationError({name: f"{definition.name}: {message}" for name, message in errors.items()})
-    return {path: with_generated_header(path, text) for path, text in addon_render(spec, definition, settings).items()}
+    files = addon_render(spec, definition, settings)
+    if installation.slug == "sealed-secrets":
+        # What syncs each cluster's sealed Secrets to it (always: a git directory generator with no folder yet
+        # makes nothing, so sealing the first Secret touches that cluster alone), and the Secrets.
+        files[f"{installation.gitops_root()}secrets.yaml"] = dump(sealed_secrets_applicationset(spec, installation.gitops_root()))
+        for record in installation.sealed_secrets.order_by("pk"):
+            record.installation = installation
+            files[record.path] = record.manifest
+    return {path: with_generated_header(path, text) for path, text in files.items()}
 
 
 def installation_publish(*, actor, installation: AddonInstallation, message: str, spec=None):
@@ -287,3 +306,63 @@ def custom_addon_create(*, actor, slug: str, name: str, summary: str, upstream: 
     custom = CustomAddon.objects.create(slug=slug, definition=data, added_by=actor if getattr(actor, "pk", None) else None)
     audit_record(actor=actor, action="addons.custom.create", obj=custom, changes={"slug": slug, "source": source_kind})
     return custom
+
+
+# --- sealing a Secret for one cluster -----------------------------------------------------------------------------
+
+SECRET_KEY_RE = r"^[-._a-zA-Z0-9]{1,253}$"
+SECRET_MAX_BYTES = 512 * 1024
+
+
+@transaction.atomic
+def secret_seal(*, actor, installation: AddonInstallation, cluster: str, namespace: str, name: str, scope: str,
+                data: dict[str, str]) -> SealedSecretRecord:
+    """Seal ``data`` for ``cluster``'s Sealed Secrets controller (its certificate as the VAN stores it) and propose
+    the SealedSecret through the add-on's change set. Only ciphertext and key names are kept; the values are in no
+    row, file, log or audit entry. Sealing again under the same name replaces the Secret."""
+    import re
+
+    from portal.sealing import SCOPES, SealingError, Sealer, certificate_load
+    from van.labels import dns_label_errors
+    from van.models import Cluster
+
+    if installation.slug != "sealed-secrets" or not installation.enabled:
+        raise ValidationError({"cluster": "Sealed Secrets is off on this VAN: turn it on first"})
+    target = Cluster.objects.filter(van=installation.van, name=cluster).first()
+    if target is None:
+        raise ValidationError({"cluster": f"cluster: no cluster {cluster!r} in VAN {installation.van.name}"})
+    if not target.sealing_cert:
+        raise ValidationError({"cluster": f"cluster: {cluster} has no sealing certificate (its controller's public "
+                                          "certificate, kubeseal --fetch-cert): add it on the cluster's page"})
+    errors = {}
+    if problems := dns_label_errors(namespace or "", what="namespace"):
+        errors["namespace"] = problems
+    if not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", name or ""):
+        errors["name"] = "name: lower-case letters, digits, '-' and '.', at most 253, starting and ending alphanumeric"
+    if scope not in SCOPES:
+        errors["scope"] = f"scope: one of {', '.join(SCOPES)}"
+    if not isinstance(data, dict) or not data:
+        errors["data"] = "data: at least one KEY=value"
+    else:
+        bad = [key for key in data if not re.match(SECRET_KEY_RE, str(key))]
+        if bad:
+            errors["data"] = f"data: {', '.join(map(repr, bad))}: a key is letters, digits, '-', '_' and '.'"
+        elif sum(len(str(k)) + len(str(v).encode()) for k, v in data.items()) > SECRET_MAX_BYTES:
+            errors["data"] = "data: more than 512 KiB"
+    if errors:
+        raise ValidationError(errors)
+    try:
+        sealed = Sealer().sealed_secret(certificate_load(target.sealing_cert), name=name, namespace=namespace,
+                                        data={str(k): str(v) for k, v in data.items()}, scope=scope,
+                                        labels={"app.kubernetes.io/managed-by": "wayline"})
+    except SealingError as exc:
+        raise ValidationError({"cluster": f"cluster: {exc}"}) from None
+    record, _ = SealedSecretRecord.objects.update_or_create(
+        installation=installation, cluster=cluster, namespace=namespace, name=name,
+        defaults={"scope": scope, "keys": sorted(map(str, data)), "manifest": dump(sealed),
+                  "sealed_by": actor if getattr(actor, "pk", None) else None})
+    audit_record(actor=actor, action="addons.secret.seal", obj=record, team=installation.owner_team,
+                 changes={"van": installation.van.name, "cluster": cluster, "namespace": namespace, "name": name,
+                          "scope": scope, "keys": record.keys})
+    _republish(actor=actor, installation=installation, message=f"seal {namespace}/{name} for {cluster}")
+    return record

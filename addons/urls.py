@@ -11,6 +11,7 @@ urlpatterns = [
     path("vans/<int:pk>/addons/<slug:slug>/add/", views.VanAddonAddView.as_view(), name="van_addon_add"),
     path("addons/installations/<int:pk>/enable/", views.AddonEnableView.as_view(), name="addon_enable"),
     path("addons/installations/<int:pk>/disable/", views.AddonDisableView.as_view(), name="addon_disable"),
+    path("addons/installations/<int:pk>/seal/", views.SecretSealView.as_view(), name="secret_seal"),
     path("addons/installations/<int:pk>/settings/", views.AddonSettingsView.as_view(), name="addon_settings"),
     path("vans/<int:pk>/grafana/", views.GrafanaSettingsView.as_view(), name="grafana_settings"),
     path("grafana/<str:kind>/<int:pk>/dashboards/", views.DashboardPickView.as_view(), name="dashboard_pick"),

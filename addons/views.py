@@ -176,6 +176,86 @@ class AddonSettingsView(LoginRequiredMixin, View):
         return self._render(request, installation, form, status=400)
 
 
+class _NoEcho(forms.Textarea):
+    """A textarea that never writes back what was typed: a form sent back with an error shows no secret value."""
+
+    def format_value(self, value):
+        return None
+
+
+class SealForm(forms.Form):
+    cluster = forms.ChoiceField(help_text="The cluster whose controller alone can open it.")
+    namespace = forms.CharField(max_length=63)
+    name = forms.CharField(max_length=253, help_text="The Secret's name.")
+    scope = forms.ChoiceField(choices=[("strict", "strict: this name in this namespace"),
+                                       ("namespace-wide", "namespace-wide: any name in this namespace"),
+                                       ("cluster-wide", "cluster-wide: any name, any namespace")], initial="strict")
+    data = forms.CharField(widget=_NoEcho(attrs={"rows": 5, "spellcheck": "false", "autocomplete": "off"}),
+                           help_text="One KEY=value per line. Sealed in memory; the values are never stored or shown again.")
+
+    def __init__(self, *args, clusters=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cluster"].choices = [(c, c) for c in clusters]
+
+    def clean_data(self):
+        out = {}
+        for number, line in enumerate(self.cleaned_data["data"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, eq, value = line.partition("=")
+            if not eq or not key.strip():
+                raise ValidationError(f"line {number}: not KEY=value")
+            if key.strip() in out:
+                raise ValidationError(f"line {number}: {key.strip()!r} twice")
+            out[key.strip()] = value
+        if not out:
+            raise ValidationError("at least one KEY=value")
+        return out
+
+
+class SecretSealView(LoginRequiredMixin, View):
+    """Seal a Secret for one cluster of a VAN and commit it through the Sealed Secrets add-on (change on the VAN)."""
+
+    def _installation(self, request, pk):
+        installation = get_permitted_object_or_404(selectors.installation_list(user=request.user), request.user, "change", pk=pk)
+        if installation.slug != "sealed-secrets":
+            raise Http404("No such add-on.")
+        return installation
+
+    def _render(self, request, installation, form, status=200):
+        from van.models import Cluster
+
+        sealed = installation.sealed_secrets.order_by("cluster", "namespace", "name")
+        return render(request, "addons/secret_seal.html", {"object": installation, "form": form, "sealed": sealed,
+                                                           "clusters": Cluster.objects.filter(van=installation.van)
+                                                           .order_by("name").values("name", "environment", "sealing_cert")},
+                      status=status)
+
+    def _clusters(self, installation):
+        from van.models import Cluster
+
+        return list(Cluster.objects.filter(van=installation.van).order_by("name").values_list("name", flat=True))
+
+    def get(self, request, pk):
+        installation = self._installation(request, pk)
+        return self._render(request, installation, SealForm(clusters=self._clusters(installation)))
+
+    def post(self, request, pk):
+        installation = self._installation(request, pk)
+        form = SealForm(request.POST, clusters=self._clusters(installation))
+        if form.is_valid():
+            try:
+                record = services.secret_seal(actor=request.user, installation=installation, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, f"Sealed {record.namespace}/{record.name} for {record.cluster}: the change is proposed.")
+                response = redirect("addons:secret_seal", pk=installation.pk)
+                response.status_code = 303
+                return response
+        return self._render(request, installation, form, status=400)
+
+
 # --- Grafana: a VAN's settings, and dashboards pinned to app, cluster and VAN pages ------------------------------
 
 

@@ -328,6 +328,17 @@ class Scenario:
         for _ in range(count):
             van_services.app_version_set(actor=self.admin, app=self.app(PRIVATE), version=f"1.{next(_seq)}.0")
 
+    def sealing_addon(self, visibility):
+        """The Sealed Secrets add-on of the VAN of that visibility, its hub given a controller certificate."""
+        def build():
+            from tests.van.conftest import controller_key_pair
+
+            van = self.van(visibility)
+            hub = van.clusters.get(role="hub")
+            van_services.cluster_update(actor=self.admin, obj=hub, sealing_cert=controller_key_pair("write-endpoints")[1])
+            return van.addons.get(slug="sealed-secrets")
+        return self._once(("sealing_addon", visibility), build)
+
     def custom_addon(self, variant=None):
         """A tool ops added (Splunk-like, from git, for gpu clusters)."""
         def build():
@@ -663,6 +674,10 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("page-van-addon-add", "page", "addons:van_addon_add", "POST", OWNED, target=Scenario.van,
              url=url("addons:van_addon_add", pk=pk, slug=lambda s, v: s.custom_addon().slug),
              state=lambda s, v: v.addons.filter(enabled=True).count(), grow=("van", "custom_addon")),
+    Endpoint("page-secret-seal", "page", "addons:secret_seal", "POST", OWNED, target=Scenario.sealing_addon,
+             url=url("addons:secret_seal", pk=pk), state=lambda s, i: i.sealed_secrets.count(), grow="van",
+             payload=lambda s, i: {"cluster": i.van.clusters.get(role="hub").name, "namespace": "payments", "name": "db",
+                                   "scope": "strict", "data": "password=not-shown"}),
     Endpoint("page-addon-disable", "page", "addons:addon_disable", "POST", OWNED, target=Scenario.addon,
              url=url("addons:addon_disable", pk=pk), state=fields("enabled"), grow="van"),
     Endpoint("page-addon-enable", "page", "addons:addon_enable", "POST", OWNED, target=Scenario.addon_off,

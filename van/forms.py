@@ -66,10 +66,10 @@ class VanForm(OwnedObjectForm):
         help_text="The add-ons to turn on (each can be turned on or off later, on the VAN's add-ons page).")
 
     def __init__(self, *args, **kwargs):
-        from addons.registry import builtins
+        from addons.registry import definitions as addon_definitions
 
         super().__init__(*args, **kwargs)
-        definitions = builtins()
+        definitions = addon_definitions()  # the built-ins, then the tools ops added
         self.fields["addons"].choices = [(slug, f"{d.name} ({d.placement_label})") for slug, d in definitions.items()]
         self.fields["addons"].initial = [slug for slug, d in definitions.items() if d.default_enabled]
         clusters = Cluster.objects.restrict(self.user, "change")

@@ -341,3 +341,60 @@ def test_the_van_form_offers_the_golden_path_checked_and_creates_what_is_left_ch
     assert not files_under("addons/west/grafana/") and files_under("addons/west/prometheus/")
     edit = client.get(reverse("van:van_edit", kwargs={"pk": west.pk})).content.decode()
     assert 'name="addons"' not in edit
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_van_without_grafana_with_splunk_from_git_and_a_sealed_secret_in_the_browser(van_world, live_server, page, client):
+    """The issue's walk: ops add Splunk from git; alice creates a VAN with Grafana left out and Splunk in, sees the
+    matrix, and seals a Secret for its hub. Screenshots under tests/artifacts/."""
+    from pathlib import Path
+
+    from django.urls import reverse
+    from playwright.sync_api import expect
+
+    world, van, hub, eu, us, app = van_world
+    artifacts = Path(__file__).resolve().parents[1] / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    us.sealing_cert = hub.sealing_cert
+    us.save()
+
+    def sign_in(user):
+        client.force_login(user)
+        page.context.clear_cookies()
+        page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+
+    sign_in(world.admin)
+    page.goto(live_server.url + reverse("addons:custom_addon_add"))
+    for field, value in (("slug", "splunk"), ("name", "Splunk Connect"), ("summary", "Logs to Splunk."),
+                         ("upstream", "https://github.com/splunk/splunk-connect-for-kubernetes"),
+                         ("repo_url", "https://git.example.net/ops/splunk.git"), ("path", "deploy/base"),
+                         ("version", "v1.5.3"), ("namespace", "splunk")):
+        page.locator(f"#id_{field}").fill(value)
+    page.locator("#id_source_kind").select_option("git")
+    page.locator("#id_placement").select_option("every-cluster")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#addon-splunk")).to_contain_text("deploy/base")
+
+    sign_in(world.alice)
+    page.goto(live_server.url + reverse("van:van_add"))
+    page.locator("#id_name").fill("west")
+    page.locator("#id_hub").select_option(label=str(us))
+    page.locator("#id_hub_host").fill("west.example.net")
+    page.get_by_label("Grafana (hub only)").uncheck()
+    page.get_by_label("Splunk Connect (every cluster)").check()
+    page.screenshot(path=str(artifacts / "van-create-golden-path.png"), full_page=True)
+    page.get_by_role("button", name="Save").click()
+    west = type(van).objects.get(name="west")
+    page.goto(live_server.url + reverse("addons:van_addons", kwargs={"pk": west.pk}))
+    expect(page.locator("#addon-grafana")).to_contain_text("off")
+    expect(page.locator("#addon-splunk")).to_contain_text("on")
+    page.screenshot(path=str(artifacts / "van-addons-splunk.png"), full_page=True)
+    page.locator("#addon-sealed-secrets").get_by_role("link", name="Seal a Secret").click()
+    page.locator("#id_namespace").fill("payments")
+    page.locator("#id_name").fill("db-credentials")
+    page.locator("#id_data").fill("password=s3cret-in-the-browser\nuser=payments")
+    page.get_by_role("button", name="Seal and propose").click()
+    expect(page.locator("#sealed")).to_contain_text("payments/db-credentials")
+    assert "s3cret-in-the-browser" not in page.content()
+    page.screenshot(path=str(artifacts / "secret-sealed.png"), full_page=True)
