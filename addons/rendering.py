@@ -141,3 +141,32 @@ def sealed_secrets_applicationset(van: VanSpec, root: str) -> dict:
             },
         },
     }
+
+
+def local_applicationset(van: VanSpec, definition: AddOnDefinition, part: str, path: str) -> dict:
+    """An ApplicationSet syncing a folder Wayline renders (``path``, under the add-on's root) to the clusters the
+    add-on is placed on, into its namespace: the add-on's own objects beside its chart (dashboards, resources)."""
+    identity = {LABEL_VAN: van.name, LABEL_ADDON: definition.slug, LABEL_MANAGED_BY: "wayline"}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": f"addon-{van.name}-{definition.slug}-{part}"[:253], "namespace": van.argocd_namespace,
+                     "labels": dict(identity)},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"clusters": {"selector": placement_selector(van, definition).to_k8s()}}],
+            "syncPolicy": dict(APPSET_SYNC_POLICY),
+            "template": {
+                "metadata": {"name": f"{definition.slug[:30]}-{part[:10]}-{_label_template(LABEL_CLUSTER_TOKEN)}",
+                             "labels": identity | {LABEL_CLUSTER: _label_template(LABEL_CLUSTER)}},
+                "spec": {
+                    "project": van.project,
+                    "source": {"repoURL": _literal(van.repo_url), "targetRevision": _literal(van.repo_revision), "path": path},
+                    "destination": {"server": "{{.server}}", "namespace": definition.namespace},
+                    "syncPolicy": {"automated": {"prune": van.prune, "selfHeal": True, "allowEmpty": False},
+                                   "syncOptions": ["CreateNamespace=true"]},
+                },
+            },
+        },
+    }

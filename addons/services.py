@@ -8,7 +8,7 @@ from django.db import transaction
 from addons import grafana
 from addons.models import AddonInstallation, CustomAddon, DashboardPin, SealedSecretRecord
 from addons.registry import DefinitionError, addon_get, builtins, definition_parse, definitions, missing_needs
-from addons.rendering import addon_render, placed_clusters, sealed_secrets_applicationset
+from addons.rendering import addon_render, local_applicationset, placed_clusters, sealed_secrets_applicationset
 from van.rendering.render import dump
 from portal.services import audit_record
 from portal.validators import grafana_url_validator
@@ -119,6 +119,12 @@ def installation_render_files(*, installation: AddonInstallation, spec=None) -> 
     if errors:  # stored settings a newer definition no longer accepts: say which, commit nothing
         raise ValidationError({name: f"{definition.name}: {message}" for name, message in errors.items()})
     files = addon_render(spec, definition, settings)
+    if installation.slug == "grafana":  # the starter dashboards, for the chart's dashboard sidecar on the hub
+        from addons.dashboards import dashboard_configmaps
+
+        root = installation.gitops_root()
+        files[f"{root}dashboards.yaml"] = dump(local_applicationset(spec, definition, "dashboards", f"{root}dashboards"))
+        files.update({root + name: dump(obj) for name, obj in dashboard_configmaps(namespace=definition.namespace).items()})
     if installation.slug == "sealed-secrets":
         # What syncs each cluster's sealed Secrets to it (always: a git directory generator with no folder yet
         # makes nothing, so sealing the first Secret touches that cluster alone), and the Secrets.

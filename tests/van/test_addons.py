@@ -3,6 +3,8 @@ owner of its files (its own root, its own change sets, approved like the cluster
 turned off and on, set; and nobody else writes them."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from django.core.exceptions import ValidationError
@@ -398,3 +400,60 @@ def test_a_van_without_grafana_with_splunk_from_git_and_a_sealed_secret_in_the_b
     expect(page.locator("#sealed")).to_contain_text("payments/db-credentials")
     assert "s3cret-in-the-browser" not in page.content()
     page.screenshot(path=str(artifacts / "secret-sealed.png"), full_page=True)
+
+
+# --- Grafana's starter dashboards ---------------------------------------------------------------------------------
+
+
+def _balanced(expr: str) -> bool:
+    depth = {"(": 0, "{": 0, "[": 0}
+    closing = {")": "(", "}": "{", "]": "["}
+    for ch in expr:
+        if ch in depth:
+            depth[ch] += 1
+        elif ch in closing:
+            depth[closing[ch]] -= 1
+            if depth[closing[ch]] < 0:
+                return False
+    return not any(depth.values())
+
+
+def test_grafana_ships_at_least_ten_starter_dashboards_as_configmaps_its_sidecar_loads(sample_van):
+    from dataclasses import replace
+
+    from addons.dashboards import STARTERS, dashboard
+
+    assert len(STARTERS) >= 10
+    uids = set()
+    for slug in STARTERS:
+        board = json.loads(json.dumps(dashboard(slug)))
+        assert board["uid"] == f"wl-{slug}" and len(board["uid"]) <= 40 and board["uid"] not in uids
+        uids.add(board["uid"])
+        names = [v["name"] for v in board["templating"]["list"]]
+        assert {"cluster", "namespace", "datasource"} <= set(names), slug  # what embedding fills in (var-cluster, ...)
+        ids = [p["id"] for p in board["panels"]]
+        assert board["panels"] and len(ids) == len(set(ids)), slug
+        for panel in board["panels"]:
+            grid = panel["gridPos"]
+            assert grid["x"] + grid["w"] <= 24 and grid["h"] > 0 and panel["type"] in {"stat", "timeseries", "table"}
+            assert panel["targets"] and all(_balanced(t["expr"]) and t["refId"] for t in panel["targets"]), panel["title"]
+    grafana = builtins()["grafana"]
+    assert grafana.sources[0].values["sidecar"]["dashboards"] == {"enabled": True, "label": "grafana_dashboard", "labelValue": "1"}
+
+
+@pytestmark_db
+def test_the_grafana_add_on_commits_its_dashboards_for_the_hub(van_world):
+    from addons.dashboards import STARTERS
+
+    world, van, *_ = van_world
+    files = files_under("addons/demo/grafana/")
+    maps = {p: yaml.safe_load(t) for p, t in files.items() if "/dashboards/" in p}
+    assert len(maps) == len(STARTERS)
+    for path, configmap in maps.items():
+        assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1" and len(configmap["metadata"]["name"]) <= 63
+        (text,) = configmap["data"].values()
+        assert json.loads(text)["uid"] == "wl-" + path.rsplit("/", 1)[1].removesuffix(".yaml")
+    syncer = yaml.safe_load(files["addons/demo/grafana/dashboards.yaml"])
+    assert validate_object(syncer) == []
+    assert syncer["spec"]["template"]["spec"]["source"]["path"] == "addons/demo/grafana/dashboards"
+    assert syncer["spec"]["generators"][0]["clusters"]["selector"]["matchLabels"] == {"wayline.io/van": "demo", "wayline.io/role": "hub"}
