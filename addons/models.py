@@ -154,4 +154,5 @@ class SealedSecretRecord(PortalModel):
 
     @property
     def path(self) -> str:
-        return f"{self.installation.gitops_root()}secrets/{self.cluster}/{self.namespace}--{self.name}.yaml"
+        # a namespace has no dot: "<namespace>.<name>" names one Secret only
+        return f"{self.installation.gitops_root()}secrets/{self.cluster}/{self.namespace}.{self.name}.yaml"

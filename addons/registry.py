@@ -19,6 +19,9 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from django.core.exceptions import ValidationError
+
+from portal.validators import _url_problem, git_remote_url_validator, helm_repo_url_validator
 from van.labels import LabelError, tag_parse
 
 logger = logging.getLogger(__name__)
@@ -146,6 +149,14 @@ def definition_parse(data, origin: str) -> AddOnDefinition:
         Source(name=s["name"], kind="git", repo_url=s["git"]["repoURL"], path=s["git"]["path"],
                version=s["git"]["revision"], values=s.get("values") or {})
         for s in data["sources"])
+    for index, source in enumerate(sources):  # the project's own URL rules: no credentials, no template or shell text
+        check = helm_repo_url_validator if source.kind == "helm" else git_remote_url_validator
+        try:
+            check(source.repo_url)
+        except ValidationError as exc:
+            raise DefinitionError(f"{origin}: sources[{index}].{source.kind}.repoURL: {' '.join(exc.messages)}") from None
+    if problem := _url_problem(data["upstream"]):
+        raise DefinitionError(f"{origin}: upstream: {problem}")
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise DefinitionError(f"{origin}: sources: two sources share a name")

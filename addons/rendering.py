@@ -13,9 +13,11 @@ from van.rendering.placement import cluster_labels
 from van.rendering.render import APPSET_SYNC_POLICY, _label_template, _literal, dump
 from van.rendering.spec import (
     LABEL_CLUSTER, LABEL_CLUSTER_TOKEN, LABEL_ENVIRONMENT, LABEL_MANAGED_BY, LABEL_ROLE, LABEL_VAN, ClusterSpec, VanSpec,
+    api_routing_key,
 )
 
 LABEL_ADDON = "wayline.io/addon"
+ARGOCD_FOLDER = "argocd"  # an add-on's ApplicationSets, the only folder the hub itself syncs
 
 
 def addons_root(van: str) -> str:
@@ -39,27 +41,37 @@ def placed_clusters(van: VanSpec, definition: AddOnDefinition) -> list[ClusterSp
     return [c for c in van.clusters if selector.matches(cluster_labels(van, c))]
 
 
-def _source(definition: AddOnDefinition, source: Source, settings: dict) -> dict:
-    values = definition.values_for(source, settings)
+def _merged(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merged(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+def _source(definition: AddOnDefinition, source: Source, settings: dict, extra: dict | None = None) -> dict:
+    values = _merged(definition.values_for(source, settings), (extra or {}).get(source.name, {}))
     if source.kind == "helm":
-        out: dict = {"repoURL": source.repo_url, "chart": source.chart, "targetRevision": source.version,
-                     "helm": {"releaseName": source.name}}
+        out: dict = {"repoURL": _literal(source.repo_url), "chart": _literal(source.chart),
+                     "targetRevision": _literal(source.version), "helm": {"releaseName": source.name}}
         if values:
             out["helm"]["valuesObject"] = _literal(values)
         return out
-    out = {"repoURL": source.repo_url, "path": source.path, "targetRevision": source.version}
+    out = {"repoURL": _literal(source.repo_url), "path": _literal(source.path), "targetRevision": _literal(source.version)}
     if values:  # a chart kept in git
         out["helm"] = {"releaseName": source.name, "valuesObject": _literal(values)}
     return out
 
 
-def addon_applicationset(van: VanSpec, definition: AddOnDefinition, source: Source, settings: dict) -> dict:
+def addon_applicationset(van: VanSpec, definition: AddOnDefinition, source: Source, settings: dict,
+                         extra: dict | None = None) -> dict:
     identity = {LABEL_VAN: van.name, LABEL_ADDON: definition.slug, LABEL_MANAGED_BY: "wayline"}
-    name = definition.slug if len(definition.sources) == 1 else f"{definition.slug}-{source.name}"
+    # Dots separate the parts of every name: VAN names, slugs and source names are DNS labels (no dots), so two
+    # different (VAN, add-on, source) never share an ApplicationSet or Application name.
+    name = definition.slug if len(definition.sources) == 1 else f"{definition.slug}.{source.name}"
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
-        "metadata": {"name": f"addon-{van.name}-{name}"[:253], "namespace": van.argocd_namespace, "labels": dict(identity)},
+        "metadata": {"name": f"addon.{van.name}.{name}", "namespace": van.argocd_namespace, "labels": dict(identity)},
         "spec": {
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
@@ -67,13 +79,13 @@ def addon_applicationset(van: VanSpec, definition: AddOnDefinition, source: Sour
             "syncPolicy": dict(APPSET_SYNC_POLICY),
             "template": {
                 "metadata": {
-                    "name": f"{name[:40]}-{_label_template(LABEL_CLUSTER_TOKEN)}",
+                    "name": f"{name}.{_label_template(LABEL_CLUSTER_TOKEN)}",
                     "labels": identity | {LABEL_CLUSTER: _label_template(LABEL_CLUSTER),
                                           LABEL_ENVIRONMENT: _label_template(LABEL_ENVIRONMENT)},
                 },
                 "spec": {
                     "project": van.project,
-                    "source": _source(definition, source, settings),
+                    "source": _source(definition, source, settings, extra),
                     "destination": {"server": "{{.server}}", "namespace": definition.namespace},
                     # Never prune on its own: an add-on's CRDs hold the cluster's data (sealed keys, claims).
                     "syncPolicy": {"automated": {"prune": False, "selfHeal": True, "allowEmpty": False},
@@ -84,44 +96,66 @@ def addon_applicationset(van: VanSpec, definition: AddOnDefinition, source: Sour
     }
 
 
-def addon_objects(van: VanSpec, definition: AddOnDefinition, settings: dict) -> dict[str, dict]:
-    """Every object of one add-on of ``van``, by repository path (under ``addons/<van>/<slug>/``)."""
+def addon_objects(van: VanSpec, definition: AddOnDefinition, settings: dict, extra: dict | None = None) -> dict[str, dict]:
+    """Every object of one add-on of ``van``, by repository path (under ``addons/<van>/<slug>/``); ``extra``:
+    values Wayline computes from the VAN (source name -> values), over the definition's and the settings'."""
     root = f"{addons_root(van.name)}/{definition.slug}"
-    return {f"{root}/{source.name}.yaml": addon_applicationset(van, definition, source, settings) for source in definition.sources}
+    return {f"{root}/{ARGOCD_FOLDER}/{source.name}.yaml": addon_applicationset(van, definition, source, settings, extra)
+            for source in definition.sources}
 
 
-def addon_render(van: VanSpec, definition: AddOnDefinition, settings: dict) -> dict[str, str]:
-    return {path: dump(obj) for path, obj in sorted(addon_objects(van, definition, settings).items())}
+def addon_render(van: VanSpec, definition: AddOnDefinition, settings: dict, extra: dict | None = None) -> dict[str, str]:
+    return {path: dump(obj) for path, obj in sorted(addon_objects(van, definition, settings, extra).items())}
 
 
 def addons_application(van: VanSpec) -> dict:
-    """The hub's Application that syncs the VAN's add-ons folder (rendered by the VAN while an add-on is on)."""
+    """The hub's ApplicationSet for the VAN's add-ons (rendered by the VAN while an add-on is on): one Application
+    per add-on, syncing only that add-on's ``argocd/`` folder (its ApplicationSets) to the hub. What the add-on
+    keeps beside it (sealed Secrets, dashboards, VAN listeners) reaches its clusters through those ApplicationSets
+    alone, so nothing meant for an edge is ever applied on the hub."""
+    slug = "{{index .path.segments 2}}"
     return {
         "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": f"wayline-addons-{van.name}", "namespace": van.argocd_namespace,
+        "kind": "ApplicationSet",
+        "metadata": {"name": f"wayline-addons.{van.name}", "namespace": van.argocd_namespace,
                      "labels": {LABEL_VAN: van.name, LABEL_MANAGED_BY: "wayline"}},
         "spec": {
-            "project": van.project,
-            "source": {"repoURL": van.repo_url, "path": addons_root(van.name), "targetRevision": van.repo_revision,
-                       "directory": {"recurse": True}},
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": van.argocd_namespace},
-            "syncPolicy": {"automated": {"prune": van.prune, "selfHeal": True, "allowEmpty": False}},
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"git": {"repoURL": _literal(van.repo_url), "revision": _literal(van.repo_revision),
+                                    "directories": [{"path": f"{addons_root(van.name)}/*/{ARGOCD_FOLDER}"}]}}],
+            "syncPolicy": dict(APPSET_SYNC_POLICY),
+            "template": {
+                "metadata": {"name": f"addons.{van.name}.{slug}", "labels": {LABEL_VAN: van.name, LABEL_ADDON: slug}},
+                "spec": {
+                    "project": van.project,
+                    "source": {"repoURL": _literal(van.repo_url), "targetRevision": _literal(van.repo_revision),
+                               "path": "{{.path.path}}"},
+                    "destination": {"server": "https://kubernetes.default.svc", "namespace": van.argocd_namespace},
+                    "syncPolicy": {"automated": {"prune": van.prune, "selfHeal": True, "allowEmpty": False}},
+                },
+            },
         },
     }
 
 
 def sealed_secrets_applicationset(van: VanSpec, root: str) -> dict:
-    """Syncs the sealed Secrets committed for each cluster (``<root>secrets/<cluster>/``) to that cluster: a git
-    directory generator, so only clusters with a Secret get an Application; the folder's name is the cluster's name
-    as ArgoCD knows it (the ``name`` of its cluster Secret)."""
-    folder = f"{root}secrets"
+    """Syncs the sealed Secrets committed for each cluster (``<root>secrets/<cluster>/``) to that cluster."""
+    return per_cluster_folders_applicationset(van, slug="sealed-secrets", part="data", folder=f"{root}secrets")
+
+
+def per_cluster_folders_applicationset(van: VanSpec, *, slug: str, part: str, folder: str,
+                                       namespace: str | None = None) -> dict:
+    """Syncs each ``<folder>/<cluster>/`` to that cluster: a git directory generator, so only clusters with a
+    folder get an Application; the folder's name is the cluster's name as ArgoCD knows it (the ``name`` of its
+    cluster Secret). ``namespace``: the destination for objects that name none."""
     cluster = "{{.path.basename}}"
+    destination = {"name": cluster} | ({"namespace": namespace} if namespace else {})
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
-        "metadata": {"name": f"addon-{van.name}-sealed-secrets-data"[:253], "namespace": van.argocd_namespace,
-                     "labels": {LABEL_VAN: van.name, LABEL_ADDON: "sealed-secrets", LABEL_MANAGED_BY: "wayline"}},
+        "metadata": {"name": f"addon.{van.name}.{slug}.{part}", "namespace": van.argocd_namespace,
+                     "labels": {LABEL_VAN: van.name, LABEL_ADDON: slug, LABEL_MANAGED_BY: "wayline"}},
         "spec": {
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
@@ -129,13 +163,13 @@ def sealed_secrets_applicationset(van: VanSpec, root: str) -> dict:
                                     "directories": [{"path": f"{folder}/*"}]}}],
             "syncPolicy": dict(APPSET_SYNC_POLICY),
             "template": {
-                "metadata": {"name": f"sealed-{cluster}",
-                             "labels": {LABEL_VAN: van.name, LABEL_ADDON: "sealed-secrets", LABEL_CLUSTER: cluster}},
+                "metadata": {"name": f"{van.name}.{slug}.{part}.{cluster}",
+                             "labels": {LABEL_VAN: van.name, LABEL_ADDON: slug, LABEL_CLUSTER: cluster}},
                 "spec": {
                     "project": van.project,
                     "source": {"repoURL": _literal(van.repo_url), "targetRevision": _literal(van.repo_revision),
                                "path": "{{.path.path}}"},
-                    "destination": {"name": cluster},
+                    "destination": destination,
                     "syncPolicy": {"automated": {"prune": False, "selfHeal": True, "allowEmpty": False}},
                 },
             },
@@ -150,7 +184,7 @@ def local_applicationset(van: VanSpec, definition: AddOnDefinition, part: str, p
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
-        "metadata": {"name": f"addon-{van.name}-{definition.slug}-{part}"[:253], "namespace": van.argocd_namespace,
+        "metadata": {"name": f"addon.{van.name}.{definition.slug}.{part}", "namespace": van.argocd_namespace,
                      "labels": dict(identity)},
         "spec": {
             "goTemplate": True,
@@ -158,7 +192,7 @@ def local_applicationset(van: VanSpec, definition: AddOnDefinition, part: str, p
             "generators": [{"clusters": {"selector": placement_selector(van, definition).to_k8s()}}],
             "syncPolicy": dict(APPSET_SYNC_POLICY),
             "template": {
-                "metadata": {"name": f"{definition.slug[:30]}-{part[:10]}-{_label_template(LABEL_CLUSTER_TOKEN)}",
+                "metadata": {"name": f"{definition.slug}.{part}.{_label_template(LABEL_CLUSTER_TOKEN)}",
                              "labels": identity | {LABEL_CLUSTER: _label_template(LABEL_CLUSTER)}},
                 "spec": {
                     "project": van.project,
@@ -170,3 +204,60 @@ def local_applicationset(van: VanSpec, definition: AddOnDefinition, part: str, p
             },
         },
     }
+
+
+# --- Prometheus over the VAN: the hub's Grafana reads every edge's Prometheus through a Skupper listener ----------
+
+PROMETHEUS_PORT = 9090
+
+
+def prometheus_routing_key(van: str, cluster: str) -> str:
+    return api_routing_key(van, cluster).replace("kube-api-", "prometheus-", 1)
+
+
+def prometheus_service(definition: AddOnDefinition) -> str:
+    """The Prometheus Service the kube-prometheus-stack chart makes (``<release>-prometheus``), as a host name."""
+    return f"{definition.sources[0].name}-prometheus.{definition.namespace}.svc.cluster.local"
+
+
+def prometheus_van_objects(van: VanSpec, definition: AddOnDefinition) -> dict[str, dict]:
+    """Per edge running Prometheus: a Connector on the edge offering its Prometheus to the VAN, and a Listener on
+    the hub that makes it a Service there (``<key>.<skupper namespace>.svc:9090``). Folder per cluster (``van/<cluster>/``)."""
+    out: dict[str, dict] = {}
+    placed = {c.name for c in placed_clusters(van, definition)}
+    if van.hub.name not in placed:
+        return out
+    for edge in van.edges:
+        if edge.name not in placed:
+            continue
+        key = prometheus_routing_key(van.name, edge.name)
+        labels = {LABEL_VAN: van.name, LABEL_ADDON: definition.slug, LABEL_CLUSTER: edge.name}
+        out[f"van/{edge.name}/{key}.yaml"] = {
+            "apiVersion": "skupper.io/v2alpha1", "kind": "Connector",
+            "metadata": {"name": key, "namespace": van.skupper_namespace, "labels": labels},
+            "spec": {"routingKey": key, "host": prometheus_service(definition), "port": PROMETHEUS_PORT},
+        }
+        out[f"van/{van.hub.name}/{key}.yaml"] = {
+            "apiVersion": "skupper.io/v2alpha1", "kind": "Listener",
+            "metadata": {"name": key, "namespace": van.skupper_namespace, "labels": labels},
+            "spec": {"routingKey": key, "host": key, "port": PROMETHEUS_PORT},
+        }
+    return out
+
+
+def grafana_datasources(van: VanSpec, prometheus: AddOnDefinition) -> dict:
+    """Grafana's provisioned data sources: one Prometheus per cluster running it, the hub's in-cluster, each
+    edge's through its VAN listener on the hub (Grafana's chart: ``datasources."datasources.yaml"``)."""
+    placed = {c.name for c in placed_clusters(van, prometheus)}
+    sources = []
+    for cluster in van.clusters:
+        if cluster.name not in placed:
+            continue
+        if cluster.name == van.hub.name:
+            url = f"http://{prometheus_service(prometheus)}:{PROMETHEUS_PORT}"
+        else:
+            url = f"http://{prometheus_routing_key(van.name, cluster.name)}.{van.skupper_namespace}.svc.cluster.local:{PROMETHEUS_PORT}"
+        sources.append({"name": f"prometheus-{cluster.name}", "uid": f"prom-{cluster.token}"[:40], "type": "prometheus",
+                        "access": "proxy", "url": url, "isDefault": cluster.name == van.hub.name,
+                        "jsonData": {"timeInterval": "30s"}})
+    return {"datasources.yaml": {"apiVersion": 1, "datasources": sources}} if sources else {}

@@ -130,9 +130,17 @@ def van_addon_matrix(*, van) -> dict:
     except ValueError:
         spec, clusters = None, []
     rows = []
-    for slug, definition in definitions().items():
+    known = definitions()
+    for slug, definition in known.items():
         installation = installations.get(slug)
         placed = {c.name for c in placed_clusters(spec, definition)} if spec is not None else set()
-        rows.append({"definition": definition, "installation": installation,
+        problem = ""
+        if installation is not None and installation.enabled:
+            errors = definition.settings_clean(installation.settings)[1]
+            if errors:
+                problem = "Its stored settings are no longer valid, so its files are left as they are: " + "; ".join(
+                    f"{name}: {message}" for name, message in errors.items()) + ". Save its settings again."
+        rows.append({"definition": definition, "installation": installation, "problem": problem,
                      "cells": [(name, name in placed) for name in clusters]})
-    return {"clusters": clusters, "rows": rows}
+    broken = [i for slug, i in sorted(installations.items()) if slug not in known]
+    return {"clusters": clusters, "rows": rows, "broken": broken}

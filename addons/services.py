@@ -2,16 +2,23 @@
 views through ``get_permitted_object_or_404``); these validate what comes from outside and record an audit row."""
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from addons import grafana
 from addons.models import AddonInstallation, CustomAddon, DashboardPin, SealedSecretRecord
 from addons.registry import DefinitionError, addon_get, builtins, definition_parse, definitions, missing_needs
-from addons.rendering import addon_render, local_applicationset, placed_clusters, sealed_secrets_applicationset
+from addons.rendering import (
+    ARGOCD_FOLDER, addon_render, grafana_datasources, local_applicationset, per_cluster_folders_applicationset, placed_clusters,
+    prometheus_van_objects, sealed_secrets_applicationset,
+)
 from van.rendering.render import dump
 from portal.services import audit_record
 from portal.validators import grafana_url_validator
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -112,23 +119,34 @@ def installation_render_files(*, installation: AddonInstallation, spec=None) -> 
     from van.selectors import van_spec
 
     definition = installation.definition
-    if not installation.enabled or definition is None:
+    if not installation.enabled:
         return {}
+    if definition is None:  # a tool whose stored definition this Wayline refuses: leave its files alone, say so
+        raise ValidationError({"slug": f"add-on {installation.slug}: its definition is gone or no longer valid; "
+                                       "its files are left as they are"})
     spec = spec or van_spec(van=installation.van)
     settings, errors = definition.settings_clean(installation.settings)
     if errors:  # stored settings a newer definition no longer accepts: say which, commit nothing
         raise ValidationError({name: f"{definition.name}: {message}" for name, message in errors.items()})
-    files = addon_render(spec, definition, settings)
+    root = installation.gitops_root()
+    extra = {}
+    if installation.slug == "grafana" and (prometheus := addon_get("prometheus")) is not None:
+        # one data source per cluster running Prometheus: the hub's in-cluster, each edge's through the VAN
+        extra = {source.name: {"datasources": grafana_datasources(spec, prometheus)} for source in definition.sources}
+    files = addon_render(spec, definition, settings, extra)
+    if installation.slug == "prometheus":  # each edge's Prometheus offered to the hub over the VAN
+        files[f"{root}{ARGOCD_FOLDER}/van.yaml"] = dump(per_cluster_folders_applicationset(
+            spec, slug="prometheus", part="van", folder=f"{root}van", namespace=spec.skupper_namespace))
+        files.update({root + name: dump(obj) for name, obj in prometheus_van_objects(spec, definition).items()})
     if installation.slug == "grafana":  # the starter dashboards, for the chart's dashboard sidecar on the hub
         from addons.dashboards import dashboard_configmaps
 
-        root = installation.gitops_root()
-        files[f"{root}dashboards.yaml"] = dump(local_applicationset(spec, definition, "dashboards", f"{root}dashboards"))
+        files[f"{root}{ARGOCD_FOLDER}/dashboards.yaml"] = dump(local_applicationset(spec, definition, "dashboards", f"{root}dashboards"))
         files.update({root + name: dump(obj) for name, obj in dashboard_configmaps(namespace=definition.namespace).items()})
     if installation.slug == "sealed-secrets":
         # What syncs each cluster's sealed Secrets to it (always: a git directory generator with no folder yet
         # makes nothing, so sealing the first Secret touches that cluster alone), and the Secrets.
-        files[f"{installation.gitops_root()}secrets.yaml"] = dump(sealed_secrets_applicationset(spec, installation.gitops_root()))
+        files[f"{root}{ARGOCD_FOLDER}/secrets.yaml"] = dump(sealed_secrets_applicationset(spec, root))
         for record in installation.sealed_secrets.order_by("pk"):
             record.installation = installation
             files[record.path] = record.manifest
@@ -158,7 +176,14 @@ def addons_publish(*, actor, van, message: str, spec=None) -> list:
     if spec is None and any(i.enabled for i in installations):
         spec = van_spec(van=van, apps=[], rules=[])  # add-ons are placed by cluster labels only: once for all
     for installation in installations:
-        if cs := installation_publish(actor=actor, installation=installation, message=message, spec=spec):
+        try:
+            cs = installation_publish(actor=actor, installation=installation, message=message, spec=spec)
+        except ValidationError as exc:
+            # One add-on that cannot render (settings a newer definition refuses, a tool's broken definition) is
+            # left as git has it and shown on the VAN's add-ons page; it never blocks the VAN or the other add-ons.
+            logger.warning("add-on %s of VAN %s not published: %s", installation.slug, van.name, "; ".join(exc.messages))
+            continue
+        if cs:
             out.append(cs)
     return out
 
@@ -195,12 +220,18 @@ def _republish(*, actor, installation: AddonInstallation, message: str) -> None:
     _publish_unless_blocked(actor=actor, van=installation.van, message=message)  # the VAN, then its add-ons
 
 
+def _lock(van) -> None:
+    """Serialise turning a VAN's add-ons on and off (each checks what the others need) on the VAN's row."""
+    type(van).objects.select_for_update().filter(pk=van.pk).first()
+
+
 @transaction.atomic
 def addon_enable(*, actor, installation: AddonInstallation) -> AddonInstallation:
     """Turn an add-on on for its VAN (its needs must be on already); its files are proposed."""
     definition = installation.definition
     if definition is None:
         raise ValidationError({"enabled": f"add-on {installation.slug!r} is no longer defined"})
+    _lock(installation.van)
     on = set(AddonInstallation.objects.filter(van=installation.van, enabled=True).values_list("slug", flat=True))
     if problem := _choice_errors(on | {installation.slug}):
         raise ValidationError({"enabled": f"{problem}: turn that on first"})
@@ -216,6 +247,7 @@ def addon_enable(*, actor, installation: AddonInstallation) -> AddonInstallation
 @transaction.atomic
 def addon_disable(*, actor, installation: AddonInstallation) -> AddonInstallation:
     """Turn an add-on off: one change set removes exactly its files. Refused while an add-on that needs it is on."""
+    _lock(installation.van)
     on = set(AddonInstallation.objects.filter(van=installation.van, enabled=True).values_list("slug", flat=True))
     needing = sorted(slug for slug in on - {installation.slug} if installation.slug in getattr(addon_get(slug), "needs", ()))
     if needing:
@@ -241,7 +273,7 @@ def addon_settings_set(*, actor, installation: AddonInstallation, settings: dict
     cleaned, errors = definition.settings_clean(settings)
     if errors:
         raise ValidationError(errors)
-    changed = {k: v for k, v in cleaned.items() if installation.settings.get(k) != v}
+    changed = {k for k in set(cleaned) | set(installation.settings) if installation.settings.get(k) != cleaned.get(k)}
     installation.settings = cleaned
     installation.save(update_fields=["settings", "updated"])
     audit_record(actor=actor, action="addons.settings", obj=installation, team=installation.owner_team,

@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -53,6 +55,10 @@ class CustomAddonForm(forms.Form):
             raise ValidationError(f"not YAML{f' (line {mark.line + 1})' if mark else ''}: {getattr(exc, 'problem', exc)}") from None
         if not isinstance(values, dict):
             raise ValidationError("a YAML mapping of Helm values")
+        try:  # stored as JSON: a date or other YAML-only value must be quoted
+            json.dumps(values)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"only JSON values (quote dates and times): {exc}") from None
         return values
 
 

@@ -1,4 +1,5 @@
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
@@ -45,9 +46,10 @@ def _settings_update(*, actor, obj, settings=None, **_):
 
 
 def _add(*, actor, van, slug, settings=None):
-    installation = services.addon_add(actor=actor, van=van, slug=slug)
-    if settings:
-        installation = services.addon_settings_set(actor=actor, installation=installation, settings=settings)
+    with transaction.atomic():  # settings refused: the add-on is not turned on either
+        installation = services.addon_add(actor=actor, van=van, slug=slug)
+        if settings:
+            installation = services.addon_settings_set(actor=actor, installation=installation, settings=settings)
     return installation
 
 
@@ -60,6 +62,17 @@ class AddonInstallationViewSet(PortalViewSet):
     create_service = staticmethod(_add)
     update_service = staticmethod(_settings_update)
     object_actions = {"enable": "enable", "disable": "disable"}
+
+    def _update(self, request, partial):
+        """PUT replaces the settings; PATCH changes only the settings it names (and nothing without ``settings``)."""
+        installation = self.get_object()
+        body = self.get_serializer(installation, data=request.data, partial=partial)
+        body.is_valid(raise_exception=True)
+        if "settings" in body.validated_data:
+            sent = body.validated_data["settings"]
+            settings = {**installation.settings, **sent} if partial else sent
+            installation = services.addon_settings_set(actor=request.user, installation=installation, settings=settings)
+        return Response(self.get_serializer(installation).data)
 
     @extend_schema(request=None, responses={200: AddonInstallationSerializer})
     @action(detail=True, methods=["post"])

@@ -72,7 +72,8 @@ def test_defaults_validate_and_settings_land_where_the_definition_says():
     ("prometheus", {"scrape_everything": True}, "scrape_everything", "Prometheus has no setting 'scrape_everything'"),
     ("grafana", {"replicas": 50}, "replicas", "greater than the maximum"),
     ("grafana", {"root_url": "javascript:alert(1)"}, "root_url", "not valid here"),
-    ("k8sgpt", {"backend": "somebody-elses-llm"}, "backend", "is not one of"),
+    ("k8sgpt", {"service_monitor": "on"}, "service_monitor", "is not of type 'boolean'"),
+    ("argo-workflows", {"server_auth_modes": ["root"]}, "server_auth_modes", "is not one of"),
     ("argo-workflows", {"server_auth_modes": []}, "server_auth_modes", "should be non-empty"),
 ])
 def test_bad_settings_are_refused_with_an_error_on_the_field(slug, sent, field, says):

@@ -48,8 +48,9 @@ def test_the_golden_path_lands_on_the_right_clusters(sample_van, hub_keys):
     assert placed == {slug: every if where == "every" else {"hub"} for slug, where in WHERE.items()}
     names = [a["metadata"]["name"] for a in generated]
     assert len(names) == len(set(names)) and all(len(n) <= 63 for n in names)
-    pointer = yaml.safe_load(files["vans/demo/hub/addons.yaml"])
-    assert pointer["spec"]["source"]["path"] == "addons/demo" and pointer["spec"]["source"]["directory"] == {"recurse": True}
+    pointer = yaml.safe_load(files["vans/demo/hub/addons.yaml"])  # the hub syncs each add-on's argocd/ folder only
+    assert pointer["spec"]["generators"][0]["git"]["directories"] == [{"path": "addons/demo/*/argocd"}]
+    assert "directory" not in pointer["spec"]["template"]["spec"]["source"]
     for app in generated:  # pinned, never a range; values are plain YAML data
         source = app["spec"]["source"]
         definition = builtins()[app["metadata"]["labels"]["wayline.io/addon"]]
@@ -189,7 +190,7 @@ def test_settings_are_validated_per_field_and_land_in_the_values(van_world, comm
                    settings={"retention": "forever", "alertmanager": "yes", "extra": 1})
     assert set(refused.value.message_dict) == {"retention", "alertmanager", "extra"}
     committing(addon_services.addon_settings_set, actor=world.alice, installation=prometheus, settings={"retention": "30d"})
-    (text,) = files_under("addons/demo/prometheus/").values()
+    text = files_under("addons/demo/prometheus/")["addons/demo/prometheus/argocd/kube-prometheus-stack.yaml"]
     values = yaml.safe_load(text)["spec"]["template"]["spec"]["source"]["helm"]["valuesObject"]
     assert values["prometheus"]["prometheusSpec"]["retention"] == "30d"
     cs = ChangeSet.objects.filter(owner_id=prometheus.pk, owner_type__model="addoninstallation").latest("pk")
@@ -253,19 +254,25 @@ def test_the_settings_form_is_built_from_the_schema_and_refuses_bad_values_per_f
     from django.urls import reverse
 
     world, van, *_ = van_world
-    k8sgpt = van.addons.get(slug="k8sgpt")
-    url = reverse("addons:addon_settings", kwargs={"pk": k8sgpt.pk})
+    argo = van.addons.get(slug="argo-workflows")
+    form = client.get(reverse("addons:addon_settings", kwargs={"pk": argo.pk}))
+    assert form.status_code == 302  # signed out: to the login page
     client.force_login(world.alice)
-    form = client.get(url).content.decode()
-    assert 'name="backend"' in form and '<option value="localai"' in form and 'name="anonymize"' in form
-    response = client.post(url, {"backend": "openai", "model": "gpt 4 with spaces", "anonymize": "on"})
-    assert response.status_code == 400 and "model" in response.context["form"].errors
-    assert van.addons.get(slug="k8sgpt").settings["model"] == "gpt-4o-mini"
+    form = client.get(reverse("addons:addon_settings", kwargs={"pk": argo.pk})).content.decode()
+    assert form.count('name="server_auth_modes"') == 3 and 'value="sso"' in form
+    grafana = van.addons.get(slug="grafana")
+    url = reverse("addons:addon_settings", kwargs={"pk": grafana.pk})
+    response = client.post(url, {"replicas": "2", "root_url": "javascript:alert(1)"})
+    assert response.status_code == 400 and "root_url" in response.context["form"].errors
+    assert van.addons.get(slug="grafana").settings == {"replicas": 1}
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {"backend": "localai", "model": "llama3", "base_url": "http://localai.ai:8080"})
+        response = client.post(url, {"replicas": "2", "root_url": "https://grafana.example.net"})
     assert response.status_code == 302
-    assert van.addons.get(slug="k8sgpt").settings == {"backend": "localai", "model": "llama3", "anonymize": False,
-                                                      "base_url": "http://localai.ai:8080"}
+    assert van.addons.get(slug="grafana").settings == {"replicas": 2, "root_url": "https://grafana.example.net"}
+    with django_capture_on_commit_callbacks(execute=True):  # clearing a value is a change too: git loses it
+        client.post(url, {"replicas": "2", "root_url": ""})
+    text = files_under("addons/demo/grafana/")["addons/demo/grafana/argocd/grafana.yaml"]
+    assert "root_url" not in text and van.addons.get(slug="grafana").settings == {"replicas": 2}
 
 
 @pytest.mark.e2e
@@ -306,18 +313,22 @@ def test_the_api_lists_definitions_and_a_vans_add_ons_and_refuses_bad_settings_p
     assert api.get("/api/addons/nope/").status_code == 404
     listed = api.get("/api/addon-installations/").json()["results"]
     assert {(i["van"], i["slug"], i["enabled"]) for i in listed} == {("demo", slug, True) for slug in WHERE}
-    k8sgpt = van.addons.get(slug="k8sgpt")
-    refused = api.patch(f"/api/addon-installations/{k8sgpt.pk}/", {"settings": {"backend": "mine", "extra": 1}}, format="json")
-    assert refused.status_code == 400 and {"backend", "extra"} <= set(refused.json()), refused.json()
+    grafana = van.addons.get(slug="grafana")
+    refused = api.patch(f"/api/addon-installations/{grafana.pk}/", {"settings": {"replicas": 50, "extra": 1}}, format="json")
+    assert refused.status_code == 400 and {"replicas", "extra"} <= set(refused.json()), refused.json()
+    assert api.patch(f"/api/addon-installations/{grafana.pk}/", {"settings": {"replicas": 3}}, format="json").status_code == 200
+    assert api.patch(f"/api/addon-installations/{grafana.pk}/", {}, format="json").json()["settings"] == {"replicas": 3}
+    patched = api.patch(f"/api/addon-installations/{grafana.pk}/", {"settings": {"root_url": "https://g.example.net"}}, format="json")
+    assert patched.json()["settings"] == {"replicas": 3, "root_url": "https://g.example.net"}, "PATCH merges"
     refused = api.post(f"/api/addon-installations/{van.addons.get(slug='sealed-secrets').pk}/disable/")
     assert refused.status_code == 400 and "K8sGPT needs Sealed Secrets" in str(refused.json())
     api.force_authenticate(world.bob)  # another team: sees the public VAN's add-ons, changes none
     assert len(api.get("/api/addon-installations/").json()["results"]) == len(WHERE)
-    assert api.patch(f"/api/addon-installations/{k8sgpt.pk}/", {"settings": {}}, format="json").status_code == 403
+    assert api.patch(f"/api/addon-installations/{grafana.pk}/", {"settings": {}}, format="json").status_code == 403
     van.visibility = "private"
     van.save()
     assert api.get("/api/addon-installations/").json()["results"] == []
-    assert api.get(f"/api/addon-installations/{k8sgpt.pk}/").status_code == 404
+    assert api.get(f"/api/addon-installations/{grafana.pk}/").status_code == 404
     api.force_authenticate(None)
     assert api.get("/api/addons/").status_code == 401
 
@@ -418,9 +429,7 @@ def _balanced(expr: str) -> bool:
     return not any(depth.values())
 
 
-def test_grafana_ships_at_least_ten_starter_dashboards_as_configmaps_its_sidecar_loads(sample_van):
-    from dataclasses import replace
-
+def test_grafana_ships_at_least_ten_starter_dashboards_as_configmaps_its_sidecar_loads():
     from addons.dashboards import STARTERS, dashboard
 
     assert len(STARTERS) >= 10
@@ -453,7 +462,35 @@ def test_the_grafana_add_on_commits_its_dashboards_for_the_hub(van_world):
         assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1" and len(configmap["metadata"]["name"]) <= 63
         (text,) = configmap["data"].values()
         assert json.loads(text)["uid"] == "wl-" + path.rsplit("/", 1)[1].removesuffix(".yaml")
-    syncer = yaml.safe_load(files["addons/demo/grafana/dashboards.yaml"])
+    syncer = yaml.safe_load(files["addons/demo/grafana/argocd/dashboards.yaml"])
     assert validate_object(syncer) == []
     assert syncer["spec"]["template"]["spec"]["source"]["path"] == "addons/demo/grafana/dashboards"
     assert syncer["spec"]["generators"][0]["clusters"]["selector"]["matchLabels"] == {"wayline.io/van": "demo", "wayline.io/role": "hub"}
+
+
+# --- Prometheus over the VAN, one Grafana for all ------------------------------------------------------------------
+
+
+@pytest.mark.conformance
+@pytestmark_db
+def test_each_edges_prometheus_reaches_the_hubs_grafana_over_the_van(van_world):
+    world, van, hub, eu, *_ = van_world
+    files = {p: yaml.safe_load(t) for p, t in files_under("addons/demo/prometheus/").items()}
+    connectors = {p: d for p, d in files.items() if d["kind"] == "Connector"}
+    listeners = {p: d for p, d in files.items() if d["kind"] == "Listener"}
+    assert [p.split("/")[4] for p in connectors] == ["edge-eu"] and [p.split("/")[4] for p in listeners] == ["hub"]
+    (connector,), (listener,) = connectors.values(), listeners.values()
+    for obj in (connector, listener):
+        assert validate_object(obj) == [] and obj["metadata"]["namespace"] == "skupper"
+    key = connector["spec"]["routingKey"]
+    assert listener["spec"] == {"routingKey": key, "host": key, "port": 9090}
+    assert connector["spec"]["host"] == "kube-prometheus-stack-prometheus.monitoring.svc.cluster.local"
+    syncer = files["addons/demo/prometheus/argocd/van.yaml"]
+    assert validate_object(syncer) == [] and syncer["spec"]["template"]["spec"]["destination"] == {
+        "name": "{{.path.basename}}", "namespace": "skupper"}
+    grafana = yaml.safe_load(files_under("addons/demo/grafana/")["addons/demo/grafana/argocd/grafana.yaml"])
+    sources = grafana["spec"]["template"]["spec"]["source"]["helm"]["valuesObject"]["datasources"]["datasources.yaml"]["datasources"]
+    urls = {s["name"]: s["url"] for s in sources}
+    assert urls == {"prometheus-hub": "http://kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090",
+                    "prometheus-edge-eu": f"http://{key}.skupper.svc.cluster.local:9090"}
+    assert [s["isDefault"] for s in sources].count(True) == 1

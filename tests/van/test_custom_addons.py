@@ -51,7 +51,7 @@ def test_a_tool_from_git_replaces_grafana_on_a_van(van_world, django_capture_on_
     assert splunk.enabled and not files_under("addons/demo/grafana/")
     (path, text), = files_under("addons/demo/splunk/").items()
     appset = yaml.safe_load(text)
-    assert path == "addons/demo/splunk/splunk.yaml"
+    assert path == "addons/demo/splunk/argocd/splunk.yaml"
     assert appset["spec"]["generators"][0]["clusters"]["selector"] == {
         "matchLabels": {"wayline.io/van": "demo"}, "matchExpressions": [{"key": "gpu", "operator": "Exists"}]}
     assert appset["spec"]["template"]["spec"]["source"] == {"repoURL": "https://git.example.net/ops/splunk.git",
@@ -107,3 +107,79 @@ def test_the_api_adds_a_tool_for_platform_admins_and_turns_it_on_only_for_a_vans
     assert added.status_code == 201 and added.json()["enabled"] is True
     moved = api.patch(f"/api/addon-installations/{added.json()['id']}/", {"slug": "grafana", "settings": {}}, format="json")
     assert moved.status_code == 400 and van.addons.get(pk=added.json()["id"]).slug == "splunk"
+
+
+# --- what a hostile reader of this feature found, kept found ------------------------------------------------------
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"repo_url": "https://user:s3cret@git.example.net/ops/splunk.git"}, "repo_url"),  # a credential in a URL
+    ({"repo_url": "https://evil.example/{{.metadata.annotations}}/x.git"}, "repo_url"),  # template text
+    ({"upstream": "https://example.net/{{.server}}"}, "upstream"),
+])
+def test_a_tools_urls_follow_the_projects_url_rules(world, changes, field):
+    with pytest.raises(ValidationError) as refused:
+        addon_services.custom_addon_create(actor=world.admin, **(SPLUNK | changes))
+    assert set(refused.value.message_dict) == {field}, refused.value.message_dict
+
+
+def test_no_tool_can_take_another_add_ons_argocd_names(van_world, django_capture_on_commit_callbacks):
+    world, van, *_ = van_world
+    for slug in ("sealed-secrets-data", "argo-workflows-argo-events", "grafana-dashboards"):
+        addon_services.custom_addon_create(actor=world.admin, **(SPLUNK | {"slug": slug, "placement": "every-cluster", "tags": ""}))
+        with django_capture_on_commit_callbacks(execute=True):
+            addon_services.addon_add(actor=world.alice, van=van, slug=slug)
+    names = {}
+    for path, text in files_under("addons/demo/").items():
+        doc = yaml.safe_load(text)
+        if doc["kind"] == "ApplicationSet":
+            for name in (doc["metadata"]["name"], doc["spec"]["template"]["metadata"]["name"]):
+                assert name not in names, (name, path, names.get(name))
+                names[name] = path
+
+
+def test_a_tool_whose_stored_definition_breaks_keeps_its_files_and_says_so(van_world, svc, client, django_capture_on_commit_callbacks):
+    world, van, *_ = van_world
+    addon_services.custom_addon_create(actor=world.admin, **(SPLUNK | {"placement": "every-cluster", "tags": ""}))
+    with django_capture_on_commit_callbacks(execute=True):
+        addon_services.addon_add(actor=world.alice, van=van, slug="splunk")
+    before = files_under("addons/demo/splunk/")
+    custom = CustomAddon.objects.get(slug="splunk")
+    custom.definition = custom.definition | {"unknown_key": True}
+    custom.save()
+    svc.van_update(actor=world.alice, obj=van, description="an unrelated edit")
+    assert files_under("addons/demo/splunk/") == before
+    assert not ManagedFile.objects.filter(path__startswith="addons/demo/splunk/").exclude(content__in=before.values()).exists()
+    client.force_login(world.alice)
+    page = client.get(reverse("addons:van_addons", kwargs={"pk": van.pk})).content.decode()
+    assert "<code>splunk</code> is on, but its definition is gone or no longer valid" in page
+
+
+def test_settings_a_newer_definition_refuses_block_neither_the_van_nor_other_teams(van_world, svc, client):
+    world, van, hub, eu, us, app = van_world
+    prometheus = van.addons.get(slug="prometheus")
+    prometheus.settings = {"retention": "forever"}  # stored before a release tightened the schema
+    prometheus.save()
+    svc.rule_create(actor=world.alice, van=van, name="later", app_tags="payments", cluster_selector="")
+    svc.app_update(actor=world.alice, obj=app, description="still publishes")
+    client.force_login(world.alice)
+    page = client.get(reverse("addons:van_addons", kwargs={"pk": van.pk})).content.decode()
+    assert "Its stored settings are no longer valid" in page and "retention" in page
+
+
+def test_turning_a_tool_on_with_bad_settings_through_the_api_leaves_it_off(van_world):
+    from rest_framework.test import APIClient
+
+    world, van, *_ = van_world
+    addon_services.custom_addon_create(actor=world.admin, **SPLUNK)
+    api = APIClient()
+    api.force_authenticate(world.alice)
+    refused = api.post("/api/addon-installations/", {"van": "demo", "slug": "splunk", "settings": {"bogus": 1}}, format="json")
+    assert refused.status_code == 400 and not van.addons.filter(slug="splunk", enabled=True).exists()
+
+
+def test_values_a_tools_form_cannot_store_are_refused_on_the_field(van_world, client):
+    world, *_ = van_world
+    client.force_login(world.admin)
+    response = client.post(reverse("addons:custom_addon_add"), SPLUNK | {"values": "when: 2024-01-01\n"})
+    assert response.status_code == 400 and "values" in response.context["form"].errors

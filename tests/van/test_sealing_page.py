@@ -35,13 +35,13 @@ def test_a_sealed_secret_opens_with_the_clusters_key_and_its_plaintext_is_nowher
     assert response.status_code == 303, response.content.decode()[:3000]
     record = SealedSecretRecord.objects.get()
     assert (record.cluster, record.namespace, record.name, record.keys) == ("edge-eu", "payments", "db-credentials", ["password", "user"])
-    committed = ManagedFile.objects.get(path="addons/demo/sealed-secrets/secrets/edge-eu/payments--db-credentials.yaml")
+    committed = ManagedFile.objects.get(path="addons/demo/sealed-secrets/secrets/edge-eu/payments.db-credentials.yaml")
     sealed = yaml.safe_load(committed.content)
     assert validate_object(sealed) == []
     assert unseal(edge_keys[0], sealed) == {"password": PLAIN.encode(), "user": b"payments"}
     with pytest.raises(Exception):
         unseal(hub_keys[0] if hub_keys[0] is not edge_keys[0] else None, sealed)  # another cluster's key opens nothing
-    syncer = yaml.safe_load(ManagedFile.objects.get(path="addons/demo/sealed-secrets/secrets.yaml").content)
+    syncer = yaml.safe_load(ManagedFile.objects.get(path="addons/demo/sealed-secrets/argocd/secrets.yaml").content)
     assert validate_object(syncer) == []
     assert syncer["spec"]["generators"][0]["git"]["directories"] == [{"path": "addons/demo/sealed-secrets/secrets/*"}]
     assert syncer["spec"]["template"]["spec"]["destination"] == {"name": "{{.path.basename}}"}
@@ -89,3 +89,14 @@ def test_a_secret_for_a_dev_cluster_does_not_wait_for_a_prod_edges_approval(van_
                                        name=f"db-{cluster}", scope="strict", data={"k": "v"})
         latest = ChangeSet.objects.filter(owner_id=installation.pk, owner_type__model="addoninstallation").latest("pk")
         assert latest.environment.slug == env, (cluster, latest.environment.slug)
+
+
+def test_two_secrets_never_share_a_file(van_world, django_capture_on_commit_callbacks):
+    world, van, *_ = van_world
+    installation = van.addons.get(slug="sealed-secrets")
+    for namespace, name in (("a--b", "c"), ("a", "b--c"), ("a", "b.c"), ("a-b", "c")):
+        with django_capture_on_commit_callbacks(execute=True):
+            addon_services.secret_seal(actor=world.alice, installation=installation, cluster="edge-eu", namespace=namespace,
+                                       name=name, scope="strict", data={"k": "v"})
+    assert len(files_under_secrets := ManagedFile.objects.filter(path__startswith="addons/demo/sealed-secrets/secrets/")) == 4, \
+        list(files_under_secrets.values_list("path", flat=True))
