@@ -7,6 +7,8 @@ which the VAN renders while it has an add-on turned on.
 """
 from __future__ import annotations
 
+import json
+
 from addons.registry import AddOnDefinition, Source
 from van.labels import Requirement, Selector, tag_parse
 from van.rendering.placement import cluster_labels
@@ -261,3 +263,67 @@ def grafana_datasources(van: VanSpec, prometheus: AddOnDefinition) -> dict:
                         "access": "proxy", "url": url, "isDefault": cluster.name == van.hub.name,
                         "jsonData": {"timeInterval": "30s"}})
     return {"datasources.yaml": {"apiVersion": 1, "datasources": sources}} if sources else {}
+
+
+# --- K8sGPT: one analyser per cluster, on the hub, reading its cluster through the VAN ----------------------------
+
+K8SGPT_API_KEY_SECRET, K8SGPT_API_KEY = "k8sgpt-ai", "api-key"
+
+
+def k8sgpt_namespace(cluster: str) -> str:
+    return f"k8sgpt-{cluster}"[:63].rstrip("-")
+
+
+def edge_kubeconfig(van: VanSpec, edge: ClusterSpec) -> str:
+    """A kubeconfig reaching ``edge``'s API at its VAN listener on the hub, verifying the edge API server's own name,
+    with the edge's credentials (what ArgoCD's cluster Secret holds, in kubeconfig form)."""
+    api = van.edge_api(edge)
+    creds = edge.credentials
+    cluster: dict = {"server": api.server}
+    if creds.insecure:
+        cluster["insecure-skip-tls-verify"] = True
+    else:
+        cluster["tls-server-name"] = api.server_name
+        if creds.ca_data:
+            cluster["certificate-authority-data"] = creds.ca_data
+    user: dict = {}
+    if creds.bearer_token:
+        user["token"] = creds.bearer_token
+    if creds.cert_data and creds.key_data:
+        user |= {"client-certificate-data": creds.cert_data, "client-key-data": creds.key_data}
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": edge.name,
+              "clusters": [{"name": edge.name, "cluster": cluster}], "users": [{"name": edge.name, "user": user}],
+              "contexts": [{"name": edge.name, "context": {"cluster": edge.name, "user": edge.name}}]}
+    return json.dumps(config, sort_keys=True)
+
+
+def k8sgpt_objects(van: VanSpec, settings: dict, *, sealer) -> dict[str, dict]:
+    """Per cluster of the VAN, on the hub: its namespace, its K8sGPT analyser and (for an edge) the kubeconfig it
+    reads the edge with, sealed for the hub's controller. File names under the add-on's ``analysers/``."""
+    from van.rendering.render import _cert
+
+    out: dict[str, dict] = {}
+    ai: dict = {"enabled": True, "backend": settings["backend"], "model": settings["model"],
+                "anonymized": bool(settings.get("anonymize", True))}
+    if settings.get("base_url"):
+        ai["baseUrl"] = settings["base_url"]
+    if settings["backend"] == "openai":
+        ai["secret"] = {"name": K8SGPT_API_KEY_SECRET, "key": K8SGPT_API_KEY}
+    for cluster in van.clusters:
+        namespace = k8sgpt_namespace(cluster.name)
+        labels = {LABEL_VAN: van.name, LABEL_ADDON: "k8sgpt", LABEL_CLUSTER: cluster.name, LABEL_MANAGED_BY: "wayline"}
+        out[f"analysers/{cluster.name}/namespace.yaml"] = {
+            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}}
+        spec: dict = {"ai": dict(ai), "version": settings["analyser_version"], "noCache": False}
+        if cluster.name != van.hub.name:
+            if cluster.credentials is None:
+                continue  # no way to read it: the VAN's own render says so (an edge needs credentials)
+            sealed = sealer.sealed_secret(
+                _cert(van.hub, purpose=f"the K8sGPT kubeconfig of cluster {cluster.name!r}"), name="kubeconfig",
+                namespace=namespace, data={"kubeconfig": edge_kubeconfig(van, cluster)}, labels=labels)
+            out[f"analysers/{cluster.name}/kubeconfig.yaml"] = sealed
+            spec["kubeconfig"] = {"name": "kubeconfig", "key": "kubeconfig"}
+        out[f"analysers/{cluster.name}/k8sgpt.yaml"] = {
+            "apiVersion": "core.k8sgpt.ai/v1alpha1", "kind": "K8sGPT",
+            "metadata": {"name": "k8sgpt", "namespace": namespace, "labels": labels}, "spec": spec}
+    return out

@@ -11,10 +11,11 @@ from addons import grafana
 from addons.models import AddonInstallation, CustomAddon, DashboardPin, SealedSecretRecord
 from addons.registry import DefinitionError, addon_get, builtins, definition_parse, definitions, missing_needs
 from addons.rendering import (
-    ARGOCD_FOLDER, addon_render, grafana_datasources, local_applicationset, per_cluster_folders_applicationset, placed_clusters,
+    ARGOCD_FOLDER, addon_render, grafana_datasources, k8sgpt_objects, local_applicationset,
+    per_cluster_folders_applicationset, placed_clusters,
     prometheus_van_objects, sealed_secrets_applicationset,
 )
-from van.rendering.render import dump
+from van.rendering.render import RenderError, dump
 from portal.services import audit_record
 from portal.validators import grafana_url_validator
 
@@ -143,6 +144,17 @@ def installation_render_files(*, installation: AddonInstallation, spec=None) -> 
 
         files[f"{root}{ARGOCD_FOLDER}/dashboards.yaml"] = dump(local_applicationset(spec, definition, "dashboards", f"{root}dashboards"))
         files.update({root + name: dump(obj) for name, obj in dashboard_configmaps(namespace=definition.namespace).items()})
+    if installation.slug == "k8sgpt":  # one analyser per cluster, on the hub, reading it through the VAN
+        from van.services import sealer_for_render
+
+        sealer, persist = sealer_for_render()
+        try:
+            analysers = k8sgpt_objects(spec, settings, sealer=sealer)
+        except RenderError as exc:
+            raise ValidationError({"slug": f"add-on k8sgpt: {exc}"}) from None
+        persist()
+        files[f"{root}{ARGOCD_FOLDER}/analysers.yaml"] = dump(local_applicationset(spec, definition, "analysers", f"{root}analysers"))
+        files.update({root + name: dump(obj) for name, obj in analysers.items()})
     if installation.slug == "sealed-secrets":
         # What syncs each cluster's sealed Secrets to it (always: a git directory generator with no folder yet
         # makes nothing, so sealing the first Secret touches that cluster alone), and the Secrets.

@@ -42,7 +42,8 @@ def test_the_six_built_ins_are_data_and_all_on_by_default():
     assert sorted(p.stem for p in DEFINITIONS_DIR.glob("*.yaml")) == sorted(found)
     assert all(d.default_enabled for d in found.values())
     where = {slug: d.placement for slug, d in found.items()}
-    assert where == {"prometheus": "every-cluster", "k8sgpt": "every-cluster", "sealed-secrets": "every-cluster",
+    # K8sGPT runs on the hub and reads each cluster through the VAN (docs/addons.md, docs/live-status.md)
+    assert where == {"prometheus": "every-cluster", "k8sgpt": "hub", "sealed-secrets": "every-cluster",
                      "grafana": "hub", "argo-workflows": "hub", "crossplane": "hub"}
     assert {s.name for s in found["argo-workflows"].sources} == {"argo-workflows", "argo-events"}
     for definition in found.values():

@@ -21,7 +21,7 @@ from portal.sealing import Sealer
 from tests.van.test_rendering import argocd_generate
 from van.rendering import van_render
 
-WHERE = {"prometheus": "every", "k8sgpt": "every", "sealed-secrets": "every",
+WHERE = {"prometheus": "every", "k8sgpt": "hub", "sealed-secrets": "every",
          "grafana": "hub", "argo-workflows": "hub", "crossplane": "hub"}
 
 
@@ -494,3 +494,43 @@ def test_each_edges_prometheus_reaches_the_hubs_grafana_over_the_van(van_world):
     assert urls == {"prometheus-hub": "http://kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090",
                     "prometheus-edge-eu": f"http://{key}.skupper.svc.cluster.local:9090"}
     assert [s["isDefault"] for s in sources].count(True) == 1
+
+
+# --- K8sGPT: an analyser per cluster on the hub, reading it over the VAN ---------------------------------------------
+
+
+@pytest.mark.conformance
+@pytestmark_db
+def test_k8sgpt_analyses_every_cluster_from_the_hub_through_the_van(van_world, hub_keys, svc, committing):
+    import json as json_
+
+    from tests.van.kubeseal_reference import unseal
+    from van.rendering.spec import edge_api
+
+    world, van, hub, eu, *_ = van_world
+    files = {p: yaml.safe_load(t) for p, t in files_under("addons/demo/k8sgpt/").items()}
+    analysers = {p: d for p, d in files.items() if d["kind"] == "K8sGPT"}
+    assert sorted(d["metadata"]["namespace"] for d in analysers.values()) == ["k8sgpt-edge-eu", "k8sgpt-hub"]
+    for doc in files.values():
+        if doc["kind"] != "Namespace":  # core Kubernetes, no CRD
+            assert validate_object(doc) == [], doc["kind"]
+    edge = files["addons/demo/k8sgpt/analysers/edge-eu/k8sgpt.yaml"]["spec"]
+    assert edge["kubeconfig"] == {"name": "kubeconfig", "key": "kubeconfig"}
+    assert edge["ai"] == {"enabled": True, "backend": "openai", "model": "gpt-4o-mini", "anonymized": True,
+                          "secret": {"name": "k8sgpt-ai", "key": "api-key"}}
+    assert "kubeconfig" not in files["addons/demo/k8sgpt/analysers/hub/k8sgpt.yaml"]["spec"]  # the hub reads itself
+    sealed = files["addons/demo/k8sgpt/analysers/edge-eu/kubeconfig.yaml"]
+    config = json_.loads(unseal(hub_keys[0], sealed)["kubeconfig"])
+    api = edge_api(van="demo", cluster="edge-eu", api_url=eu.api_url, skupper_namespace="skupper")
+    assert config["clusters"][0]["cluster"] == {"server": api.server, "tls-server-name": "edge-eu.example.net"}
+    assert config["users"][0]["user"]["token"].startswith("edge-") and "token" not in files_under("addons/demo/k8sgpt/")[
+        "addons/demo/k8sgpt/analysers/edge-eu/kubeconfig.yaml"].replace("kubeconfig", "")
+    k8sgpt = van.addons.get(slug="k8sgpt")
+    count = ChangeSet.objects.filter(owner_id=k8sgpt.pk, owner_type__model="addoninstallation").count()
+    svc.van_update(actor=world.alice, obj=van, description="unrelated")  # re-rendered, sealed the same: no change
+    assert ChangeSet.objects.filter(owner_id=k8sgpt.pk, owner_type__model="addoninstallation").count() == count
+    committing(addon_services.addon_settings_set, actor=world.alice, installation=k8sgpt,
+               settings={"backend": "localai", "model": "llama3", "base_url": "http://localai.localai.svc:8080/v1"})
+    edge = yaml.safe_load(files_under("addons/demo/k8sgpt/")["addons/demo/k8sgpt/analysers/edge-eu/k8sgpt.yaml"])["spec"]
+    assert edge["ai"] == {"enabled": True, "backend": "localai", "model": "llama3", "anonymized": True,
+                          "baseUrl": "http://localai.localai.svc:8080/v1"}
