@@ -2,6 +2,7 @@
 views through ``get_permitted_object_or_404``); these validate what comes from outside and record an audit row."""
 from __future__ import annotations
 
+import json
 import logging
 
 from django.core.exceptions import ValidationError
@@ -416,3 +417,76 @@ def secret_seal(*, actor, installation: AddonInstallation, cluster: str, namespa
                           "scope": scope, "keys": record.keys})
     _republish(actor=actor, installation=installation, message=f"seal {namespace}/{name} for {cluster}")
     return record
+
+
+# --- upgrading a tool: a reviewed version change, its diff shown before it is proposed --------------------------------
+
+
+def _tool_definition(custom: CustomAddon, *, version: str, values) -> dict:
+    data = json.loads(json.dumps(custom.definition))
+    source = data["sources"][0]
+    kind = "helm" if "helm" in source else "git"
+    source[kind]["version" if kind == "helm" else "revision"] = (version or "").strip()
+    if values:
+        source["values"] = values
+    else:
+        source.pop("values", None)
+    return data
+
+
+def _tool_check(data: dict) -> None:
+    try:
+        definition_parse(data, "the tool")
+    except DefinitionError as exc:
+        where = str(exc).removeprefix("the tool: ")
+        field = "version" if ".version" in where or ".revision" in where else "values" if ".values" in where else "__all__"
+        raise ValidationError({field: where}) from None
+
+
+def custom_addon_upgrade_preview(*, user, custom: CustomAddon, version: str, values=None) -> list[dict]:
+    """What upgrading ``custom`` would change, per VAN where it is on and ``user`` may see the VAN: the unified diff
+    of each file (nothing is written). Refused like the upgrade itself (``ValidationError`` on the field)."""
+    import difflib
+
+    from portal.gitops.services import with_generated_header
+    from van.selectors import van_spec
+
+    data = _tool_definition(custom, version=version, values=values)
+    _tool_check(data)
+    new = definition_parse(data, "the tool")
+    out = []
+    installations = AddonInstallation.objects.restrict(user, "view").filter(slug=custom.slug, enabled=True).select_related("van")
+    for installation in installations.order_by("van__name"):
+        try:
+            spec = van_spec(van=installation.van, apps=[], rules=[])
+        except ValueError:
+            continue
+        try:
+            old = installation_render_files(installation=installation, spec=spec)
+        except ValidationError:
+            old = {}
+        settings = new.settings_clean(installation.settings)[0]
+        after = {p: with_generated_header(p, t) for p, t in addon_render(spec, new, settings).items()}
+        diff = []
+        for path in sorted(set(old) | set(after)):
+            if old.get(path) != after.get(path):
+                diff += difflib.unified_diff((old.get(path) or "").splitlines(keepends=True),
+                                             (after.get(path) or "").splitlines(keepends=True), f"a/{path}", f"b/{path}")
+        out.append({"van": installation.van.name, "diff": "".join(diff)})
+    return out
+
+
+@transaction.atomic
+def custom_addon_upgrade(*, actor, obj: CustomAddon, version: str, values=None) -> CustomAddon:
+    """Pin ``obj`` to another version (and values): every VAN where it is on gets a change set of its own, through
+    that add-on's approval (a Prod cluster waits)."""
+    data = _tool_definition(obj, version=version, values=values)
+    _tool_check(data)
+    before = obj.definition["sources"][0]
+    obj.definition = data
+    obj.save(update_fields=["definition", "updated"])
+    audit_record(actor=actor, action="addons.custom.upgrade", obj=obj,
+                 changes={"slug": obj.slug, "from": (before.get("helm") or before.get("git") or {}), "to": version})
+    for installation in AddonInstallation.objects.filter(slug=obj.slug, enabled=True).select_related("van", "van__repo"):
+        _republish(actor=actor, installation=installation, message=f"upgrade {obj.slug} to {version}")
+    return obj

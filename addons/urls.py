@@ -7,6 +7,7 @@ app_name = "addons"
 urlpatterns = [
     path("addons/", views.AddOnListView.as_view(), name="addon_list"),
     path("addons/new/", views.CustomAddonAddView.as_view(), name="custom_addon_add"),
+    path("addons/<slug:slug>/upgrade/", views.CustomAddonUpgradeView.as_view(), name="custom_addon_upgrade"),
     path("vans/<int:pk>/addons/", views.VanAddonsView.as_view(), name="van_addons"),
     path("vans/<int:pk>/addons/<slug:slug>/add/", views.VanAddonAddView.as_view(), name="van_addon_add"),
     path("addons/installations/<int:pk>/enable/", views.AddonEnableView.as_view(), name="addon_enable"),

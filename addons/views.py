@@ -17,7 +17,9 @@ from portal.views.generic import ObjectActionView, ObjectDetailView, ObjectEditV
 
 class AddOnListView(LoginRequiredMixin, View):
     def get(self, request):
-        return render(request, "addons/addon_list.html", {"addons": list(definitions().values()),
+        from addons.registry import builtins
+
+        return render(request, "addons/addon_list.html", {"addons": list(definitions().values()), "builtin_slugs": set(builtins()),
                                                           "can_add": CustomAddon.creatable_by(request.user)})
 
 
@@ -60,6 +62,48 @@ class CustomAddonForm(forms.Form):
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"only JSON values (quote dates and times): {exc}") from None
         return values
+
+
+class ToolUpgradeForm(forms.Form):
+    version = forms.CharField(max_length=60, help_text="Helm: an exact chart version. Git: a full commit or a version tag.")
+    values = CustomAddonForm.base_fields["values"]
+    clean_values = CustomAddonForm.clean_values
+
+
+class CustomAddonUpgradeView(LoginRequiredMixin, View):
+    """Upgrade a tool ops added (platform admins): *Preview* shows, per VAN where it is on, the diff of its files
+    (a dry run, checked like the upgrade); *Upgrade* proposes them, one change set per VAN."""
+
+    def _tool(self, request, slug):
+        return get_permitted_object_or_404(CustomAddon.objects.restrict(request.user, "view"), request.user, "change", slug=slug)
+
+    def _render(self, request, tool, form, preview=None, status=200):
+        return render(request, "addons/tool_upgrade.html", {"object": tool, "form": form, "preview": preview}, status=status)
+
+    def get(self, request, slug):
+        import yaml
+
+        tool = self._tool(request, slug)
+        source = tool.definition["sources"][0]
+        pinned = (source.get("helm") or {}).get("version") or (source.get("git") or {}).get("revision", "")
+        values = yaml.safe_dump(source["values"], sort_keys=False) if source.get("values") else ""
+        return self._render(request, tool, ToolUpgradeForm(initial={"version": pinned, "values": values}))
+
+    def post(self, request, slug):
+        tool = self._tool(request, slug)
+        form = ToolUpgradeForm(request.POST)
+        if form.is_valid():
+            try:
+                if request.POST.get("_preview"):
+                    preview = services.custom_addon_upgrade_preview(user=request.user, custom=tool, **form.cleaned_data)
+                    return self._render(request, tool, form, preview=preview)
+                services.custom_addon_upgrade(actor=request.user, obj=tool, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, f"{tool.slug} pinned to {form.cleaned_data['version']}: a change set per VAN where it is on.")
+                return redirect(tool.get_absolute_url())
+        return self._render(request, tool, form, status=400)
 
 
 class CustomAddonAddView(ObjectEditView):

@@ -105,6 +105,7 @@ ROUTE_KWARGS = {
     "addons:addon_disable": lambda s: {"pk": s.addon(PRIVATE).pk},
     "addons:addon_settings": lambda s: {"pk": s.addon(PRIVATE).pk},
     "addons:van_addon_add": lambda s: {"pk": s.van(PRIVATE).pk, "slug": "crossplane"},
+    "addons:custom_addon_upgrade": lambda s: {"slug": s.custom_addon().slug},
     "addons:secret_seal": lambda s: {"pk": s.van(PRIVATE).addons.get(slug="sealed-secrets").pk},
     "addon-detail": lambda s: {"slug": "grafana"},
     "addon-installation-detail": lambda s: {"pk": s.addon(PRIVATE).pk},

@@ -671,6 +671,14 @@ ENDPOINTS: list[Endpoint] = [
     # --- pages: Grafana (add-ons)
     Endpoint("page-custom-addon-add", "page", "addons:custom_addon_add", "POST", PLATFORM_ADMIN, url=url("addons:custom_addon_add"),
              payload=lambda s, _: tool_data("new-tool"), state=count("addons.CustomAddon"), grow="custom_addon"),
+    Endpoint("page-custom-addon-upgrade", "page", "addons:custom_addon_upgrade", "POST", PLATFORM_ADMIN,
+             url=lambda s, _: reverse("addons:custom_addon_upgrade", kwargs={"slug": s.custom_addon().slug}),
+             payload=lambda s, _: {"version": "v1.1.0"}, state=lambda s, _: type(s.custom_addon()).objects.get(
+                 pk=s.custom_addon().pk).definition["sources"][0]["git"]["revision"], grow="custom_addon"),
+    Endpoint("page-custom-addon-upgrade-preview", "page", "addons:custom_addon_upgrade", "POST", PLATFORM_ADMIN, htmx=True,
+             url=lambda s, _: reverse("addons:custom_addon_upgrade", kwargs={"slug": s.custom_addon().slug}),
+             payload=lambda s, _: {"version": "v1.1.0", "_preview": "1"}, state=lambda s, _: type(s.custom_addon()).objects.get(
+                 pk=s.custom_addon().pk).definition["sources"][0]["git"]["revision"], grow="custom_addon"),
     Endpoint("page-van-addon-add", "page", "addons:van_addon_add", "POST", OWNED, target=Scenario.van,
              url=url("addons:van_addon_add", pk=pk, slug=lambda s, v: s.custom_addon().slug),
              state=lambda s, v: v.addons.filter(enabled=True).count(), grow=("van", "custom_addon")),

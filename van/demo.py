@@ -102,7 +102,21 @@ def seed(*, actor):
     _upgrade_once(*DEV_UPGRADE)
     _upgrade_once(*PROD_UPGRADE)
     _outside_edit_once(van)
+    _tool_once(actor)
     return actor
+
+
+def _tool_once(actor) -> None:
+    """A tool ops added from git (the white paper's Splunk), for clusters tagged logging: listed, off everywhere."""
+    from addons.models import CustomAddon
+    from addons.services import custom_addon_create
+
+    if actor is None or CustomAddon.objects.filter(slug="splunk").exists():
+        return
+    custom_addon_create(actor=actor, slug="splunk", name="Splunk Connect", summary="Ships the cluster's logs to Splunk.",
+                        upstream="https://github.com/splunk/splunk-connect-for-kubernetes", namespace="splunk",
+                        source_kind="git", repo_url="https://git.example.net/platform/splunk-connect.git",
+                        path="deploy/base", version="v1.5.3", placement="tagged", tags="logging")
 
 
 def _user(username: str):

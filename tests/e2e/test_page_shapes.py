@@ -130,6 +130,7 @@ def _objects(rejected):
         "van:van": [{"pk": van.pk}],
         "addons:grafana_settings": [{"pk": van.pk}],
         "addons:van_addons": [{"pk": van.pk}],
+        "addons:custom_addon_upgrade": [{"slug": "splunk"}],
         "addons:secret_seal": [{"pk": van.addons.get(slug="sealed-secrets").pk}],
         "addons:addon_settings": [{"pk": van.addons.get(slug="argo-workflows").pk}, {"pk": van.addons.get(slug="k8sgpt").pk}],
         "addons:dashboard_pick": [{"kind": "van", "pk": van.pk}],

@@ -10,7 +10,7 @@ from django.urls import reverse
 from addons import services as addon_services
 from addons.models import CustomAddon
 from addons.registry import addon_get
-from portal.gitops.models import ManagedFile
+from portal.gitops.models import ChangeSet, ManagedFile
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +183,29 @@ def test_values_a_tools_form_cannot_store_are_refused_on_the_field(van_world, cl
     client.force_login(world.admin)
     response = client.post(reverse("addons:custom_addon_add"), SPLUNK | {"values": "when: 2024-01-01\n"})
     assert response.status_code == 400 and "values" in response.context["form"].errors
+
+
+def test_upgrading_a_tool_shows_its_diff_first_then_proposes_it_per_van(van_world, svc, client, django_capture_on_commit_callbacks):
+    world, van, hub, eu, *_ = van_world
+    addon_services.custom_addon_create(actor=world.admin, **(SPLUNK | {"placement": "every-cluster", "tags": ""}))
+    with django_capture_on_commit_callbacks(execute=True):
+        addon_services.addon_add(actor=world.alice, van=van, slug="splunk")
+    url = reverse("addons:custom_addon_upgrade", kwargs={"slug": "splunk"})
+    client.force_login(world.alice)  # not a platform admin: sees the tool, may not upgrade it, nor preview it
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"version": "v1.6.0", "_preview": "1"}).status_code == 403
+    client.force_login(world.admin)
+    refused = client.post(url, {"version": "main", "_preview": "1"})
+    assert refused.status_code == 400 and "version" in refused.context["form"].errors
+    before = ChangeSet.objects.count()
+    response = client.post(url, {"version": "v1.6.0", "_preview": "1"})
+    page = response.content.decode()
+    assert response.status_code == 200, response.context["form"].errors
+    assert "VAN demo" in page and "-        targetRevision: v1.5.3\n+        targetRevision: v1.6.0" in page
+    assert ChangeSet.objects.count() == before and CustomAddon.objects.get().definition["sources"][0]["git"]["revision"] == "v1.5.3"
+    svc.cluster_update(actor=world.admin, obj=eu, environment="prod")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {"version": "v1.6.0"}).status_code == 302
+    latest = ChangeSet.objects.filter(owner_type__model="addoninstallation", owner_id=van.addons.get(slug="splunk").pk).latest("pk")
+    assert latest.message == "add-on splunk of VAN demo: upgrade splunk to v1.6.0" and latest.environment.slug == "prod"
+    assert latest.status == "awaiting_approval"
