@@ -156,3 +156,47 @@ class SealedSecretRecord(PortalModel):
     def path(self) -> str:
         # a namespace has no dot: "<namespace>.<name>" names one Secret only
         return f"{self.installation.gitops_root()}secrets/{self.cluster}/{self.namespace}.{self.name}.yaml"
+
+
+class InfraClaim(GitOpsOwner, PortalModel):
+    """Infrastructure declared from the portal (a managed cluster: node count and size), reconciled by Crossplane on
+    the VAN's hub through provider-terraform. Committed by the claim itself under ``claims/<van>/<name>/``; a change
+    to a claim of a protected environment waits for approval like any Prod change. Rights follow the VAN."""
+
+    permission_parent = "van"
+    NODE_SIZES = ("small", "medium", "large")
+
+    van = models.ForeignKey("van.Van", on_delete=models.CASCADE, related_name="claims")
+    name = models.CharField(max_length=40)
+    environment = models.CharField(max_length=40, help_text="Whose approval policy governs changes to it (e.g. prod).")
+    node_count = models.PositiveIntegerField()
+    node_size = models.CharField(max_length=10)
+
+    class Meta:
+        ordering = ["van", "name"]
+        constraints = [models.UniqueConstraint(fields=["van", "name"], name="unique_claim_per_van")]
+        verbose_name = "infrastructure claim"
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.van.name}" if self.van_id else self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("addons:van_claims", kwargs={"pk": self.van_id})
+
+    @property
+    def owner_team(self):
+        return self.van.owner_team
+
+    def gitops_root(self) -> str:
+        return f"claims/{self.van.name}/{self.name}/"
+
+    def gitops_repo(self):
+        return self.van.repo
+
+    def gitops_environment(self, paths, hints=()) -> str:
+        from van.services import _most_protected
+
+        return _most_protected({self.environment, *hints})
+
+    def gitops_label(self) -> str:
+        return f"claim {self.name} of VAN {self.van.name}"

@@ -327,3 +327,53 @@ def k8sgpt_objects(van: VanSpec, settings: dict, *, sealer) -> dict[str, dict]:
             "apiVersion": "core.k8sgpt.ai/v1alpha1", "kind": "K8sGPT",
             "metadata": {"name": "k8sgpt", "namespace": namespace, "labels": labels}, "spec": spec}
     return out
+
+
+# --- Crossplane: infrastructure claims, reconciled on the hub by provider-terraform ------------------------------
+
+CLAIMS_ROOT = "claims"
+
+
+def claim_workspace(*, van: str, name: str, environment: str, node_count: int, node_size: str, module: str) -> dict:
+    """The provider-terraform Workspace of one claim: the ops' pinned module with the claim's values. Crossplane
+    applies it and keeps applying it, so a change made in a cloud console is reverted. Deleting the claim orphans
+    the infrastructure (never destroys it unasked)."""
+    return {
+        "apiVersion": "tf.upbound.io/v1beta1", "kind": "Workspace",
+        "metadata": {"name": f"{van}.{name}", "labels": {LABEL_VAN: van, LABEL_ADDON: "crossplane", LABEL_MANAGED_BY: "wayline",
+                                                         LABEL_ENVIRONMENT: environment}},
+        "spec": {
+            "deletionPolicy": "Orphan",
+            "providerConfigRef": {"name": "default"},
+            "forProvider": {"source": "Remote", "module": module,
+                            "vars": [{"key": "name", "value": name}, {"key": "node_count", "value": str(node_count)},
+                                     {"key": "node_size", "value": node_size}]},
+        },
+    }
+
+
+def claims_applicationset(van: VanSpec) -> dict:
+    """On the hub (where Crossplane runs): one Application per claim folder ``claims/<van>/<name>/``."""
+    claim = "{{.path.basename}}"
+    return {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+        "metadata": {"name": f"addon.{van.name}.crossplane.claims", "namespace": van.argocd_namespace,
+                     "labels": {LABEL_VAN: van.name, LABEL_ADDON: "crossplane", LABEL_MANAGED_BY: "wayline"}},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"git": {"repoURL": _literal(van.repo_url), "revision": _literal(van.repo_revision),
+                                    "directories": [{"path": f"{CLAIMS_ROOT}/{van.name}/*"}]}}],
+            "syncPolicy": dict(APPSET_SYNC_POLICY),
+            "template": {
+                "metadata": {"name": f"{van.name}.claim.{claim}", "labels": {LABEL_VAN: van.name, LABEL_ADDON: "crossplane"}},
+                "spec": {
+                    "project": van.project,
+                    "source": {"repoURL": _literal(van.repo_url), "targetRevision": _literal(van.repo_revision),
+                               "path": "{{.path.path}}"},
+                    "destination": {"server": "https://kubernetes.default.svc"},
+                    "syncPolicy": {"automated": {"prune": False, "selfHeal": True, "allowEmpty": False}},
+                },
+            },
+        },
+    }

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from addons import grafana
-from addons.models import AddonInstallation, CustomAddon, DashboardPin, SealedSecretRecord
+from addons.models import AddonInstallation, CustomAddon, DashboardPin, InfraClaim, SealedSecretRecord
 from addons.registry import DefinitionError, addon_get, builtins, definition_parse, definitions, missing_needs
 from addons.rendering import (
-    ARGOCD_FOLDER, addon_render, grafana_datasources, k8sgpt_objects, local_applicationset,
+    ARGOCD_FOLDER, addon_render, claim_workspace, claims_applicationset, grafana_datasources, k8sgpt_objects, local_applicationset,
     per_cluster_folders_applicationset, placed_clusters,
     prometheus_van_objects, sealed_secrets_applicationset,
 )
@@ -156,6 +156,8 @@ def installation_render_files(*, installation: AddonInstallation, spec=None) -> 
         persist()
         files[f"{root}{ARGOCD_FOLDER}/analysers.yaml"] = dump(local_applicationset(spec, definition, "analysers", f"{root}analysers"))
         files.update({root + name: dump(obj) for name, obj in analysers.items()})
+    if installation.slug == "crossplane":  # the VAN's infrastructure claims, applied on the hub
+        files[f"{root}{ARGOCD_FOLDER}/claims.yaml"] = dump(claims_applicationset(spec))
     if installation.slug == "sealed-secrets":
         # What syncs each cluster's sealed Secrets to it (always: a git directory generator with no folder yet
         # makes nothing, so sealing the first Secret touches that cluster alone), and the Secrets.
@@ -489,4 +491,77 @@ def custom_addon_upgrade(*, actor, obj: CustomAddon, version: str, values=None) 
                  changes={"slug": obj.slug, "from": (before.get("helm") or before.get("git") or {}), "to": version})
     for installation in AddonInstallation.objects.filter(slug=obj.slug, enabled=True).select_related("van", "van__repo"):
         _republish(actor=actor, installation=installation, message=f"upgrade {obj.slug} to {version}")
+    return obj
+
+
+# --- infrastructure claims ------------------------------------------------------------------------------------------
+
+
+def _claim_clean(*, van, environment: str, node_count, node_size: str) -> str:
+    """The Crossplane add-on's cluster module, once the claim's fields hold; field errors otherwise."""
+    from portal.gitops.models import Environment
+
+    errors = {}
+    if not Environment.objects.filter(slug=environment).exists():
+        errors["environment"] = f"environment: no environment {environment!r}"
+    if not isinstance(node_count, int) or isinstance(node_count, bool) or not 1 <= node_count <= 100:
+        errors["node_count"] = "node count: a whole number from 1 to 100"
+    if node_size not in InfraClaim.NODE_SIZES:
+        errors["node_size"] = f"node size: one of {', '.join(InfraClaim.NODE_SIZES)}"
+    crossplane = AddonInstallation.objects.filter(van=van, slug="crossplane", enabled=True).first()
+    module = (crossplane.settings.get("cluster_module") or "") if crossplane else ""
+    if crossplane is None:
+        errors["__all__"] = "Crossplane is off on this VAN: turn it on first (its add-ons page)"
+    elif not module:
+        errors["__all__"] = ("Crossplane has no cluster module yet: set the Terraform module claims apply in its "
+                             "settings (its add-ons page)")
+    if errors:
+        raise ValidationError(errors)
+    return module
+
+
+def _claim_publish(*, actor, claim: InfraClaim, module: str, message: str):
+    from portal.gitops.services import files_to_change, gitops_default_repo, propose_change, with_generated_header
+
+    workspace = claim_workspace(van=claim.van.name, name=claim.name, environment=claim.environment,
+                                node_count=claim.node_count, node_size=claim.node_size, module=module)
+    path = f"{claim.gitops_root()}workspace.yaml"
+    files = {path: with_generated_header(path, dump(workspace))}
+    to_write, to_delete = files_to_change(repo=claim.van.repo or gitops_default_repo(), root=claim.gitops_root(), files=files)
+    if to_write or to_delete:
+        return propose_change(actor=actor, owner=claim, files_to_write=to_write, files_to_delete=to_delete,
+                              message=f"{claim.gitops_label()}: {message}")
+    return None
+
+
+@transaction.atomic
+def claim_create(*, actor, van, name: str, environment: str, node_count: int, node_size: str) -> InfraClaim:
+    """Declare infrastructure for ``van`` (a cluster: node count and size); committed through a change set the
+    claim owns, approved as its environment says."""
+    from van.labels import dns_label_errors
+
+    name = (name or "").strip()
+    if problems := dns_label_errors(name, what="name"):
+        raise ValidationError({"name": problems})
+    if InfraClaim.objects.filter(van=van, name=name).exists():
+        raise ValidationError({"name": f"name: VAN {van.name} has a claim {name!r} already"})
+    module = _claim_clean(van=van, environment=environment, node_count=node_count, node_size=node_size)
+    claim = InfraClaim.objects.create(van=van, name=name, environment=environment, node_count=node_count, node_size=node_size)
+    audit_record(actor=actor, action="addons.claim.create", obj=claim, team=van.owner_team,
+                 changes={"van": van.name, "name": name, "environment": environment, "node_count": node_count,
+                          "node_size": node_size})
+    _claim_publish(actor=actor, claim=claim, module=module, message="create")
+    return claim
+
+
+@transaction.atomic
+def claim_update(*, actor, obj: InfraClaim, node_count: int, node_size: str) -> InfraClaim:
+    """Change a claim's desired values (a Prod claim's change waits for approval)."""
+    module = _claim_clean(van=obj.van, environment=obj.environment, node_count=node_count, node_size=node_size)
+    changes = {k: [getattr(obj, k), v] for k, v in (("node_count", node_count), ("node_size", node_size)) if getattr(obj, k) != v}
+    obj.node_count, obj.node_size = node_count, node_size
+    obj.save(update_fields=["node_count", "node_size", "updated"])
+    audit_record(actor=actor, action="addons.claim.update", obj=obj, team=obj.van.owner_team, changes=changes)
+    text = ", ".join(f"{k.replace('_', ' ')} {a} -> {b}" for k, (a, b) in changes.items()) or "no change"
+    _claim_publish(actor=actor, claim=obj, module=module, message=text)
     return obj

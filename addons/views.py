@@ -12,7 +12,9 @@ from addons import grafana, selectors, services
 from addons.models import CustomAddon, DashboardPin
 from addons.registry import definitions
 from portal.forms import apply_validation_error
-from portal.views.generic import ObjectActionView, ObjectDetailView, ObjectEditView, get_permitted_object_or_404
+from portal.views.generic import (
+    ObjectActionView, ObjectDetailView, ObjectEditView, get_permitted_object_or_404, get_restricted_object_or_404,
+)
 
 
 class AddOnListView(LoginRequiredMixin, View):
@@ -304,6 +306,87 @@ class SecretSealView(LoginRequiredMixin, View):
                 response.status_code = 303
                 return response
         return self._render(request, installation, form, status=400)
+
+
+class ClaimForm(forms.Form):
+    name = forms.CharField(max_length=40, help_text="A DNS label: names the claim's folder claims/<van>/<name>/.")
+    environment = forms.ChoiceField(help_text="Its approval policy: a Prod claim's changes wait for approval.")
+    node_count = forms.IntegerField(min_value=1, max_value=100)
+    node_size = forms.ChoiceField(choices=[(s, s) for s in ("small", "medium", "large")])
+
+    def __init__(self, *args, editing=False, **kwargs):
+        from portal.gitops.models import Environment
+
+        super().__init__(*args, **kwargs)
+        self.fields["environment"].choices = list(Environment.objects.order_by("order", "slug").values_list("slug", "name"))
+        if editing:  # a claim keeps its name and environment
+            del self.fields["name"], self.fields["environment"]
+
+
+class VanClaimsView(LoginRequiredMixin, View):
+    """A VAN's infrastructure claims: desired values (observed ones come with the hub's status) and a form to add
+    one. Seen by the VAN's readers; added by whoever may change the VAN."""
+
+    def _render(self, request, van, form, status=200):
+        from addons.models import InfraClaim
+        from portal.gitops.choices import ChangeSetStatus
+        from portal.gitops.models import ChangeSet
+
+        claims = list(InfraClaim.objects.filter(van=van).order_by("name"))
+        waiting = set(ChangeSet.objects.filter(owner_type__model="infraclaim", owner_id__in=[c.pk for c in claims],
+                                               status=ChangeSetStatus.AWAITING_APPROVAL).values_list("owner_id", flat=True))
+        can_change = type(van).objects.permits(request.user, "change", van)
+        return render(request, "addons/claims.html", {"object": van, "claims": claims, "waiting": waiting,
+                                                      "form": form if can_change else None}, status=status)
+
+    def get(self, request, pk):
+        from van.selectors import van_list
+
+        van = get_restricted_object_or_404(van_list(user=request.user), pk=pk)
+        return self._render(request, van, ClaimForm(initial={"node_count": 3, "node_size": "medium"}))
+
+    def post(self, request, pk):
+        van = _van(request, pk)
+        form = ClaimForm(request.POST)
+        if form.is_valid():
+            try:
+                claim = services.claim_create(actor=request.user, van=van, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, f"Claim {claim.name} proposed.")
+                response = redirect("addons:van_claims", pk=van.pk)
+                response.status_code = 303
+                return response
+        return self._render(request, van, form, status=400)
+
+
+class ClaimEditView(LoginRequiredMixin, View):
+    """Change a claim's node count or size (change on its VAN); a Prod claim's change waits for approval."""
+
+    def _claim(self, request, pk):
+        from addons.models import InfraClaim
+
+        return get_permitted_object_or_404(InfraClaim.objects.restrict(request.user, "view").select_related("van"),
+                                           request.user, "change", pk=pk)
+
+    def get(self, request, pk):
+        claim = self._claim(request, pk)
+        form = ClaimForm(editing=True, initial={"node_count": claim.node_count, "node_size": claim.node_size})
+        return render(request, "addons/claim_edit.html", {"object": claim, "form": form})
+
+    def post(self, request, pk):
+        claim = self._claim(request, pk)
+        form = ClaimForm(request.POST, editing=True)
+        if form.is_valid():
+            try:
+                services.claim_update(actor=request.user, obj=claim, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, f"Claim {claim.name}: the change is proposed.")
+                return redirect(claim.get_absolute_url())
+        return render(request, "addons/claim_edit.html", {"object": claim, "form": form}, status=400)
 
 
 # --- Grafana: a VAN's settings, and dashboards pinned to app, cluster and VAN pages ------------------------------

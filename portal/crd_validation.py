@@ -161,7 +161,7 @@ def crd_load(path: str) -> dict[str, CRDSchema]:
 def conformance_registry() -> dict[tuple[str, str], CRDSchema]:
     """(apiVersion, kind) -> schema for every CRD under ``../shared/conformance``."""
     registry = {}
-    for path in sorted(CONFORMANCE_DIR.glob("*/*.yaml")):
+    for path in sorted(CONFORMANCE_DIR.glob("**/*.yaml")):  # the providers' CRDs sit one folder deeper
         try:
             text = path.read_text()
         except OSError:

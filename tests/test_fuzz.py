@@ -106,6 +106,8 @@ ROUTE_KWARGS = {
     "addons:addon_settings": lambda s: {"pk": s.addon(PRIVATE).pk},
     "addons:van_addon_add": lambda s: {"pk": s.van(PRIVATE).pk, "slug": "crossplane"},
     "addons:custom_addon_upgrade": lambda s: {"slug": s.custom_addon().slug},
+    "addons:van_claims": lambda s: {"pk": s.van(PRIVATE).pk},
+    "addons:claim_edit": lambda s: {"pk": s.claim(PRIVATE).pk},
     "addons:secret_seal": lambda s: {"pk": s.van(PRIVATE).addons.get(slug="sealed-secrets").pk},
     "addon-detail": lambda s: {"slug": "grafana"},
     "addon-installation-detail": lambda s: {"pk": s.addon(PRIVATE).pk},

@@ -339,6 +339,28 @@ class Scenario:
             return van.addons.get(slug="sealed-secrets")
         return self._once(("sealing_addon", visibility), build)
 
+    def claim(self, visibility):
+        """A Dev cluster claim on the VAN of that visibility (its Crossplane given a module)."""
+        def build():
+            from addons import services as addons_services
+
+            van = self.crossplane_van(visibility)
+            return addons_services.claim_create(actor=self.admin, van=van, name=f"claim-{next(_seq)}", environment="dev",
+                                                node_count=2, node_size="small")
+        return self._once(("claim", visibility), build)
+
+    def crossplane_van(self, visibility):
+        """The VAN of that visibility, its Crossplane add-on given the module claims apply."""
+        def build():
+            from addons import services as addons_services
+
+            van = self.van(visibility)
+            crossplane = van.addons.get(slug="crossplane")
+            addons_services.addon_settings_set(actor=self.admin, installation=crossplane, settings={
+                "cluster_module": "git::https://git.example.net/platform/tf-cluster.git?ref=v1.2.0"})
+            return van
+        return self._once(("crossplane_van", visibility), build)
+
     def custom_addon(self, variant=None):
         """A tool ops added (Splunk-like, from git, for gpu clusters)."""
         def build():
@@ -679,6 +701,13 @@ ENDPOINTS: list[Endpoint] = [
              url=lambda s, _: reverse("addons:custom_addon_upgrade", kwargs={"slug": s.custom_addon().slug}),
              payload=lambda s, _: {"version": "v1.1.0", "_preview": "1"}, state=lambda s, _: type(s.custom_addon()).objects.get(
                  pk=s.custom_addon().pk).definition["sources"][0]["git"]["revision"], grow="custom_addon"),
+    Endpoint("page-claim-add", "page", "addons:van_claims", "POST", OWNED, target=Scenario.crossplane_van,
+             url=url("addons:van_claims", pk=pk), payload=lambda s, v: {"name": f"c-{next(_seq)}", "environment": "dev",
+                                                                      "node_count": "2", "node_size": "small"},
+             state=lambda s, v: v.claims.count(), grow="van"),
+    Endpoint("page-claim-edit", "page", "addons:claim_edit", "POST", OWNED, target=Scenario.claim,
+             url=url("addons:claim_edit", pk=pk), payload=lambda s, c: {"node_count": "7", "node_size": "large"},
+             state=fields("node_count", "node_size"), grow="van"),
     Endpoint("page-van-addon-add", "page", "addons:van_addon_add", "POST", OWNED, target=Scenario.van,
              url=url("addons:van_addon_add", pk=pk, slug=lambda s, v: s.custom_addon().slug),
              state=lambda s, v: v.addons.filter(enabled=True).count(), grow=("van", "custom_addon")),

@@ -103,7 +103,22 @@ def seed(*, actor):
     _upgrade_once(*PROD_UPGRADE)
     _outside_edit_once(van)
     _tool_once(actor)
+    _claim_once(actor, van)
     return actor
+
+
+DEMO_MODULE = "git::https://git.example.net/platform/tf-cluster.git?ref=v1.2.0"
+
+
+def _claim_once(actor, van) -> None:
+    """A Dev cluster claimed from the portal (Crossplane on the hub applies it), committed at once."""
+    from addons.models import InfraClaim
+    from addons.services import claim_create
+
+    if actor is None or InfraClaim.objects.filter(van=van).exists() or not van.addons.filter(slug="crossplane", enabled=True).exists():
+        return
+    claim_create(actor=actor, van=van, name="analytics-dev", environment="dev", node_count=3, node_size="medium")
+    _apply_now()
 
 
 def _tool_once(actor) -> None:
@@ -154,6 +169,12 @@ def _demo_van_create(actor, teams, platform) -> Van:
         if not DistributionRule.objects.filter(van=van, name=name).exists():
             services.rule_create(actor=actor, van=van, name=name, order=order, app_tags=app_tags, app_match=match,
                                  cluster_selector=selector, environments=envs, sync=sync)
+    # Crossplane's cluster module, set while the VAN cannot publish yet, so it lands with the rest of the demo.
+    from addons.services import addon_settings_set
+
+    crossplane = van.addons.filter(slug="crossplane").first()
+    if crossplane is not None:
+        addon_settings_set(actor=actor, installation=crossplane, settings=crossplane.settings | {"cluster_module": DEMO_MODULE})
     # Proposed by Wayline itself (no actor) so that the demo admin may approve it: nobody approves their own change.
     services.van_update(actor=None, obj=van, hub_host="skupper.hub-eu.example.net")
     return van

@@ -131,6 +131,8 @@ def _objects(rejected):
         "addons:grafana_settings": [{"pk": van.pk}],
         "addons:van_addons": [{"pk": van.pk}],
         "addons:custom_addon_upgrade": [{"slug": "splunk"}],
+        "addons:van_claims": [{"pk": van.pk}],
+        "addons:claim_edit": [{"pk": van.claims.order_by("pk").first().pk}],
         "addons:secret_seal": [{"pk": van.addons.get(slug="sealed-secrets").pk}],
         "addons:addon_settings": [{"pk": van.addons.get(slug="argo-workflows").pk}, {"pk": van.addons.get(slug="k8sgpt").pk}],
         "addons:dashboard_pick": [{"kind": "van", "pk": van.pk}],

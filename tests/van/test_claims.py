@@ -1,0 +1,97 @@
+"""Infrastructure claims: declared in the portal, committed by the claim (its own root), reconciled on the hub by
+Crossplane's provider-terraform; a Prod claim's change waits for approval; only the VAN's editors may claim."""
+from __future__ import annotations
+
+import pytest
+import yaml
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from addons import services as addon_services
+from addons.models import InfraClaim
+from portal.crd_validation import validate_object
+from portal.gitops.models import ChangeSet, ManagedFile
+
+pytestmark = pytest.mark.django_db
+
+MODULE = "git::https://git.example.net/platform/tf-cluster.git?ref=v1.2.0"
+
+
+@pytest.fixture
+def crossplane(van_world, django_capture_on_commit_callbacks):
+    world, van, *_ = van_world
+    installation = van.addons.get(slug="crossplane")
+    with django_capture_on_commit_callbacks(execute=True):
+        addon_services.addon_settings_set(actor=world.alice, installation=installation, settings={"cluster_module": MODULE})
+    return installation
+
+
+def latest(claim):
+    return ChangeSet.objects.filter(owner_type__model="infraclaim", owner_id=claim.pk).latest("pk")
+
+
+@pytest.mark.conformance
+def test_a_claim_is_a_workspace_the_hub_applies_and_a_prod_change_waits(van_world, crossplane, django_capture_on_commit_callbacks):
+    world, van, *_ = van_world
+    with django_capture_on_commit_callbacks(execute=True):
+        claim = addon_services.claim_create(actor=world.alice, van=van, name="shop-eu", environment="prod",
+                                            node_count=3, node_size="medium")
+    assert latest(claim).status == "awaiting_approval" and latest(claim).environment.slug == "prod"
+    (change,) = latest(claim).files.all()
+    workspace = yaml.safe_load(change.content)
+    assert change.path == "claims/demo/shop-eu/workspace.yaml" and validate_object(workspace) == []
+    assert workspace["spec"]["deletionPolicy"] == "Orphan" and workspace["spec"]["forProvider"]["module"] == MODULE
+    assert {v["key"]: v["value"] for v in workspace["spec"]["forProvider"]["vars"]} == {
+        "name": "shop-eu", "node_count": "3", "node_size": "medium"}
+    syncer = yaml.safe_load(ManagedFile.objects.get(path="addons/demo/crossplane/argocd/claims.yaml").content)
+    assert validate_object(syncer) == [] and syncer["spec"]["generators"][0]["git"]["directories"] == [{"path": "claims/demo/*"}]
+    with django_capture_on_commit_callbacks(execute=True):
+        addon_services.claim_update(actor=world.alice, obj=claim, node_count=5, node_size="medium")
+    waiting = latest(claim)
+    assert waiting.status == "awaiting_approval" and waiting.revision == 2  # one diff to review, updated in place
+    assert waiting.message.startswith("claim shop-eu of VAN demo: node count 3 -> 5")
+    with django_capture_on_commit_callbacks(execute=True):
+        dev = addon_services.claim_create(actor=world.alice, van=van, name="lab", environment="dev", node_count=1, node_size="small")
+    assert latest(dev).status == "applied"
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"name": "Not A Label"}, "name"), ({"environment": "mars"}, "environment"), ({"node_count": 0}, "node_count"),
+    ({"node_count": 101}, "node_count"), ({"node_size": "huge"}, "node_size"),
+])
+def test_bad_claims_are_refused_on_the_field(van_world, crossplane, changes, field):
+    world, van, *_ = van_world
+    fields = {"name": "shop", "environment": "dev", "node_count": 3, "node_size": "small"} | changes
+    with pytest.raises(ValidationError) as refused:
+        addon_services.claim_create(actor=world.alice, van=van, **fields)
+    assert field in refused.value.message_dict and not InfraClaim.objects.exists()
+
+
+def test_no_claim_without_crossplane_and_its_module(van_world):
+    world, van, *_ = van_world
+    with pytest.raises(ValidationError, match="no cluster module yet"):
+        addon_services.claim_create(actor=world.alice, van=van, name="shop", environment="dev", node_count=1, node_size="small")
+
+
+def test_the_page_shows_desired_against_not_observed_and_only_editors_claim(van_world, crossplane, client,
+                                                                           django_capture_on_commit_callbacks):
+    world, van, *_ = van_world
+    url = reverse("addons:van_claims", kwargs={"pk": van.pk})
+    client.force_login(world.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"name": "shop-eu", "environment": "prod", "node_count": "3", "node_size": "medium"})
+    assert response.status_code == 303
+    page = client.get(url).content.decode()
+    assert "not observed yet" in page and "waiting for approval" in page and 'id="claim-shop-eu"' in page
+    claim = InfraClaim.objects.get()
+    client.force_login(world.victor)  # sees the public VAN and its claims, may not claim or edit
+    page = client.get(url).content.decode()
+    assert 'id="claim-shop-eu"' in page and "Claim a cluster" not in page
+    assert client.post(url, {"name": "x", "environment": "dev", "node_count": "1", "node_size": "small"}).status_code == 403
+    assert client.post(reverse("addons:claim_edit", kwargs={"pk": claim.pk}), {"node_count": "9", "node_size": "large"}).status_code == 403
+    van.visibility = "private"
+    van.save()
+    client.force_login(world.bob)
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("addons:claim_edit", kwargs={"pk": claim.pk})).status_code == 404
+    assert InfraClaim.objects.get().node_count == 3
