@@ -95,3 +95,36 @@ def test_the_page_shows_desired_against_not_observed_and_only_editors_claim(van_
     assert client.get(url).status_code == 404
     assert client.get(reverse("addons:claim_edit", kwargs={"pk": claim.pk})).status_code == 404
     assert InfraClaim.objects.get().node_count == 3
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_claiming_a_prod_cluster_and_changing_its_node_count_waits_for_approval_in_the_browser(
+        van_world, live_server, page, client, django_capture_on_commit_callbacks):
+    from pathlib import Path
+
+    from playwright.sync_api import expect
+
+    world, van, *_ = van_world
+    with django_capture_on_commit_callbacks(execute=True):
+        addon_services.addon_settings_set(actor=world.alice, installation=van.addons.get(slug="crossplane"),
+                                          settings={"cluster_module": MODULE})
+    client.force_login(world.alice)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page.goto(live_server.url + reverse("addons:van_claims", kwargs={"pk": van.pk}))
+    page.locator("#id_name").fill("shop-eu")
+    page.locator("#id_environment").select_option("prod")
+    page.locator("#id_node_count").fill("3")
+    page.get_by_role("button", name="Propose").click()
+    row = page.locator("#claim-shop-eu")
+    expect(row).to_contain_text("waiting for approval")
+    expect(row).to_contain_text("not observed yet")
+    row.get_by_role("link", name="Edit").click()
+    page.locator("#id_node_count").fill("5")
+    page.get_by_role("button", name="Propose").click()
+    expect(page.locator("#claim-shop-eu")).to_contain_text("5")
+    expect(page.locator("#claim-shop-eu")).to_contain_text("waiting for approval")
+    artifacts = Path(__file__).resolve().parents[1] / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / "claims.png"), full_page=True)
+    assert latest(InfraClaim.objects.get()).status == "awaiting_approval"
