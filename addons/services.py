@@ -13,7 +13,7 @@ from addons.models import AddonInstallation, CustomAddon, DashboardPin, InfraCla
 from addons.registry import DefinitionError, addon_get, builtins, definition_parse, definitions, missing_needs
 from addons.rendering import (
     ARGOCD_FOLDER, addon_render, claim_workspace, claims_applicationset, grafana_datasources, k8sgpt_objects, local_applicationset,
-    per_cluster_folders_applicationset, placed_clusters,
+    per_cluster_folders_applicationset, placed_clusters, prometheus_routing_key,
     prometheus_van_objects, sealed_secrets_applicationset,
 )
 from van.rendering.render import RenderError, dump
@@ -104,12 +104,17 @@ def installation_environment(*, installation: AddonInstallation, paths=(), hints
         return SLUGS[-1]
     env_of = {c.name: c.environment for c in spec.clusters}
     placed = {c.environment for c in placed_clusters(spec, definition)}
-    secrets = f"{installation.gitops_root()}secrets/"
+    root = installation.gitops_root()
+    # Folders of one cluster's objects: a sealed Secret, a K8sGPT analyser (on the hub, reading that cluster), a
+    # Prometheus Connector; the hub's Listener for an edge's Prometheus is that edge's, like its kube-api Listener.
+    listeners = {f"{prometheus_routing_key(spec.name, e.name)}.yaml": e.name for e in spec.edges}
     touched = set(hints)
     for path in paths or ("",):
-        if path.startswith(secrets) and path.count("/") > secrets.count("/"):
-            cluster = path[len(secrets):].split("/")[0]
-            touched.add(env_of.get(cluster, SLUGS[-1]))  # a cluster gone from the VAN: the most protected
+        rest = path[len(root):].split("/") if path.startswith(root) else []
+        if len(rest) == 3 and rest[0] in ("secrets", "analysers", "van"):
+            cluster = listeners.get(rest[2], rest[1]) if rest[0] == "van" and rest[1] == spec.hub.name else rest[1]
+            # a cluster gone from the VAN: the environments the edit says it left (as the VAN's own files), else Prod
+            touched.update([env_of[cluster]] if cluster in env_of else (set(hints) or {SLUGS[-1]}))
         else:
             touched |= placed
     return _most_protected(touched or {spec.hub.environment})
@@ -168,7 +173,7 @@ def installation_render_files(*, installation: AddonInstallation, spec=None) -> 
     return {path: with_generated_header(path, text) for path, text in files.items()}
 
 
-def installation_publish(*, actor, installation: AddonInstallation, message: str, spec=None):
+def installation_publish(*, actor, installation: AddonInstallation, message: str, spec=None, environments=()):
     """Propose what the add-on's root must become (its files, or none when off); None when git already holds it.
     The installation owns the change: bounded to ``addons/<van>/<slug>/``, approved as its clusters' environments."""
     from portal.gitops.services import files_to_change, gitops_default_repo, propose_change
@@ -179,10 +184,10 @@ def installation_publish(*, actor, installation: AddonInstallation, message: str
     if not to_write and not to_delete:
         return None
     return propose_change(actor=actor, owner=installation, files_to_write=to_write, files_to_delete=to_delete,
-                          message=f"{installation.gitops_label()}: {message}")
+                          message=f"{installation.gitops_label()}: {message}", environment_hints=environments)
 
 
-def addons_publish(*, actor, van, message: str, spec=None) -> list:
+def addons_publish(*, actor, van, message: str, spec=None, environments=()) -> list:
     """Publish every add-on of ``van`` (called with the VAN's own publish); the change sets proposed."""
     from van.selectors import van_spec
 
@@ -192,7 +197,8 @@ def addons_publish(*, actor, van, message: str, spec=None) -> list:
         spec = van_spec(van=van, apps=[], rules=[])  # add-ons are placed by cluster labels only: once for all
     for installation in installations:
         try:
-            cs = installation_publish(actor=actor, installation=installation, message=message, spec=spec)
+            cs = installation_publish(actor=actor, installation=installation, message=message, spec=spec,
+                                      environments=environments)
         except ValidationError as exc:
             # One add-on that cannot render (settings a newer definition refuses, a tool's broken definition) is
             # left as git has it and shown on the VAN's add-ons page; it never blocks the VAN or the other add-ons.

@@ -340,7 +340,7 @@ def _publish_unless_blocked(*, actor, van: Van, message: str, environments=(), b
     if not blockers:
         from addons.services import addons_publish
 
-        addons_publish(actor=actor, van=van, message=message)  # each add-on its own change set, under its own root
+        addons_publish(actor=actor, van=van, message=message, environments=environments)  # each its own change set
     if (collected := _outcomes.get()) is not None:
         collected.append(PublishOutcome(van=van, changeset=changeset, blockers=tuple(blockers)))
     return changeset

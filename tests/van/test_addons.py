@@ -534,3 +534,17 @@ def test_k8sgpt_analyses_every_cluster_from_the_hub_through_the_van(van_world, h
     edge = yaml.safe_load(files_under("addons/demo/k8sgpt/")["addons/demo/k8sgpt/analysers/edge-eu/k8sgpt.yaml"])["spec"]
     assert edge["ai"] == {"enabled": True, "backend": "localai", "model": "llama3", "anonymized": True,
                           "baseUrl": "http://localai.localai.svc:8080/v1"}
+
+
+@pytestmark_db
+def test_what_an_add_on_keeps_for_one_cluster_is_approved_as_that_cluster(van_world, svc):
+    """A Prod edge's analyser (its credentials, on the hub) and its Prometheus listener wait for Prod approval, as the
+    VAN's own cluster Secret and kube-api listener for it do; the hub-only Grafana follows the (Dev) hub."""
+    world, van, hub, eu, us, app = van_world
+    svc.cluster_update(actor=world.admin, obj=us, environment="prod")
+    svc.van_edge_add(actor=world.admin, van=van, cluster=us)
+    latest = {slug: ChangeSet.objects.filter(owner_type__model="addoninstallation", owner_id=van.addons.get(slug=slug).pk)
+              .latest("pk") for slug in ("k8sgpt", "prometheus", "grafana")}
+    assert {slug: (cs.environment.slug, cs.status) for slug, cs in latest.items()} == {
+        "k8sgpt": ("prod", "awaiting_approval"), "prometheus": ("prod", "awaiting_approval"), "grafana": ("dev", "applied")}
+    assert {f.path.split("/")[4] for f in latest["k8sgpt"].files.all()} == {"edge-us"}
