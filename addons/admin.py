@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from addons.models import AddonInstallation, CustomAddon, DashboardPin, SealedSecretRecord
+from addons.models import AddonInstallation, CustomAddon, DashboardPin, InfraClaim, SealedSecretRecord
 from portal.admin import ReadOnlyModelAdmin
 
 
@@ -38,3 +38,12 @@ class SealedSecretRecordAdmin(ReadOnlyModelAdmin):
     list_display = ["installation", "cluster", "namespace", "name", "scope", "updated"]
     list_filter = ["scope", "cluster"]
     search_fields = ["namespace", "name", "cluster"]
+
+
+@admin.register(InfraClaim)
+class InfraClaimAdmin(ReadOnlyModelAdmin):
+    """Infrastructure claims (claimed and changed on the VAN's Infrastructure page, through change sets)."""
+
+    list_display = ["van", "name", "environment", "node_count", "node_size", "updated"]
+    list_filter = ["environment", "node_size"]
+    search_fields = ["name", "van__name"]

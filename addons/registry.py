@@ -275,9 +275,3 @@ def addon_get(slug: str) -> AddOnDefinition | None:
     except DefinitionError as exc:
         logger.warning("skipping %s", exc)
         return None
-
-
-def __getattr__(name: str):
-    if name == "ADDONS":  # the list page's order: the files' order
-        return tuple(builtins().values())
-    raise AttributeError(name)
