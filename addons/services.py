@@ -216,10 +216,9 @@ def _choice_errors(chosen: set[str], known=None) -> str:
     return "; ".join(f"{names[slug]} needs {', '.join(names[n] for n in needs)}" for slug, needs in missing.items())
 
 
-@transaction.atomic
-def addons_choose(*, actor, van, chosen=None) -> list[AddonInstallation]:
-    """A new VAN's add-ons: every built-in gets a row, on when it is on by default (the golden path) or, when
-    ``chosen`` is given, when it is chosen (a tool ops added, too). Publishing is the VAN's (``van_create``)."""
+def addons_check(chosen=None) -> set[str]:
+    """The add-ons a new VAN turns on (``chosen``, else the golden path), or ``ValidationError`` on ``addons``:
+    checked before anything of the VAN is written."""
     known = definitions()
     chosen = {slug for slug, d in builtins().items() if d.default_enabled} if chosen is None else set(chosen)
     unknown = sorted(chosen - set(known))
@@ -227,6 +226,15 @@ def addons_choose(*, actor, van, chosen=None) -> list[AddonInstallation]:
         raise ValidationError({"addons": f"add-ons: no add-on {', '.join(unknown)}"})
     if problem := _choice_errors(chosen, known):
         raise ValidationError({"addons": f"add-ons: {problem}: choose both or neither"})
+    return chosen
+
+
+@transaction.atomic
+def addons_choose(*, actor, van, chosen=None) -> list[AddonInstallation]:
+    """A new VAN's add-ons: every built-in gets a row, on when it is on by default (the golden path) or, when
+    ``chosen`` is given, when it is chosen (a tool ops added, too). Publishing is the VAN's (``van_create``)."""
+    known = definitions()
+    chosen = addons_check(chosen)
     # every built-in gets a row (on or off); a tool ops added only when chosen
     rows = [AddonInstallation(van=van, slug=slug, enabled=slug in chosen, settings=d.settings_defaults())
             for slug, d in known.items() if slug in builtins() or slug in chosen]

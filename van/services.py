@@ -493,8 +493,9 @@ def van_create(
 ) -> Van:
     """Create a VAN around a hub; Wayline issues its link CA and each edge's client certificate. ``addons``: the
     slugs of the golden-path add-ons to turn on (None: every one on by default)."""
-    from addons.services import addons_choose
+    from addons.services import addons_check, addons_choose
 
+    addons = addons_check(addons)  # a choice that does not hold together is refused before anything is written
     ca = link_ca_issue(van_name=name)
     van = Van(
         name=name, owner_team=owner_team, repo=repo, reachability=reachability, hub_host=hub_host.strip(),

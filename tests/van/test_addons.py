@@ -144,6 +144,7 @@ def test_deselected_add_ons_render_nothing_and_needs_are_checked(van_world, svc)
         svc.van_create(actor=world.admin, name="lab", owner_team=world.payments, hub=lab, hub_host="lab.example.net",
                        addons=["grafana"])
     assert refused.value.message_dict == {"addons": ["add-ons: Grafana needs Prometheus: choose both or neither"]}
+    assert type(lab).objects.get(pk=lab.pk).van_id is None and lab.van_id is None  # refused before anything was written
     lab = svc.van_create(actor=world.admin, name="lab", owner_team=world.payments, hub=lab, hub_host="lab.example.net",
                          addons=["prometheus", "sealed-secrets"])
     assert sorted(lab.addons.filter(enabled=True).values_list("slug", flat=True)) == ["prometheus", "sealed-secrets"]
