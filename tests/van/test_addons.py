@@ -451,6 +451,7 @@ def test_grafana_ships_at_least_ten_starter_dashboards_as_configmaps_its_sidecar
     assert grafana.sources[0].values["sidecar"]["dashboards"] == {"enabled": True, "label": "grafana_dashboard", "labelValue": "1"}
 
 
+@pytest.mark.conformance
 @pytestmark_db
 def test_the_grafana_add_on_commits_its_dashboards_for_the_hub(van_world):
     from addons.dashboards import STARTERS
