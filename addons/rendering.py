@@ -64,38 +64,61 @@ def _source(definition: AddOnDefinition, source: Source, settings: dict, extra: 
     return out
 
 
+def _applicationset(van: VanSpec, *, name: str, labels: dict, generator: dict, app_name: str, app_labels: dict,
+                    source: dict, destination: dict, sync_policy: dict) -> dict:
+    """The envelope every add-on ApplicationSet shares: Go templates that fail on a missing key, the VAN's
+    ApplicationSet sync policy, one Application per generated item in the VAN's project."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": name, "namespace": van.argocd_namespace, "labels": labels},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [generator],
+            "syncPolicy": dict(APPSET_SYNC_POLICY),
+            "template": {
+                "metadata": {"name": app_name, "labels": app_labels},
+                "spec": {"project": van.project, "source": source, "destination": destination, "syncPolicy": sync_policy},
+            },
+        },
+    }
+
+
+def _placed(van: VanSpec, definition: AddOnDefinition) -> dict:
+    """A cluster generator: the clusters ``definition`` is placed on."""
+    return {"clusters": {"selector": placement_selector(van, definition).to_k8s()}}
+
+
+def _folders(van: VanSpec, glob: str) -> dict:
+    """A git directory generator: one item per folder of the VAN's repository matching ``glob``."""
+    return {"git": {"repoURL": _literal(van.repo_url), "revision": _literal(van.repo_revision), "directories": [{"path": glob}]}}
+
+
+def _repo(van: VanSpec, path: str) -> dict:
+    """A source: ``path`` of the VAN's own repository, at its branch."""
+    return {"repoURL": _literal(van.repo_url), "targetRevision": _literal(van.repo_revision), "path": path}
+
+
+def _automated(prune: bool, *options: str) -> dict:
+    policy: dict = {"automated": {"prune": prune, "selfHeal": True, "allowEmpty": False}}
+    return policy | ({"syncOptions": list(options)} if options else {})
+
+
 def addon_applicationset(van: VanSpec, definition: AddOnDefinition, source: Source, settings: dict,
                          extra: dict | None = None) -> dict:
     identity = {LABEL_VAN: van.name, LABEL_ADDON: definition.slug, LABEL_MANAGED_BY: "wayline"}
     # Dots separate the parts of every name: VAN names, slugs and source names are DNS labels (no dots), so two
     # different (VAN, add-on, source) never share an ApplicationSet or Application name.
     name = definition.slug if len(definition.sources) == 1 else f"{definition.slug}.{source.name}"
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "ApplicationSet",
-        "metadata": {"name": f"addon.{van.name}.{name}", "namespace": van.argocd_namespace, "labels": dict(identity)},
-        "spec": {
-            "goTemplate": True,
-            "goTemplateOptions": ["missingkey=error"],
-            "generators": [{"clusters": {"selector": placement_selector(van, definition).to_k8s()}}],
-            "syncPolicy": dict(APPSET_SYNC_POLICY),
-            "template": {
-                "metadata": {
-                    "name": f"{name}.{_label_template(LABEL_CLUSTER_TOKEN)}",
-                    "labels": identity | {LABEL_CLUSTER: _label_template(LABEL_CLUSTER),
-                                          LABEL_ENVIRONMENT: _label_template(LABEL_ENVIRONMENT)},
-                },
-                "spec": {
-                    "project": van.project,
-                    "source": _source(definition, source, settings, extra),
-                    "destination": {"server": "{{.server}}", "namespace": definition.namespace},
-                    # Never prune on its own: an add-on's CRDs hold the cluster's data (sealed keys, claims).
-                    "syncPolicy": {"automated": {"prune": False, "selfHeal": True, "allowEmpty": False},
-                                   "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"]},
-                },
-            },
-        },
-    }
+    return _applicationset(
+        van, name=f"addon.{van.name}.{name}", labels=dict(identity), generator=_placed(van, definition),
+        app_name=f"{name}.{_label_template(LABEL_CLUSTER_TOKEN)}",
+        app_labels=identity | {LABEL_CLUSTER: _label_template(LABEL_CLUSTER), LABEL_ENVIRONMENT: _label_template(LABEL_ENVIRONMENT)},
+        source=_source(definition, source, settings, extra),
+        destination={"server": "{{.server}}", "namespace": definition.namespace},
+        # Never prune on its own: an add-on's CRDs hold the cluster's data (sealed keys, claims).
+        sync_policy=_automated(False, "CreateNamespace=true", "ServerSideApply=true"))
 
 
 def addon_objects(van: VanSpec, definition: AddOnDefinition, settings: dict, extra: dict | None = None) -> dict[str, dict]:
@@ -116,29 +139,12 @@ def addons_application(van: VanSpec) -> dict:
     keeps beside it (sealed Secrets, dashboards, VAN listeners) reaches its clusters through those ApplicationSets
     alone, so nothing meant for an edge is ever applied on the hub."""
     slug = "{{index .path.segments 2}}"
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "ApplicationSet",
-        "metadata": {"name": f"wayline-addons.{van.name}", "namespace": van.argocd_namespace,
-                     "labels": {LABEL_VAN: van.name, LABEL_MANAGED_BY: "wayline"}},
-        "spec": {
-            "goTemplate": True,
-            "goTemplateOptions": ["missingkey=error"],
-            "generators": [{"git": {"repoURL": _literal(van.repo_url), "revision": _literal(van.repo_revision),
-                                    "directories": [{"path": f"{addons_root(van.name)}/*/{ARGOCD_FOLDER}"}]}}],
-            "syncPolicy": dict(APPSET_SYNC_POLICY),
-            "template": {
-                "metadata": {"name": f"addons.{van.name}.{slug}", "labels": {LABEL_VAN: van.name, LABEL_ADDON: slug}},
-                "spec": {
-                    "project": van.project,
-                    "source": {"repoURL": _literal(van.repo_url), "targetRevision": _literal(van.repo_revision),
-                               "path": "{{.path.path}}"},
-                    "destination": {"server": "https://kubernetes.default.svc", "namespace": van.argocd_namespace},
-                    "syncPolicy": {"automated": {"prune": van.prune, "selfHeal": True, "allowEmpty": False}},
-                },
-            },
-        },
-    }
+    return _applicationset(
+        van, name=f"wayline-addons.{van.name}", labels={LABEL_VAN: van.name, LABEL_MANAGED_BY: "wayline"},
+        generator=_folders(van, f"{addons_root(van.name)}/*/{ARGOCD_FOLDER}"), app_name=f"addons.{van.name}.{slug}",
+        app_labels={LABEL_VAN: van.name, LABEL_ADDON: slug}, source=_repo(van, "{{.path.path}}"),
+        destination={"server": "https://kubernetes.default.svc", "namespace": van.argocd_namespace},
+        sync_policy=_automated(van.prune))
 
 
 def sealed_secrets_applicationset(van: VanSpec, root: str) -> dict:
@@ -152,60 +158,23 @@ def per_cluster_folders_applicationset(van: VanSpec, *, slug: str, part: str, fo
     folder get an Application; the folder's name is the cluster's name as ArgoCD knows it (the ``name`` of its
     cluster Secret). ``namespace``: the destination for objects that name none."""
     cluster = "{{.path.basename}}"
-    destination = {"name": cluster} | ({"namespace": namespace} if namespace else {})
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "ApplicationSet",
-        "metadata": {"name": f"addon.{van.name}.{slug}.{part}", "namespace": van.argocd_namespace,
-                     "labels": {LABEL_VAN: van.name, LABEL_ADDON: slug, LABEL_MANAGED_BY: "wayline"}},
-        "spec": {
-            "goTemplate": True,
-            "goTemplateOptions": ["missingkey=error"],
-            "generators": [{"git": {"repoURL": _literal(van.repo_url), "revision": _literal(van.repo_revision),
-                                    "directories": [{"path": f"{folder}/*"}]}}],
-            "syncPolicy": dict(APPSET_SYNC_POLICY),
-            "template": {
-                "metadata": {"name": f"{van.name}.{slug}.{part}.{cluster}",
-                             "labels": {LABEL_VAN: van.name, LABEL_ADDON: slug, LABEL_CLUSTER: cluster}},
-                "spec": {
-                    "project": van.project,
-                    "source": {"repoURL": _literal(van.repo_url), "targetRevision": _literal(van.repo_revision),
-                               "path": "{{.path.path}}"},
-                    "destination": destination,
-                    "syncPolicy": {"automated": {"prune": False, "selfHeal": True, "allowEmpty": False}},
-                },
-            },
-        },
-    }
+    return _applicationset(
+        van, name=f"addon.{van.name}.{slug}.{part}", labels={LABEL_VAN: van.name, LABEL_ADDON: slug, LABEL_MANAGED_BY: "wayline"},
+        generator=_folders(van, f"{folder}/*"), app_name=f"{van.name}.{slug}.{part}.{cluster}",
+        app_labels={LABEL_VAN: van.name, LABEL_ADDON: slug, LABEL_CLUSTER: cluster}, source=_repo(van, "{{.path.path}}"),
+        destination={"name": cluster} | ({"namespace": namespace} if namespace else {}), sync_policy=_automated(False))
 
 
 def local_applicationset(van: VanSpec, definition: AddOnDefinition, part: str, path: str) -> dict:
     """An ApplicationSet syncing a folder Wayline renders (``path``, under the add-on's root) to the clusters the
     add-on is placed on, into its namespace: the add-on's own objects beside its chart (dashboards, resources)."""
     identity = {LABEL_VAN: van.name, LABEL_ADDON: definition.slug, LABEL_MANAGED_BY: "wayline"}
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "ApplicationSet",
-        "metadata": {"name": f"addon.{van.name}.{definition.slug}.{part}", "namespace": van.argocd_namespace,
-                     "labels": dict(identity)},
-        "spec": {
-            "goTemplate": True,
-            "goTemplateOptions": ["missingkey=error"],
-            "generators": [{"clusters": {"selector": placement_selector(van, definition).to_k8s()}}],
-            "syncPolicy": dict(APPSET_SYNC_POLICY),
-            "template": {
-                "metadata": {"name": f"{definition.slug}.{part}.{_label_template(LABEL_CLUSTER_TOKEN)}",
-                             "labels": identity | {LABEL_CLUSTER: _label_template(LABEL_CLUSTER)}},
-                "spec": {
-                    "project": van.project,
-                    "source": {"repoURL": _literal(van.repo_url), "targetRevision": _literal(van.repo_revision), "path": path},
-                    "destination": {"server": "{{.server}}", "namespace": definition.namespace},
-                    "syncPolicy": {"automated": {"prune": van.prune, "selfHeal": True, "allowEmpty": False},
-                                   "syncOptions": ["CreateNamespace=true"]},
-                },
-            },
-        },
-    }
+    return _applicationset(
+        van, name=f"addon.{van.name}.{definition.slug}.{part}", labels=dict(identity), generator=_placed(van, definition),
+        app_name=f"{definition.slug}.{part}.{_label_template(LABEL_CLUSTER_TOKEN)}",
+        app_labels=identity | {LABEL_CLUSTER: _label_template(LABEL_CLUSTER)}, source=_repo(van, path),
+        destination={"server": "{{.server}}", "namespace": definition.namespace},
+        sync_policy=_automated(van.prune, "CreateNamespace=true"))
 
 
 # --- Prometheus over the VAN: the hub's Grafana reads every edge's Prometheus through a Skupper listener ----------
@@ -355,25 +324,9 @@ def claim_workspace(*, van: str, name: str, environment: str, node_count: int, n
 def claims_applicationset(van: VanSpec) -> dict:
     """On the hub (where Crossplane runs): one Application per claim folder ``claims/<van>/<name>/``."""
     claim = "{{.path.basename}}"
-    return {
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
-        "metadata": {"name": f"addon.{van.name}.crossplane.claims", "namespace": van.argocd_namespace,
-                     "labels": {LABEL_VAN: van.name, LABEL_ADDON: "crossplane", LABEL_MANAGED_BY: "wayline"}},
-        "spec": {
-            "goTemplate": True,
-            "goTemplateOptions": ["missingkey=error"],
-            "generators": [{"git": {"repoURL": _literal(van.repo_url), "revision": _literal(van.repo_revision),
-                                    "directories": [{"path": f"{CLAIMS_ROOT}/{van.name}/*"}]}}],
-            "syncPolicy": dict(APPSET_SYNC_POLICY),
-            "template": {
-                "metadata": {"name": f"{van.name}.claim.{claim}", "labels": {LABEL_VAN: van.name, LABEL_ADDON: "crossplane"}},
-                "spec": {
-                    "project": van.project,
-                    "source": {"repoURL": _literal(van.repo_url), "targetRevision": _literal(van.repo_revision),
-                               "path": "{{.path.path}}"},
-                    "destination": {"server": "https://kubernetes.default.svc"},
-                    "syncPolicy": {"automated": {"prune": False, "selfHeal": True, "allowEmpty": False}},
-                },
-            },
-        },
-    }
+    return _applicationset(
+        van, name=f"addon.{van.name}.crossplane.claims",
+        labels={LABEL_VAN: van.name, LABEL_ADDON: "crossplane", LABEL_MANAGED_BY: "wayline"},
+        generator=_folders(van, f"{CLAIMS_ROOT}/{van.name}/*"), app_name=f"{van.name}.claim.{claim}",
+        app_labels={LABEL_VAN: van.name, LABEL_ADDON: "crossplane"}, source=_repo(van, "{{.path.path}}"),
+        destination={"server": "https://kubernetes.default.svc"}, sync_policy=_automated(False))
