@@ -235,18 +235,25 @@ def builtins() -> dict[str, AddOnDefinition]:
     return out
 
 
-def custom_definitions() -> dict[str, AddOnDefinition]:
-    """The tools ops added (``CustomAddon``), by slug; one query. Each was checked when saved; one this Wayline no
-    longer accepts is left out and logged, never guessed at."""
+def _custom(slug: str, data) -> AddOnDefinition | None:
+    """A stored tool's definition, read back through the same checks; one this Wayline no longer accepts is None,
+    logged, never guessed at."""
+    try:
+        return definition_parse(data, f"custom add-on {slug}")
+    except DefinitionError as exc:
+        logger.warning("skipping %s", exc)
+        return None
+
+
+def custom_definitions(slug: str | None = None) -> dict[str, AddOnDefinition]:
+    """The tools ops added (``CustomAddon``) that still parse, by slug (only ``slug``'s when given); one query."""
     from addons.models import CustomAddon
 
-    out = {}
-    for slug, data in CustomAddon.objects.order_by("slug").values_list("slug", "definition"):
-        try:
-            out[slug] = definition_parse(data, f"custom add-on {slug}")
-        except DefinitionError as exc:
-            logger.warning("skipping %s", exc)
-    return out
+    rows = CustomAddon.objects.order_by("slug")
+    if slug is not None:
+        rows = rows.filter(slug=slug)
+    parsed = ((name, _custom(name, data)) for name, data in rows.values_list("slug", "definition"))
+    return {name: definition for name, definition in parsed if definition is not None}
 
 
 def definitions() -> dict[str, AddOnDefinition]:
@@ -263,15 +270,4 @@ def missing_needs(chosen: set[str], definitions: dict[str, AddOnDefinition] | No
 
 def addon_get(slug: str) -> AddOnDefinition | None:
     """A built-in by slug, else the tool ops added under it (one query), else None."""
-    if slug in builtins():
-        return builtins()[slug]
-    from addons.models import CustomAddon
-
-    data = CustomAddon.objects.filter(slug=slug).values_list("definition", flat=True).first()
-    if data is None:
-        return None
-    try:
-        return definition_parse(data, f"custom add-on {slug}")
-    except DefinitionError as exc:
-        logger.warning("skipping %s", exc)
-        return None
+    return builtins().get(slug) or custom_definitions(slug).get(slug)
