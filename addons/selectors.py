@@ -144,3 +144,10 @@ def van_addon_matrix(*, van) -> dict:
                      "cells": [(name, name in placed) for name in clusters]})
     broken = [i for slug, i in sorted(installations.items()) if slug not in known]
     return {"clusters": clusters, "rows": rows, "broken": broken}
+
+
+def custom_addon_list(*, user):
+    """The tools ops added, as ``user`` may read them (every signed-in user)."""
+    from addons.models import CustomAddon
+
+    return CustomAddon.objects.restrict(user, "view")

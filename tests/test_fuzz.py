@@ -110,6 +110,7 @@ ROUTE_KWARGS = {
     "addons:claim_edit": lambda s: {"pk": s.claim(PRIVATE).pk},
     "addons:secret_seal": lambda s: {"pk": s.van(PRIVATE).addons.get(slug="sealed-secrets").pk},
     "addon-detail": lambda s: {"slug": "grafana"},
+    "custom-addon-detail": lambda s: {"pk": s.custom_addon().pk},
     "addon-installation-detail": lambda s: {"pk": s.addon(PRIVATE).pk},
     "addon-installation-enable": lambda s: {"pk": s.addon_off(PRIVATE).pk},
     "addon-installation-disable": lambda s: {"pk": s.addon(PRIVATE).pk},

@@ -792,7 +792,7 @@ ENDPOINTS: list[Endpoint] = [
              payload=lambda s, a: {"description": "edited"}, state=fields("description"), grow=("app", "van")),
     Endpoint("api-app-delete", "api", "app-detail", "DELETE", OWNED, target=Scenario.app, url=url("app-detail", pk=pk), state=exists,
              grow=("app", "van")),
-    Endpoint("api-addon-create", "api", "addon-list", "POST", PLATFORM_ADMIN, url=url("addon-list"),
+    Endpoint("api-custom-addon-create", "api", "custom-addon-list", "POST", PLATFORM_ADMIN, url=url("custom-addon-list"),
              payload=lambda s, _: tool_data("api-tool") | {"tags": ["gpu"]}, state=count("addons.CustomAddon"), grow="custom_addon"),
     Endpoint("api-addon-installation-create", "api", "addon-installation-list", "POST", CREATE_OWNED,
              url=url("addon-installation-list"), payload=lambda s, _: {"van": s.van(PRIVATE).name, "slug": s.custom_addon().slug},

@@ -30,23 +30,31 @@ class AddonDefinitionSerializer(serializers.Serializer):
     settings_schema = serializers.DictField()
 
 
-class CustomAddonSerializer(serializers.Serializer):
-    """A tool ops add (platform admins): its source pinned, placed by tags; checked like a built-in."""
+_IN = {"write_only": True}  # sent to build the definition, never read back
 
+
+class CustomAddonSerializer(serializers.Serializer):
+    """A tool ops add (platform admins): its source pinned, placed by tags; checked like a built-in. What is sent
+    builds the definition; what comes back is the stored definition."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="custom-addon-detail")
+    id = serializers.IntegerField(read_only=True)
     slug = serializers.CharField(max_length=40)
-    name = serializers.CharField(max_length=80)
-    summary = serializers.CharField(max_length=300)
-    upstream = serializers.CharField(max_length=300)
-    namespace = serializers.CharField(max_length=63)
-    source_kind = serializers.ChoiceField(choices=["helm", "git"])
-    repo_url = serializers.CharField(max_length=300)
-    version = serializers.CharField(max_length=60)
-    chart = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    path = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    placement = serializers.ChoiceField(choices=["tagged", "every-cluster", "hub"], default="tagged")
-    tags = serializers.ListField(child=serializers.CharField(max_length=317), required=False, default=list)
-    needs = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
-    values = serializers.DictField(required=False, allow_null=True, default=None)
+    name = serializers.CharField(max_length=80, **_IN)
+    summary = serializers.CharField(max_length=300, **_IN)
+    upstream = serializers.CharField(max_length=300, **_IN)
+    namespace = serializers.CharField(max_length=63, **_IN)
+    source_kind = serializers.ChoiceField(choices=["helm", "git"], **_IN)
+    repo_url = serializers.CharField(max_length=300, **_IN)
+    version = serializers.CharField(max_length=60, **_IN)
+    chart = serializers.CharField(max_length=100, required=False, allow_blank=True, default="", **_IN)
+    path = serializers.CharField(max_length=200, required=False, allow_blank=True, default="", **_IN)
+    placement = serializers.ChoiceField(choices=["tagged", "every-cluster", "hub"], default="tagged", **_IN)
+    tags = serializers.ListField(child=serializers.CharField(max_length=317), required=False, default=list, **_IN)
+    needs = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list, **_IN)
+    values = serializers.DictField(required=False, allow_null=True, default=None, **_IN)
+    definition = serializers.DictField(read_only=True)
+    created = serializers.DateTimeField(read_only=True)
 
 
 class AddonInstallationSerializer(serializers.ModelSerializer):
@@ -59,9 +67,6 @@ class AddonInstallationSerializer(serializers.ModelSerializer):
         model = AddonInstallation
         fields = ["url", "id", "van", "slug", "enabled", "settings", "created", "updated"]
         read_only_fields = ["id", "enabled", "created", "updated"]
-
-    def update(self, instance, validated_data):  # pragma: no cover - writes go through the viewset's services
-        raise NotImplementedError
 
     def validate(self, data):
         if self.instance is None:

@@ -1,14 +1,12 @@
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from addons import selectors, services
 from addons.api.serializers import AddonDefinitionSerializer, AddonInstallationSerializer, CustomAddonSerializer
-from addons.models import CustomAddon
 from addons.registry import addon_get, definitions
 from portal.api.viewsets import PortalViewSet
 
@@ -30,19 +28,19 @@ class AddonDefinitionViewSet(viewsets.ViewSet):
             raise Http404("No such add-on.")
         return Response(AddonDefinitionSerializer(definition).data)
 
-    @extend_schema(request=CustomAddonSerializer, responses={201: AddonDefinitionSerializer})
-    def create(self, request):
-        """Add a tool from its Helm chart or git repository (platform admins); VANs then turn it on like a built-in."""
-        if not CustomAddon.creatable_by(request.user):
-            raise PermissionDenied("Only platform admins add tools.")
-        body = CustomAddonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        custom = services.custom_addon_create(actor=request.user, **body.validated_data)
-        return Response(AddonDefinitionSerializer(addon_get(custom.slug)).data, status=status.HTTP_201_CREATED)
 
 
-def _settings_update(*, actor, obj, settings=None, **_):
-    return services.addon_settings_set(actor=actor, installation=obj, settings=settings or {})
+class CustomAddonViewSet(PortalViewSet):
+    """Tools ops added from a Helm chart or a git repository (read by every signed-in user; added by platform
+    admins, through the base viewset's create check). VANs turn them on like built-ins (``/api/addon-installations/``)."""
+
+    selector = staticmethod(selectors.custom_addon_list)
+    serializer_class = CustomAddonSerializer
+    create_service = staticmethod(services.custom_addon_create)
+
+
+def _settings_update(*, actor, obj, settings):
+    return services.addon_settings_set(actor=actor, installation=obj, settings=settings)
 
 
 def _add(*, actor, van, slug, settings=None):
@@ -71,7 +69,7 @@ class AddonInstallationViewSet(PortalViewSet):
         if "settings" in body.validated_data:
             sent = body.validated_data["settings"]
             settings = {**installation.settings, **sent} if partial else sent
-            installation = services.addon_settings_set(actor=request.user, installation=installation, settings=settings)
+            installation = type(self).update_service(actor=request.user, obj=installation, settings=settings)
         return Response(self.get_serializer(installation).data)
 
     @extend_schema(request=None, responses={200: AddonInstallationSerializer})

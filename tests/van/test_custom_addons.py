@@ -91,12 +91,13 @@ def test_the_api_adds_a_tool_for_platform_admins_and_turns_it_on_only_for_a_vans
     api = APIClient()
     api.force_authenticate(world.alice)
     body = SPLUNK | {"tags": ["gpu"]}
-    assert api.post("/api/addons/", body, format="json").status_code == 403
+    assert api.post("/api/custom-addons/", body, format="json").status_code == 403
     api.force_authenticate(world.admin)
-    refused = api.post("/api/addons/", body | {"version": "latest"}, format="json")
+    refused = api.post("/api/custom-addons/", body | {"version": "latest"}, format="json")
     assert refused.status_code == 400 and "version" in refused.json(), refused.json()
-    created = api.post("/api/addons/", body, format="json")
-    assert created.status_code == 201 and created.json()["sources"][0]["version"] == "v1.5.3"
+    created = api.post("/api/custom-addons/", body, format="json")
+    assert created.status_code == 201 and created.json()["definition"]["sources"][0]["git"]["revision"] == "v1.5.3"
+    assert "repo_url" not in created.json() and api.get("/api/addons/splunk/").json()["sources"][0]["version"] == "v1.5.3"
     van.visibility = "private"
     van.save()
     api.force_authenticate(world.bob)  # another team, private VAN: as if it did not exist
