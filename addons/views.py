@@ -11,7 +11,7 @@ from django.views import View
 from addons import grafana, selectors, services
 from addons.models import CustomAddon, DashboardPin
 from addons.registry import definitions
-from portal.forms import apply_validation_error
+from portal.forms import apply_validation_error, form_submit
 from portal.views.generic import (
     ObjectActionView, ObjectDetailView, ObjectEditView, get_permitted_object_or_404, get_restricted_object_or_404,
 )
@@ -94,17 +94,14 @@ class CustomAddonUpgradeView(LoginRequiredMixin, View):
     def post(self, request, slug):
         tool = self._tool(request, slug)
         form = ToolUpgradeForm(request.POST)
-        if form.is_valid():
-            try:
-                if request.POST.get("_preview"):
-                    preview = services.custom_addon_upgrade_preview(user=request.user, custom=tool, **form.cleaned_data)
-                    return self._render(request, tool, form, preview=preview)
-                services.custom_addon_upgrade(actor=request.user, obj=tool, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                messages.success(request, f"{tool.slug} pinned to {form.cleaned_data['version']}: a change set per VAN where it is on.")
-                return redirect(tool.get_absolute_url())
+        if request.POST.get("_preview"):
+            preview = form_submit(form, lambda: services.custom_addon_upgrade_preview(user=request.user, custom=tool,
+                                                                                       **form.cleaned_data))
+            if preview is not None:
+                return self._render(request, tool, form, preview=preview)
+        elif form_submit(form, lambda: services.custom_addon_upgrade(actor=request.user, obj=tool, **form.cleaned_data)):
+            messages.success(request, f"{tool.slug} pinned to {form.cleaned_data['version']}: a change set per VAN where it is on.")
+            return redirect(tool.get_absolute_url())
         return self._render(request, tool, form, status=400)
 
 
@@ -216,15 +213,10 @@ class AddonSettingsView(LoginRequiredMixin, View):
     def post(self, request, pk):
         installation = self._installation(request, pk)
         form = settings_form_class(installation.definition)(request.POST)
-        if form.is_valid():
-            sent = {k: v for k, v in form.cleaned_data.items() if v not in ("", None, [])}
-            try:
-                services.addon_settings_set(actor=request.user, installation=installation, settings=sent)
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                messages.success(request, f"Saved the settings of {installation.definition.name} on VAN {installation.van.name}.")
-                return redirect(installation.get_absolute_url())
+        if form_submit(form, lambda: services.addon_settings_set(actor=request.user, installation=installation, settings={
+                k: v for k, v in form.cleaned_data.items() if v not in ("", None, [])})):
+            messages.success(request, f"Saved the settings of {installation.definition.name} on VAN {installation.van.name}.")
+            return redirect(installation.get_absolute_url())
         return self._render(request, installation, form, status=400)
 
 
@@ -295,16 +287,12 @@ class SecretSealView(LoginRequiredMixin, View):
     def post(self, request, pk):
         installation = self._installation(request, pk)
         form = SealForm(request.POST, clusters=self._clusters(installation))
-        if form.is_valid():
-            try:
-                record = services.secret_seal(actor=request.user, installation=installation, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                messages.success(request, f"Sealed {record.namespace}/{record.name} for {record.cluster}: the change is proposed.")
-                response = redirect("addons:secret_seal", pk=installation.pk)
-                response.status_code = 303
-                return response
+        record = form_submit(form, lambda: services.secret_seal(actor=request.user, installation=installation, **form.cleaned_data))
+        if record is not None:
+            messages.success(request, f"Sealed {record.namespace}/{record.name} for {record.cluster}: the change is proposed.")
+            response = redirect("addons:secret_seal", pk=installation.pk)
+            response.status_code = 303
+            return response
         return self._render(request, installation, form, status=400)
 
 
@@ -348,16 +336,12 @@ class VanClaimsView(LoginRequiredMixin, View):
     def post(self, request, pk):
         van = _van(request, pk)
         form = ClaimForm(request.POST)
-        if form.is_valid():
-            try:
-                claim = services.claim_create(actor=request.user, van=van, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                messages.success(request, f"Claim {claim.name} proposed.")
-                response = redirect("addons:van_claims", pk=van.pk)
-                response.status_code = 303
-                return response
+        claim = form_submit(form, lambda: services.claim_create(actor=request.user, van=van, **form.cleaned_data))
+        if claim is not None:
+            messages.success(request, f"Claim {claim.name} proposed.")
+            response = redirect("addons:van_claims", pk=van.pk)
+            response.status_code = 303
+            return response
         return self._render(request, van, form, status=400)
 
 
@@ -378,14 +362,9 @@ class ClaimEditView(LoginRequiredMixin, View):
     def post(self, request, pk):
         claim = self._claim(request, pk)
         form = ClaimForm(request.POST, editing=True)
-        if form.is_valid():
-            try:
-                services.claim_update(actor=request.user, obj=claim, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                messages.success(request, f"Claim {claim.name}: the change is proposed.")
-                return redirect(claim.get_absolute_url())
+        if form_submit(form, lambda: services.claim_update(actor=request.user, obj=claim, **form.cleaned_data)):
+            messages.success(request, f"Claim {claim.name}: the change is proposed.")
+            return redirect(claim.get_absolute_url())
         return render(request, "addons/claim_edit.html", {"object": claim, "form": form}, status=400)
 
 

@@ -15,6 +15,18 @@ def apply_validation_error(form: forms.BaseForm, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
+def form_submit(form: forms.BaseForm, call):
+    """``call()`` (one service) when ``form`` is valid, and what it returned; None when the form or the service
+    refused, the service's ``ValidationError`` then on the form's fields (``apply_validation_error``)."""
+    if not form.is_valid():
+        return None
+    try:
+        return call()
+    except ValidationError as exc:
+        apply_validation_error(form, exc)
+        return None
+
+
 def _is_pk(value) -> bool:
     """A value that can be an integer primary key: SQLite and PostgreSQL raise (a server error) on integers
     beyond 64 bits, which Django's model choice fields do not catch."""
