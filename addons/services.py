@@ -88,16 +88,16 @@ def dashboard_unpin(*, actor, pin: DashboardPin) -> None:
 
 def installation_environment(*, installation: AddonInstallation, paths=(), hints=()) -> str:
     """The environment whose policy governs a change to the add-on's files: the most protected one among the
-    clusters it is placed on (so an add-on on a Prod cluster waits for approval), except that a Secret sealed for
-    one cluster (``secrets/<cluster>/``) is that cluster's alone; the most protected of all when the VAN cannot be
-    placed (no hub) or the definition is gone."""
+    clusters it is placed on (so an add-on on a Prod cluster waits for approval), except that what it keeps for
+    one cluster (``secrets/``, ``analysers/`` or ``van/<cluster>/``) is that cluster's alone; the most protected of
+    all when the VAN cannot be placed (no hub) or the definition is gone."""
     from portal.gitops.environments import SLUGS
     from van.selectors import van_spec
     from van.services import _most_protected
 
     definition = installation.definition
     try:
-        spec = van_spec(van=installation.van)
+        spec = van_spec(van=installation.van, apps=[], rules=[])  # add-ons are placed by cluster labels only
     except ValueError:
         return SLUGS[-1]
     if definition is None:
@@ -131,7 +131,7 @@ def installation_render_files(*, installation: AddonInstallation, spec=None) -> 
     if definition is None:  # a tool whose stored definition this Wayline refuses: leave its files alone, say so
         raise ValidationError({"slug": f"add-on {installation.slug}: its definition is gone or no longer valid; "
                                        "its files are left as they are"})
-    spec = spec or van_spec(van=installation.van)
+    spec = spec or van_spec(van=installation.van, apps=[], rules=[])
     settings, errors = definition.settings_clean(installation.settings)
     if errors:  # stored settings a newer definition no longer accepts: say which, commit nothing
         raise ValidationError({name: f"{definition.name}: {message}" for name, message in errors.items()})
