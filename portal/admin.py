@@ -73,10 +73,12 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["user", "prefix", "created", "last_used"]
+    list_display = ["user", "prefix", "label", "created", "last_used"]
     list_filter = ["created", "last_used"]
     search_fields = ["user__username", "prefix"]
-    readonly_fields = ["user", "prefix", "key_hash", "created", "last_used"]
+    # A scoped token's scope is fixed by what holds it (a CI pipeline): widening it here would hand the holder the
+    # user's every right. Ops may only delete a token.
+    readonly_fields = ["user", "prefix", "key_hash", "label", "scope_model", "scope_pk", "scope_actions", "created", "last_used"]
 
     def has_add_permission(self, request):
         return False

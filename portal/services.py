@@ -129,11 +129,12 @@ def team_membership_remove(*, actor, team: Team, user, cause: dict | None = None
 
 @transaction.atomic
 def api_token_rotate(*, actor) -> str:
-    """Replace ``actor``'s API tokens with a new one and return its key (shown once, stored hashed)."""
+    """Replace ``actor``'s API tokens with a new one and return its key (shown once, stored hashed). Scoped tokens
+    (a CI pipeline's) are not the user's to rotate here: they go with what holds them."""
     from portal.models import ApiToken
     from portal.models.tokens import hash_token
 
-    ApiToken.objects.filter(user=actor).delete()
+    ApiToken.objects.filter(user=actor, scope_model="").delete()
     key = ApiToken.new_key()
     ApiToken.objects.create(user=actor, prefix=key[:8], key_hash=hash_token(key))
     audit_record(actor=actor, action="user.token_rotate", obj=None, changes={"user": actor.username})

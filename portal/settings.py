@@ -266,6 +266,10 @@ AXES_LOCKOUT_CALLABLE = "portal.throttling.lockout_response"
 
 # API rates per user (token or session) and per address for anonymous calls; failed API credentials have
 # their own per-address budget so that anonymous traffic cannot use up a valid token's.
+# Wayline's address as the hubs reach it (https://wayline.example.net): where a CI pipeline's last step proposes its
+# version bump. Unset, no pipeline can be set up (the page says why).
+WAYLINE_PUBLIC_URL = os.environ.get("WAYLINE_PUBLIC_URL", "").rstrip("/")
+
 WAYLINE_API_RATE_USER = os.environ.get("WAYLINE_API_RATE_USER", "1200/min")
 WAYLINE_API_RATE_ANON = os.environ.get("WAYLINE_API_RATE_ANON", "60/min")
 WAYLINE_API_RATE_FAILED_AUTH = os.environ.get("WAYLINE_API_RATE_FAILED_AUTH", "30/min")
@@ -275,6 +279,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: unauthenticated API calls then get 401 with a WWW-Authenticate header.
         "portal.api.authentication.HashedTokenAuthentication",
+        "portal.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

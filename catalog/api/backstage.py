@@ -30,7 +30,7 @@ from catalog.choices import LocationType
 from catalog.models import Entity, Location
 from catalog.refs import EntityRefError, parse_ref
 from catalog.sources import LocationUnreadable
-from portal.api.authentication import HashedTokenAuthentication
+from portal.api.authentication import BearerTokenAuthentication, HashedTokenAuthentication
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
@@ -45,12 +45,6 @@ COLUMNS = {
     "spec.lifecycle": "lifecycle",
 }
 ORDER_COLUMNS = {**COLUMNS, "metadata.uid": "uid", "spec.owner": "owner", "spec.system": "system"}
-
-
-class BearerTokenAuthentication(HashedTokenAuthentication):
-    """Backstage clients send ``Authorization: Bearer <token>``; the same hashed API tokens apply."""
-
-    keyword = "Bearer"
 
 
 class BackstageError(Exception):

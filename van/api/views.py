@@ -57,6 +57,8 @@ class AppViewSet(PortalViewSet):
     update_service = services.app_update
     delete_service = services.app_delete
     object_actions = {"version": "change", "rollback": "change"}
+    # A CI pipeline's token may propose its own app's version bumps and nothing else (portal.api.authentication).
+    token_scopes = {"version": "van.app"}
 
     @extend_schema(request=AppVersionSerializer, responses={200: AppReleaseSerializer})
     @action(detail=True, methods=["post"])
