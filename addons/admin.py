@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from addons.models import AddonInstallation, CustomAddon, DashboardPin, InfraClaim, SealedSecretRecord
+from addons.models import AddonInstallation, CiPipeline, CustomAddon, DashboardPin, InfraClaim, SealedSecretRecord
 from portal.admin import ReadOnlyModelAdmin
 
 
@@ -47,3 +47,13 @@ class InfraClaimAdmin(ReadOnlyModelAdmin):
     list_display = ["van", "name", "environment", "node_count", "node_size", "updated"]
     list_filter = ["environment", "node_size"]
     search_fields = ["name", "van__name"]
+
+
+@admin.register(CiPipeline)
+class CiPipelineAdmin(ReadOnlyModelAdmin):
+    """Apps' CI pipelines (set up on the app's CI page or /api/ci-pipelines/, through change sets); secrets sealed only."""
+
+    list_display = ["app", "van", "branch", "created_by", "updated"]
+    list_filter = ["van"]
+    search_fields = ["app__name", "van__name"]
+    exclude = ["secrets_manifest"]

@@ -200,3 +200,65 @@ class InfraClaim(GitOpsOwner, PortalModel):
 
     def gitops_label(self) -> str:
         return f"claim {self.name} of VAN {self.van.name}"
+
+
+class CiPipeline(GitOpsOwner, PortalModel):
+    """The golden CI pipeline of one app, run by Argo Events and Argo Workflows on one VAN's hub: a push to the app's
+    branch builds, tests and scans it, and the last step asks Wayline, with a token scoped to this app's version
+    bumps, to propose the change set that moves the app to the new image. So CI ends in the same reviewed GitOps
+    path as a click, and can touch no other app.
+
+    It owns ``pipelines/<van>/<app>/`` (EventSource, Sensor, WorkflowTemplate and its two sealed Secrets), which
+    the VAN's Argo add-on syncs to the hub. Its rights follow the app (``permission_parent``): the app's team sets
+    it up; only ciphertext of its secrets is kept.
+    """
+
+    permission_parent = "app"
+
+    app = models.OneToOneField("van.App", on_delete=models.CASCADE, related_name="ci_pipeline")
+    van = models.ForeignKey("van.Van", on_delete=models.CASCADE, related_name="ci_pipelines",
+                            help_text="Whose hub runs the pipeline (Argo Events and Workflows must be on there).")
+    branch = models.CharField(max_length=200, default="main", help_text="Pushes to this branch run the pipeline.")
+    test_image = models.CharField(max_length=300, default="python:3.12-slim")
+    test_command = models.CharField(max_length=500, default="make test")
+    token = models.ForeignKey("portal.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              help_text="Scoped to this app's version bumps; its key exists only sealed for the hub.")
+    secrets_manifest = models.TextField(help_text="The SealedSecrets of the Wayline token and the webhook secret: "
+                                                  "ciphertext only, kept so that re-rendering does not re-seal.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["app"]
+        verbose_name = "CI pipeline"
+
+    def __str__(self) -> str:
+        return f"CI of {self.app.name}" if self.app_id else "CI pipeline"
+
+    def get_absolute_url(self) -> str:
+        return reverse("addons:app_pipeline", kwargs={"pk": self.app_id})
+
+    @property
+    def owner_team(self):
+        return self.app.owner_team
+
+    @property
+    def visibility(self):
+        return self.app.visibility
+
+    def gitops_root(self) -> str:
+        return f"pipelines/{self.van.name}/{self.app.name}/"
+
+    def gitops_repo(self):
+        return self.van.repo
+
+    def gitops_environment(self, paths, hints=()) -> str:
+        from portal.gitops.environments import SLUGS
+        from van.choices import ClusterRole
+        from van.services import _most_protected
+
+        # it runs on the hub: the hub's environment governs it (the most protected of all while the VAN has none)
+        hub = self.van.clusters.filter(role=ClusterRole.HUB).values_list("environment", flat=True).first()
+        return _most_protected({hub or SLUGS[-1], *hints})
+
+    def gitops_label(self) -> str:
+        return f"CI pipeline of app {self.app.name} on VAN {self.van.name}"

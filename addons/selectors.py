@@ -151,3 +151,12 @@ def custom_addon_list(*, user):
     from addons.models import CustomAddon
 
     return CustomAddon.objects.restrict(user, "view")
+
+
+def pipeline_list(*, user):
+    """The CI pipelines of apps ``user`` may see, on VANs ``user`` may see (a pipeline names its VAN)."""
+    from addons.models import CiPipeline
+    from van.models import Van
+
+    return (CiPipeline.objects.restrict(user, "view").filter(van__in=Van.objects.restrict(user, "view").values("pk"))
+            .select_related("app", "van"))

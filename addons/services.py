@@ -161,6 +161,13 @@ def installation_render_files(*, installation: AddonInstallation, spec=None) -> 
         persist()
         files[f"{root}{ARGOCD_FOLDER}/analysers.yaml"] = dump(local_applicationset(spec, definition, "analysers", f"{root}analysers"))
         files.update({root + name: dump(obj) for name, obj in analysers.items()})
+    if installation.slug == "argo-workflows":  # what the hub's CI pipelines share, and what syncs each of them
+        from addons.pipelines import ci_hub_objects, pipelines_applicationset
+
+        files[f"{root}{ARGOCD_FOLDER}/ci.yaml"] = dump(local_applicationset(spec, definition, "ci", f"{root}ci"))
+        files[f"{root}{ARGOCD_FOLDER}/pipelines.yaml"] = dump(pipelines_applicationset(spec, namespace=definition.namespace))
+        files.update({f"{root}ci/{name}": dump(obj) for name, obj in
+                      ci_hub_objects(van=spec.name, namespace=definition.namespace).items()})
     if installation.slug == "crossplane":  # the VAN's infrastructure claims, applied on the hub
         files[f"{root}{ARGOCD_FOLDER}/claims.yaml"] = dump(claims_applicationset(spec))
     if installation.slug == "sealed-secrets":
@@ -579,3 +586,157 @@ def claim_update(*, actor, obj: InfraClaim, node_count: int, node_size: str) -> 
     text = ", ".join(f"{k.replace('_', ' ')} {a} -> {b}" for k, (a, b) in changes.items()) or "no change"
     _claim_publish(actor=actor, claim=obj, module=module, message=text)
     return obj
+
+
+# --- the golden CI pipeline of an app ---------------------------------------------------------------------------------
+
+TEST_IMAGE_RE = r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+
+
+def _pipeline_clean(*, van, app, branch: str, test_image: str, test_command: str) -> dict:
+    """Field errors for what a pipeline is set up with, or the Argo add-on's definition it renders with."""
+    import re
+
+    from django.conf import settings as django_settings
+
+    from portal.validators import git_branch_validator
+    from van.choices import ClusterRole
+
+    errors = {}
+    try:
+        git_branch_validator(branch or "")
+    except ValidationError as exc:
+        errors["branch"] = f"branch: {' '.join(exc.messages)}"
+    if not branch:
+        errors["branch"] = "branch: the branch whose pushes run the pipeline"
+    if len(test_image or "") > 300 or not re.match(TEST_IMAGE_RE, test_image or ""):
+        errors["test_image"] = "test image: an image reference such as python:3.12-slim"
+    if not (test_command or "").strip() or len(test_command) > 500 or any(ord(c) < 32 for c in test_command):
+        errors["test_command"] = "test command: one line of shell, at most 500 characters"
+    if not app.image:
+        errors["app"] = f"app: {app.name} has no image to build (set its image first)"
+    elif not app.repo_url.startswith("https://"):
+        errors["app"] = f"app: {app.name}'s repository is not an https:// git URL, which the build checks out"
+    on = set(AddonInstallation.objects.filter(van=van, enabled=True).values_list("slug", flat=True))
+    if "argo-workflows" not in on:
+        errors["van"] = f"VAN {van.name}: Argo Events + Workflows is off; turn it on first (its add-ons page)"
+    elif "sealed-secrets" not in on:
+        errors["van"] = f"VAN {van.name}: Sealed Secrets is off; the pipeline's token is sealed for the hub"
+    else:
+        hub = van.clusters.filter(role=ClusterRole.HUB).first()
+        if hub is None or not hub.sealing_cert:
+            errors["van"] = (f"VAN {van.name}: its hub has no sealing certificate (kubeseal --fetch-cert), so the "
+                             "pipeline's token cannot be sealed for it")
+    if not getattr(django_settings, "WAYLINE_PUBLIC_URL", ""):
+        errors["__all__"] = ("Wayline's address as the hubs reach it is not configured (WAYLINE_PUBLIC_URL): the "
+                             "pipeline's last step could not call it")
+    if errors:
+        raise ValidationError(errors)
+    return {"hub": hub, "definition": addon_get("argo-workflows")}
+
+
+def pipeline_files(*, pipeline) -> dict[str, str]:
+    """Exactly the files of ``pipelines/<van>/<app>/``."""
+    from django.conf import settings as django_settings
+
+    from addons.pipelines import pipeline_objects
+    from portal.gitops.services import with_generated_header
+
+    definition = addon_get("argo-workflows")
+    app = pipeline.app
+    root = pipeline.gitops_root()
+    objects = pipeline_objects(van=pipeline.van.name, app=app.name, app_id=app.pk, namespace=definition.namespace,
+                               repo_url=app.repo_url, branch=pipeline.branch, image=app.image,
+                               test_image=pipeline.test_image, test_command=pipeline.test_command,
+                               wayline_url=django_settings.WAYLINE_PUBLIC_URL)
+    files = {root + name: dump(obj) for name, obj in objects.items()}
+    files[root + "secrets.yaml"] = pipeline.secrets_manifest
+    return {path: with_generated_header(path, text) for path, text in files.items()}
+
+
+def _pipeline_publish(*, actor, pipeline, message: str, files=None):
+    from portal.gitops.services import files_to_change, gitops_default_repo, propose_change
+
+    files = pipeline_files(pipeline=pipeline) if files is None else files
+    to_write, to_delete = files_to_change(repo=pipeline.van.repo or gitops_default_repo(), root=pipeline.gitops_root(),
+                                          files=files)
+    if to_write or to_delete:
+        return propose_change(actor=actor, owner=pipeline, files_to_write=to_write, files_to_delete=to_delete,
+                              message=f"{pipeline.gitops_label()}: {message}")
+    return None
+
+
+@transaction.atomic
+def pipeline_create(*, actor, app, van, branch: str = "main", test_image: str = "python:3.12-slim",
+                    test_command: str = "make test"):
+    """Set up ``app``'s CI pipeline on ``van``'s hub. A token scoped to the app's version bumps is made for
+    ``actor`` and sealed for the hub with the webhook secret; neither key is stored. The webhook secret is returned
+    once (``pipeline.webhook_secret``), for the git server's webhook. Callers check that ``actor`` may change the
+    app; the VAN must be one ``actor`` may see."""
+    import secrets as stdlib_secrets
+
+    from addons.models import CiPipeline
+    from addons.pipelines import TOKEN_KEY, token_secret_name, webhook_secret_name
+    from portal.models import ApiToken
+    from portal.models.tokens import hash_token
+    from portal.sealing import STRICT, SealingError, Sealer, certificate_load
+    from van.models import Van
+
+    if not Van.objects.restrict(actor, "view").filter(pk=getattr(van, "pk", None)).exists():
+        raise ValidationError({"van": "VAN: no such VAN"})  # an invisible VAN is a missing one
+    if CiPipeline.objects.filter(app=app).exists():
+        raise ValidationError({"app": f"app: {app.name} has a CI pipeline already (delete it to move it)"})
+    branch, test_command = (branch or "").strip(), (test_command or "").strip()
+    found = _pipeline_clean(van=van, app=app, branch=branch, test_image=(test_image or "").strip(), test_command=test_command)
+    key, webhook_secret = ApiToken.new_key(), stdlib_secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=actor, prefix=key[:8], key_hash=hash_token(key), label=f"CI pipeline of {app.name}",
+                                    scope_model="van.app", scope_pk=app.pk, scope_actions=["version"])
+    namespace = found["definition"].namespace
+    try:
+        certificate = certificate_load(found["hub"].sealing_cert)
+        sealer = Sealer()
+        sealed = [sealer.sealed_secret(certificate, name=name, namespace=namespace, data={TOKEN_KEY: value}, scope=STRICT,
+                                       labels={"app.kubernetes.io/managed-by": "wayline"})
+                  for name, value in ((token_secret_name(app.name), key), (webhook_secret_name(app.name), webhook_secret))]
+    except SealingError as exc:
+        raise ValidationError({"van": f"VAN {van.name}: its hub's sealing certificate: {exc}"}) from None
+    pipeline = CiPipeline.objects.create(
+        app=app, van=van, branch=branch, test_image=test_image.strip(), test_command=test_command, token=token,
+        secrets_manifest="---\n".join(dump(obj) for obj in sealed), created_by=actor if getattr(actor, "pk", None) else None)
+    audit_record(actor=actor, action="addons.pipeline.create", obj=pipeline, team=app.owner_team,
+                 changes={"app": app.name, "van": van.name, "branch": branch, "test_image": pipeline.test_image,
+                          "test_command": test_command})
+    _pipeline_publish(actor=actor, pipeline=pipeline, message="set up")
+    pipeline.webhook_secret = webhook_secret  # shown once; only its sealed form is kept
+    return pipeline
+
+
+@transaction.atomic
+def pipeline_update(*, actor, obj, branch: str, test_image: str, test_command: str):
+    """Change what runs the pipeline (branch) and how it tests; its secrets stay as they are."""
+    branch, test_image, test_command = (branch or "").strip(), (test_image or "").strip(), (test_command or "").strip()
+    _pipeline_clean(van=obj.van, app=obj.app, branch=branch, test_image=test_image, test_command=test_command)
+    changes = {k: [getattr(obj, k), v] for k, v in (("branch", branch), ("test_image", test_image),
+                                                   ("test_command", test_command)) if getattr(obj, k) != v}
+    obj.branch, obj.test_image, obj.test_command = branch, test_image, test_command
+    obj.save(update_fields=["branch", "test_image", "test_command", "updated"])
+    audit_record(actor=actor, action="addons.pipeline.update", obj=obj, team=obj.app.owner_team, changes=changes)
+    _pipeline_publish(actor=actor, pipeline=obj, message="update " + (", ".join(changes) or "nothing"))
+    return obj
+
+
+def pipeline_files_remove(*, actor, pipeline, message: str) -> None:
+    """Propose the removal of the pipeline's files (while it still exists, so it owns the change) and end its token."""
+    from portal.models import ApiToken
+
+    _pipeline_publish(actor=actor, pipeline=pipeline, message=message, files={})
+    ApiToken.objects.filter(pk=pipeline.token_id).delete()
+
+
+@transaction.atomic
+def pipeline_delete(*, actor, obj) -> None:
+    """Stop the pipeline: its files leave git through one change set it owns, its token stops working at once."""
+    audit_record(actor=actor, action="addons.pipeline.delete", obj=obj, team=obj.app.owner_team,
+                 changes={"app": obj.app.name, "van": obj.van.name})
+    pipeline_files_remove(actor=actor, pipeline=obj, message="delete")
+    obj.delete()

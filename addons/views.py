@@ -1,6 +1,7 @@
 import json
 
 from django import forms
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
@@ -474,5 +475,99 @@ class DashboardUnpinView(LoginRequiredMixin, View):
         services.dashboard_unpin(actor=request.user, pin=pin)
         messages.success(request, f"Unpinned {pin.title}.")
         response = redirect(target.get_absolute_url())
+        response.status_code = 303
+        return response
+
+
+# --- an app's golden CI pipeline ------------------------------------------------------------------------------------
+
+
+class PipelineForm(forms.Form):
+    van = forms.ChoiceField(label="VAN", help_text="Whose hub runs the pipeline: a VAN with Argo Events + Workflows on.")
+    branch = forms.CharField(max_length=200, initial="main", help_text="Pushes to this branch run the pipeline.")
+    test_image = forms.CharField(max_length=300, initial="python:3.12-slim", help_text="The image the tests run in.")
+    test_command = forms.CharField(max_length=500, initial="make test", help_text="One line of shell, run in the checkout.")
+
+    def __init__(self, *args, vans=(), editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:  # a pipeline stays on its hub: delete it to move it
+            del self.fields["van"]
+        else:
+            self.fields["van"].choices = [(v.pk, v.name) for v in vans]
+
+
+class AppPipelineView(LoginRequiredMixin, View):
+    """An app's CI pipeline: how it runs and its last change, for the app's readers; set up, changed and deleted by
+    whoever may change the app. The webhook secret is shown once, in the answer to setting it up."""
+
+    template_name = "addons/pipeline.html"
+
+    @staticmethod
+    def _vans(user):
+        from van.selectors import van_list
+
+        return list(van_list(user=user).filter(addons__slug="argo-workflows", addons__enabled=True).order_by("name"))
+
+    def _render(self, request, app, form=None, status=200, webhook_secret=""):
+        from portal.gitops.models import ChangeSet
+        from van.models import App
+
+        pipeline = selectors.pipeline_list(user=request.user).filter(app=app).first()
+        can_change = App.objects.permits(request.user, "change", app)
+        if form is None and can_change:
+            form = (PipelineForm(editing=True, initial={"branch": pipeline.branch, "test_image": pipeline.test_image,
+                                                        "test_command": pipeline.test_command})
+                    if pipeline else PipelineForm(vans=self._vans(request.user)))
+        last = None
+        if pipeline is not None:
+            last = ChangeSet.objects.filter(owner_type__model="cipipeline", owner_id=pipeline.pk).order_by("-pk").first()
+        from addons.pipelines import pipeline_name, registry_secret_name
+
+        return render(request, self.template_name, {
+            "object": app, "pipeline": pipeline, "last_change": last, "form": form if can_change else None,
+            "webhook_service": f"{pipeline_name(app.name)}-eventsource-svc", "registry_secret": registry_secret_name(app.name),
+            "webhook_secret": webhook_secret, "public_url": django_settings.WAYLINE_PUBLIC_URL,
+        }, status=status)
+
+    def get(self, request, pk):
+        from van.selectors import app_list
+
+        return self._render(request, get_restricted_object_or_404(app_list(user=request.user), pk=pk))
+
+    def post(self, request, pk):
+        from addons.models import CiPipeline
+        from van.selectors import app_list, van_list
+
+        app = get_permitted_object_or_404(app_list(user=request.user), request.user, "change", pk=pk)
+        pipeline = CiPipeline.objects.filter(app=app).select_related("van", "app").first()
+        if pipeline is not None:
+            form = PipelineForm(request.POST, editing=True)
+            if form_submit(form, lambda: services.pipeline_update(actor=request.user, obj=pipeline, **form.cleaned_data)):
+                messages.success(request, "CI pipeline: the change is proposed.")
+                return redirect("addons:app_pipeline", pk=app.pk)
+            return self._render(request, app, form, status=400)
+        form = PipelineForm(request.POST, vans=self._vans(request.user))
+
+        def create():
+            fields = dict(form.cleaned_data)
+            van = van_list(user=request.user).filter(pk=fields.pop("van")).first()
+            return services.pipeline_create(actor=request.user, app=app, van=van, **fields)
+
+        created = form_submit(form, create)
+        if created is None:
+            return self._render(request, app, form, status=400)
+        messages.success(request, f"CI pipeline of {app.name} proposed on VAN {created.van.name}.")
+        return self._render(request, app, status=201, webhook_secret=created.webhook_secret)
+
+
+class PipelineDeleteView(LoginRequiredMixin, View):
+    """Stop an app's CI pipeline: its files leave git in one change set, its token stops working."""
+
+    def post(self, request, pk):
+        pipeline = get_permitted_object_or_404(selectors.pipeline_list(user=request.user), request.user, "delete", pk=pk)
+        app = pipeline.app
+        services.pipeline_delete(actor=request.user, obj=pipeline)
+        messages.success(request, f"CI pipeline of {app.name}: its removal is proposed.")
+        response = redirect("addons:app_pipeline", pk=app.pk)
         response.status_code = 303
         return response

@@ -361,6 +361,34 @@ class Scenario:
             return van
         return self._once(("crossplane_van", visibility), build)
 
+    def ci_app(self, visibility):
+        """An app of that visibility with no pipeline yet, and the VAN of that visibility ready to run one (Argo and
+        Sealed Secrets on, its hub given a sealing certificate)."""
+        def build():
+            self.sealing_addon(visibility)
+            return van_services.app_create(
+                actor=self.admin, name=f"ci-app-{visibility}-{next(_seq)}", owner_team=self.payments, namespace="ns",
+                repo_url="https://git.example.net/a.git", source_kind="kustomize", path="deploy",
+                image="registry.example.net/a", version="1.0.0", tags="payments", visibility=visibility)
+        return self._once(("ci_app", visibility), build)
+
+    def pipeline(self, visibility):
+        """The CI pipeline of an app of that visibility, on the VAN of that visibility."""
+        def build():
+            from addons import services as addons_services
+
+            self.sealing_addon(visibility)
+            app = van_services.app_create(
+                actor=self.admin, name=f"piped-app-{visibility}-{next(_seq)}", owner_team=self.payments, namespace="ns",
+                repo_url="https://git.example.net/a.git", source_kind="kustomize", path="deploy",
+                image="registry.example.net/a", version="1.0.0", tags="payments", visibility=visibility)
+            with self.run_on_commit(execute=True):
+                return addons_services.pipeline_create(actor=self.admin, app=app, van=self.van(visibility))
+        return self._once(("pipeline", visibility), build)
+
+    def piped_app(self, visibility):
+        return self.pipeline(visibility).app
+
     def custom_addon(self, variant=None):
         """A tool ops added (Splunk-like, from git, for gpu clusters)."""
         def build():
@@ -445,6 +473,7 @@ def scenario(world, settings, tmp_path, django_capture_on_commit_callbacks):
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
     gitops_services.gitops_repo_init(actor=None)  # set up explicitly, as gitops_init does: nothing creates it on first use
     settings.CATALOG_ALLOW_LOCAL_GIT = True  # team members register the test's git repositories on this machine
+    settings.WAYLINE_PUBLIC_URL = "https://wayline.example.net"  # where CI pipelines propose their version bumps
     return Scenario(world, tmp_path=tmp_path, gitops_path=tmp_path / "gitops.git", run_on_commit=django_capture_on_commit_callbacks)
 
 
@@ -729,6 +758,16 @@ ENDPOINTS: list[Endpoint] = [
              state=lambda s, v: v.dashboard_pins.count(), grow="van"),
     Endpoint("page-dashboard-unpin", "page", "addons:dashboard_unpin", "POST", OWNED, target=Scenario.dashboard_pin,
              url=url("addons:dashboard_unpin", pin_pk=pk), state=exists, grow="van"),
+    Endpoint("page-pipeline-create", "page", "addons:app_pipeline", "POST", OWNED, target=Scenario.ci_app,
+             url=url("addons:app_pipeline", pk=pk), state=lambda s, a: type(a).objects.filter(pk=a.pk, ci_pipeline__isnull=False).count(),
+             payload=lambda s, a: {"van": s.van(a.visibility).pk, "branch": "main", "test_image": "python:3.12-slim",
+                                   "test_command": "make test"}, grow=("van", "app")),
+    Endpoint("page-pipeline-update", "page", "addons:app_pipeline", "POST", OWNED, target=Scenario.piped_app,
+             url=url("addons:app_pipeline", pk=pk), state=lambda s, a: type(a.ci_pipeline).objects.filter(app=a).values_list("branch").first(),
+             payload=lambda s, a: {"branch": "release", "test_image": "python:3.12-slim", "test_command": "make test"},
+             grow=("van", "app")),
+    Endpoint("page-pipeline-delete", "page", "addons:pipeline_delete", "POST", OWNED, target=Scenario.pipeline,
+             url=url("addons:pipeline_delete", pk=pk), state=exists, grow=("van", "app")),
     Endpoint("page-entity-edit", "page", "catalog:entity_edit", "POST", OWNED, target=Scenario.entity,
              url=url("catalog:entity_edit", pk=pk), payload=lambda s, e: {"visibility": other_visibility(e)},
              state=fields("visibility"), grow="entity"),
@@ -794,6 +833,18 @@ ENDPOINTS: list[Endpoint] = [
              grow=("app", "van")),
     Endpoint("api-custom-addon-create", "api", "custom-addon-list", "POST", PLATFORM_ADMIN, url=url("custom-addon-list"),
              payload=lambda s, _: tool_data("api-tool") | {"tags": ["gpu"]}, state=count("addons.CustomAddon"), grow="custom_addon"),
+    Endpoint("api-ci-pipeline-create", "api", "ci-pipeline-list", "POST", CREATE_OWNED, url=url("ci-pipeline-list"),
+             payload=lambda s, _: {"app": s.ci_app(PRIVATE).name, "van": s.van(PRIVATE).name},
+             state=count("addons.CiPipeline"), grow=("van", "app")),
+    Endpoint("api-ci-pipeline-patch", "api", "ci-pipeline-detail", "PATCH", OWNED, target=Scenario.pipeline,
+             url=url("ci-pipeline-detail", pk=pk), payload=lambda s, p: {"branch": "release"}, state=fields("branch"),
+             grow=("van", "app")),
+    Endpoint("api-ci-pipeline-put", "api", "ci-pipeline-detail", "PUT", OWNED, target=Scenario.pipeline,
+             url=url("ci-pipeline-detail", pk=pk), state=fields("test_command"), grow=("van", "app"),
+             payload=lambda s, p: {"app": p.app.name, "van": p.van.name, "branch": "main", "test_image": "python:3.12-slim",
+                                   "test_command": "pytest -q"}),
+    Endpoint("api-ci-pipeline-delete", "api", "ci-pipeline-detail", "DELETE", OWNED, target=Scenario.pipeline,
+             url=url("ci-pipeline-detail", pk=pk), state=exists, grow=("van", "app")),
     Endpoint("api-addon-installation-create", "api", "addon-installation-list", "POST", CREATE_OWNED,
              url=url("addon-installation-list"), payload=lambda s, _: {"van": s.van(PRIVATE).name, "slug": s.custom_addon().slug},
              state=count("addons.AddonInstallation", enabled=True), grow=("van", "custom_addon")),

@@ -104,6 +104,7 @@ def seed(*, actor):
     _outside_edit_once(van)
     _tool_once(actor)
     _claim_once(actor, van)
+    _pipeline_once(_user("alice"), van, approver=actor)
     return actor
 
 
@@ -119,6 +120,34 @@ def _claim_once(actor, van) -> None:
         return
     claim_create(actor=actor, van=van, name="analytics-dev", environment="dev", node_count=3, node_size="medium")
     _apply_now()
+
+
+def _pipeline_once(actor, van, *, approver) -> None:
+    """Checkout's golden CI pipeline on the demo hub (alice's, so its version bumps are hers), approved by the demo
+    admin (the hub is Prod) and merged, so the story's one waiting change stays the Prod upgrade. The demo knows
+    the address it serves, which it gives as WAYLINE_PUBLIC_URL."""
+    from django.conf import settings as django_settings
+
+    from addons.models import CiPipeline
+    from addons.services import pipeline_create
+    from portal.gitops import engine
+    from portal.gitops.choices import ChangeSetStatus
+    from portal.gitops.models import ChangeSet
+    from portal.gitops.services import changeset_approve
+
+    app = App.objects.filter(name="checkout-service").first()
+    if actor is None or app is None or CiPipeline.objects.filter(app=app).exists() or not django_settings.WAYLINE_PUBLIC_URL:
+        return
+    if set(van.addons.filter(enabled=True).values_list("slug", flat=True)) >= {"argo-workflows", "sealed-secrets"}:
+        pipeline = pipeline_create(actor=actor, app=app, van=van, branch="main", test_image="python:3.12-slim",
+                                   test_command="make test")
+        _apply_now()
+        waiting = ChangeSet.objects.filter(owner_type__model="cipipeline", owner_id=pipeline.pk,
+                                           status=ChangeSetStatus.AWAITING_APPROVAL)
+        if approver is not None and getattr(approver, "is_superuser", False):
+            for changeset in waiting:
+                changeset_approve(actor=approver, changeset=changeset, comment="Demo data")
+                engine.merge_approved(changeset.pk)
 
 
 def _tool_once(actor) -> None:

@@ -572,6 +572,15 @@ def van_edge_remove(*, actor, van: Van, cluster: Cluster, publish: bool = True) 
 
 
 @transaction.atomic
+def _pipelines_stop(*, actor, why: str, **which) -> None:
+    """CI pipelines that go with their app or VAN: their files leave git through change sets they own, their tokens end."""
+    from addons.models import CiPipeline
+    from addons.services import pipeline_files_remove
+
+    for pipeline in CiPipeline.objects.filter(**which).select_related("app", "van", "van__repo"):
+        pipeline_files_remove(actor=actor, pipeline=pipeline, message=f"delete: {why}")
+
+
 def van_delete(*, actor, obj: Van) -> None:
     """Delete a VAN; its files leave git through one last change set it owns (approved like Prod)."""
     from portal.gitops.models import ManagedFile
@@ -583,6 +592,7 @@ def van_delete(*, actor, obj: Van) -> None:
         if gone:
             propose_change(actor=actor, owner=installation, files_to_write={}, files_to_delete=gone,
                            message=f"{installation.gitops_label()}: delete the VAN", environment_hints=[ENVIRONMENTS[-1]])
+    _pipelines_stop(actor=actor, why="its VAN is deleted", van=obj)
     paths = list(ManagedFile.objects.filter(repo=repo, path__startswith=obj.gitops_root()).values_list("path", flat=True))
     audit_record(actor=actor, action="van.delete", obj=obj, changes={"name": obj.name})
     if paths:
@@ -690,6 +700,7 @@ def app_rollback(*, actor, app: App, release: AppRelease) -> AppRelease:
 def app_delete(*, actor, obj: App) -> None:
     vans = _vans_of_rules_selecting(obj)
     audit_record(actor=actor, action="app.delete", obj=obj, changes={"name": obj.name})
+    _pipelines_stop(actor=actor, why="its app is deleted", app=obj)
     gone = App(name=obj.name, visibility=obj.visibility, owner_team_id=obj.owner_team_id)
     obj.delete()
     _publish_all(actor=actor, vans=vans, message="remove app {app}", app=gone)

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
-from addons.models import AddonInstallation
+from addons.models import AddonInstallation, CiPipeline
 from van.api.serializers import ChangeableSlugField
-from van.models import Van
+from van.models import App, Van
 
 
 class AddonSourceSerializer(serializers.Serializer):
@@ -78,4 +78,36 @@ class AddonInstallationSerializer(serializers.ModelSerializer):
                        and str(self.initial_data[f]) != str(getattr(self.instance, "van").name if f == "van" else self.instance.slug)]
             if changed:
                 raise serializers.ValidationError({f: f"{f}: an add-on of a VAN keeps its VAN and add-on" for f in changed})
+        return data
+
+
+class VisibleSlugField(ChangeableSlugField):
+    """An object by name, restricted to what the requesting user may see (an invisible one is a missing one)."""
+
+    def get_queryset(self):
+        return self.model.objects.restrict(self.context["request"].user, "view")
+
+
+class CiPipelineSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="ci-pipeline-detail")
+    app = ChangeableSlugField(App, help_text="The app (one you may change) whose pushes run the pipeline.")
+    van = VisibleSlugField(Van, help_text="Whose hub runs it: a VAN with Argo Events + Workflows and Sealed Secrets on.")
+    webhook_secret = serializers.SerializerMethodField(
+        help_text="In the answer to creating the pipeline only: the secret the git server's webhook sends as "
+                  "'Authorization: Bearer'. Wayline keeps it sealed for the hub alone.")
+
+    class Meta:
+        model = CiPipeline
+        fields = ["url", "id", "app", "van", "branch", "test_image", "test_command", "webhook_secret", "created", "updated"]
+        read_only_fields = ["id", "created", "updated"]
+
+    def get_webhook_secret(self, obj) -> str | None:
+        return getattr(obj, "webhook_secret", None)
+
+    def validate(self, data):
+        if self.instance is not None:
+            moved = [f for f in ("app", "van") if f in data and data[f] != getattr(self.instance, f)]
+            if moved:
+                raise serializers.ValidationError({f: f"{f}: a pipeline keeps its app and VAN (delete it to move it)" for f in moved})
+            data = {k: v for k, v in data.items() if k not in ("app", "van")}
         return data

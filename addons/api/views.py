@@ -6,7 +6,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from addons import selectors, services
-from addons.api.serializers import AddonDefinitionSerializer, AddonInstallationSerializer, CustomAddonSerializer
+from addons.api.serializers import (
+    AddonDefinitionSerializer, AddonInstallationSerializer, CiPipelineSerializer, CustomAddonSerializer,
+)
 from addons.registry import addon_get, definitions
 from portal.api.viewsets import PortalViewSet
 
@@ -85,3 +87,19 @@ class AddonInstallationViewSet(PortalViewSet):
         """Turn the add-on off: one change set removes exactly its files."""
         installation = services.addon_disable(actor=request.user, installation=self.get_object())
         return Response(self.get_serializer(installation).data)
+
+
+def _pipeline_update(*, actor, obj, **fields):
+    current = {"branch": obj.branch, "test_image": obj.test_image, "test_command": obj.test_command}
+    return services.pipeline_update(actor=actor, obj=obj, **(current | fields))
+
+
+class CiPipelineViewSet(PortalViewSet):
+    """Apps' golden CI pipelines (Argo Events + Workflows on a VAN's hub), ending in a version bump proposed with a
+    token scoped to the app. Seen by the app's readers who may see the VAN; written by whoever may change the app."""
+
+    selector = staticmethod(selectors.pipeline_list)
+    serializer_class = CiPipelineSerializer
+    create_service = staticmethod(services.pipeline_create)
+    update_service = staticmethod(_pipeline_update)
+    delete_service = staticmethod(services.pipeline_delete)

@@ -141,6 +141,7 @@ def _objects(rejected):
         "van:cluster": [{"pk": cluster.pk}],
         "van:cluster_edit": [{"pk": cluster.pk}],
         "van:app": [{"pk": app.pk}],
+        "addons:app_pipeline": [{"pk": app.pk}, {"pk": App.objects.get(name="checkout-service").pk}],
         "van:app_edit": [{"pk": app.pk}],
         "van:rule": [{"pk": rule.pk}],
         "van:rule_edit": [{"pk": rule.pk}],

@@ -15,6 +15,7 @@ def test_demo_seed_builds_a_populated_van_and_commits_it(world, settings, tmp_pa
 
     environments_ensure(DEFAULT_ENVIRONMENTS)
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
+    settings.WAYLINE_PUBLIC_URL = "http://127.0.0.1:8000"  # as `manage.py demo` gives its own address
     gitops_demo.seed(actor=world.admin)  # as `manage.py demo` does first: creates the GitOps repository
     with django_capture_on_commit_callbacks(execute=True):
         demo.seed(actor=world.admin)
@@ -33,4 +34,8 @@ def test_demo_seed_builds_a_populated_van_and_commits_it(world, settings, tmp_pa
     assert van_placement(van=lab)[1].clusters_of("ranking-experiment") == {"lab-gpu": "lab-experiments"}
     files = subprocess.run(["git", "ls-tree", "-r", "--name-only", "main"], cwd=tmp_path / "gitops.git", capture_output=True, text=True).stdout
     assert "vans/demo/hub/clusters/dev-eu.yaml" in files and "vans/search-lab/hub/clusters/lab-gpu.yaml" in files
+    from addons.models import CiPipeline
+
+    assert list(CiPipeline.objects.values_list("app__name", "van__name", "created_by__username")) == [
+        ("checkout-service", "demo", "alice")]
     assert "PRIVATE KEY" not in subprocess.run(["git", "log", "-p", "--all"], cwd=tmp_path / "gitops.git", capture_output=True, text=True).stdout

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 
 # Order matters: later seeds use what earlier ones made (teams, the GitOps repo, catalog entities).
 SEED_MODULES = ("portal.demo", "portal.gitops.demo", "catalog.demo", "van.demo", "addons.demo")
@@ -69,6 +70,7 @@ def serve_env(addr: str) -> dict[str, str]:
         "ALLOWED_HOSTS": ",".join(dict.fromkeys(hosts)),
         # the demo hub's fake Grafana listens on loopback, which Wayline refuses unless an admin allows it
         "WAYLINE_GRAFANA_ALLOWED_NETWORKS": os.environ.get("WAYLINE_GRAFANA_ALLOWED_NETWORKS", DEMO_GRAFANA_NETWORK),
+        "WAYLINE_PUBLIC_URL": os.environ.get("WAYLINE_PUBLIC_URL") or url_of(addr),
     }
 
 
@@ -114,7 +116,9 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
         try:
-            run_seeds(self.stdout)
+            # the demo knows the address it serves: where its CI pipeline's last step would call it
+            with override_settings(WAYLINE_PUBLIC_URL=settings.WAYLINE_PUBLIC_URL or url_of(addr)):
+                run_seeds(self.stdout)
         except ValidationError as exc:  # e.g. the GitOps repository Wayline wrote to is missing: never re-created here
             raise CommandError(" ".join(exc.messages)) from None
         if no_serve:

@@ -1,0 +1,304 @@
+"""The golden CI pipeline: Argo Events and Workflows objects on the hub whose last step proposes the app's version
+bump through Wayline's API with a token scoped to that one app, so CI ends in the same reviewed GitOps path."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from addons import services as addon_services
+from addons.models import CiPipeline
+from addons.pipelines import PROPOSE_SCRIPT, pipeline_name
+from portal.crd_validation import validate_object
+from portal.gitops.models import ChangeSet, ManagedFile
+from portal.models import ApiToken, AuditEvent
+from tests.van.kubeseal_reference import unseal
+
+pytestmark = pytest.mark.django_db
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+ROOT = "pipelines/demo/payments-api/"
+
+
+@pytest.fixture
+def ci(settings, van_world, place_payments_everywhere):
+    """``van_world`` with Wayline's public address set and Payments' app placed on every cluster of the VAN."""
+    settings.WAYLINE_PUBLIC_URL = "https://wayline.example.net"
+    return van_world
+
+
+def create(world, app, van, svc_capture, **fields):
+    with svc_capture(execute=True):
+        return addon_services.pipeline_create(actor=world.alice, app=app, van=van, **fields)
+
+
+def documents(path):
+    return [d for d in yaml.safe_load_all(ManagedFile.objects.get(path=path).content) if d]
+
+
+def sealed_token(hub_keys, name_suffix="wayline"):
+    for doc in documents(ROOT + "secrets.yaml"):
+        if doc["metadata"]["name"] == f"{pipeline_name('payments-api')}-{name_suffix}":
+            return unseal(hub_keys[0], doc)["token"].decode()
+    raise AssertionError(f"no {name_suffix} secret")
+
+
+@pytest.mark.conformance
+def test_the_pipeline_is_argo_objects_that_validate_and_its_secrets_open_only_on_the_hub(
+        ci, hub_keys, edge_keys, django_capture_on_commit_callbacks):
+    world, van, hub, eu, us, app = ci
+    pipeline = create(world, app, van, django_capture_on_commit_callbacks, branch="release")
+    paths = set(ManagedFile.objects.filter(path__startswith=ROOT).values_list("path", flat=True))
+    assert paths == {ROOT + name for name in ("eventsource.yaml", "sensor.yaml", "workflowtemplate.yaml", "secrets.yaml")}
+    objects = [doc for path in sorted(paths) for doc in documents(path)]
+    for obj in objects:
+        assert validate_object(obj) == [], (obj["kind"], validate_object(obj))
+    sensor = next(o for o in objects if o["kind"] == "Sensor")
+    workflow = sensor["spec"]["triggers"][0]["template"]["argoWorkflow"]["source"]["resource"]
+    assert validate_object(workflow | {"metadata": {"name": "ci-run", "namespace": "argo"}}) == []
+    assert sensor["spec"]["dependencies"][0]["filters"]["data"][0]["value"] == ["refs/heads/release"]
+    template = next(o for o in objects if o["kind"] == "WorkflowTemplate")
+    steps = [s[0]["name"] for s in template["spec"]["templates"][0]["steps"]]
+    assert steps == ["test", "build", "scan", "propose"]
+    build = next(t for t in template["spec"]["templates"] if t["name"] == "build")
+    assert "--destination=registry.example.net/payments-api:{{workflow.parameters.revision}}" in build["container"]["args"]
+    # the token in the hub's sealed Secret is a token scoped to this app's version bumps, of the user who set it up
+    key = sealed_token(hub_keys)
+    token = ApiToken.objects.get(pk=pipeline.token_id)
+    assert (token.user, token.scope_model, token.scope_pk, token.scope_actions) == (world.alice, "van.app", app.pk, ["version"])
+    assert key.startswith(token.prefix)
+    assert sealed_token(hub_keys, "webhook") == pipeline.webhook_secret
+    secret_doc = documents(ROOT + "secrets.yaml")[0]
+    with pytest.raises(Exception):
+        unseal(edge_keys[0], secret_doc)  # sealed for the hub alone
+    # neither key is stored anywhere in clear
+    everywhere = [*ManagedFile.objects.values_list("content", flat=True), pipeline.secrets_manifest,
+                  *(str(a.changes) for a in AuditEvent.objects.all()), *ChangeSet.objects.values_list("message", flat=True)]
+    assert not [t for t in everywhere if key in t or pipeline.webhook_secret in t]
+    # the VAN's Argo add-on syncs every pipeline folder to the hub, and brings the EventBus and the service account
+    argo_root = "addons/demo/argo-workflows/"
+    syncer = documents(argo_root + "argocd/pipelines.yaml")[0]
+    assert syncer["spec"]["generators"][0]["git"]["directories"] == [{"path": "pipelines/demo/*"}]
+    assert syncer["spec"]["template"]["spec"]["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "argo"}
+    for path in ("argocd/pipelines.yaml", "argocd/ci.yaml", "ci/eventbus.yaml"):
+        assert validate_object(documents(argo_root + path)[0]) == [], path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_step_proposes_exactly_one_version_bump_and_its_token_touches_nothing_else(
+        ci, hub_keys, live_server, settings, django_capture_on_commit_callbacks, svc):
+    world, van, hub, eu, us, app = ci
+    other = svc.app_create(actor=world.admin, name="ledger", owner_team=world.payments, namespace="payments",
+                           repo_url="https://git.example.net/l.git", source_kind="kustomize", path="deploy",
+                           image="registry.example.net/ledger", version="1.0.0", tags="payments")
+    settings.WAYLINE_PUBLIC_URL = live_server.url
+    create(world, app, van, django_capture_on_commit_callbacks)
+    key = sealed_token(hub_keys)
+    template = next(d for d in documents(ROOT + "workflowtemplate.yaml"))
+    step = next(t for t in template["spec"]["templates"] if t["name"] == "propose")
+    assert step["script"]["source"] == PROPOSE_SCRIPT
+    env = {e["name"]: e.get("value") for e in step["script"]["env"]}
+    assert env["WAYLINE_URL"] == live_server.url and env["WAYLINE_APP_ID"] == str(app.pk)
+
+    def run_step(app_id, version=SHA, token=key):
+        # what Argo runs: the rendered script, its env with the workflow parameter and the Secret filled in
+        variables = {**os.environ, "WAYLINE_URL": env["WAYLINE_URL"], "WAYLINE_APP_ID": str(app_id),
+                     "VERSION": version, "WAYLINE_TOKEN": token}
+        return subprocess.run([sys.executable, "-c", step["script"]["source"]], env=variables, capture_output=True,
+                              text=True, timeout=60)
+
+    before = set(ChangeSet.objects.values_list("pk", flat=True))
+    done = run_step(app.pk)
+    assert done.returncode == 0, done.stdout + done.stderr
+    new = ChangeSet.objects.exclude(pk__in=before)
+    assert new.count() == 1, list(new.values_list("message", flat=True))
+    bump = new.get()
+    assert bump.author == world.alice and f"upgrade payments-api to {SHA}" in bump.message
+    assert bump.files.filter(path__startswith="vans/demo/").exists()
+    app.refresh_from_db()
+    other.refresh_from_db()
+    assert app.version == SHA and other.version == "1.0.0"
+
+    # The same token on another app, another action, another endpoint: refused before any view code runs.
+    refused = run_step(other.pk)
+    assert refused.returncode == 1 and "HTTP 403" in refused.stdout
+    import requests
+
+    auth = {"Authorization": f"Bearer {key}"}
+    base = live_server.url
+    assert requests.patch(f"{base}/api/apps/{app.pk}/", json={"version": "6.6.6"}, headers=auth).status_code == 403
+    assert requests.post(f"{base}/api/apps/{app.pk}/releases/1/rollback/", headers=auth).status_code == 403
+    assert requests.get(f"{base}/api/apps/", headers=auth).status_code == 403
+    assert requests.get(f"{base}/api/apps/{app.pk}/", headers=auth).status_code == 403
+    assert requests.post(f"{base}/api/rules/", json={}, headers=auth).status_code == 403
+    assert requests.get(f"{base}/api/catalog/entities", headers=auth).status_code == 403
+    assert requests.post(f"{base}/api/apps/{app.pk}/version/", json={"version": "1.2.3"},
+                         headers={"Authorization": f"Token {key}"}).status_code == 200  # either scheme
+    assert set(ChangeSet.objects.exclude(pk__in=before).values_list("message", flat=True)) >= {bump.message}
+    other.refresh_from_db()
+    assert other.version == "1.0.0"
+    assert "6.6.6" not in ChangeSet.objects.values_list("message", flat=True)
+
+
+def test_a_scoped_token_keeps_its_users_rights_and_no_more(ci, client, hub_keys, django_capture_on_commit_callbacks):
+    """The token acts as the user who set the pipeline up: when that user may no longer change the app, neither may
+    the pipeline."""
+    from portal.services import team_membership_remove
+
+    world, van, hub, eu, us, app = ci
+    create(world, app, van, django_capture_on_commit_callbacks)
+    key = sealed_token(hub_keys)
+    team_membership_remove(actor=world.admin, team=world.payments, user=world.alice)
+    response = client.post(reverse("app-version", kwargs={"pk": app.pk}), {"version": SHA},
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code in (403, 404)
+    app.refresh_from_db()
+    assert app.version == "1.0.0"
+
+
+def test_replacing_ones_api_token_leaves_the_pipelines_token(ci, client, django_capture_on_commit_callbacks):
+    world, van, hub, eu, us, app = ci
+    pipeline = create(world, app, van, django_capture_on_commit_callbacks)
+    client.force_login(world.alice)
+    client.post(reverse("portal:profile"))
+    assert ApiToken.objects.filter(pk=pipeline.token_id).exists()
+    assert ApiToken.objects.filter(user=world.alice, scope_model="").count() == 1
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"branch": "-x"}, "branch"),
+    ({"branch": ""}, "branch"),
+    ({"test_image": "Not An Image"}, "test_image"),
+    ({"test_command": "make test\nrm -rf /"}, "test_command"),
+    ({"test_command": ""}, "test_command"),
+])
+def test_bad_settings_are_refused_on_their_field(ci, changes, field):
+    world, van, hub, eu, us, app = ci
+    fields = {"branch": "main", "test_image": "python:3.12-slim", "test_command": "make test"} | changes
+    with pytest.raises(ValidationError) as refused:
+        addon_services.pipeline_create(actor=world.alice, app=app, van=van, **fields)
+    assert field in refused.value.message_dict, refused.value.message_dict
+    assert not CiPipeline.objects.exists() and not ApiToken.objects.exclude(scope_model="").exists()
+
+
+def test_a_pipeline_needs_argo_sealed_secrets_a_hub_certificate_and_wayline_s_address(ci, settings, svc):
+    world, van, hub, eu, us, app = ci
+    argo = van.addons.get(slug="argo-workflows")
+    svc_addons = addon_services
+    svc_addons.addon_disable(actor=world.alice, installation=argo)
+    with pytest.raises(ValidationError, match="Argo Events"):
+        svc_addons.pipeline_create(actor=world.alice, app=app, van=van)
+    svc_addons.addon_enable(actor=world.alice, installation=argo)
+    settings.WAYLINE_PUBLIC_URL = ""
+    with pytest.raises(ValidationError, match="WAYLINE_PUBLIC_URL"):
+        svc_addons.pipeline_create(actor=world.alice, app=app, van=van)
+    settings.WAYLINE_PUBLIC_URL = "https://wayline.example.net"
+    type(hub).objects.filter(pk=hub.pk).update(sealing_cert="")
+    with pytest.raises(ValidationError, match="sealing certificate"):
+        svc_addons.pipeline_create(actor=world.alice, app=app, van=van)
+    assert not CiPipeline.objects.exists()
+
+
+def test_deleting_the_pipeline_removes_exactly_its_files_in_one_change_set_and_ends_its_token(
+        ci, hub_keys, client, django_capture_on_commit_callbacks):
+    world, van, hub, eu, us, app = ci
+    pipeline = create(world, app, van, django_capture_on_commit_callbacks)
+    key = sealed_token(hub_keys)
+    before = set(ChangeSet.objects.values_list("pk", flat=True))
+    others = set(ManagedFile.objects.exclude(path__startswith=ROOT).values_list("path", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        addon_services.pipeline_delete(actor=world.alice, obj=pipeline)
+    new = ChangeSet.objects.exclude(pk__in=before)
+    assert new.count() == 1
+    assert {f.path for f in new.get().files.all()} == {ROOT + n for n in ("eventsource.yaml", "sensor.yaml", "workflowtemplate.yaml", "secrets.yaml")}
+    assert not ManagedFile.objects.filter(path__startswith=ROOT).exists()
+    assert set(ManagedFile.objects.values_list("path", flat=True)) == others
+    response = client.post(reverse("app-version", kwargs={"pk": app.pk}), {"version": SHA},
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 401
+
+
+def test_deleting_the_app_takes_its_pipeline_out_of_git(ci, svc, django_capture_on_commit_callbacks):
+    world, van, hub, eu, us, app = ci
+    pipeline = create(world, app, van, django_capture_on_commit_callbacks)
+    svc.app_delete(actor=world.admin, obj=app)
+    assert not ManagedFile.objects.filter(path__startswith=ROOT).exists()
+    assert not CiPipeline.objects.exists() and not ApiToken.objects.filter(pk=pipeline.token_id).exists()
+
+
+def test_the_ci_page_sets_the_pipeline_up_and_shows_the_webhook_secret_once(ci, client, django_capture_on_commit_callbacks):
+    world, van, hub, eu, us, app = ci
+    url = reverse("addons:app_pipeline", kwargs={"pk": app.pk})
+    client.force_login(world.alice)
+    page = client.get(url).content.decode()
+    assert "Set up the pipeline" in page and f'<option value="{van.pk}">demo</option>' in page
+    refused = client.post(url, {"van": van.pk, "branch": "main", "test_image": "Not An Image", "test_command": "make test"})
+    assert refused.status_code == 400 and "test_image" in refused.context["form"].errors
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"van": van.pk, "branch": "main", "test_image": "python:3.12-slim", "test_command": "make test"})
+    assert response.status_code == 201, response.content.decode()[:2000]
+    pipeline = CiPipeline.objects.get()
+    secret = response.context["webhook_secret"]
+    assert len(secret) > 30 and secret in response.content.decode()
+    again = client.get(url).content.decode()
+    assert secret not in again and "pipelines/demo/payments-api/" in again and "Change the pipeline" in again
+    assert ManagedFile.objects.filter(path=ROOT + "sensor.yaml").exists()
+    assert pipeline.created_by == world.alice
+
+
+def test_other_teams_viewers_and_nobody_cannot_set_up_or_see_a_pipeline(ci, client, svc, django_capture_on_commit_callbacks):
+    from rest_framework.test import APIClient
+
+    world, van, hub, eu, us, app = ci
+    svc.app_update(actor=world.admin, obj=app, visibility="private")
+    pipeline = create(world, app, van, django_capture_on_commit_callbacks)
+    client.force_login(world.bob)
+    assert client.get(reverse("addons:app_pipeline", kwargs={"pk": app.pk})).status_code == 404
+    assert client.post(reverse("addons:pipeline_delete", kwargs={"pk": pipeline.pk})).status_code == 404
+    api = APIClient()
+    api.force_authenticate(world.bob)
+    assert api.get(reverse("ci-pipeline-detail", kwargs={"pk": pipeline.pk})).status_code == 404
+    assert api.get(reverse("ci-pipeline-list")).json()["count"] == 0
+    # bob's own app, on payments' VAN: the VAN is not his to name (400 on the field, as for a VAN that does not exist)
+    own = svc.app_create(actor=world.admin, name="ranking", owner_team=world.search, namespace="search",
+                         repo_url="https://git.example.net/r.git", source_kind="kustomize", path="deploy",
+                         image="registry.example.net/ranking", version="1.0.0", tags="search")
+    svc.van_update(actor=world.admin, obj=van, visibility="private")
+    refused = api.post(reverse("ci-pipeline-list"), {"app": app.name, "van": van.name}, format="json")
+    assert refused.status_code == 400 and "app" in refused.json()
+    response = api.post(reverse("ci-pipeline-list"), {"app": own.name, "van": "demo"}, format="json")
+    assert response.status_code == 400 and "van" in response.json(), response.json()
+    assert CiPipeline.objects.count() == 1
+    anonymous = APIClient()
+    assert anonymous.post(reverse("ci-pipeline-list"), {"app": app.name, "van": van.name}, format="json").status_code == 401
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_setting_up_a_pipeline_in_the_browser(ci, live_server, page, client):
+    from pathlib import Path
+
+    from playwright.sync_api import expect
+
+    world, van, hub, eu, us, app = ci
+    client.force_login(world.alice)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page.goto(live_server.url + app.get_absolute_url())
+    page.get_by_role("link", name="CI pipeline").click()
+    page.locator("#id_branch").fill("release")
+    page.locator("#id_test_command").fill("pytest -q")
+    page.get_by_role("button", name="Propose").click()
+    expect(page.locator("#webhook-secret")).to_contain_text("shown once")
+    expect(page.locator("#pipeline")).to_contain_text("release")
+    expect(page.locator("#pipeline")).to_contain_text("pytest -q")
+    artifacts = Path(__file__).resolve().parents[1] / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / "ci-pipeline.png"), full_page=True)
+    page.reload()
+    expect(page.locator("#webhook-secret")).to_have_count(0)
+    assert CiPipeline.objects.get().branch == "release"
