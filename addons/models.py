@@ -49,7 +49,7 @@ class AddonInstallation(GitOpsOwner, PortalModel):
     """
 
     permission_parent = "van"
-    domain_actions = {"enable": "change", "disable": "change"}
+    domain_actions = {"enable": "change", "disable": "change", "seal": "change"}
 
     van = models.ForeignKey("van.Van", on_delete=models.CASCADE, related_name="addons")
     slug = models.CharField(max_length=40, help_text="The add-on definition's slug.")
@@ -171,6 +171,9 @@ class InfraClaim(GitOpsOwner, PortalModel):
     environment = models.CharField(max_length=40, help_text="Whose approval policy governs changes to it (e.g. prod).")
     node_count = models.PositiveIntegerField()
     node_size = models.CharField(max_length=10)
+    observed = models.JSONField(default=dict, blank=True, help_text="What the hub's Workspace reports: node_count and "
+                                "node_size (the module's outputs), ready, synced, message; missing when it is gone.")
+    observed_at = models.DateTimeField(null=True, blank=True, help_text="When the hub last reported the Workspace.")
 
     class Meta:
         ordering = ["van", "name"]
@@ -186,6 +189,17 @@ class InfraClaim(GitOpsOwner, PortalModel):
     @property
     def owner_team(self):
         return self.van.owner_team
+
+    @property
+    def drift(self) -> list[str]:
+        """The desired values the hub reports otherwise (what Crossplane is reverting), e.g. ["node_count 4 (want 3)"]."""
+        seen = self.observed or {}
+        out = []
+        for field in ("node_count", "node_size"):
+            value = seen.get(field)
+            if value is not None and str(value) != str(getattr(self, field)):
+                out.append(f"{field.replace('_', ' ')} {value} (want {getattr(self, field)})")
+        return out
 
     def gitops_root(self) -> str:
         return f"claims/{self.van.name}/{self.name}/"
@@ -262,3 +276,28 @@ class CiPipeline(GitOpsOwner, PortalModel):
 
     def gitops_label(self) -> str:
         return f"CI pipeline of app {self.app.name} on VAN {self.van.name}"
+
+
+class AddonStatus(models.Model):
+    """One ArgoCD Application of a VAN's add-on, as its hub last reported it (``wayline.io/addon`` label): the matrix
+    shows it per add-on and cluster. Read with the VAN (whoever sees the VAN sees its add-ons)."""
+
+    van = models.ForeignKey("van.Van", on_delete=models.CASCADE, related_name="addon_statuses")
+    application = models.CharField(max_length=253)
+    slug = models.CharField(max_length=63, help_text="The wayline.io/addon label.")
+    cluster_name = models.CharField(max_length=63, blank=True, help_text="The wayline.io/cluster label; empty for "
+                                    "what the hub itself runs for the add-on (its ApplicationSets, claims, pipelines).")
+    sync_status = models.CharField(max_length=16, default="Unknown")
+    health_status = models.CharField(max_length=16, default="Unknown")
+    message = models.TextField(blank=True)
+    observed_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["van", "slug", "cluster_name", "application"]
+        constraints = [models.UniqueConstraint(fields=["van", "application"], name="unique_addon_status")]
+        verbose_name = "add-on status"
+        verbose_name_plural = "add-on statuses"
+
+    def __str__(self) -> str:
+        return f"{self.application} on {self.van_id}: {self.sync_status}/{self.health_status}"

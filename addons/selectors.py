@@ -123,12 +123,20 @@ def van_addon_matrix(*, van) -> dict:
     from addons.rendering import placed_clusters
     from van.selectors import van_spec
 
+    from addons.models import AddonStatus
+    from addons.status import cell_status
+
     installations = {i.slug: i for i in AddonInstallation.objects.filter(van=van)}
     try:
         spec = van_spec(van=van, apps=[], rules=[])
         clusters = [c.name for c in spec.clusters]
     except ValueError:
         spec, clusters = None, []
+    # What the hub reports, per (add-on, cluster); what the hub runs for the add-on itself is the hub's column.
+    hub = spec.hub.name if spec is not None else ""
+    reported: dict = {}
+    for status in AddonStatus.objects.filter(van=van, deleted_at__isnull=True):
+        reported.setdefault((status.slug, status.cluster_name or hub), []).append(status)
     rows = []
     known = definitions()
     for slug, definition in known.items():
@@ -141,7 +149,7 @@ def van_addon_matrix(*, van) -> dict:
                 problem = "Its stored settings are no longer valid, so its files are left as they are: " + "; ".join(
                     f"{name}: {message}" for name, message in errors.items()) + ". Save its settings again."
         rows.append({"definition": definition, "installation": installation, "problem": problem,
-                     "cells": [(name, name in placed) for name in clusters]})
+                     "cells": [(name, name in placed, cell_status(reported.get((slug, name), ()))) for name in clusters]})
     broken = [i for slug, i in sorted(installations.items()) if slug not in known]
     return {"clusters": clusters, "rows": rows, "broken": broken}
 
@@ -160,3 +168,17 @@ def pipeline_list(*, user):
 
     return (CiPipeline.objects.restrict(user, "view").filter(van__in=Van.objects.restrict(user, "view").values("pk"))
             .select_related("app", "van"))
+
+
+def claim_list(*, user):
+    """Infrastructure claims of the VANs ``user`` may see."""
+    from addons.models import InfraClaim
+
+    return InfraClaim.objects.restrict(user, "view").select_related("van", "van__repo")
+
+
+def sealed_secret_list(*, user):
+    """Secrets sealed for the VANs ``user`` may see (key names, never values)."""
+    from addons.models import SealedSecretRecord
+
+    return SealedSecretRecord.objects.restrict(user, "view").select_related("installation", "installation__van")

@@ -104,6 +104,25 @@ class HubWatcher:
         stored, skipped = findings.store_all(van, page.get("items") or [])
         logger.debug("VAN %s: %d K8sGPT findings (%d skipped)", van.name, stored, skipped)
 
+    def _addons(self, api: k8s.CustomObjectsApi, van: Van) -> None:
+        """The VAN's add-on Applications (for the add-on matrix) and its claims' Crossplane Workspaces (observed
+        values), listed once per watch like the findings. A hub without Crossplane's Terraform provider has none."""
+        from addons import status
+
+        group, version, plural = status.APPLICATIONS
+        page = api.list_namespaced_custom_object(group, version, van.argocd_namespace, plural,
+                                                 label_selector=status.applications_selector(van), _request_timeout=timeouts())
+        status.store_applications(van, page.get("items") or [])
+        try:
+            page = api.list_cluster_custom_object(*status.WORKSPACES, label_selector=status.workspaces_selector(van),
+                                                  _request_timeout=timeouts())
+        except k8s.ApiException as exc:
+            if exc.status in (403, 404):
+                logger.info("VAN %s: no Crossplane Workspaces readable on the hub (%s)", van.name, exc.status)
+                return
+            raise
+        status.store_workspaces(van, page.get("items") or [])
+
     def _seen(self, hub: Cluster) -> None:
         if time.monotonic() - self._seen_recorded >= self.seen_every:
             connection_record(hub, ClusterState.REACHABLE)
@@ -162,6 +181,7 @@ class HubWatcher:
                     self.resource_version = self._relist(api, van)
                 connection_record(hub, ClusterState.REACHABLE)
                 self._findings(api, van)
+                self._addons(api, van)
                 self._seen_recorded = time.monotonic()
                 self._watch(api, van, hub)
         except k8s.ApiException as exc:
