@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from addons.models import AddonInstallation, CiPipeline, CustomAddon, DashboardPin, InfraClaim, SealedSecretRecord
+from addons.models import AddonInstallation, AddonStatus, CiPipeline, CustomAddon, DashboardPin, InfraClaim, SealedSecretRecord
 from portal.admin import ReadOnlyModelAdmin
 
 
@@ -57,3 +57,12 @@ class CiPipelineAdmin(ReadOnlyModelAdmin):
     list_filter = ["van"]
     search_fields = ["app__name", "van__name"]
     exclude = ["secrets_manifest"]
+
+
+@admin.register(AddonStatus)
+class AddonStatusAdmin(ReadOnlyModelAdmin):
+    """What each hub last reported of its add-ons' ArgoCD Applications (written by the status watcher only)."""
+
+    list_display = ["van", "slug", "cluster_name", "sync_status", "health_status", "observed_at", "deleted_at"]
+    list_filter = ["health_status", "sync_status", "slug"]
+    search_fields = ["application", "van__name"]

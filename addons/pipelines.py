@@ -1,6 +1,8 @@
 """The golden CI pipeline: Argo Events and Argo Workflows objects that end a build in a Wayline change set.
 
-One pipeline per app, on one VAN's hub, in the Argo add-on's namespace:
+One pipeline per app, on one VAN's hub, in a namespace of its own (``ci-<app>``): its secrets, its EventBus and
+its two service accounts are there and nowhere else, so one pipeline's code (run by its test step) can reach no
+other pipeline's token or registry credentials. In that namespace:
 
 - an ``EventSource`` (a webhook, ``Authorization: Bearer`` with a secret Wayline generated) that the app's git
   server calls on push;
@@ -10,19 +12,22 @@ One pipeline per app, on one VAN's hub, in the Argo add-on's namespace:
   Wayline's API, with a token scoped to this app's version bumps, to set the app's version to the commit. Wayline
   then proposes the change set per VAN, approved like a click would be.
 
-The VAN's Argo add-on renders what every pipeline of the hub shares: the ``EventBus``, a service account allowed
-to submit and run workflows, and the ApplicationSet syncing ``pipelines/<van>/*`` to the hub.
+The Sensor submits as ``ci-submit`` (create workflows from the namespace's templates, nothing else); the workflow's
+pods run as ``ci-run``, which may only report their steps' results. The VAN's Argo add-on renders the ApplicationSet
+syncing each ``pipelines/<van>/<app>/`` folder to the hub.
 """
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import urlsplit
 
 from addons.rendering import LABEL_ADDON, _applicationset, _automated, _folders, _repo
 from van.rendering.spec import LABEL_APP, LABEL_MANAGED_BY, LABEL_VAN, VanSpec
 
 PIPELINES_ROOT = "pipelines"
-SERVICE_ACCOUNT = "wayline-ci"
+SUBMITTER = "ci-submit"  # the Sensor's: submits workflows
+RUNNER = "ci-run"  # the workflow pods': report their results, nothing else
 WEBHOOK_PORT = 12000
 TOKEN_KEY = "token"
 KANIKO_IMAGE = "gcr.io/kaniko-project/executor:v1.23.2"
@@ -59,11 +64,11 @@ print(f"proposed version {release.get('version')}: {len(changesets)} change set(
 
 
 def pipeline_name(app: str) -> str:
-    """``ci-<app>``, shortened with a digest where the Service Argo Events derives from it would pass 63."""
-    name = f"ci-{app}"
-    if len(name) <= 40:
-        return name
-    return f"ci-{app[:28].rstrip('-')}-{hashlib.sha256(app.encode()).hexdigest()[:8]}"
+    """``ci-<app>`` (the pipeline's namespace and objects); for a long name ``ci<digest>-<start of the name>``, which
+    no short form can equal (those have '-' after "ci"), so that ``<name>-eventsource-svc`` stays a DNS label."""
+    if len(app) <= 44:
+        return f"ci-{app}"
+    return f"ci{hashlib.sha256(app.encode()).hexdigest()[:10]}-{app[:30].rstrip('-')}"
 
 
 def token_secret_name(app: str) -> str:
@@ -75,8 +80,15 @@ def webhook_secret_name(app: str) -> str:
 
 
 def registry_secret_name(app: str) -> str:
-    """The registry credentials kaniko pushes with (a ``.dockerconfigjson``): the app's team seals it on the hub."""
+    """The registry credentials kaniko pushes with (a ``.dockerconfigjson``), in the pipeline's namespace: the app's
+    team seals it for the hub."""
     return f"{pipeline_name(app)}-registry"
+
+
+def branch_filter(branch: str) -> str:
+    """The Sensor's filter on ``body.ref``: Argo Events matches string values as regular expressions, so the ref
+    is escaped and anchored (``main`` must not match ``main-evil`` or ``x/refs/heads/main``)."""
+    return "^" + re.escape(f"refs/heads/{branch}") + "$"
 
 
 def build_context(repo_url: str, branch: str) -> str:
@@ -85,17 +97,17 @@ def build_context(repo_url: str, branch: str) -> str:
     return f"git://{parts.netloc}{parts.path}#refs/heads/{branch}#{{{{workflow.parameters.revision}}}}"
 
 
-def pipeline_objects(*, van: str, app: str, app_id: int, namespace: str, repo_url: str, branch: str, image: str,
+def pipeline_objects(*, van: str, app: str, app_id: int, repo_url: str, branch: str, image: str,
                      test_image: str, test_command: str, wayline_url: str) -> dict[str, dict]:
-    """The pipeline's EventSource, Sensor and WorkflowTemplate, by file name (its Secrets are sealed apart)."""
+    """The pipeline's namespace and what runs in it, by file name (its Secrets are sealed apart, for that namespace)."""
     name = pipeline_name(app)
+    namespace = name
     labels = {LABEL_VAN: van, LABEL_APP: app, LABEL_ADDON: "argo-workflows", LABEL_MANAGED_BY: "wayline"}
     meta = {"name": name, "namespace": namespace, "labels": labels}
     revision = "{{workflow.parameters.revision}}"
     event_source = {
         "apiVersion": "argoproj.io/v1alpha1", "kind": "EventSource", "metadata": meta,
         "spec": {
-            "template": {"serviceAccountName": SERVICE_ACCOUNT},
             "service": {"ports": [{"port": WEBHOOK_PORT, "targetPort": WEBHOOK_PORT}]},
             "webhook": {"push": {
                 "endpoint": "/push", "method": "POST", "port": str(WEBHOOK_PORT),
@@ -112,12 +124,12 @@ def pipeline_objects(*, van: str, app: str, app_id: int, namespace: str, repo_ur
     sensor = {
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Sensor", "metadata": meta,
         "spec": {
-            "template": {"serviceAccountName": SERVICE_ACCOUNT},
+            "template": {"serviceAccountName": SUBMITTER},
             "dependencies": [{
                 "name": "push", "eventSourceName": name, "eventName": "push",
                 # GitHub, GitLab and Gitea push bodies: the branch pushed and the commit it now points at
                 "filters": {"data": [
-                    {"path": "body.ref", "type": "string", "value": [f"refs/heads/{branch}"]},
+                    {"path": "body.ref", "type": "string", "value": [branch_filter(branch)]},
                     {"path": "body.after", "type": "string", "value": ["^[0-9a-f]{40}$"]},
                 ]},
             }],
@@ -133,7 +145,7 @@ def pipeline_objects(*, van: str, app: str, app_id: int, namespace: str, repo_ur
     template = {
         "apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate", "metadata": meta,
         "spec": {
-            "serviceAccountName": SERVICE_ACCOUNT,
+            "serviceAccountName": RUNNER,
             "entrypoint": "ci",
             "arguments": {"parameters": [{"name": "revision"}]},
             "volumes": [{"name": "registry", "secret": {
@@ -162,39 +174,50 @@ def pipeline_objects(*, van: str, app: str, app_id: int, namespace: str, repo_ur
             ],
         },
     }
-    return {"eventsource.yaml": event_source, "sensor.yaml": sensor, "workflowtemplate.yaml": template}
+    return {"namespace.yaml": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}},
+            **access_objects(namespace=namespace, labels=labels),
+            "eventbus.yaml": {"apiVersion": "argoproj.io/v1alpha1", "kind": "EventBus",
+                              "metadata": {"name": "default", "namespace": namespace, "labels": labels},
+                              # one small bus per pipeline (a push now and then): one NATS server, streams of one replica
+                              "spec": {"jetstream": {"version": JETSTREAM_VERSION, "replicas": 1,
+                                                     "streamConfig": "replicas: 1\n"}}},
+            "eventsource.yaml": event_source, "sensor.yaml": sensor, "workflowtemplate.yaml": template}
 
 
-# --- what the VAN's Argo add-on renders for every pipeline of its hub ----------------------------------------------
+JETSTREAM_VERSION = "2.10.10"
 
 
-def ci_hub_objects(*, van: str, namespace: str) -> dict[str, dict]:
-    """The EventBus the EventSources and Sensors share, and the service account they and the workflows run as:
-    allowed to submit workflows from the namespace's templates and to report their steps, nothing else."""
-    labels = {LABEL_VAN: van, LABEL_ADDON: "argo-workflows", LABEL_MANAGED_BY: "wayline"}
+def access_objects(*, namespace: str, labels: dict) -> dict[str, dict]:
+    """The two service accounts of one pipeline's namespace and their only rights: the Sensor's may create workflows
+    there (from the namespace's templates); the workflow pods' may report their steps' results. Neither may read a
+    Secret, so the pushed code a test step runs learns nothing it was not given."""
     meta = lambda name: {"name": name, "namespace": namespace, "labels": labels}  # noqa: E731
-    return {
-        "eventbus.yaml": {"apiVersion": "argoproj.io/v1alpha1", "kind": "EventBus", "metadata": meta("default"),
-                          "spec": {"jetstream": {"version": "latest"}}},
-        "serviceaccount.yaml": {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(SERVICE_ACCOUNT)},
-        "role.yaml": {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(SERVICE_ACCOUNT),
-                      "rules": [
-                          {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["create", "get", "list", "watch"]},
-                          {"apiGroups": ["argoproj.io"], "resources": ["workflowtemplates"], "verbs": ["get", "list", "watch"]},
-                          {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]},
-                      ]},
-        "rolebinding.yaml": {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(SERVICE_ACCOUNT),
-                             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SERVICE_ACCOUNT},
-                             "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace}]},
+    rules = {
+        SUBMITTER: [{"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["create"]},
+                    {"apiGroups": ["argoproj.io"], "resources": ["workflowtemplates"], "verbs": ["get"]}],
+        RUNNER: [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}],
     }
+    out = {}
+    for account, granted in rules.items():
+        out[f"{account}.serviceaccount.yaml"] = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(account)}
+        out[f"{account}.role.yaml"] = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(account),
+                                       "rules": granted}
+        out[f"{account}.rolebinding.yaml"] = {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(account),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]}
+    return out
 
 
-def pipelines_applicationset(van: VanSpec, *, namespace: str) -> dict:
-    """On the hub: one Application per app pipeline folder ``pipelines/<van>/<app>/``, into the Argo namespace."""
+# --- what the VAN's Argo add-on renders for the pipelines of its hub ------------------------------------------------
+
+
+def pipelines_applicationset(van: VanSpec) -> dict:
+    """On the hub: one Application per app pipeline folder ``pipelines/<van>/<app>/`` (each names its namespace)."""
     app = "{{.path.basename}}"
     return _applicationset(
         van, name=f"addon.{van.name}.argo-workflows.pipelines",
         labels={LABEL_VAN: van.name, LABEL_ADDON: "argo-workflows", LABEL_MANAGED_BY: "wayline"},
         generator=_folders(van, f"{PIPELINES_ROOT}/{van.name}/*"), app_name=f"{van.name}.ci.{app}",
         app_labels={LABEL_VAN: van.name, LABEL_ADDON: "argo-workflows"}, source=_repo(van, "{{.path.path}}"),
-        destination={"server": "https://kubernetes.default.svc", "namespace": namespace}, sync_policy=_automated(True))
+        destination={"server": "https://kubernetes.default.svc"}, sync_policy=_automated(True))

@@ -161,13 +161,10 @@ def installation_render_files(*, installation: AddonInstallation, spec=None) -> 
         persist()
         files[f"{root}{ARGOCD_FOLDER}/analysers.yaml"] = dump(local_applicationset(spec, definition, "analysers", f"{root}analysers"))
         files.update({root + name: dump(obj) for name, obj in analysers.items()})
-    if installation.slug == "argo-workflows":  # what the hub's CI pipelines share, and what syncs each of them
-        from addons.pipelines import ci_hub_objects, pipelines_applicationset
+    if installation.slug == "argo-workflows":  # what syncs each app's CI pipeline (in a namespace of its own) to the hub
+        from addons.pipelines import pipelines_applicationset
 
-        files[f"{root}{ARGOCD_FOLDER}/ci.yaml"] = dump(local_applicationset(spec, definition, "ci", f"{root}ci"))
-        files[f"{root}{ARGOCD_FOLDER}/pipelines.yaml"] = dump(pipelines_applicationset(spec, namespace=definition.namespace))
-        files.update({f"{root}ci/{name}": dump(obj) for name, obj in
-                      ci_hub_objects(van=spec.name, namespace=definition.namespace).items()})
+        files[f"{root}{ARGOCD_FOLDER}/pipelines.yaml"] = dump(pipelines_applicationset(spec))
     if installation.slug == "crossplane":  # the VAN's infrastructure claims, applied on the hub
         files[f"{root}{ARGOCD_FOLDER}/claims.yaml"] = dump(claims_applicationset(spec))
     if installation.slug == "sealed-secrets":
@@ -289,6 +286,15 @@ def addon_disable(*, actor, installation: AddonInstallation) -> AddonInstallatio
     if needing:
         names = ", ".join(addon_get(slug).name for slug in needing)
         raise ValidationError({"enabled": f"{names} needs {installation.definition.name}: turn that off first"})
+    if installation.slug in ("argo-workflows", "sealed-secrets"):
+        from addons.models import CiPipeline
+
+        # a pipeline left behind would keep running (and its token working) with nothing to show or stop it: a count,
+        # not names (the apps may be other teams' private ones)
+        running = CiPipeline.objects.filter(van=installation.van).count()
+        if running:
+            raise ValidationError({"enabled": f"{running} CI pipeline{'s' if running > 1 else ''} of apps run on this hub "
+                                              "and need it: their apps' teams must delete them first"})
     if installation.enabled:
         installation.enabled = False
         installation.save(update_fields=["enabled", "updated"])
@@ -609,6 +615,9 @@ def _pipeline_clean(*, van, app, branch: str, test_image: str, test_command: str
         errors["branch"] = f"branch: {' '.join(exc.messages)}"
     if not branch:
         errors["branch"] = "branch: the branch whose pushes run the pipeline"
+    elif not re.fullmatch(r"[A-Za-z0-9._/-]{1,200}", branch):
+        # it reaches a Sensor filter, an Argo template and kaniko's context: plain branch names only
+        errors["branch"] = "branch: letters, digits, '.', '_', '/' and '-' only"
     if len(test_image or "") > 300 or not re.match(TEST_IMAGE_RE, test_image or ""):
         errors["test_image"] = "test image: an image reference such as python:3.12-slim"
     if not (test_command or "").strip() or len(test_command) > 500 or any(ord(c) < 32 for c in test_command):
@@ -632,7 +641,7 @@ def _pipeline_clean(*, van, app, branch: str, test_image: str, test_command: str
                              "pipeline's last step could not call it")
     if errors:
         raise ValidationError(errors)
-    return {"hub": hub, "definition": addon_get("argo-workflows")}
+    return {"hub": hub}
 
 
 def pipeline_files(*, pipeline) -> dict[str, str]:
@@ -642,11 +651,9 @@ def pipeline_files(*, pipeline) -> dict[str, str]:
     from addons.pipelines import pipeline_objects
     from portal.gitops.services import with_generated_header
 
-    definition = addon_get("argo-workflows")
     app = pipeline.app
     root = pipeline.gitops_root()
-    objects = pipeline_objects(van=pipeline.van.name, app=app.name, app_id=app.pk, namespace=definition.namespace,
-                               repo_url=app.repo_url, branch=pipeline.branch, image=app.image,
+    objects = pipeline_objects(van=pipeline.van.name, app=app.name, app_id=app.pk, repo_url=app.repo_url, branch=pipeline.branch, image=app.image,
                                test_image=pipeline.test_image, test_command=pipeline.test_command,
                                wayline_url=django_settings.WAYLINE_PUBLIC_URL)
     files = {root + name: dump(obj) for name, obj in objects.items()}
@@ -672,18 +679,20 @@ def pipeline_create(*, actor, app, van, branch: str = "main", test_image: str = 
     """Set up ``app``'s CI pipeline on ``van``'s hub. A token scoped to the app's version bumps is made for
     ``actor`` and sealed for the hub with the webhook secret; neither key is stored. The webhook secret is returned
     once (``pipeline.webhook_secret``), for the git server's webhook. Callers check that ``actor`` may change the
-    app; the VAN must be one ``actor`` may see."""
+    app; the VAN must be one ``actor`` may change too (it decides what runs on its hub)."""
     import secrets as stdlib_secrets
 
     from addons.models import CiPipeline
-    from addons.pipelines import TOKEN_KEY, token_secret_name, webhook_secret_name
+    from addons.pipelines import TOKEN_KEY, pipeline_name, token_secret_name, webhook_secret_name
     from portal.models import ApiToken
     from portal.models.tokens import hash_token
     from portal.sealing import STRICT, SealingError, Sealer, certificate_load
     from van.models import Van
 
-    if not Van.objects.restrict(actor, "view").filter(pk=getattr(van, "pk", None)).exists():
-        raise ValidationError({"van": "VAN: no such VAN"})  # an invisible VAN is a missing one
+    # What runs on a hub is its VAN's editors' to decide (the hub holds every edge's credentials): a VAN the actor
+    # may not change is refused like a missing one, without saying whether it exists.
+    if not Van.objects.restrict(actor, "change").filter(pk=getattr(van, "pk", None)).exists():
+        raise ValidationError({"van": "VAN: no VAN you may change by that name"})
     if CiPipeline.objects.filter(app=app).exists():
         raise ValidationError({"app": f"app: {app.name} has a CI pipeline already (delete it to move it)"})
     branch, test_command = (branch or "").strip(), (test_command or "").strip()
@@ -691,7 +700,7 @@ def pipeline_create(*, actor, app, van, branch: str = "main", test_image: str = 
     key, webhook_secret = ApiToken.new_key(), stdlib_secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=actor, prefix=key[:8], key_hash=hash_token(key), label=f"CI pipeline of {app.name}",
                                     scope_model="van.app", scope_pk=app.pk, scope_actions=["version"])
-    namespace = found["definition"].namespace
+    namespace = pipeline_name(app.name)  # the pipeline's own namespace: its secrets are for it alone
     try:
         certificate = certificate_load(found["hub"].sealing_cert)
         sealer = Sealer()
@@ -727,9 +736,13 @@ def pipeline_update(*, actor, obj, branch: str, test_image: str, test_command: s
 
 def pipeline_files_remove(*, actor, pipeline, message: str) -> None:
     """Propose the removal of the pipeline's files (while it still exists, so it owns the change) and end its token."""
+    from portal.gitops.services import gitops_default_repo, paths_to_remove, propose_change
     from portal.models import ApiToken
 
-    _pipeline_publish(actor=actor, pipeline=pipeline, message=message, files={})
+    to_delete = paths_to_remove(repo=pipeline.van.repo or gitops_default_repo(), root=pipeline.gitops_root())
+    if to_delete:
+        propose_change(actor=actor, owner=pipeline, files_to_write={}, files_to_delete=to_delete,
+                       message=f"{pipeline.gitops_label()}: {message}")
     ApiToken.objects.filter(pk=pipeline.token_id).delete()
 
 
@@ -740,3 +753,42 @@ def pipeline_delete(*, actor, obj) -> None:
                  changes={"app": obj.app.name, "van": obj.van.name})
     pipeline_files_remove(actor=actor, pipeline=obj, message="delete")
     obj.delete()
+
+
+@transaction.atomic
+def claim_delete(*, actor, obj: InfraClaim) -> None:
+    """Stop declaring the claim: its Workspace leaves git in one change set it owns. The infrastructure stays
+    (``deletionPolicy: Orphan``): removing it is a decision made in the cloud, not a side effect of a click."""
+    from portal.gitops.services import gitops_default_repo, paths_to_remove, propose_change
+
+    audit_record(actor=actor, action="addons.claim.delete", obj=obj, team=obj.van.owner_team,
+                 changes={"van": obj.van.name, "name": obj.name})
+    to_delete = paths_to_remove(repo=obj.van.repo or gitops_default_repo(), root=obj.gitops_root())
+    if to_delete:
+        propose_change(actor=actor, owner=obj, files_to_write={}, files_to_delete=to_delete,
+                       message=f"{obj.gitops_label()}: delete (the infrastructure is kept)")
+    obj.delete()
+
+
+def pipeline_app_changed(*, actor, app, renamed: bool) -> None:
+    """``app_update`` calls this: an app with a CI pipeline keeps its name (the pipeline's folder and namespace are
+    named after it), and a new image or repository is re-checked and re-rendered, so the pipeline never builds and
+    scans one image while proposing tags of another."""
+    from addons.models import CiPipeline
+
+    pipeline = CiPipeline.objects.filter(app=app).select_related("van", "van__repo").first()
+    if pipeline is None:
+        return
+    if renamed:
+        raise ValidationError({"name": "name: this app has a CI pipeline, named after it; delete the pipeline first"})
+    pipeline.app = app
+    try:
+        _pipeline_clean(van=pipeline.van, app=app, branch=pipeline.branch, test_image=pipeline.test_image,
+                        test_command=pipeline.test_command)
+    except ValidationError as exc:
+        problems = exc.message_dict
+        if "app" in problems:  # the app's own fields no longer suit a pipeline: say so on those fields
+            raise ValidationError({"image" if not app.image else "repo_url": problems["app"]}) from None
+        logger.warning("CI pipeline of %s not re-rendered: %s", app.name, "; ".join(exc.messages))
+        return
+    _pipeline_publish(actor=actor, pipeline=pipeline, message="the app's image or repository changed")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("vans/<int:pk>/addons/", views.VanAddonsView.as_view(), name="van_addons"),
     path("vans/<int:pk>/claims/", views.VanClaimsView.as_view(), name="van_claims"),
     path("claims/<int:pk>/edit/", views.ClaimEditView.as_view(), name="claim_edit"),
+    path("claims/<int:pk>/delete/", views.ClaimDeleteView.as_view(), name="claim_delete"),
     path("vans/<int:pk>/addons/<slug:slug>/add/", views.VanAddonAddView.as_view(), name="van_addon_add"),
     path("addons/installations/<int:pk>/enable/", views.AddonEnableView.as_view(), name="addon_enable"),
     path("addons/installations/<int:pk>/disable/", views.AddonDisableView.as_view(), name="addon_disable"),

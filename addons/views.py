@@ -369,6 +369,22 @@ class ClaimEditView(LoginRequiredMixin, View):
         return render(request, "addons/claim_edit.html", {"object": claim, "form": form}, status=400)
 
 
+class ClaimDeleteView(LoginRequiredMixin, View):
+    """Stop declaring a claim (change on its VAN): its Workspace leaves git; the infrastructure is kept."""
+
+    def post(self, request, pk):
+        from addons.models import InfraClaim
+
+        claim = get_permitted_object_or_404(InfraClaim.objects.restrict(request.user, "view").select_related("van"),
+                                            request.user, "delete", pk=pk)
+        van, name = claim.van, claim.name
+        services.claim_delete(actor=request.user, obj=claim)
+        messages.success(request, f"Claim {name}: its removal from git is proposed; the infrastructure is kept.")
+        response = redirect("addons:van_claims", pk=van.pk)
+        response.status_code = 303
+        return response
+
+
 # --- Grafana: a VAN's settings, and dashboards pinned to app, cluster and VAN pages ------------------------------
 
 
@@ -504,9 +520,11 @@ class AppPipelineView(LoginRequiredMixin, View):
 
     @staticmethod
     def _vans(user):
+        from van.models import Van
         from van.selectors import van_list
 
-        return list(van_list(user=user).filter(addons__slug="argo-workflows", addons__enabled=True).order_by("name"))
+        return list(van_list(user=user).filter(addons__slug="argo-workflows", addons__enabled=True)
+                    .filter(pk__in=Van.objects.restrict(user, "change").values("pk")).order_by("name"))
 
     def _render(self, request, app, form=None, status=200, webhook_secret=""):
         from portal.gitops.models import ChangeSet
@@ -526,6 +544,7 @@ class AppPipelineView(LoginRequiredMixin, View):
         return render(request, self.template_name, {
             "object": app, "pipeline": pipeline, "last_change": last, "form": form if can_change else None,
             "webhook_service": f"{pipeline_name(app.name)}-eventsource-svc", "registry_secret": registry_secret_name(app.name),
+            "namespace": pipeline_name(app.name),
             "webhook_secret": webhook_secret, "public_url": django_settings.WAYLINE_PUBLIC_URL,
         }, status=status)
 
@@ -536,21 +555,25 @@ class AppPipelineView(LoginRequiredMixin, View):
 
     def post(self, request, pk):
         from addons.models import CiPipeline
-        from van.selectors import app_list, van_list
+        from van.selectors import app_list
 
         app = get_permitted_object_or_404(app_list(user=request.user), request.user, "change", pk=pk)
-        pipeline = CiPipeline.objects.filter(app=app).select_related("van", "app").first()
+        pipeline = selectors.pipeline_list(user=request.user).filter(app=app).first()
+        if pipeline is None and CiPipeline.objects.filter(app=app).exists():
+            raise Http404("No such CI pipeline.")  # on a VAN the user may not see: as if it were not there
         if pipeline is not None:
             form = PipelineForm(request.POST, editing=True)
             if form_submit(form, lambda: services.pipeline_update(actor=request.user, obj=pipeline, **form.cleaned_data)):
                 messages.success(request, "CI pipeline: the change is proposed.")
                 return redirect("addons:app_pipeline", pk=app.pk)
             return self._render(request, app, form, status=400)
-        form = PipelineForm(request.POST, vans=self._vans(request.user))
+        vans = self._vans(request.user)
+        form = PipelineForm(request.POST, vans=vans)
 
         def create():
             fields = dict(form.cleaned_data)
-            van = van_list(user=request.user).filter(pk=fields.pop("van")).first()
+            chosen = str(fields.pop("van"))
+            van = next((v for v in vans if str(v.pk) == chosen), None)
             return services.pipeline_create(actor=request.user, app=app, van=van, **fields)
 
         created = form_submit(form, create)

@@ -47,6 +47,23 @@ def audit_event_list(*, user, filters: dict | None = None) -> QuerySet[AuditEven
     )
 
 
-def api_token_list(*, user) -> QuerySet[ApiToken]:
-    """The user's own API tokens (prefix and dates only; keys are never stored)."""
-    return ApiToken.objects.filter(user=user)
+def api_token_list(*, user) -> list[ApiToken]:
+    """The user's own API tokens (prefix and dates only; keys are never stored). A scoped token's label (which names
+    its object, e.g. "CI pipeline of payments-api") is ``shown_label`` only while the user may still see that object."""
+    from django.apps import apps
+
+    tokens = list(ApiToken.objects.filter(user=user))
+    scoped: dict[str, set] = {}
+    for token in tokens:
+        if token.scoped:
+            scoped.setdefault(token.scope_model, set()).add(token.scope_pk)
+    visible = set()
+    for label, pks in scoped.items():
+        try:
+            model = apps.get_model(label)
+        except (LookupError, ValueError):
+            continue
+        visible |= {(label, pk) for pk in model.objects.restrict(user, "view").filter(pk__in=pks).values_list("pk", flat=True)}
+    for token in tokens:
+        token.shown_label = token.label if (token.scope_model, token.scope_pk) in visible else ""
+    return tokens

@@ -339,6 +339,16 @@ class Scenario:
             return van.addons.get(slug="sealed-secrets")
         return self._once(("sealing_addon", visibility), build)
 
+    def sealed_secret(self, visibility):
+        """A Secret sealed for the hub of the VAN of that visibility."""
+        def build():
+            from addons import services as addons_services
+
+            installation = self.sealing_addon(visibility)
+            return addons_services.secret_seal(actor=self.admin, installation=installation, cluster=installation.van.clusters.get(
+                role="hub").name, namespace="payments", name=f"s-{next(_seq)}", scope="strict", data={"k": "v"})
+        return self._once(("sealed_secret", visibility), build)
+
     def claim(self, visibility):
         """A Dev cluster claim on the VAN of that visibility (its Crossplane given a module)."""
         def build():
@@ -737,6 +747,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("page-claim-edit", "page", "addons:claim_edit", "POST", OWNED, target=Scenario.claim,
              url=url("addons:claim_edit", pk=pk), payload=lambda s, c: {"node_count": "7", "node_size": "large"},
              state=fields("node_count", "node_size"), grow="van"),
+    Endpoint("page-claim-delete", "page", "addons:claim_delete", "POST", OWNED, target=Scenario.claim,
+             url=url("addons:claim_delete", pk=pk), state=exists, grow="van"),
     Endpoint("page-van-addon-add", "page", "addons:van_addon_add", "POST", OWNED, target=Scenario.van,
              url=url("addons:van_addon_add", pk=pk, slug=lambda s, v: s.custom_addon().slug),
              state=lambda s, v: v.addons.filter(enabled=True).count(), grow=("van", "custom_addon")),
@@ -845,6 +857,21 @@ ENDPOINTS: list[Endpoint] = [
                                    "test_command": "pytest -q"}),
     Endpoint("api-ci-pipeline-delete", "api", "ci-pipeline-detail", "DELETE", OWNED, target=Scenario.pipeline,
              url=url("ci-pipeline-detail", pk=pk), state=exists, grow=("van", "app")),
+    Endpoint("api-claim-create", "api", "claim-list", "POST", CREATE_OWNED, url=url("claim-list"),
+             payload=lambda s, _: {"van": s.crossplane_van(PRIVATE).name, "name": f"c-{next(_seq)}", "environment": "dev",
+                                   "node_count": 2, "node_size": "small"},
+             state=count("addons.InfraClaim"), grow="van"),
+    Endpoint("api-claim-patch", "api", "claim-detail", "PATCH", OWNED, target=Scenario.claim, url=url("claim-detail", pk=pk),
+             payload=lambda s, c: {"node_count": 7}, state=fields("node_count"), grow="van"),
+    Endpoint("api-claim-put", "api", "claim-detail", "PUT", OWNED, target=Scenario.claim, url=url("claim-detail", pk=pk),
+             payload=lambda s, c: {"van": c.van.name, "name": c.name, "environment": c.environment, "node_count": 2,
+                                   "node_size": "large"}, state=fields("node_size"), grow="van"),
+    Endpoint("api-claim-delete", "api", "claim-detail", "DELETE", OWNED, target=Scenario.claim, url=url("claim-detail", pk=pk),
+             state=exists, grow="van"),
+    Endpoint("api-addon-seal", "api", "addon-installation-seal", "POST", OWNED, target=Scenario.sealing_addon,
+             url=url("addon-installation-seal", pk=pk), state=lambda s, i: i.sealed_secrets.count(), grow="van",
+             payload=lambda s, i: {"cluster": i.van.clusters.get(role="hub").name, "namespace": "payments", "name": "db",
+                                   "scope": "strict", "data": {"password": "not-shown"}}),
     Endpoint("api-addon-installation-create", "api", "addon-installation-list", "POST", CREATE_OWNED,
              url=url("addon-installation-list"), payload=lambda s, _: {"van": s.van(PRIVATE).name, "slug": s.custom_addon().slug},
              state=count("addons.AddonInstallation", enabled=True), grow=("van", "custom_addon")),

@@ -571,7 +571,6 @@ def van_edge_remove(*, actor, van: Van, cluster: Cluster, publish: bool = True) 
     return cluster
 
 
-@transaction.atomic
 def _pipelines_stop(*, actor, why: str, **which) -> None:
     """CI pipelines that go with their app or VAN: their files leave git through change sets they own, their tokens end."""
     from addons.models import CiPipeline
@@ -581,19 +580,23 @@ def _pipelines_stop(*, actor, why: str, **which) -> None:
         pipeline_files_remove(actor=actor, pipeline=pipeline, message=f"delete: {why}")
 
 
+@transaction.atomic
 def van_delete(*, actor, obj: Van) -> None:
     """Delete a VAN; its files leave git through one last change set it owns (approved like Prod)."""
-    from portal.gitops.models import ManagedFile
-    from portal.gitops.services import gitops_default_repo, propose_change
+    from portal.gitops.services import gitops_default_repo, paths_to_remove, propose_change
 
     repo = obj.repo or gitops_default_repo()
     for installation in obj.addons.all():  # each add-on's files leave through a change set it owns
-        gone = list(ManagedFile.objects.filter(repo=repo, path__startswith=installation.gitops_root()).values_list("path", flat=True))
+        gone = paths_to_remove(repo=repo, root=installation.gitops_root())
         if gone:
             propose_change(actor=actor, owner=installation, files_to_write={}, files_to_delete=gone,
                            message=f"{installation.gitops_label()}: delete the VAN", environment_hints=[ENVIRONMENTS[-1]])
     _pipelines_stop(actor=actor, why="its VAN is deleted", van=obj)
-    paths = list(ManagedFile.objects.filter(repo=repo, path__startswith=obj.gitops_root()).values_list("path", flat=True))
+    from addons.services import claim_delete
+
+    for claim in obj.claims.select_related("van", "van__repo"):  # their Workspaces leave git; the infrastructure stays
+        claim_delete(actor=actor, obj=claim)
+    paths = paths_to_remove(repo=repo, root=obj.gitops_root())
     audit_record(actor=actor, action="van.delete", obj=obj, changes={"name": obj.name})
     if paths:
         # Proposed while the VAN still exists, so the change set is owned by it and bounded to its folder.
@@ -652,6 +655,10 @@ def app_update(*, actor, obj: App, **fields) -> App:
     old_version, old_chart = obj.version, obj.chart_version
     changes = _apply_fields(obj, fields)
     _save(obj)
+    if {"name", "image", "repo_url"} & set(changes):  # its CI pipeline builds this image from this repository
+        from addons.services import pipeline_app_changed
+
+        pipeline_app_changed(actor=actor, app=obj, renamed="name" in changes)
     if obj.owner_team_id != previous_team.pk:
         ownership_grant(obj=obj, previous_team=previous_team)
     release = None

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from addons.models import AddonInstallation, CiPipeline
+from addons.models import AddonInstallation, CiPipeline, InfraClaim, SealedSecretRecord
 from van.api.serializers import ChangeableSlugField
 from van.models import App, Van
 
@@ -81,17 +81,11 @@ class AddonInstallationSerializer(serializers.ModelSerializer):
         return data
 
 
-class VisibleSlugField(ChangeableSlugField):
-    """An object by name, restricted to what the requesting user may see (an invisible one is a missing one)."""
-
-    def get_queryset(self):
-        return self.model.objects.restrict(self.context["request"].user, "view")
-
-
 class CiPipelineSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="ci-pipeline-detail")
     app = ChangeableSlugField(App, help_text="The app (one you may change) whose pushes run the pipeline.")
-    van = VisibleSlugField(Van, help_text="Whose hub runs it: a VAN with Argo Events + Workflows and Sealed Secrets on.")
+    van = ChangeableSlugField(Van, help_text="Whose hub runs it: a VAN you may change, with Argo Events + Workflows and "
+                                             "Sealed Secrets on.")
     webhook_secret = serializers.SerializerMethodField(
         help_text="In the answer to creating the pipeline only: the secret the git server's webhook sends as "
                   "'Authorization: Bearer'. Wayline keeps it sealed for the hub alone.")
@@ -111,3 +105,52 @@ class CiPipelineSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError({f: f"{f}: a pipeline keeps its app and VAN (delete it to move it)" for f in moved})
             data = {k: v for k, v in data.items() if k not in ("app", "van")}
         return data
+
+
+class InfraClaimSerializer(serializers.ModelSerializer):
+    """A claim's desired values (name, environment and VAN fixed once made) and what the hub observes."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="claim-detail")
+    van = ChangeableSlugField(Van, help_text="The VAN (one you may change) whose hub's Crossplane applies the claim.")
+    observed = serializers.DictField(read_only=True, help_text="What the hub's Workspace reports (node_count, node_size, "
+                                     "ready, synced, message); empty until the hub reports it, {missing: true} once it is gone.")
+    drift = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                  help_text="Observed values that differ from the desired ones (Crossplane reverts them).")
+
+    class Meta:
+        model = InfraClaim
+        fields = ["url", "id", "van", "name", "environment", "node_count", "node_size", "observed", "observed_at", "drift",
+                  "created", "updated"]
+        read_only_fields = ["id", "observed_at", "created", "updated"]
+        extra_kwargs = {"node_count": {"min_value": 1, "max_value": 100}}
+
+    def validate(self, data):
+        if self.instance is not None:
+            moved = [f for f in ("van", "name", "environment") if f in data and data[f] != getattr(self.instance, f)]
+            if moved:
+                raise serializers.ValidationError({f: f"{f}: a claim keeps its VAN, name and environment" for f in moved})
+            data = {k: v for k, v in data.items() if k in ("node_count", "node_size")}
+        return data
+
+
+class SealSerializer(serializers.Serializer):
+    """A Secret to seal for one cluster of the add-on's VAN: the values are sealed in memory and never stored."""
+
+    cluster = serializers.CharField(max_length=63)
+    namespace = serializers.CharField(max_length=63)
+    name = serializers.CharField(max_length=253)
+    scope = serializers.ChoiceField(choices=["strict", "namespace-wide", "cluster-wide"], default="strict")
+    data = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False), write_only=True,
+                                 help_text="KEY: value pairs; sealed, never stored, logged or sent back.")
+
+
+class SealedSecretSerializer(serializers.ModelSerializer):
+    """A sealed Secret as Wayline keeps it: where it goes and its key names (the ciphertext is in git)."""
+
+    van = serializers.CharField(source="installation.van.name", read_only=True)
+    path = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = SealedSecretRecord
+        fields = ["id", "van", "cluster", "namespace", "name", "scope", "keys", "path", "created", "updated"]
+        read_only_fields = fields

@@ -7,7 +7,8 @@ from rest_framework.response import Response
 
 from addons import selectors, services
 from addons.api.serializers import (
-    AddonDefinitionSerializer, AddonInstallationSerializer, CiPipelineSerializer, CustomAddonSerializer,
+    AddonDefinitionSerializer, AddonInstallationSerializer, CiPipelineSerializer, CustomAddonSerializer, InfraClaimSerializer,
+    SealedSecretSerializer, SealSerializer,
 )
 from addons.registry import addon_get, definitions
 from portal.api.viewsets import PortalViewSet
@@ -61,7 +62,7 @@ class AddonInstallationViewSet(PortalViewSet):
     serializer_class = AddonInstallationSerializer
     create_service = staticmethod(_add)
     update_service = staticmethod(_settings_update)
-    object_actions = {"enable": "enable", "disable": "disable"}
+    object_actions = {"enable": "enable", "disable": "disable", "seal": "seal"}
 
     def _update(self, request, partial):
         """PUT replaces the settings; PATCH changes only the settings it names (and nothing without ``settings``)."""
@@ -80,6 +81,17 @@ class AddonInstallationViewSet(PortalViewSet):
         """Turn the add-on on for its VAN (the add-ons it needs must be on)."""
         installation = services.addon_enable(actor=request.user, installation=self.get_object())
         return Response(self.get_serializer(installation).data)
+
+    @extend_schema(request=SealSerializer, responses={201: SealedSecretSerializer})
+    @action(detail=True, methods=["post"])
+    def seal(self, request, pk=None):
+        """Sealed Secrets only: seal a Secret for one cluster of the VAN and propose it (the values are in no row,
+        log or answer; sealing again under the same name replaces it)."""
+        installation = self.get_object()
+        body = SealSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        record = services.secret_seal(actor=request.user, installation=installation, **body.validated_data)
+        return Response(SealedSecretSerializer(record).data, status=201)
 
     @extend_schema(request=None, responses={200: AddonInstallationSerializer})
     @action(detail=True, methods=["post"])
@@ -103,3 +115,27 @@ class CiPipelineViewSet(PortalViewSet):
     create_service = staticmethod(services.pipeline_create)
     update_service = staticmethod(_pipeline_update)
     delete_service = staticmethod(services.pipeline_delete)
+
+
+def _claim_update(*, actor, obj, **fields):
+    current = {"node_count": obj.node_count, "node_size": obj.node_size}
+    return services.claim_update(actor=actor, obj=obj, **(current | fields))
+
+
+class InfraClaimViewSet(PortalViewSet):
+    """Infrastructure claims of the VANs the caller may see: desired values against what the hub observes. Written
+    by whoever may change the VAN; a change to a Prod claim waits for approval."""
+
+    selector = staticmethod(selectors.claim_list)
+    serializer_class = InfraClaimSerializer
+    create_service = staticmethod(services.claim_create)
+    update_service = staticmethod(_claim_update)
+    delete_service = staticmethod(services.claim_delete)
+
+
+class SealedSecretViewSet(PortalViewSet):
+    """Secrets sealed in the portal, of the VANs the caller may see: where each goes and its key names (read-only;
+    seal with ``POST /api/addon-installations/<id>/seal/``)."""
+
+    selector = staticmethod(selectors.sealed_secret_list)
+    serializer_class = SealedSecretSerializer

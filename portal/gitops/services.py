@@ -283,6 +283,17 @@ def files_to_change(*, repo: GitOpsRepo, root: str, files: dict[str, str]) -> tu
     return to_write, sorted((set(current) - set(files)) & in_git)
 
 
+def paths_to_remove(*, repo: GitOpsRepo, root: str) -> list[str]:
+    """Every path under ``root`` that git holds or an open change writes. Proposing their deletion as the owner
+    empties the root: a change still waiting for approval that only wrote them is withdrawn in place (a deleted
+    owner leaves no change behind for someone to approve later), and deleting a path git never had is a no-op."""
+    in_git = set(ManagedFile.objects.filter(repo=repo, path__startswith=root).values_list("path", flat=True))
+    pending = set(ChangeSetFile.objects.filter(
+        changeset__repo=repo, changeset__status__in=[ChangeSetStatus.PENDING, ChangeSetStatus.AWAITING_APPROVAL],
+        path__startswith=root, content__isnull=False).values_list("path", flat=True))
+    return sorted(in_git | pending)
+
+
 def _waiting_change(*, repo, owner_type, owner_id, environment: Environment, paths: set[str]) -> ChangeSet | None:
     """The owner's change still waiting for approval that a new edit must update: the one for the same
     environment, else one that writes a path the edit writes too (the edit then waits with it)."""

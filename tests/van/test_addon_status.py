@@ -13,10 +13,18 @@ from addons.models import AddonStatus, InfraClaim
 from addons.status import parse_workspace, store_applications, store_workspaces
 from portal.crd_validation import validate_object
 from tests.polling import wait_for
-from tests.van.test_hub_watcher import TOKEN, hub_api, kubeconfig  # noqa: F401 (fixtures)
+from tests.kube.apiserver import FakeKubeAPI
+from tests.van.test_hub_watcher import TOKEN, kubeconfig
 from van.status.watcher import HubWatcher
 
 MODULE = "git::https://git.example.net/platform/tf-cluster.git?ref=v1.2.0"
+
+
+@pytest.fixture
+def hub_api():
+    api = FakeKubeAPI(tokens=(TOKEN,), bookmark_seconds=0.3).start()
+    yield api
+    api.stop()
 
 
 def addon_application(van: str, slug: str, cluster: str | None, *, health="Healthy", sync="Synced", message=""):

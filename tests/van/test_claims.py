@@ -97,6 +97,53 @@ def test_the_page_shows_desired_against_not_observed_and_only_editors_claim(van_
     assert InfraClaim.objects.get().node_count == 3
 
 
+def test_claims_through_the_api_a_prod_change_waits_and_deleting_keeps_the_infrastructure(
+        van_world, crossplane, django_capture_on_commit_callbacks):
+    from rest_framework.test import APIClient
+
+    world, van, *_ = van_world
+    api = APIClient()
+    api.force_authenticate(world.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        made = api.post(reverse("claim-list"), {"van": "demo", "name": "shop-eu", "environment": "prod", "node_count": 3,
+                                                "node_size": "medium"}, format="json")
+    assert made.status_code == 201, made.json()
+    body = made.json()
+    assert (body["node_count"], body["observed"], body["observed_at"], body["drift"]) == (3, {}, None, [])
+    claim = InfraClaim.objects.get()
+    assert latest(claim).status == "awaiting_approval"
+    url = reverse("claim-detail", kwargs={"pk": claim.pk})
+    assert api.patch(url, {"environment": "dev"}, format="json").status_code == 400  # its approval policy is fixed
+    assert api.patch(url, {"node_count": 0}, format="json").status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.patch(url, {"node_count": 5}, format="json").json()["node_count"] == 5
+    assert latest(claim).status == "awaiting_approval" and latest(claim).revision == 2  # the same diff, updated
+    bob = APIClient()
+    bob.force_authenticate(world.bob)
+    assert bob.patch(url, {"node_count": 9}, format="json").status_code == 403  # sees the public VAN, may not change it
+    assert bob.post(reverse("claim-list"), {"van": "demo", "name": "x", "environment": "dev", "node_count": 1,
+                                            "node_size": "small"}, format="json").status_code in (400, 403)
+    waiting = latest(claim)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(url).status_code == 204
+    # never in git: its waiting change is withdrawn, so nobody can approve a claim that is gone
+    waiting.refresh_from_db()
+    assert waiting.status == "withdrawn" and not InfraClaim.objects.exists()
+    assert not ChangeSet.objects.filter(owner_type__model="infraclaim", status="awaiting_approval").exists()
+    # a Dev claim already in git: one change set removes its Workspace, and says the infrastructure is kept
+    with django_capture_on_commit_callbacks(execute=True):
+        made = api.post(reverse("claim-list"), {"van": "demo", "name": "lab", "environment": "dev", "node_count": 1,
+                                                "node_size": "small"}, format="json").json()
+    assert ManagedFile.objects.filter(path="claims/demo/lab/workspace.yaml").exists()
+    before = set(ChangeSet.objects.values_list("pk", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(reverse("claim-detail", kwargs={"pk": made["id"]})).status_code == 204
+    removal = ChangeSet.objects.exclude(pk__in=before).get()
+    assert [f.path for f in removal.files.all()] == ["claims/demo/lab/workspace.yaml"] and removal.status == "applied"
+    assert "the infrastructure is kept" in removal.message
+    assert not ManagedFile.objects.filter(path__startswith="claims/demo/").exists()
+
+
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_claiming_a_prod_cluster_and_changing_its_node_count_waits_for_approval_in_the_browser(

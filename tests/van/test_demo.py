@@ -37,5 +37,5 @@ def test_demo_seed_builds_a_populated_van_and_commits_it(world, settings, tmp_pa
     from addons.models import CiPipeline
 
     assert list(CiPipeline.objects.values_list("app__name", "van__name", "created_by__username")) == [
-        ("checkout-service", "demo", "alice")]
+        ("checkout-service", "demo", "admin")]
     assert "PRIVATE KEY" not in subprocess.run(["git", "log", "-p", "--all"], cwd=tmp_path / "gitops.git", capture_output=True, text=True).stdout

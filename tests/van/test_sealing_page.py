@@ -108,3 +108,37 @@ def test_what_sealing_commits_validates_against_the_upstream_crds(van_world, dja
                                    namespace="payments", name="db", scope="namespace-wide", data={"k": "v"})
     for path in ("addons/demo/sealed-secrets/secrets/edge-eu/payments.db.yaml", "addons/demo/sealed-secrets/argocd/secrets.yaml"):
         assert validate_object(yaml.safe_load(ManagedFile.objects.get(path=path).content)) == [], path
+
+
+def test_sealing_through_the_api_returns_key_names_only(van_world, edge_keys, caplog, django_capture_on_commit_callbacks):
+    from rest_framework.test import APIClient
+
+    world, van, *_ = van_world
+    installation = van.addons.get(slug="sealed-secrets")
+    caplog.set_level(logging.DEBUG)
+    api = APIClient()
+    api.force_authenticate(world.alice)
+    url = reverse("addon-installation-seal", kwargs={"pk": installation.pk})
+    refused = api.post(url, {"cluster": "edge-eu", "namespace": "payments", "name": "db", "scope": "everywhere",
+                             "data": {"password": PLAIN}}, format="json")
+    assert refused.status_code == 400 and "scope" in refused.json() and PLAIN not in refused.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(url, {"cluster": "edge-eu", "namespace": "payments", "name": "db", "scope": "strict",
+                                  "data": {"password": PLAIN, "user": "payments"}}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["keys"] == ["password", "user"] and body["path"].endswith("secrets/edge-eu/payments.db.yaml")
+    assert PLAIN not in response.content.decode()
+    sealed = yaml.safe_load(ManagedFile.objects.get(path=body["path"]).content)
+    assert unseal(edge_keys[0], sealed)["password"] == PLAIN.encode()
+    listed = api.get(reverse("sealed-secret-list")).json()["results"]
+    assert [r["name"] for r in listed] == ["db"] and PLAIN not in str(listed)
+    grafana = van.addons.get(slug="grafana")  # sealing is the Sealed Secrets add-on's
+    assert api.post(reverse("addon-installation-seal", kwargs={"pk": grafana.pk}),
+                    {"cluster": "edge-eu", "namespace": "p", "name": "x", "data": {"k": "v"}}, format="json").status_code == 400
+    everywhere = [caplog.text, *ManagedFile.objects.values_list("content", flat=True),
+                  *(str(a.changes) for a in AuditEvent.objects.all()), *ChangeSet.objects.values_list("message", flat=True)]
+    assert not [text for text in everywhere if PLAIN in text]
+    bob = APIClient()
+    bob.force_authenticate(world.bob)
+    assert bob.post(url, {"cluster": "edge-eu", "namespace": "p", "name": "x", "data": {"k": "v"}}, format="json").status_code == 403

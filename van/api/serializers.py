@@ -143,6 +143,8 @@ class AppReleaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = AppRelease
         fields = ["id", "version", "chart_version", "author", "changesets", "rollback_of", "created"]
+        # read-only: a writable related field would have the browsable API list every release to pick from
+        read_only_fields = fields
 
 
 class RuleSerializer(serializers.ModelSerializer):
