@@ -792,3 +792,59 @@ def pipeline_app_changed(*, actor, app, renamed: bool) -> None:
         logger.warning("CI pipeline of %s not re-rendered: %s", app.name, "; ".join(exc.messages))
         return
     _pipeline_publish(actor=actor, pipeline=pipeline, message="the app's image or repository changed")
+
+
+# --- a new Wayline release's add-on definitions, shown then proposed to every VAN ---------------------------------------
+
+
+def addons_upgrade_preview(*, van) -> list[dict]:
+    """What this Wayline's definitions would change in ``van``'s add-ons (a new release pins new chart versions):
+    per add-on whose files differ from what git holds, the unified diff of each file. Writes nothing."""
+    import difflib
+
+    from portal.gitops.models import ManagedFile
+    from portal.gitops.services import files_to_change, gitops_default_repo
+    from van.selectors import van_spec
+
+    try:
+        spec = van_spec(van=van, apps=[], rules=[])
+    except ValueError:
+        return []
+    repo = van.repo or gitops_default_repo()
+    out = []
+    for installation in AddonInstallation.objects.filter(van=van, enabled=True).select_related("van", "van__repo").order_by("slug"):
+        try:
+            files = installation_render_files(installation=installation, spec=spec)
+        except ValidationError as exc:
+            out.append({"slug": installation.slug, "paths": [], "diff": "", "problem": "; ".join(exc.messages)})
+            continue
+        to_write, to_delete = files_to_change(repo=repo, root=installation.gitops_root(), files=files)
+        if not to_write and not to_delete:
+            continue
+        paths = sorted({*to_write, *to_delete})
+        held = dict(ManagedFile.objects.filter(repo=repo, path__in=paths).values_list("path", "content"))
+        diff = []
+        for path in paths:
+            diff += difflib.unified_diff((held.get(path) or "").splitlines(keepends=True),
+                                         (to_write.get(path) or "").splitlines(keepends=True), f"a/{path}", f"b/{path}")
+        out.append({"slug": installation.slug, "paths": paths, "diff": "".join(diff), "problem": ""})
+    return out
+
+
+def addons_upgrade(*, actor, van) -> list:
+    """Propose what ``addons_upgrade_preview`` shows: one change set per add-on, approved as its clusters say."""
+    from van.selectors import van_spec
+
+    spec = van_spec(van=van, apps=[], rules=[])
+    out = []
+    for installation in AddonInstallation.objects.filter(van=van, enabled=True).select_related("van", "van__repo").order_by("slug"):
+        with transaction.atomic():
+            try:
+                changeset = installation_publish(actor=actor, installation=installation, spec=spec,
+                                                 message="upgrade to this Wayline's definitions")
+            except ValidationError as exc:
+                logger.warning("add-on %s of VAN %s not upgraded: %s", installation.slug, van.name, "; ".join(exc.messages))
+                continue
+        if changeset is not None:
+            out.append(changeset)
+    return out
