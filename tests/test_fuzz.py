@@ -111,6 +111,7 @@ ROUTE_KWARGS = {
     "addons:app_pipeline": lambda s: {"pk": s.ci_app(PRIVATE).pk},
     "addons:pipeline_delete": lambda s: {"pk": s.pipeline(PRIVATE).pk},
     "ci-pipeline-detail": lambda s: {"pk": s.pipeline(PRIVATE).pk},
+    "scaffolder-parameter-schema": lambda s: {"namespace": "default", "kind": "Template", "name": "no-such-template"},
     "addons:claim_delete": lambda s: {"pk": s.claim(PRIVATE).pk},
     "claim-detail": lambda s: {"pk": s.claim(PRIVATE).pk},
     "sealed-secret-detail": lambda s: {"pk": s.sealed_secret(PRIVATE).pk},

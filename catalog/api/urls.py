@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from catalog.api import backstage, views
+from catalog.api import backstage, scaffolder, views
 
 router = DefaultRouter()
 router.register("entities", views.EntityViewSet, basename="entity")
@@ -23,4 +23,13 @@ backstage_patterns = [
     path("catalog/refresh", backstage.RefreshView.as_view(), name="backstage-refresh"),
 ]
 
-urlpatterns = [*backstage_patterns, *router.urls]
+# Backstage's scaffolder API, under /api/scaffolder/v2/ (read-only until runs land).
+scaffolder_patterns = [
+    path("scaffolder/v2/actions", scaffolder.ActionsView.as_view(), name="scaffolder-actions"),
+    path("scaffolder/v2/templating-extensions", scaffolder.TemplatingExtensionsView.as_view(),
+         name="scaffolder-templating-extensions"),
+    path("scaffolder/v2/templates/<str:namespace>/<str:kind>/<str:name>/parameter-schema",
+         scaffolder.ParameterSchemaView.as_view(), name="scaffolder-parameter-schema"),
+]
+
+urlpatterns = [*backstage_patterns, *scaffolder_patterns, *router.urls]

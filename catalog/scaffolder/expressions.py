@@ -1,0 +1,264 @@
+"""Template expressions as Backstage writes them: ``${{ parameters.name }}``, ``${{ steps.publish.output.remoteUrl }}``,
+``${{ parameters.repoUrl | parseRepoUrl }}``, ``{% if parameters.ci %}...{% endif %}``.
+
+Evaluated in Jinja's immutable sandbox (Backstage uses Nunjucks with the same ``${{ }}`` delimiters): attributes
+starting with ``_`` and Python internals are refused (``${{ parameters.__class__ }}`` is an error, not a class), data
+cannot be changed, ranges and repetitions are bounded, and a result must be JSON data. A string that is one whole
+expression keeps the value's type (a number stays a number, an object an object), as in Backstage; any other string
+is rendered to text. Errors say where: ``steps[1].input.values.name: ...``.
+"""
+from __future__ import annotations
+
+import json
+import operator
+from urllib.parse import parse_qs
+
+from jinja2 import TemplateError, Undefined, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+MAX_TEXT = 1_000_000  # characters an expression may produce (a string or list repeated, joined, rendered)
+
+
+class ExpressionError(ValueError):
+    """An expression that cannot be evaluated, or that reaches for what it may not; the message names the field."""
+
+
+class Deferred:
+    """What a step's output will be, before the step has run: checks made before a run skip what depends on it."""
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key):
+        return self
+
+    def __str__(self) -> str:
+        return "…"
+
+    def __bool__(self) -> bool:
+        return True
+
+
+DEFERRED = Deferred()
+
+
+class DeferredSteps(dict):
+    """``steps`` before a run: every step's output is Deferred."""
+
+    def __missing__(self, key):
+        return DEFERRED
+
+
+class _Undefined(Undefined):
+    """A missing value renders as nothing (as in Backstage); a refused one (a "_" name, an unsafe call) is an error
+    wherever it is used, text included."""
+
+    __slots__ = ()
+
+    def _refused(self):
+        if self._undefined_exception is SecurityError:
+            self._fail_with_undefined_error()
+
+    def __str__(self) -> str:
+        self._refused()
+        return ""
+
+    def __iter__(self):
+        self._refused()
+        return iter(())
+
+    def __bool__(self) -> bool:
+        self._refused()
+        return False
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator_name, left, right):
+        if operator_name == "**":
+            if isinstance(right, (int, float)) and abs(right) > 100:
+                raise SecurityError("exponent too large")
+            return operator.pow(left, right)
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * max(times, 0) > MAX_TEXT:
+                raise SecurityError("result too large")
+        return operator.mul(left, right)
+
+    def getattr(self, obj, attribute):
+        # any name starting with "_" is refused outright, whether or not the object has it
+        if isinstance(attribute, str) and attribute.startswith("_"):
+            return self.unsafe_undefined(obj, attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj, argument):
+        if isinstance(argument, str) and argument.startswith("_"):
+            return self.unsafe_undefined(obj, argument)
+        return super().getitem(obj, argument)
+
+    def is_safe_attribute(self, obj, attr, value):
+        if isinstance(obj, Deferred):
+            return not attr.startswith("_")
+        return super().is_safe_attribute(obj, attr, value)
+
+
+# --- Backstage's built-in filters ------------------------------------------------------------------------------------
+
+
+def parse_repo_url(value) -> dict:
+    """``github.com?owner=acme&repo=shop`` (what the RepoUrlPicker writes) -> ``{host, owner, repo, ...}``."""
+    if not isinstance(value, str) or "?" not in value:
+        raise ExpressionError(f"parseRepoUrl: {str(value)[:80]!r} is not host?owner=...&repo=...")
+    host, _, query = value.partition("?")
+    fields = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=False).items()}
+    if not host or not fields.get("repo"):
+        raise ExpressionError(f"parseRepoUrl: {value[:80]!r} needs a host and a repo")
+    return {"host": host, **{k: fields[k] for k in ("owner", "repo", "organization", "workspace", "project") if k in fields}}
+
+
+def project_slug(value) -> str:
+    parts = parse_repo_url(value)
+    return f"{parts.get('owner') or parts.get('organization') or parts.get('workspace') or ''}/{parts['repo']}"
+
+
+def parse_entity_ref(value, context=None) -> dict:
+    from catalog.refs import EntityRefError, parse_ref
+
+    context = context if isinstance(context, dict) else {}
+    try:
+        ref = parse_ref(value, default_kind=context.get("defaultKind"),
+                        default_namespace=context.get("defaultNamespace") or "default")
+    except EntityRefError as exc:
+        raise ExpressionError(f"parseEntityRef: {exc}") from None
+    return {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name}
+
+
+def pick(value, path):
+    """``${{ parameters.owner | parseEntityRef | pick('name') }}``: one property, by a dotted path."""
+    for part in str(path).split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        else:
+            return None
+    return value
+
+
+def dump(value) -> str:
+    return json.dumps(value, default=str)
+
+
+FILTERS = {
+    "parseRepoUrl": (parse_repo_url, "Parses a RepoUrlPicker value (host?owner=...&repo=...) into host, owner, repo, "
+                                     "organization, workspace and project."),
+    "parseEntityRef": (parse_entity_ref, "Parses an entity reference into kind, namespace and name; an optional context "
+                                         "gives defaultKind and defaultNamespace."),
+    "pick": (pick, "Picks a property of an object by its (dotted) path."),
+    "projectSlug": (project_slug, "owner/repo of a RepoUrlPicker value."),
+    "dump": (dump, "The value as JSON."),
+}
+
+
+def _environment() -> _Sandbox:
+    env = _Sandbox(variable_start_string="${{", variable_end_string="}}", autoescape=False, keep_trailing_newline=True,
+                   undefined=_Undefined)
+    env.filters.update({name: function for name, (function, _) in FILTERS.items()})
+    env.globals.clear()  # no range(), lipsum(), cycler(), joiner(), namespace(), dict(): data in, data out
+    return env
+
+
+ENV = _environment()
+
+
+def _json(value, where: str, deferred: list[str]):
+    """``value`` as JSON data (dicts, lists, text, numbers, booleans, null); a Deferred is noted and kept."""
+    if isinstance(value, Deferred):
+        deferred.append(where)
+        return value
+    if isinstance(value, Undefined):
+        if getattr(value, "_undefined_exception", None) is SecurityError:
+            raise ExpressionError(f"{where}: {value._undefined_hint or 'access refused'}")
+        return None
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise ExpressionError(f"{where}: more than {MAX_TEXT} characters")
+        return value
+    if isinstance(value, dict):
+        return {str(k): _json(v, f"{where}.{k}", deferred) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v, f"{where}[{i}]", deferred) for i, v in enumerate(value)]
+    raise ExpressionError(f"{where}: the expression gives a {type(value).__name__}, not data")
+
+
+def _whole_expression(text: str) -> str | None:
+    """The expression of a string that is exactly one ``${{ ... }}`` (its value keeps its type), else None."""
+    stripped = text.strip()
+    if not (stripped.startswith("${{") and stripped.endswith("}}")):
+        return None
+    inner = stripped[3:-2]
+    if "${{" in inner or "}}" in inner or "{%" in inner:
+        return None
+    try:
+        ENV.parse("${{" + inner + "}}")
+    except TemplateError:
+        return None
+    return inner
+
+
+def render_string(text: str, context: dict, *, where: str = "", deferred: list | None = None):
+    """One string: a whole expression gives its value (any JSON type), anything else renders to text."""
+    deferred = [] if deferred is None else deferred
+    if "${{" not in text and "{%" not in text:
+        return text
+    try:
+        expression = _whole_expression(text)
+        if expression is not None:
+            value = ENV.compile_expression(expression, undefined_to_none=False)(**context)
+            return _json(value, where, deferred)
+        template = ENV.from_string(text)
+        rendered = template.render(**context)
+    except ExpressionError:
+        raise
+    except SecurityError as exc:
+        raise ExpressionError(f"{where}: not allowed: {exc}") from None
+    except TemplateError as exc:
+        raise ExpressionError(f"{where}: {exc}") from None
+    except (TypeError, ValueError, ArithmeticError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        raise ExpressionError(f"{where}: {type(exc).__name__}: {exc}") from None
+    if isinstance(context.get("steps"), DeferredSteps) and "steps" in variables(text):
+        deferred.append(where)
+    if len(rendered) > MAX_TEXT:
+        raise ExpressionError(f"{where}: more than {MAX_TEXT} characters")
+    return rendered
+
+
+def render_value(value, context: dict, *, where: str = "", deferred: list | None = None):
+    """Render every string inside ``value`` (objects' values, lists' items); keys are kept as written."""
+    deferred = [] if deferred is None else deferred
+    if isinstance(value, str):
+        return render_string(value, context, where=where, deferred=deferred)
+    if isinstance(value, dict):
+        return {k: render_value(v, context, where=f"{where}.{k}" if where else str(k), deferred=deferred)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_value(v, context, where=f"{where}[{i}]", deferred=deferred) for i, v in enumerate(value)]
+    return value
+
+
+def truthy(value) -> bool:
+    """Backstage's ``if:``: false, null, empty text, 0 and the text "false" skip the step."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "false")
+    return bool(value)
+
+
+def variables(text: str) -> set[str]:
+    """The top-level names an expression string reads (``parameters``, ``steps``, ``user``...), for checks."""
+    try:
+        tree = ENV.parse(text)
+    except TemplateError:
+        return set()
+    return {node.name for node in tree.find_all(nodes.Name)}

@@ -1,0 +1,234 @@
+"""Scaffolder templates before any run: Backstage v1beta3 Templates parse, their parameters are checked as JSON
+Schema, their expressions are evaluated in a sandbox that reaches no Python internals, and a step naming an action
+Wayline lacks, or an input its action refuses, is reported (step and field) before anything runs."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from catalog.scaffolder.expressions import ExpressionError, render_string, render_value
+from catalog.scaffolder.template import TemplateError, parameters_check, preflight, template_parse
+
+# Shaped like Backstage's own sample templates: two pages, required fields, an enum, a conditional step, a publish
+# step and a catalog registration reading the publish step's output.
+BACKSTAGE_TEMPLATE = """
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: python-service
+  title: Python web service
+  description: A Python service with tests and a catalog entry
+  tags: [python, recommended]
+spec:
+  owner: group:default/platform
+  type: service
+  parameters:
+    - title: Provide some simple information
+      required: [name, owner]
+      properties:
+        name:
+          title: Name
+          type: string
+          pattern: '^[a-z0-9-]+$'
+          ui:autofocus: true
+        owner:
+          title: Owner
+          type: string
+          ui:field: OwnerPicker
+          ui:options:
+            catalogFilter: {kind: Group}
+        tier:
+          title: Tier
+          type: string
+          enum: [bronze, silver, gold]
+          default: bronze
+        ci:
+          title: Set up CI
+          type: boolean
+          default: false
+    - title: Choose a location
+      required: [repoUrl]
+      properties:
+        repoUrl:
+          title: Repository Location
+          type: string
+          ui:field: RepoUrlPicker
+          ui:options: {allowedHosts: [git.example.net]}
+  steps:
+    - id: fetch-base
+      name: Fetch Base
+      action: fetch:template
+      input:
+        url: ./skeleton
+        values:
+          name: ${{ parameters.name }}
+          owner: ${{ parameters.owner }}
+          tier: ${{ parameters.tier }}
+          slug: ${{ parameters.repoUrl | projectSlug }}
+    - id: ci
+      if: ${{ parameters.ci }}
+      action: fetch:plain
+      input:
+        url: ./ci
+        targetPath: .ci
+    - id: publish
+      name: Publish
+      action: {publish}
+      input:
+        repoUrl: ${{ parameters.repoUrl }}
+        description: This is ${{ parameters.name }}
+    - id: register
+      name: Register
+      action: catalog:register
+      input:
+        repoContentsUrl: ${{ steps['publish'].output.repoContentsUrl }}
+        catalogInfoPath: /catalog-info.yaml
+  output:
+    links:
+      - title: Repository
+        url: ${{ steps['publish'].output.remoteUrl }}
+"""
+
+VALUES = {"name": "shop-api", "owner": "group:default/payments", "repoUrl": "git.example.net?owner=payments&repo=shop-api"}
+
+
+def template(publish="publish:git"):
+    return template_parse(yaml.safe_load(BACKSTAGE_TEMPLATE.replace("{publish}", publish)), ref="template:default/python-service")
+
+
+def test_a_backstage_template_parses_and_its_parameters_are_checked_with_defaults():
+    parsed = template()
+    assert [s.id for s in parsed.steps] == ["fetch-base", "ci", "publish", "register"]
+    assert parsed.parameter_schema()["steps"][1]["title"] == "Choose a location"
+    filled, errors = parameters_check(parsed, VALUES)
+    assert errors == [] and filled["tier"] == "bronze" and filled["ci"] is False
+    _, errors = parameters_check(parsed, {"name": "Not Valid", "tier": "platinum"})
+    fields = {e["field"] for e in errors}
+    assert {"name", "tier", "owner", "repoUrl"} <= fields, errors
+
+
+def test_actions_wayline_lacks_are_reported_before_running_naming_the_step():
+    parsed = template(publish="publish:github")
+    filled, _ = parameters_check(parsed, VALUES)
+    problems = preflight(parsed, filled)
+    assert problems == [("spec.steps[2].action", "step publish: Wayline has no action 'publish:github'")]
+    assert preflight(template(), filled) == []  # publish:git is Wayline's; the register step waits for its output
+
+
+def test_a_bad_input_is_reported_with_its_step_and_field():
+    data = yaml.safe_load(BACKSTAGE_TEMPLATE.replace("{publish}", "publish:git"))
+    data["spec"]["steps"][0]["input"].pop("url")
+    data["spec"]["steps"][2]["input"]["defaultBranch"] = "${{ parameters.tier | length }}"  # a number, not text
+    problems = preflight(template_parse(data), parameters_check(template_parse(data), VALUES)[0])
+    assert ("spec.steps[0].input", "step fetch-base: 'url' is a required property") in problems
+    assert any(field == "spec.steps[2].input.defaultBranch" and "is not of type 'string'" in message
+               for field, message in problems), problems
+
+
+def test_a_skipped_step_is_not_checked_and_a_broken_template_names_its_fields():
+    data = yaml.safe_load(BACKSTAGE_TEMPLATE.replace("{publish}", "publish:git"))
+    data["spec"]["steps"][1]["input"] = {"targetPath": ".ci"}  # no url: wrong, but only when CI is asked for
+    parsed = template_parse(data)
+    assert preflight(parsed, parameters_check(parsed, VALUES)[0]) == []
+    assert preflight(parsed, parameters_check(parsed, VALUES | {"ci": True})[0]) == [
+        ("spec.steps[1].input", "step ci: 'url' is a required property")]
+    with pytest.raises(TemplateError) as refused:
+        template_parse({"apiVersion": "scaffolder.backstage.io/v1beta2", "kind": "Template",
+                        "spec": {"steps": [{"id": "a", "action": "debug:log"}, {"id": "a", "action": "debug:log"}, {}]}})
+    fields = [f for f, _ in refused.value.problems]
+    assert fields == ["apiVersion", "spec.steps[1].id", "spec.steps[2].action"], refused.value.problems
+
+
+def test_whole_expressions_keep_their_type_and_filters_work():
+    context = {"parameters": {"count": 3, "tags": ["a", "b"], "owner": "group:default/payments",
+                              "repoUrl": "git.example.net?owner=payments&repo=shop"}, "user": {}, "steps": {}}
+    assert render_string("${{ parameters.count }}", context) == 3
+    assert render_string("${{ parameters.tags }}", context) == ["a", "b"]
+    assert render_string("n=${{ parameters.count }}", context) == "n=3"
+    assert render_string("${{ parameters.repoUrl | parseRepoUrl }}", context) == {
+        "host": "git.example.net", "owner": "payments", "repo": "shop"}
+    assert render_string("${{ parameters.repoUrl | projectSlug }}", context) == "payments/shop"
+    assert render_string("${{ parameters.owner | parseEntityRef | pick('name') }}", context) == "payments"
+    assert render_string("${{ parameters.missing }}", context) is None
+    assert render_string("{% if parameters.count > 2 %}many{% endif %}", context) == "many"
+    assert render_value({"a": ["${{ parameters.count }}"]}, context) == {"a": [3]}
+
+
+@pytest.mark.parametrize("hostile", [
+    "${{ parameters.__class__ }}",
+    "${{ parameters.__class__.__mro__ }}",
+    "${{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "${{ parameters.items.__globals__ }}",
+    "${{ parameters.update({'owner': 'group:default/admins'}) }}",
+    "${{ 'x' * 100000000 }}",
+    "${{ 2 ** 100000 }}",
+    "${{ parameters.name.format.__globals__ }}",
+    "x ${{ parameters.__init__ }} y",
+    "${{ range(10) }}",
+    "${{ lipsum() }}",
+])
+def test_expressions_reach_no_python_internals(hostile):
+    context = {"parameters": {"name": "shop", "owner": "group:default/payments"}, "user": {}, "steps": {}}
+    with pytest.raises(ExpressionError):
+        render_string(hostile, context, where="spec.steps[0].input.message")
+    assert context["parameters"] == {"name": "shop", "owner": "group:default/payments"}
+
+
+def test_plain_jinja_delimiters_are_text_not_code():
+    """Only ${{ }} is an expression, as in Backstage: {{ cycler.__init__ }} is left as it is written."""
+    context = {"parameters": {}, "user": {}, "steps": {}}
+    assert render_string("{{ cycler.__init__.__globals__ }}", context) == "{{ cycler.__init__.__globals__ }}"
+    with pytest.raises(ExpressionError, match="spec.steps\\[0\\].input.message"):
+        render_string("${{ cycler.__init__.__globals__ }}", context, where="spec.steps[0].input.message")
+
+
+# --- Backstage's scaffolder API: what a template asks for, and the actions Wayline runs ------------------------------
+
+
+@pytest.fixture
+def templates(world, tmp_path, settings):
+    """The template above in a payments catalog location (registered from a real git repository)."""
+    from catalog import services
+    from tests.catalog.conftest import GitRepo
+
+    settings.CATALOG_ALLOW_LOCAL_GIT = True
+    repo = GitRepo(tmp_path / "templates")
+    repo.write({"catalog-info.yaml": BACKSTAGE_TEMPLATE.replace("{publish}", "publish:git")})
+    repo.commit()
+    location = services.location_register(actor=world.alice, type="git", target=repo.url, owner_team=world.payments,
+                                          refresh=False)
+    report = services.location_refresh(actor=None, location_id=location.pk)
+    assert report.errors == 0, report.error_list
+    return location
+
+
+@pytest.mark.django_db
+def test_the_scaffolder_api_answers_in_backstages_shapes_and_hides_what_the_caller_may_not_see(world, templates):
+    from rest_framework.test import APIClient
+
+    from catalog import services
+    from catalog.models import Entity
+    from portal.services import api_token_rotate
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_rotate(actor=world.bob)}")
+    actions = api.get("/api/scaffolder/v2/actions").json()
+    by_id = {a["id"]: a for a in actions}
+    assert {"fetch:template", "fetch:plain", "publish:git", "catalog:register", "catalog:write", "wayline:app",
+            "debug:log"} <= set(by_id)
+    assert by_id["fetch:template"]["schema"]["input"]["required"] == ["url"]
+    assert "parseRepoUrl" in api.get("/api/scaffolder/v2/templating-extensions").json()["filters"]
+    url = "/api/scaffolder/v2/templates/default/Template/python-service/parameter-schema"
+    schema = api.get(url).json()
+    assert schema["title"] == "Python web service" and schema["description"].startswith("A Python service")
+    assert [s["title"] for s in schema["steps"]] == ["Provide some simple information", "Choose a location"]
+    assert schema["steps"][0]["schema"]["required"] == ["name", "owner"]
+    wrong_kind = api.get("/api/scaffolder/v2/templates/default/Component/python-service/parameter-schema")
+    assert wrong_kind.status_code == 400 and wrong_kind.json()["error"]["name"] == "InputError"
+    services.entity_settings_update(actor=world.alice, obj=Entity.objects.get(name="python-service"), visibility="private")
+    hidden = api.get(url)
+    missing = api.get("/api/scaffolder/v2/templates/default/Template/no-such-template/parameter-schema")
+    assert hidden.status_code == missing.status_code == 404 and hidden.json()["error"]["name"] == "NotFoundError"
+    assert "python-service" in hidden.json()["error"]["message"]  # the name the caller gave, nothing more
+    api.credentials()
+    assert api.get("/api/scaffolder/v2/actions").status_code in (401, 403)
