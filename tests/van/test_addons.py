@@ -284,11 +284,19 @@ def test_the_add_on_matrix_in_the_browser(van_world, live_server, page, client):
     from django.urls import reverse
     from playwright.sync_api import expect
 
+    from addons.status import store_applications
+    from tests.van.test_addon_status import addon_application
+
     world, van, *_ = van_world
+    # what the hub reported: Prometheus healthy on the hub, degraded on edge-eu
+    store_applications(van, [addon_application("demo", "prometheus", "hub"),
+                             addon_application("demo", "prometheus", "edge-eu", health="Degraded", message="crash looping")])
     client.force_login(world.alice)
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
     page.goto(live_server.url + reverse("addons:van_addons", kwargs={"pk": van.pk}))
     expect(page.locator("#addon-matrix tbody tr")).to_have_count(6)
+    expect(page.locator('#addon-prometheus td[data-cluster="edge-eu"]')).to_contain_text("Degraded")
+    expect(page.locator('#addon-prometheus td[data-cluster="hub"]')).to_contain_text("Healthy")
     page.locator("#addon-crossplane").get_by_role("button", name="Turn off").click()
     expect(page.locator("#addon-crossplane")).to_contain_text("off")
     expect(page.locator(".messages, .message").first).to_contain_text("Crossplane turned off")

@@ -171,6 +171,13 @@ def test_claiming_a_prod_cluster_and_changing_its_node_count_waits_for_approval_
     page.get_by_role("button", name="Propose").click()
     expect(page.locator("#claim-shop-eu")).to_contain_text("5")
     expect(page.locator("#claim-shop-eu")).to_contain_text("waiting for approval")
+    # the hub reports the Workspace: someone scaled the cluster to 4 in the cloud console
+    from addons.status import store_workspaces
+    from tests.van.test_addon_status import workspace
+
+    store_workspaces(van, [workspace("demo", "shop-eu", node_count=4)])
+    page.reload()
+    expect(page.locator("#claim-shop-eu")).to_contain_text("drift: node count 4 (want 5)")
     artifacts = Path(__file__).resolve().parents[1] / "artifacts"
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts / "claims.png"), full_page=True)
