@@ -232,3 +232,74 @@ def test_the_scaffolder_api_answers_in_backstages_shapes_and_hides_what_the_call
     assert "python-service" in hidden.json()["error"]["message"]  # the name the caller gave, nothing more
     api.credentials()
     assert api.get("/api/scaffolder/v2/actions").status_code in (401, 403)
+
+
+# --- fetch:template's copy of a skeleton into the workspace ---------------------------------------------------------
+
+
+def skeleton(tmp_path, files: dict):
+    root = tmp_path / "skeleton"
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return root
+
+
+def test_a_skeleton_is_rendered_into_the_workspace(tmp_path):
+    from catalog.scaffolder.workspace import render_skeleton
+
+    source = skeleton(tmp_path, {
+        "README.md": "# ${{ values.name }}\nOwned by ${{ values.owner }}.\n",
+        "${{ values.name }}/app.py": "NAME = '${{ values.name }}'\n",
+        "ci/pipeline.yaml": "run: ${{ steps }}\n",  # kept as written
+        "logo.png": b"\x89PNG\r\n\x1a\n\x00\xff",
+        "chart/values.yaml.njk": "name: ${{ values.name }}\n",
+    })
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    written = render_skeleton(source, workspace, values={"name": "shop", "owner": "payments"}, target_path="service",
+                              copy_without_templating=["ci/*"])
+    assert sorted(written) == ["service/README.md", "service/chart/values.yaml.njk", "service/ci/pipeline.yaml",
+                               "service/logo.png", "service/shop/app.py"]
+    assert (workspace / "service/README.md").read_text() == "# shop\nOwned by payments.\n"
+    assert (workspace / "service/shop/app.py").read_text() == "NAME = 'shop'\n"
+    assert (workspace / "service/ci/pipeline.yaml").read_text() == "run: ${{ steps }}\n"
+    assert (workspace / "service/logo.png").read_bytes() == b"\x89PNG\r\n\x1a\n\x00\xff"
+    only_njk = tmp_path / "only-njk"
+    only_njk.mkdir()
+    render_skeleton(source, only_njk, values={"name": "shop", "owner": "payments"}, template_file_extension=True)
+    assert (only_njk / "chart/values.yaml").read_text() == "name: shop\n"
+    assert (only_njk / "README.md").read_text().startswith("# ${{ values.name }}")  # not .njk: as it is
+
+
+@pytest.mark.parametrize("case", ["target-parent", "target-absolute", "name-parent", "symlink-file", "symlink-dir",
+                                  "hostile-expression"])
+def test_a_skeleton_cannot_write_outside_the_workspace(tmp_path, case):
+    import os
+
+    from catalog.scaffolder.workspace import WorkspaceError, render_skeleton
+
+    files = {"a.txt": "a"}
+    target, values = "", {"name": "shop"}
+    if case == "target-parent":
+        target = "../outside"
+    elif case == "target-absolute":
+        target = "/etc"
+    elif case == "name-parent":
+        files["${{ values.name }}.txt"] = "x"
+        values = {"name": "../../escaped"}
+    elif case == "hostile-expression":
+        files["b.txt"] = "${{ values.__class__.__mro__ }}"
+    source = skeleton(tmp_path, files)
+    if case == "symlink-file":
+        (tmp_path / "secret").write_text("private key")
+        os.symlink(tmp_path / "secret", source / "link.txt")
+    elif case == "symlink-dir":
+        os.symlink("/etc", source / "etc")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    with pytest.raises(WorkspaceError):
+        render_skeleton(source, workspace, values=values, target_path=target)
+    assert list(workspace.iterdir()) == []  # nothing written when anything is refused
+    assert not (tmp_path / "outside").exists() and not (tmp_path / "escaped.txt").exists()
