@@ -572,6 +572,13 @@ def claim_create(*, actor, van, name: str, environment: str, node_count: int, no
         raise ValidationError({"name": problems})
     if InfraClaim.objects.filter(van=van, name=name).exists():
         raise ValidationError({"name": f"name: VAN {van.name} has a claim {name!r} already"})
+    from portal.gitops.services import gitops_default_repo, paths_to_remove
+
+    if paths_to_remove(repo=van.repo or gitops_default_repo(), root=f"claims/{van.name}/{name}/"):
+        # a deleted claim whose removal still waits for approval: reusing its name (and so its Workspace) would
+        # change that infrastructure under a new claim's environment, without the old one's approval
+        raise ValidationError({"name": f"name: a claim {name!r} of VAN {van.name} is still being removed from git; "
+                                       "choose another name, or wait until its removal is approved"})
     module = _claim_clean(van=van, environment=environment, node_count=node_count, node_size=node_size)
     claim = InfraClaim.objects.create(van=van, name=name, environment=environment, node_count=node_count, node_size=node_size)
     audit_record(actor=actor, action="addons.claim.create", obj=claim, team=van.owner_team,
@@ -695,6 +702,11 @@ def pipeline_create(*, actor, app, van, branch: str = "main", test_image: str = 
         raise ValidationError({"van": "VAN: no VAN you may change by that name"})
     if CiPipeline.objects.filter(app=app).exists():
         raise ValidationError({"app": f"app: {app.name} has a CI pipeline already (delete it to move it)"})
+    from portal.gitops.services import gitops_default_repo, paths_to_remove
+
+    if paths_to_remove(repo=van.repo or gitops_default_repo(), root=f"pipelines/{van.name}/{app.name}/"):
+        raise ValidationError({"app": f"app: {app.name}'s previous CI pipeline on this hub is still being removed from "
+                                      "git; set the new one up once its removal is approved"})
     branch, test_command = (branch or "").strip(), (test_command or "").strip()
     found = _pipeline_clean(van=van, app=app, branch=branch, test_image=(test_image or "").strip(), test_command=test_command)
     key, webhook_secret = ApiToken.new_key(), stdlib_secrets.token_urlsafe(32)

@@ -10,7 +10,9 @@ is rendered to text. Errors say where: ``steps[1].input.values.name: ...``.
 from __future__ import annotations
 
 import json
+import math
 import operator
+import re
 from urllib.parse import parse_qs
 
 from jinja2 import TemplateError, Undefined, nodes
@@ -74,23 +76,50 @@ class _Undefined(Undefined):
         return False
 
 
+MAX_WIDTH = 10_000  # widths and counts given to padding and grouping (a template has no use for more)
+_WIDE_FORMAT = re.compile(r"%[-+ #0]*(\d{5,}|\*)|\{[^{}]*:[^{}]*\d{5,}")
+_PADDING = {"zfill", "ljust", "rjust", "center", "expandtabs"}
+
+
+def _too_wide(args) -> bool:
+    return any(isinstance(a, int) and not isinstance(a, bool) and abs(a) > MAX_WIDTH for a in args)
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset(["*", "**"])
+    """Jinja's immutable sandbox, with results bounded: repetitions, powers, format widths and padding."""
+
+    intercepted_binops = frozenset(["*", "**", "%"])
 
     def call_binop(self, context, operator_name, left, right):
         if operator_name == "**":
             if isinstance(right, (int, float)) and abs(right) > 100:
                 raise SecurityError("exponent too large")
+            if isinstance(left, int) and isinstance(right, int) and abs(left).bit_length() * max(right, 0) > 256:
+                raise SecurityError("result too large")
             return operator.pow(left, right)
+        if operator_name == "%":
+            if isinstance(left, str) and _WIDE_FORMAT.search(left):
+                raise SecurityError("format width too large")
+            return operator.mod(left, right)
         for seq, times in ((left, right), (right, left)):
             if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * max(times, 0) > MAX_TEXT:
                 raise SecurityError("result too large")
+            if isinstance(seq, (list, tuple)) and isinstance(times, int) and times > MAX_WIDTH:
+                raise SecurityError("result too large")
         return operator.mul(left, right)
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - Jinja's signature
+        name = getattr(__obj, "__name__", "")
+        if isinstance(getattr(__obj, "__self__", None), str) and name in _PADDING and _too_wide([*args, *kwargs.values()]):
+            raise SecurityError(f"{name}: width too large")
+        return super().call(__context, __obj, *args, **kwargs)
 
     def getattr(self, obj, attribute):
         # any name starting with "_" is refused outright, whether or not the object has it
         if isinstance(attribute, str) and attribute.startswith("_"):
             return self.unsafe_undefined(obj, attribute)
+        if isinstance(obj, str) and attribute in ("format", "format_map") and _WIDE_FORMAT.search(obj):
+            return self.unsafe_undefined(obj, attribute)  # "{:>50000000}".format(...): refused before it is built
         return super().getattr(obj, attribute)
 
     def getitem(self, obj, argument):
@@ -138,6 +167,8 @@ def parse_entity_ref(value, context=None) -> dict:
 def pick(value, path):
     """``${{ parameters.owner | parseEntityRef | pick('name') }}``: one property, by a dotted path."""
     for part in str(path).split("."):
+        if part.startswith("_"):
+            raise ExpressionError(f"pick: {path!r}: a name starting with '_' is refused")
         if isinstance(value, dict):
             value = value.get(part)
         else:
@@ -146,7 +177,7 @@ def pick(value, path):
 
 
 def dump(value) -> str:
-    return json.dumps(value, default=str)
+    return json.dumps(value, allow_nan=False)
 
 
 FILTERS = {
@@ -160,10 +191,41 @@ FILTERS = {
 }
 
 
+def _bounded(function, name):
+    """A built-in filter refusing widths and counts beyond MAX_WIDTH (and wide format strings)."""
+    def bounded(*args, **kwargs):
+        values = [*args[1:], *kwargs.values()]
+        if _too_wide(values) or (name == "format" and args and isinstance(args[0], str) and _WIDE_FORMAT.search(args[0])):
+            raise SecurityError(f"{name}: width or count too large")
+        return function(*args, **kwargs)
+    for attribute in ("jinja_pass_arg",):
+        if hasattr(function, attribute):
+            setattr(bounded, attribute, getattr(function, attribute))
+    return bounded
+
+
+def _bounded_join(function):
+    def join(*args, **kwargs):
+        items = args[1] if len(args) > 1 and hasattr(args[0], "environment") else (args[0] if args else [])
+        try:
+            total = sum(len(str(item)) for item in items)
+        except TypeError:
+            total = 0
+        if total > MAX_TEXT:
+            raise SecurityError("join: result too large")
+        return function(*args, **kwargs)
+    if hasattr(function, "jinja_pass_arg"):
+        join.jinja_pass_arg = function.jinja_pass_arg
+    return join
+
+
 def _environment() -> _Sandbox:
     env = _Sandbox(variable_start_string="${{", variable_end_string="}}", autoescape=False, keep_trailing_newline=True,
                    undefined=_Undefined)
     env.filters.update({name: function for name, (function, _) in FILTERS.items()})
+    for name in ("center", "indent", "wordwrap", "batch", "slice", "truncate", "format"):
+        env.filters[name] = _bounded(env.filters[name], name)
+    env.filters["join"] = _bounded_join(env.filters["join"])
     env.globals.clear()  # no range(), lipsum(), cycler(), joiner(), namespace(), dict(): data in, data out
     return env
 
@@ -180,7 +242,11 @@ def _json(value, where: str, deferred: list[str]):
         if getattr(value, "_undefined_exception", None) is SecurityError:
             raise ExpressionError(f"{where}: {value._undefined_hint or 'access refused'}")
         return None
-    if value is None or isinstance(value, (bool, int, float)):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) > 2 ** 53 or isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError(f"{where}: {str(value)[:40]}… is not a JSON number")
+    if isinstance(value, (int, float)):
         return value
     if isinstance(value, str):
         if len(value) > MAX_TEXT:
@@ -218,7 +284,11 @@ def render_string(text: str, context: dict, *, where: str = "", deferred: list |
         if expression is not None:
             value = ENV.compile_expression(expression, undefined_to_none=False)(**context)
             return _json(value, where, deferred)
-        template = ENV.from_string(text)
+        tree = ENV.parse(text)
+        if any(True for _ in tree.find_all((nodes.Macro, nodes.CallBlock))):
+            # a macro may call itself: exponential work from a few characters; templates have no need of them
+            raise ExpressionError(f"{where}: macros are not allowed in templates")
+        template = ENV.from_string(tree)
         rendered = template.render(**context)
     except ExpressionError:
         raise
@@ -226,8 +296,8 @@ def render_string(text: str, context: dict, *, where: str = "", deferred: list |
         raise ExpressionError(f"{where}: not allowed: {exc}") from None
     except TemplateError as exc:
         raise ExpressionError(f"{where}: {exc}") from None
-    except (TypeError, ValueError, ArithmeticError, KeyError, IndexError, AttributeError, RecursionError) as exc:
-        raise ExpressionError(f"{where}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a template's expression raises is that template's error
+        raise ExpressionError(f"{where}: {type(exc).__name__}: {str(exc)[:300]}") from None
     if isinstance(context.get("steps"), DeferredSteps) and "steps" in variables(text):
         deferred.append(where)
     if len(rendered) > MAX_TEXT:

@@ -13,6 +13,50 @@ import copy
 from dataclasses import dataclass, field
 
 import jsonschema
+import regex
+from referencing import Registry
+
+PATTERN_SECONDS = 0.25  # a template's `pattern` against a value: longer is refused (backtracking)
+
+
+def _pattern(validator, pattern, instance, schema):
+    """JSON Schema's ``pattern`` with a time limit: a template's regular expression is outside data."""
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        found = regex.search(pattern, instance, timeout=PATTERN_SECONDS)
+    except TimeoutError:
+        yield jsonschema.ValidationError(f"{instance[:40]!r}: the pattern {pattern[:60]!r} takes too long to check")
+        return
+    except regex.error as exc:
+        yield jsonschema.ValidationError(f"the pattern {pattern[:60]!r} is not a regular expression: {exc}")
+        return
+    if found is None:
+        yield jsonschema.ValidationError(f"{instance[:200]!r} does not match {pattern[:200]!r}")
+
+
+_Validator = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _pattern})
+_NO_RETRIEVAL = Registry()  # "$ref" resolves inside the schema only: nothing is fetched, no file is read
+
+
+def schema_validator(schema: dict):
+    """A validator of ``schema`` (a template's page or an action's input) that fetches nothing and bounds patterns."""
+    return _Validator(schema, registry=_NO_RETRIEVAL)
+
+
+def _outside_refs(value, where: str) -> list[tuple[str, str]]:
+    """``$ref``s of a page that point outside it (a URL, a file): refused, never fetched."""
+    out = []
+    if isinstance(value, dict):
+        ref = value.get("$ref")
+        if ref is not None and (not isinstance(ref, str) or not ref.startswith("#")):
+            out.append((f"{where}.$ref", f"{str(ref)[:120]!r}: only references inside the page (#/...) are allowed"))
+        for key, item in value.items():
+            out += _outside_refs(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out += _outside_refs(item, f"{where}[{index}]")
+    return out
 
 from catalog.scaffolder.actions import action_get
 from catalog.scaffolder.expressions import DeferredSteps, ExpressionError, render_value, truthy
@@ -87,10 +131,14 @@ def template_parse(data: dict, *, ref: str = "") -> Template:
         if not isinstance(page, dict):
             problems.append((where, "a parameter page is a JSON Schema object"))
             continue
+        outside = _outside_refs(page, where)
+        problems += outside
         try:
             jsonschema.Draft7Validator.check_schema(_schema_only(page))
         except jsonschema.SchemaError as exc:
             problems.append((where, f"not a JSON Schema: {exc.message}"))
+        except RecursionError:
+            problems.append((where, "nested too deeply"))
         pages.append(page)
     raw_steps = spec.get("steps")
     if not isinstance(raw_steps, list):
@@ -153,8 +201,12 @@ def parameters_check(template: Template, values) -> tuple[dict, list[dict]]:
     filled, errors = dict(values), []
     for page in template.pages:
         filled = _with_defaults(page, filled)
-        validator = jsonschema.Draft7Validator(_schema_only(page))
-        for error in sorted(validator.iter_errors(filled), key=lambda e: list(map(str, e.absolute_path))):
+        try:
+            found = list(schema_validator(_schema_only(page)).iter_errors(filled))
+        except Exception as exc:  # noqa: BLE001 - recursion, an unresolvable $ref...: the template's fault, said so
+            errors.append({"field": "", "message": f"the template's parameters cannot be checked ({type(exc).__name__})"})
+            continue
+        for error in sorted(found, key=lambda e: list(map(str, e.absolute_path))):
             path = ".".join(map(str, error.absolute_path))
             if error.validator == "required" and not path:
                 missing = error.message.split("'")[1] if "'" in error.message else ""
@@ -190,7 +242,7 @@ def preflight(template: Template, parameters: dict, *, user: dict | None = None)
         except ExpressionError as exc:
             problems.append((f"{where}.input", f"step {step.id}: {exc}"))
             continue
-        validator = jsonschema.Draft7Validator(action.input)
+        validator = schema_validator(action.input)
         for error in validator.iter_errors(_without_deferred(rendered)):
             path = ".".join(map(str, error.absolute_path))
             field_where = f"{where}.input" + (f".{path}" if path else "")

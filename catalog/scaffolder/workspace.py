@@ -55,6 +55,8 @@ def render_skeleton(skeleton: Path, workspace: Path, *, values: dict, target_pat
     if extension and not extension.startswith("."):
         extension = "." + extension
     context = {"values": values}
+    if os.path.islink(skeleton) or not os.path.isdir(skeleton):
+        raise WorkspaceError(f"{where}.url: the skeleton is not a folder (a symbolic link is refused)")
     planned: dict[PurePosixPath, bytes] = {}
     total = 0
     for directory, subdirectories, files in os.walk(skeleton, followlinks=False):
@@ -85,7 +87,11 @@ def render_skeleton(skeleton: Path, workspace: Path, *, values: dict, target_pat
                 raise WorkspaceError(str(exc)) from None
             if not isinstance(rendered_name, str) or not rendered_name.strip():
                 raise WorkspaceError(f"{where}.url: {relative_source}: its name renders to nothing")
-            relative = base / relative_path(rendered_name, field=f"{where}.url: {relative_source} (name)")
+            name_path = relative_path(rendered_name, field=f"{where}.url: {relative_source} (name)")
+            if name_path == PurePosixPath(".") or any(len(part.encode()) > 255 for part in name_path.parts):
+                raise WorkspaceError(f"{where}.url: {relative_source}: its name renders to {rendered_name[:80]!r}, "
+                                     "not a file name")
+            relative = base / name_path
             if render_content:
                 try:
                     text = raw.decode("utf-8")
@@ -102,6 +108,10 @@ def render_skeleton(skeleton: Path, workspace: Path, *, values: dict, target_pat
             if relative in planned:
                 raise WorkspaceError(f"{where}.url: {relative_source}: renders to {relative}, written twice")
             planned[relative] = content
+    for relative in planned:  # a file cannot also be the folder of another
+        clash = next((parent for parent in relative.parents if parent in planned), None)
+        if clash is not None:
+            raise WorkspaceError(f"{where}.url: {clash} is both a file and the folder of {relative}")
     written = []
     for relative, content in planned.items():
         target = _inside(workspace, relative, field=f"{where}.targetPath")

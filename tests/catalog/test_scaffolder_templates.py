@@ -303,3 +303,81 @@ def test_a_skeleton_cannot_write_outside_the_workspace(tmp_path, case):
         render_skeleton(source, workspace, values=values, target_path=target)
     assert list(workspace.iterdir()) == []  # nothing written when anything is refused
     assert not (tmp_path / "outside").exists() and not (tmp_path / "escaped.txt").exists()
+
+
+# --- found by a hostile review, kept as regressions -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hostile", [
+    "${{ 'x'.encode('nope') }}",  # another exception type: still the template's error
+    "${{ 'inf'|float }}",
+    "${{ parameters|pick('_secret') }}",
+    "${{ '%50000000d' % 1 }}",  # refused before 50 MB are built
+    "${{ '{:>50000000}'.format(1) }}",
+    "${{ 'x'|center(50000000) }}",
+    "${{ 'x'.zfill(50000000) }}",
+    "${{ (['a'*1000000]*50)|join }}",
+    "${{ [0]*1000000 }}",
+    "${{ (((3**100)**100)**100)**100 > 0 }}",
+    "{% macro f(n) %}{% if n %}${{ f(n-1) }}${{ f(n-1) }}{% endif %}{% endmacro %}${{ f(60) }}",
+])
+def test_expressions_cannot_run_away_with_memory_or_time(hostile):
+    import time
+
+    context = {"parameters": {"name": "x", "_secret": "S"}, "user": {}, "steps": {}}
+    started = time.monotonic()
+    with pytest.raises(ExpressionError):
+        render_string(hostile, context, where="spec.steps[0].input.message")
+    assert time.monotonic() - started < 2
+
+
+def _one_page(page):
+    return template_parse({"apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template", "metadata": {"name": "t"},
+                           "spec": {"parameters": [page], "steps": []}})
+
+
+@pytest.mark.parametrize("ref", ["http://169.254.169.254/latest/meta-data/x.json", "file:///etc/passwd#/x", "other.json"])
+def test_a_parameter_schema_fetches_nothing(ref, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("a $ref was fetched"))
+    with pytest.raises(TemplateError) as refused:
+        _one_page({"properties": {"a": {"$ref": ref}}})
+    assert refused.value.problems[0][0] == "spec.parameters[0].properties.a.$ref"
+
+
+def test_a_recursive_ref_and_a_backtracking_pattern_are_errors_not_hangs():
+    import time
+
+    _, errors = parameters_check(_one_page({"$ref": "#"}), {"a": 1})
+    assert errors and "cannot be checked" in errors[0]["message"]
+    started = time.monotonic()
+    _, errors = parameters_check(_one_page({"properties": {"a": {"type": "string", "pattern": "^(a|a)+$",
+                                                                 "default": "a" * 40 + "!"}}}), {})
+    assert time.monotonic() - started < 2 and "takes too long" in errors[0]["message"]
+    _, errors = parameters_check(_one_page({"properties": {"a": {"type": "string", "pattern": "^[a-z]+$"}}}), {"a": "B"})
+    assert errors[0]["field"] == "a"
+
+
+@pytest.mark.parametrize("case", ["file-and-folder", "dot", "long-name", "symlinked-root"])
+def test_a_skeleton_is_refused_whole_before_anything_is_written(tmp_path, case):
+    import os
+
+    from catalog.scaffolder.workspace import WorkspaceError, render_skeleton
+
+    files, values, target = {"a.txt": "A", "b.txt": "B"}, {}, ""
+    if case == "file-and-folder":
+        files["${{ values.x }}"], values = "X", {"x": "a.txt/c"}
+    elif case == "dot":
+        files["${{ values.x }}"], values, target = "X", {"x": "."}, "sub"
+    elif case == "long-name":
+        files["z${{ values.x }}"], values = "X", {"x": "n" * 300}
+    source = skeleton(tmp_path, files)
+    if case == "symlinked-root":
+        os.symlink(source, tmp_path / "linked")
+        source = tmp_path / "linked"
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    with pytest.raises(WorkspaceError):
+        render_skeleton(source, workspace, values=values, target_path=target)
+    assert list(workspace.iterdir()) == []

@@ -182,3 +182,27 @@ def test_claiming_a_prod_cluster_and_changing_its_node_count_waits_for_approval_
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts / "claims.png"), full_page=True)
     assert latest(InfraClaim.objects.get()).status == "awaiting_approval"
+
+
+def test_a_claims_name_is_not_reused_while_its_removal_waits_for_approval(van_world, crossplane,
+                                                                         django_capture_on_commit_callbacks):
+    """Found by a hostile review: deleting an approved Prod claim and claiming its name again as Dev rewrote the
+    Prod Workspace at once, without approval."""
+    from portal.gitops.services import changeset_approve
+
+    world, van, *_ = van_world
+    with django_capture_on_commit_callbacks(execute=True):
+        claim = addon_services.claim_create(actor=world.alice, van=van, name="shop-eu", environment="prod", node_count=3,
+                                            node_size="medium")
+    waiting = latest(claim)
+    with django_capture_on_commit_callbacks(execute=True):
+        changeset_approve(actor=world.admin, changeset=waiting, revision=waiting.revision)
+    assert ManagedFile.objects.filter(path="claims/demo/shop-eu/workspace.yaml").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        addon_services.claim_delete(actor=world.alice, obj=claim)
+    with pytest.raises(ValidationError) as refused:
+        addon_services.claim_create(actor=world.alice, van=van, name="shop-eu", environment="dev", node_count=100,
+                                    node_size="large")
+    assert "still being removed" in refused.value.message_dict["name"][0]
+    workspace = yaml.safe_load(ManagedFile.objects.get(path="claims/demo/shop-eu/workspace.yaml").content)
+    assert {v["key"]: v["value"] for v in workspace["spec"]["forProvider"]["vars"]}["node_count"] == "3"
