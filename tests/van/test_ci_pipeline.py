@@ -444,3 +444,19 @@ def test_a_new_image_or_repository_re_renders_the_pipeline_and_a_rename_is_refus
     with pytest.raises(ValidationError) as refused:
         svc.app_update(actor=world.admin, obj=app, image="")
     assert "image" in refused.value.message_dict
+
+
+def test_a_pipeline_is_not_set_up_again_while_the_last_ones_removal_waits(ci, svc, django_capture_on_commit_callbacks):
+    from portal.gitops.services import changeset_approve
+
+    world, van, hub, eu, us, app = ci
+    svc.cluster_update(actor=world.admin, obj=hub, environment="prod")  # the hub's changes now wait for approval
+    pipeline = create(world, app, van, django_capture_on_commit_callbacks)
+    setup = ChangeSet.objects.get(owner_type__model="cipipeline", status="awaiting_approval")
+    with django_capture_on_commit_callbacks(execute=True):
+        changeset_approve(actor=world.admin, changeset=setup, revision=setup.revision)
+    with django_capture_on_commit_callbacks(execute=True):
+        addon_services.pipeline_delete(actor=world.alice, obj=pipeline)
+    assert ChangeSet.objects.filter(owner_type__model="cipipeline", status="awaiting_approval").count() == 1
+    with pytest.raises(ValidationError, match="still being removed"):
+        addon_services.pipeline_create(actor=world.alice, app=app, van=van)
