@@ -90,8 +90,9 @@ def owner_q(user, action: str, prefix: str = "") -> Q:
     from portal.models.base import granted_q
 
     condition = Q(pk__in=[])
+    content_types = ContentType.objects.get_for_models(*_OWNER_MODELS)  # one query for every owner kind, then cached
     for model in _OWNER_MODELS:
-        content_type = ContentType.objects.get_for_model(model)
+        content_type = content_types[model]
         if action == "view" and model.permission_parent is not None:
             # an owner without a team of its own (a VAN's add-on): its parent's readers
             parent = model._meta.get_field(model.permission_parent).related_model

@@ -78,7 +78,9 @@ def test_list_query_count_does_not_grow_with_rows(client, world, catalog, django
 def test_entity_page_shows_overview_relations_graph_yaml_and_provenance(client, world, catalog,
                                                                      django_assert_max_num_queries):
     client.force_login(world.victor)
-    with django_assert_max_num_queries(20):
+    # A fixed budget, whatever the catalog holds: the pending-changes panel costs a few queries per kind of GitOps
+    # owner (VAN, add-on, claim, CI pipeline), so it grows with Wayline's kinds of owner, never with data.
+    with django_assert_max_num_queries(24):
         response = client.get(entity_url("checkout"))
     html = response.content.decode()
     assert response.status_code == 200
