@@ -22,7 +22,7 @@ import hashlib
 import re
 from urllib.parse import urlsplit
 
-from addons.rendering import LABEL_ADDON, _applicationset, _automated, _folders, _repo
+from addons.rendering import LABEL_ADDON, hub_folders_applicationset
 from van.rendering.spec import LABEL_APP, LABEL_MANAGED_BY, LABEL_VAN, VanSpec
 
 PIPELINES_ROOT = "pipelines"
@@ -214,10 +214,5 @@ def access_objects(*, namespace: str, labels: dict) -> dict[str, dict]:
 
 def pipelines_applicationset(van: VanSpec) -> dict:
     """On the hub: one Application per app pipeline folder ``pipelines/<van>/<app>/`` (each names its namespace)."""
-    app = "{{.path.basename}}"
-    return _applicationset(
-        van, name=f"addon.{van.name}.argo-workflows.pipelines",
-        labels={LABEL_VAN: van.name, LABEL_ADDON: "argo-workflows", LABEL_MANAGED_BY: "wayline"},
-        generator=_folders(van, f"{PIPELINES_ROOT}/{van.name}/*"), app_name=f"{van.name}.ci.{app}",
-        app_labels={LABEL_VAN: van.name, LABEL_ADDON: "argo-workflows"}, source=_repo(van, "{{.path.path}}"),
-        destination={"server": "https://kubernetes.default.svc"}, sync_policy=_automated(True))
+    return hub_folders_applicationset(van, slug="argo-workflows", part="pipelines", root=PIPELINES_ROOT, kind="ci",
+                                      prune=True)

@@ -321,12 +321,17 @@ def claim_workspace(*, van: str, name: str, environment: str, node_count: int, n
     }
 
 
+def hub_folders_applicationset(van: VanSpec, *, slug: str, part: str, root: str, kind: str, prune: bool) -> dict:
+    """On the hub: one Application per folder ``<root>/<van>/<name>/`` that an owner of its own commits (a claim, an
+    app's CI pipeline), applied by ``slug``'s add-on; each object in it names its namespace."""
+    return _applicationset(
+        van, name=f"addon.{van.name}.{slug}.{part}",
+        labels={LABEL_VAN: van.name, LABEL_ADDON: slug, LABEL_MANAGED_BY: "wayline"},
+        generator=_folders(van, f"{root}/{van.name}/*"), app_name=f"{van.name}.{kind}.{{{{.path.basename}}}}",
+        app_labels={LABEL_VAN: van.name, LABEL_ADDON: slug}, source=_repo(van, "{{.path.path}}"),
+        destination={"server": "https://kubernetes.default.svc"}, sync_policy=_automated(prune))
+
+
 def claims_applicationset(van: VanSpec) -> dict:
     """On the hub (where Crossplane runs): one Application per claim folder ``claims/<van>/<name>/``."""
-    claim = "{{.path.basename}}"
-    return _applicationset(
-        van, name=f"addon.{van.name}.crossplane.claims",
-        labels={LABEL_VAN: van.name, LABEL_ADDON: "crossplane", LABEL_MANAGED_BY: "wayline"},
-        generator=_folders(van, f"{CLAIMS_ROOT}/{van.name}/*"), app_name=f"{van.name}.claim.{claim}",
-        app_labels={LABEL_VAN: van.name, LABEL_ADDON: "crossplane"}, source=_repo(van, "{{.path.path}}"),
-        destination={"server": "https://kubernetes.default.svc"}, sync_policy=_automated(False))
+    return hub_folders_applicationset(van, slug="crossplane", part="claims", root=CLAIMS_ROOT, kind="claim", prune=False)
