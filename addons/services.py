@@ -748,13 +748,10 @@ def pipeline_update(*, actor, obj, branch: str, test_image: str, test_command: s
 
 def pipeline_files_remove(*, actor, pipeline, message: str) -> None:
     """Propose the removal of the pipeline's files (while it still exists, so it owns the change) and end its token."""
-    from portal.gitops.services import gitops_default_repo, paths_to_remove, propose_change
+    from portal.gitops.services import owner_files_remove
     from portal.models import ApiToken
 
-    to_delete = paths_to_remove(repo=pipeline.van.repo or gitops_default_repo(), root=pipeline.gitops_root())
-    if to_delete:
-        propose_change(actor=actor, owner=pipeline, files_to_write={}, files_to_delete=to_delete,
-                       message=f"{pipeline.gitops_label()}: {message}")
+    owner_files_remove(actor=actor, owner=pipeline, message=f"{pipeline.gitops_label()}: {message}")
     ApiToken.objects.filter(pk=pipeline.token_id).delete()
 
 
@@ -771,14 +768,11 @@ def pipeline_delete(*, actor, obj) -> None:
 def claim_delete(*, actor, obj: InfraClaim) -> None:
     """Stop declaring the claim: its Workspace leaves git in one change set it owns. The infrastructure stays
     (``deletionPolicy: Orphan``): removing it is a decision made in the cloud, not a side effect of a click."""
-    from portal.gitops.services import gitops_default_repo, paths_to_remove, propose_change
+    from portal.gitops.services import owner_files_remove
 
     audit_record(actor=actor, action="addons.claim.delete", obj=obj, team=obj.van.owner_team,
                  changes={"van": obj.van.name, "name": obj.name})
-    to_delete = paths_to_remove(repo=obj.van.repo or gitops_default_repo(), root=obj.gitops_root())
-    if to_delete:
-        propose_change(actor=actor, owner=obj, files_to_write={}, files_to_delete=to_delete,
-                       message=f"{obj.gitops_label()}: delete (the infrastructure is kept)")
+    owner_files_remove(actor=actor, owner=obj, message=f"{obj.gitops_label()}: delete (the infrastructure is kept)")
     obj.delete()
 
 

@@ -583,25 +583,19 @@ def _pipelines_stop(*, actor, why: str, **which) -> None:
 @transaction.atomic
 def van_delete(*, actor, obj: Van) -> None:
     """Delete a VAN; its files leave git through one last change set it owns (approved like Prod)."""
-    from portal.gitops.services import gitops_default_repo, paths_to_remove, propose_change
+    from portal.gitops.services import owner_files_remove
 
-    repo = obj.repo or gitops_default_repo()
-    for installation in obj.addons.all():  # each add-on's files leave through a change set it owns
-        gone = paths_to_remove(repo=repo, root=installation.gitops_root())
-        if gone:
-            propose_change(actor=actor, owner=installation, files_to_write={}, files_to_delete=gone,
-                           message=f"{installation.gitops_label()}: delete the VAN", environment_hints=[ENVIRONMENTS[-1]])
+    for installation in obj.addons.select_related("van", "van__repo"):  # each add-on's files leave through its own change
+        owner_files_remove(actor=actor, owner=installation, message=f"{installation.gitops_label()}: delete the VAN",
+                           environment_hints=[ENVIRONMENTS[-1]])
     _pipelines_stop(actor=actor, why="its VAN is deleted", van=obj)
     from addons.services import claim_delete
 
     for claim in obj.claims.select_related("van", "van__repo"):  # their Workspaces leave git; the infrastructure stays
         claim_delete(actor=actor, obj=claim)
-    paths = paths_to_remove(repo=repo, root=obj.gitops_root())
     audit_record(actor=actor, action="van.delete", obj=obj, changes={"name": obj.name})
-    if paths:
-        # Proposed while the VAN still exists, so the change set is owned by it and bounded to its folder.
-        propose_change(actor=actor, owner=obj, files_to_write={}, files_to_delete=paths,
-                       message=f"{obj.gitops_label()}: delete", environment_hints=[ENVIRONMENTS[-1]])
+    # Proposed while the VAN still exists, so the change set is owned by it and bounded to its folder.
+    owner_files_remove(actor=actor, owner=obj, message=f"{obj.gitops_label()}: delete", environment_hints=[ENVIRONMENTS[-1]])
     obj.clusters.update(van=None, role="", link_cert="", link_key="")
     obj.rules.all().delete()
     obj.delete()

@@ -294,6 +294,16 @@ def paths_to_remove(*, repo: GitOpsRepo, root: str) -> list[str]:
     return sorted(in_git | pending)
 
 
+def owner_files_remove(*, actor, owner, message: str, environment_hints: Iterable[str] = ()) -> ChangeSet | None:
+    """Propose, as ``owner`` (while it still exists, so the change is bounded to its root), the removal of every file
+    under its root (``paths_to_remove``); None when there is none. For an owner about to be deleted."""
+    paths = paths_to_remove(repo=owner.gitops_repo() or gitops_default_repo(), root=owner.gitops_root())
+    if not paths:
+        return None
+    return propose_change(actor=actor, owner=owner, files_to_write={}, files_to_delete=paths, message=message,
+                          environment_hints=environment_hints)
+
+
 def _waiting_change(*, repo, owner_type, owner_id, environment: Environment, paths: set[str]) -> ChangeSet | None:
     """The owner's change still waiting for approval that a new edit must update: the one for the same
     environment, else one that writes a path the edit writes too (the edit then waits with it)."""
