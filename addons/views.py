@@ -11,6 +11,7 @@ from django.views import View
 
 from addons import grafana, selectors, services
 from addons.models import CustomAddon, DashboardPin
+from addons.pipelines import pipeline_name, registry_secret_name
 from addons.registry import definitions
 from portal.forms import apply_validation_error, form_submit
 from portal.views.generic import (
@@ -369,16 +370,15 @@ class ClaimEditView(LoginRequiredMixin, View):
         return render(request, "addons/claim_edit.html", {"object": claim, "form": form}, status=400)
 
 
-class ClaimDeleteView(LoginRequiredMixin, View):
+class ClaimDeleteView(ObjectActionView):
     """Stop declaring a claim (change on its VAN): its Workspace leaves git; the infrastructure is kept."""
 
-    def post(self, request, pk):
-        from addons.models import InfraClaim
+    selector = staticmethod(selectors.claim_list)
+    action = "delete"
 
-        claim = get_permitted_object_or_404(InfraClaim.objects.restrict(request.user, "view").select_related("van"),
-                                            request.user, "delete", pk=pk)
-        van, name = claim.van, claim.name
-        services.claim_delete(actor=request.user, obj=claim)
+    def perform(self, request, obj):
+        van, name = obj.van, obj.name
+        services.claim_delete(actor=request.user, obj=obj)
         messages.success(request, f"Claim {name}: its removal from git is proposed; the infrastructure is kept.")
         response = redirect("addons:van_claims", pk=van.pk)
         response.status_code = 303
@@ -520,11 +520,11 @@ class AppPipelineView(LoginRequiredMixin, View):
 
     @staticmethod
     def _vans(user):
+        """The VANs a pipeline may be set up on: ones ``user`` may change (so may see), with Argo on."""
         from van.models import Van
-        from van.selectors import van_list
 
-        return list(van_list(user=user).filter(addons__slug="argo-workflows", addons__enabled=True)
-                    .filter(pk__in=Van.objects.restrict(user, "change").values("pk")).order_by("name"))
+        return list(Van.objects.restrict(user, "change").filter(addons__slug="argo-workflows", addons__enabled=True)
+                    .order_by("name"))
 
     def _render(self, request, app, form=None, status=200, webhook_secret=""):
         from portal.gitops.models import ChangeSet
@@ -539,8 +539,6 @@ class AppPipelineView(LoginRequiredMixin, View):
         last = None
         if pipeline is not None:
             last = ChangeSet.objects.filter(owner_type__model="cipipeline", owner_id=pipeline.pk).order_by("-pk").first()
-        from addons.pipelines import pipeline_name, registry_secret_name
-
         return render(request, self.template_name, {
             "object": app, "pipeline": pipeline, "last_change": last, "form": form if can_change else None,
             "webhook_service": f"{pipeline_name(app.name)}-eventsource-svc", "registry_secret": registry_secret_name(app.name),
@@ -583,13 +581,15 @@ class AppPipelineView(LoginRequiredMixin, View):
         return self._render(request, app, status=201, webhook_secret=created.webhook_secret)
 
 
-class PipelineDeleteView(LoginRequiredMixin, View):
+class PipelineDeleteView(ObjectActionView):
     """Stop an app's CI pipeline: its files leave git in one change set, its token stops working."""
 
-    def post(self, request, pk):
-        pipeline = get_permitted_object_or_404(selectors.pipeline_list(user=request.user), request.user, "delete", pk=pk)
-        app = pipeline.app
-        services.pipeline_delete(actor=request.user, obj=pipeline)
+    selector = staticmethod(selectors.pipeline_list)
+    action = "delete"
+
+    def perform(self, request, obj):
+        app = obj.app
+        services.pipeline_delete(actor=request.user, obj=obj)
         messages.success(request, f"CI pipeline of {app.name}: its removal is proposed.")
         response = redirect("addons:app_pipeline", pk=app.pk)
         response.status_code = 303
