@@ -17,17 +17,22 @@ from catalog.models import Location
 from portal.models import Team
 
 SOURCE = Path(__file__).resolve().parent / "demo_catalog"
+GOLDEN_PATHS = Path(__file__).resolve().parent / "golden_paths"  # the templates repository the demo registers
 
 
 def demo_repo_path() -> Path:
     return Path(settings.DATA_DIR) / "demo-catalog"
 
 
-def build_demo_repo() -> Path:
-    """Create (or update) the demo git repository from the shipped files; commit only when they changed."""
-    path = demo_repo_path()
+def golden_paths_repo_path() -> Path:
+    return Path(settings.DATA_DIR) / "golden-paths"
+
+
+def build_demo_repo(source: Path = SOURCE, path: Path | None = None) -> Path:
+    """Create (or update) a demo git repository from the shipped files; commit only when they changed."""
+    path = path or demo_repo_path()
     repo = git.Repo(path) if (path / ".git").is_dir() else git.Repo.init(path, initial_branch="main")
-    shutil.copytree(SOURCE, path, dirs_exist_ok=True)
+    shutil.copytree(source, path, dirs_exist_ok=True)
     repo.git.add("-A")
     if repo.is_dirty(index=True, untracked_files=True) or not repo.head.is_valid():
         repo.git.commit("-m", "Demo catalog", "--allow-empty",
@@ -55,4 +60,11 @@ def seed(*, actor=None):
                 owner_team=Team.objects.filter(slug=team).first(), visibility=visibility, directory=directory, refresh=False,
             )
         services.location_refresh(actor=actor, location_id=location.pk)
+    golden = build_demo_repo(GOLDEN_PATHS, golden_paths_repo_path())
+    location = Location.objects.filter(type=LocationType.GIT, target=str(golden), path="catalog-info.yaml").first()
+    if location is None:
+        location = services.location_register(
+            actor=actor, type=LocationType.GIT, target=str(golden), path="catalog-info.yaml",
+            owner_team=Team.objects.filter(slug="platform").first(), visibility="public", refresh=False)
+    services.location_refresh(actor=actor, location_id=location.pk)
     return actor

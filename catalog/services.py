@@ -72,6 +72,21 @@ def _check_target(actor, type: str, target: str) -> None:
         raise ValidationError({"target": [str(exc)]}) from None
 
 
+def _check_published(type: str, target: str) -> None:
+    """``target`` is a repository inside the scaffolder's own folder, by its resolved path (no ``..``, no link out)."""
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    root = Path(settings.SCAFFOLDER_REPOS_DIR).resolve()
+    parsed = urlparse(target)
+    inside = False
+    if type == LocationType.GIT and parsed.scheme == "file" and not parsed.netloc:
+        path = Path(unquote(parsed.path)).resolve()
+        inside = root in path.parents and path.suffix == ".git"
+    if not inside:
+        raise PermissionDenied("Only repositories the scaffolder created may be registered this way.")
+
+
 @dataclass
 class LocationPreview:
     location: Location
@@ -114,14 +129,20 @@ def location_register(
     visibility: str = Visibility.PUBLIC,
     directory: bool = False,
     refresh: bool = True,
+    published_by_wayline: bool = False,
 ) -> Location:
     """Register a location; with ``refresh`` its first processing is queued after commit.
 
     Local directories and repositories are for platform admins only: they read the server's own disk.
     ``directory``: the organisation's directory (its Groups and Users become teams and memberships),
-    for platform admins only.
+    for platform admins only. ``published_by_wayline``: a repository the scaffolder created in its own folder
+    (``SCAFFOLDER_REPOS_DIR``) for this team's run; the URL policy for server paths does not apply to it, and
+    nothing else passes as one.
     """
-    _check_target(actor, type, target)
+    if published_by_wayline:
+        _check_published(type, target)
+    else:
+        _check_target(actor, type, target)
     _check_team(actor, owner_team)
     if directory and not _is_platform_admin(actor):
         raise PermissionDenied("Only platform admins may make a location the organisation's directory.")

@@ -56,7 +56,28 @@ def locations_refresh_due() -> int:
     return count
 
 
+@shared_task(name="catalog.scaffolder.run", acks_late=True, time_limit=1800, soft_time_limit=1740)
+def scaffolder_run_task(run_id: int) -> str:
+    """Execute or resume one scaffolder run. Idempotent: completed steps are checkpoints, and a run another worker
+    holds (its lease fresh) is left to it."""
+    from catalog.scaffolder.runs import run_execute
+
+    return run_execute(run_id)
+
+
+@shared_task(name="catalog.scaffolder.runs_due", acks_late=True, soft_time_limit=50, time_limit=60)
+def scaffolder_runs_due(stale_seconds: float = 60) -> int:
+    """Queue again the runs whose message was lost or whose worker died (its lease expired)."""
+    from catalog.scaffolder.runs import runs_due
+
+    due = runs_due(stale_seconds=stale_seconds)
+    for run_id in due:
+        scaffolder_run_task.delay(run_id)
+    return len(due)
+
+
 @app.on_after_finalize.connect
 def _schedule(sender, **kwargs):
+    sender.add_periodic_task(60.0, scaffolder_runs_due.s(), name="catalog: resume lost or abandoned scaffolder runs")
     # Declared in code: every minute, look for locations whose refresh interval has passed.
     sender.add_periodic_task(60.0, locations_refresh_due.s(), name="catalog: refresh due locations")

@@ -379,6 +379,16 @@ WAYLINE_WORKLOADS_CACHE_SECONDS = float(os.environ.get("WAYLINE_WORKLOADS_CACHE_
 CATALOG_GIT_SECONDS = float(os.environ.get("WAYLINE_CATALOG_GIT_SECONDS", "300"))
 # A catalog dry run (Backstage POST /locations?dryRun=true) clones inside the request: git is killed after this.
 CATALOG_DRY_RUN_SECONDS = float(os.environ.get("WAYLINE_CATALOG_DRY_RUN_SECONDS", "20"))
+
+# --- Scaffolder ---
+# publish:git creates repositories here (<owner>/<repo>.git, bare), and names them to others (the app's ArgoCD source,
+# the component's links) by SCAFFOLDER_GIT_URL: point a git server (git http-backend, gitweb...) at the folder and
+# set its address. The default's host ends in .localhost: this machine, reachable by nothing else.
+SCAFFOLDER_REPOS_DIR = Path(os.environ.get("WAYLINE_SCAFFOLDER_REPOS_DIR") or DATA_DIR / "repos")
+SCAFFOLDER_GIT_URL = os.environ.get("WAYLINE_SCAFFOLDER_GIT_URL") or "https://git.wayline.localhost/{owner}/{repo}.git"
+SCAFFOLDER_WORKSPACES_DIR = Path(os.environ.get("WAYLINE_SCAFFOLDER_WORKSPACES_DIR") or DATA_DIR / "scaffolder")
+# A run whose worker gave no sign of life for this long is taken over by another (a crashed worker).
+SCAFFOLDER_LEASE_SECONDS = float(os.environ.get("WAYLINE_SCAFFOLDER_LEASE_SECONDS", "120"))
 # Entities a location stops supplying: "keep" them, flagged as orphans (Backstage's default), or "delete" them once
 # CATALOG_ORPHAN_GRACE_SECONDS have passed since they were orphaned.
 CATALOG_ORPHAN_STRATEGY = os.environ.get("WAYLINE_CATALOG_ORPHAN_STRATEGY", "keep")

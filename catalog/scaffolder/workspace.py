@@ -45,10 +45,11 @@ def _inside(workspace: Path, relative: PurePosixPath, *, field: str) -> Path:
 
 def render_skeleton(skeleton: Path, workspace: Path, *, values: dict, target_path: str = "",
                     copy_without_templating=(), template_file_extension: bool | str = False,
-                    where: str = "input") -> list[str]:
+                    where: str = "input", plain: bool = False) -> list[str]:
     """Copy ``skeleton`` into ``workspace``/``target_path``, rendering names and contents; the relative paths written.
 
-    Nothing is written when anything is refused: every file is read, checked and rendered first.
+    Nothing is written when anything is refused: every file is read, checked and rendered first. ``plain``: names
+    and contents are copied as they are (``fetch:plain``), with the same checks.
     """
     base = relative_path(target_path, field=f"{where}.targetPath")
     extension = ".njk" if template_file_extension is True else (template_file_extension or "")
@@ -78,11 +79,12 @@ def render_skeleton(skeleton: Path, workspace: Path, *, values: dict, target_pat
             total += len(raw)
             if total > MAX_BYTES:
                 raise WorkspaceError(f"{where}.url: the skeleton holds more than {MAX_BYTES // (1024 * 1024)} MiB")
-            verbatim = any(fnmatch.fnmatch(relative_source, pattern) for pattern in copy_without_templating or ())
+            verbatim = plain or any(fnmatch.fnmatch(relative_source, pattern) for pattern in copy_without_templating or ())
             render_content = not verbatim and (not extension or relative_source.endswith(extension))
             name_template = relative_source[:-len(extension)] if extension and relative_source.endswith(extension) else relative_source
             try:
-                rendered_name = render_string(name_template, context, where=f"{where}.url: {relative_source} (name)")
+                rendered_name = name_template if plain else render_string(
+                    name_template, context, where=f"{where}.url: {relative_source} (name)")
             except ExpressionError as exc:
                 raise WorkspaceError(str(exc)) from None
             if not isinstance(rendered_name, str) or not rendered_name.strip():
