@@ -23,11 +23,19 @@ backstage_patterns = [
     path("catalog/refresh", backstage.RefreshView.as_view(), name="backstage-refresh"),
 ]
 
-# Backstage's scaffolder API, under /api/scaffolder/v2/ (read-only until runs land).
+# Backstage's scaffolder API, under /api/scaffolder/v2/.
 scaffolder_patterns = [
     path("scaffolder/v2/actions", scaffolder.ActionsView.as_view(), name="scaffolder-actions"),
     path("scaffolder/v2/templating-extensions", scaffolder.TemplatingExtensionsView.as_view(),
          name="scaffolder-templating-extensions"),
+    path("scaffolder/v2/tasks", scaffolder.TasksView.as_view(), name="scaffolder-tasks"),
+    path("scaffolder/v2/tasks/<str:task_id>", scaffolder.TaskView.as_view(), name="scaffolder-task"),
+    path("scaffolder/v2/tasks/<str:task_id>/cancel", scaffolder.TaskCancelView.as_view(), name="scaffolder-task-cancel"),
+    path("scaffolder/v2/tasks/<str:task_id>/retry", scaffolder.TaskRetryView.as_view(), name="scaffolder-task-retry"),
+    path("scaffolder/v2/tasks/<str:task_id>/events", scaffolder.TaskEventsView.as_view(), name="scaffolder-task-events"),
+    path("scaffolder/v2/tasks/<str:task_id>/eventstream", scaffolder.TaskEventStreamView.as_view(),
+         name="scaffolder-task-eventstream"),
+    path("scaffolder/v2/dry-run", scaffolder.DryRunView.as_view(), name="scaffolder-dry-run"),
     path("scaffolder/v2/templates/<str:namespace>/<str:kind>/<str:name>/parameter-schema",
          scaffolder.ParameterSchemaView.as_view(), name="scaffolder-parameter-schema"),
 ]

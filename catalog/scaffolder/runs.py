@@ -293,32 +293,45 @@ class _Heartbeat(threading.Thread):
             connection.close()
 
 
-def _source_dir(run: ScaffolderRun, root: Path) -> Path | None:
-    """The template's folder for this run: a copy made once, so a resumed run uses the same version."""
+def _template_copy(location, source_path: str, dest: Path) -> Path | None:
+    """Copy the folder of the template file ``source_path`` of ``location`` into ``dest``; that folder's copy."""
     from catalog.choices import LocationType
     from catalog.sources import checkout
 
-    source = root / "template"
-    done = root / "template.ok"
-    base = Path(run.template_source_path).parent if run.template_source_path else Path(".")
-    if done.is_file():
-        return source / base
-    location = run.template_location
-    if location is None:
+    base = Path(source_path).parent if source_path else Path(".")
+    if location is None or ".." in base.parts or base.is_absolute():
         return None
-    shutil.rmtree(source, ignore_errors=True)
+    shutil.rmtree(dest, ignore_errors=True)
     if location.type == LocationType.PATH:
         origin = Path(location.target) / base
         if not origin.is_dir():
             return None
-        shutil.copytree(origin, source / base, symlinks=True)
+        shutil.copytree(origin, dest / base, symlinks=True)
     else:
-        checkout(location, dest=source / "_clone")
-        clone_base = source / "_clone" / base
-        shutil.copytree(clone_base, source / base, symlinks=True, dirs_exist_ok=True)
-        shutil.rmtree(source / "_clone", ignore_errors=True)
-    done.write_text(run.template_commit or "-")
-    return source / base
+        checkout(location, dest=dest / "_clone")
+        shutil.copytree(dest / "_clone" / base, dest / base, symlinks=True, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".git"))
+        shutil.rmtree(dest / "_clone", ignore_errors=True)
+    return dest / base
+
+
+def _source_dir(run: ScaffolderRun, root: Path) -> Path | None:
+    """The template's folder for this run: a copy made once, so a resumed run uses the same version."""
+    done = root / "template.ok"
+    base = Path(run.template_source_path).parent if run.template_source_path else Path(".")
+    if done.is_file():
+        return root / "template" / base
+    copied = _template_copy(run.template_location, run.template_source_path, root / "template")
+    if copied is not None:
+        done.write_text(run.template_commit or "-")
+    return copied
+
+
+def template_directory_contents(entity: Entity) -> list[dict]:
+    """The template's folder as Backstage's ``directoryContents`` (what a dry run of a catalog template reads)."""
+    with tempfile.TemporaryDirectory(prefix="wayline-template-") as tmp:
+        copied = _template_copy(entity.location, entity.source_path, Path(tmp) / "template")
+        return runtime.directory_contents(copied) if copied is not None else []
 
 
 def run_execute(run_id: int, *, holder: str | None = None) -> str:

@@ -138,9 +138,14 @@ def debug_log(ctx: StepContext) -> dict:
 
 
 def workspace_files(workspace: Path) -> list[str]:
+    """The files under ``workspace``; a symbolic link anywhere is an error (reading it could read the server's disk)."""
     out = []
     for directory, subdirectories, files in os.walk(workspace, followlinks=False):
         subdirectories[:] = sorted(d for d in subdirectories if d != ".git")
+        for name in sorted(subdirectories + files):
+            full = Path(directory) / name
+            if full.is_symlink():
+                raise ActionError(f"{full.relative_to(workspace).as_posix()}: a symbolic link is refused")
         for name in sorted(files):
             out.append((Path(directory) / name).relative_to(workspace).as_posix())
     return out
@@ -166,6 +171,9 @@ def _repo_names(ctx: StepContext) -> tuple[str, str]:
         raise ActionError(f"input.repoUrl: {exc}") from None
     owner = parts.get("owner") or parts.get("organization") or ctx.team.slug
     repo = parts["repo"]
+    if owner != ctx.team.slug:  # repositories are kept per team: a run creates only under its own
+        raise ActionError(f"input.repoUrl: owner {owner[:80]!r} is not the run's team ({ctx.team.slug}); a run creates "
+                          "repositories for its own team only")
     for name, value in (("owner", owner), ("repo", repo)):
         if not _NAME.match(value) or value.endswith((".git", ".lock")) or ".." in value:
             raise ActionError(f"input.repoUrl: {name} {value[:80]!r} is not a plain repository name "

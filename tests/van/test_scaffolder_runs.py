@@ -116,3 +116,286 @@ def test_each_golden_path_generates_a_valid_project_whose_own_tests_pass(van_wor
                                capture_output=True, text=True, timeout=60)
         assert tests.returncode == 0, tests.stderr
         assert f"Ran {unit_tests} tests" in tests.stderr
+
+
+# --- a crash mid-run: resumed from the last completed step, nothing done twice ------------------------------------
+
+
+class Killed(BaseException):
+    """What a worker killed mid-step leaves: the action's effect done (or half done), its checkpoint not written."""
+
+
+def crash_after(monkeypatch, action):
+    """The worker dies right after ``action`` did its work, before the run records the step done."""
+    from catalog.scaffolder import runtime
+
+    real = runtime.HANDLERS[action]
+
+    def dying(ctx):
+        real(ctx)
+        raise Killed(action)
+    monkeypatch.setitem(runtime.HANDLERS, action, dying)
+    return lambda: monkeypatch.setitem(runtime.HANDLERS, action, real)
+
+
+def lease_expires(run):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.models import ScaffolderRun
+
+    ScaffolderRun.objects.filter(pk=run.pk).update(heartbeat=timezone.now() - timedelta(hours=1))
+
+
+@pytest.mark.parametrize("action", ["publish:git", "catalog:register", "wayline:app"])
+def test_a_worker_killed_mid_step_is_resumed_by_another_without_duplicating_anything(
+        van_world, place_payments_everywhere, golden, settings, monkeypatch, action, django_capture_on_commit_callbacks):
+    from catalog.models import Location, RunState, ScaffolderRun
+    from catalog.scaffolder.runs import run_execute, runs_due
+    from portal.gitops.models import ChangeSet
+    from van.models import App
+
+    world = van_world[0]
+    run = start(world.alice)
+    heal = crash_after(monkeypatch, action)
+    with pytest.raises(Killed):
+        run_execute(run.pk, holder="worker-1")
+    assert ScaffolderRun.objects.get(pk=run.pk).state == RunState.PROCESSING
+    assert run_execute(run.pk, holder="worker-2") == "busy-or-final"  # its lease is still fresh: left to worker-1
+    assert run.pk not in runs_due()
+    heal()
+    lease_expires(run)
+    assert run.pk in runs_due()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_execute(run.pk, holder="worker-2") == RunState.COMPLETED
+    run.refresh_from_db()
+    assert run.attempts == 2 and run.events.filter(type="recovered").count() == 1
+    repos = list((settings.SCAFFOLDER_REPOS_DIR / "payments").iterdir())
+    assert [r.name for r in repos] == ["shop-api.git"]
+    log = subprocess.run(["git", "log", "--format=%H", "main"], cwd=repos[0], capture_output=True, text=True).stdout
+    assert len(log.split()) == 1  # one commit: pushed once
+    assert Location.objects.filter(target__endswith="payments/shop-api.git").count() == 1
+    assert App.objects.filter(name="shop-api").count() == 1
+    assert ChangeSet.objects.filter(author=world.alice, message__contains="shop-api").count() == 1
+
+
+def test_a_failed_run_is_retried_from_the_failed_step_once_the_cause_is_fixed(
+        van_world, place_payments_everywhere, golden, settings, django_capture_on_commit_callbacks):
+    from catalog.models import RunState, StepState
+    from catalog.scaffolder.runs import run_execute, run_retry
+    from van.models import App
+
+    world = van_world[0]
+    blocker = App.objects.create(name="shop-api", owner_team=world.payments, namespace="x", repo_url="https://g.example.net/x.git",
+                                 path=".")
+    run = start(world.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_execute(run.pk) == RunState.FAILED
+    run.refresh_from_db()
+    states = {s.step_id: s.state for s in run.steps.all()}
+    assert states == {"fetch": StepState.COMPLETED, "publish": StepState.COMPLETED, "register": StepState.COMPLETED,
+                      "deploy": StepState.FAILED}
+    assert "an app named 'shop-api' exists already" in run.error
+    blocker.delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        run_retry(actor=world.alice, run=run)  # queues the task, which runs eagerly here
+    run.refresh_from_db()
+    assert run.state == RunState.COMPLETED and App.objects.filter(name="shop-api").count() == 1
+    assert len(list((settings.SCAFFOLDER_REPOS_DIR / "payments").iterdir())) == 1
+
+
+def test_cancelling_stops_a_run_before_its_next_step(van_world, golden, settings):
+    from catalog.models import RunState, ScaffolderRun, StepState
+    from catalog.scaffolder.runs import run_cancel, run_execute
+
+    world = van_world[0]
+    run = start(world.alice)
+    ScaffolderRun.objects.filter(pk=run.pk).update(holder="worker-1")  # as if a worker had begun
+    run_cancel(actor=world.alice, run=run)
+    assert run_execute(run.pk, holder="worker-1") == RunState.CANCELLED
+    run.refresh_from_db()
+    assert {s.state for s in run.steps.all()} == {StepState.CANCELLED}
+    assert not (settings.SCAFFOLDER_REPOS_DIR / "payments").exists()
+    opened = start(world.alice, {"name": "other"})
+    assert run_cancel(actor=world.alice, run=opened).state == RunState.CANCELLED  # not begun: at once
+
+
+# --- nobody scaffolds into another team's ownership -------------------------------------------------------------
+
+
+def test_a_run_is_for_one_of_the_users_own_teams_whatever_the_values_say(van_world, golden):
+    from django.core.exceptions import PermissionDenied
+
+    from catalog.scaffolder.runs import RunRefused
+
+    world = van_world[0]
+    with pytest.raises(PermissionDenied, match="group:default/search"):
+        start(world.alice, {"owner": "group:default/search"})
+    with pytest.raises(PermissionDenied, match="search"):
+        start(world.alice, owner_team="search")
+    with pytest.raises(PermissionDenied, match="may not create for 'group:default/payments'"):
+        start(world.victor)  # a viewer: in no team he may create for
+    with pytest.raises(PermissionDenied, match="no team"):
+        start(world.victor, {"owner": ""})
+    with pytest.raises(PermissionDenied):
+        start(AnonymousUser())
+    with pytest.raises(RunRefused, match="name"):
+        start(world.alice, {"name": "Not A Name"})
+
+
+class AnonymousUser:
+    is_authenticated = False
+
+
+def test_steps_that_would_create_for_another_team_fail_naming_the_field(van_world, golden, settings, tmp_path,
+                                                                         django_capture_on_commit_callbacks):
+    from catalog import services
+    from catalog.models import RunState
+    from catalog.scaffolder.runs import run_execute
+    from tests.catalog.conftest import GitRepo
+
+    world = van_world[0]
+    hostile = (GOLDEN_PATHS / "python-service" / "template.yaml").read_text().replace(
+        "name: python-service", "name: hostile").replace(
+        "wayline?owner=${{ parameters.owner | parseEntityRef | pick('name') }}", "wayline?owner=search")
+    repo = GitRepo.with_files(tmp_path, "hostile", {"template.yaml": hostile})
+    shutil.copytree(GOLDEN_PATHS / "python-service" / "skeleton", repo.path / "skeleton")
+    repo.commit()
+    location = services.location_register(actor=None, type="git", target=repo.url, path="template.yaml",
+                                          owner_team=world.payments, refresh=False)
+    services.location_refresh(actor=None, location_id=location.pk)
+    run = start(world.alice, template="template:default/hostile")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_execute(run.pk) == RunState.FAILED
+    run.refresh_from_db()
+    assert "input.repoUrl" in run.error and "search" in run.error
+    assert not (settings.SCAFFOLDER_REPOS_DIR / "search").exists()
+
+
+def test_secret_parameters_are_never_stored_in_clear_nor_logged(van_world, golden, tmp_path,
+                                                                django_capture_on_commit_callbacks):
+    from django.db import connection
+
+    from catalog import services
+    from catalog.models import ScaffolderEvent, ScaffolderRun
+    from catalog.scaffolder.runs import run_create, run_execute
+    from tests.catalog.conftest import GitRepo
+
+    world = van_world[0]
+    template = {"apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template", "metadata": {"name": "with-secret"},
+                "spec": {"type": "service", "parameters": [{"properties": {"token": {"type": "string", "ui:field": "Secret"},
+                                                        "name": {"type": "string"}}}],
+                         "steps": [{"id": "say", "action": "debug:log",
+                                    "input": {"message": "token is ${{ parameters.token }} for ${{ parameters.name }}"}}]}}
+    repo = GitRepo.with_files(tmp_path, "secret", {"catalog-info.yaml": yaml.safe_dump(template)})
+    location = services.location_register(actor=None, type="git", target=repo.url, owner_team=world.payments,
+                                          refresh=False)
+    assert services.location_refresh(actor=None, location_id=location.pk).errors == 0
+    run = run_create(actor=world.alice, template_ref="template:default/with-secret",
+                     values={"name": "n", "token": "s3cr3t-value"})
+    assert run.parameters == {"name": "n"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secrets FROM catalog_scaffolderrun WHERE id = %s", [run.pk])
+        assert "s3cr3t-value" not in cursor.fetchone()[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_execute(run.pk) == "completed"
+    messages = [e.body.get("message", "") for e in ScaffolderEvent.objects.filter(run=run)]
+    assert "token is *** for n" in messages and not any("s3cr3t" in m for m in messages)
+    assert ScaffolderRun.objects.get(pk=run.pk).secrets == ""  # erased once the run is over
+
+
+# --- the tasks API --------------------------------------------------------------------------------------------------
+
+
+def bearer(user):
+    from rest_framework.test import APIClient
+
+    from portal.services import api_token_rotate
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_rotate(actor=user)}")
+    return api
+
+
+def test_the_tasks_api_runs_a_template_and_answers_in_backstages_shapes(
+        van_world, place_payments_everywhere, golden, django_capture_on_commit_callbacks):
+    world = van_world[0]
+    api = bearer(world.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api.post("/api/scaffolder/v2/tasks", {"templateRef": "template:default/python-service",
+                                                        "values": VALUES}, format="json")
+    assert created.status_code == 201, created.content
+    task_id = created.json()["id"]
+    task = api.get(f"/api/scaffolder/v2/tasks/{task_id}").json()
+    assert task["status"] == "completed" and task["spec"]["templateInfo"]["entityRef"] == "template:default/python-service"
+    assert [s["id"] for s in task["spec"]["steps"]] == ["fetch", "publish", "register", "deploy"]
+    assert task["createdBy"] == "user:default/alice"
+    events = api.get(f"/api/scaffolder/v2/tasks/{task_id}/events").json()
+    assert events[-1]["type"] == "completion" and events[-1]["taskId"] == task_id
+    assert {"stepId": "publish", "status": "completed"}.items() <= next(
+        e["body"] for e in events if e["body"].get("stepId") == "publish" and e["body"].get("status") == "completed").items()
+    later = api.get(f"/api/scaffolder/v2/tasks/{task_id}/events", {"after": events[-2]["id"]}).json()
+    assert [e["id"] for e in later] == [events[-1]["id"]]
+    stream = api.get(f"/api/scaffolder/v2/tasks/{task_id}/eventstream")
+    assert stream["Content-Type"] == "text/event-stream"
+    text = b"".join(stream.streaming_content).decode()
+    assert text.count("event: ") == len(events) and text.rstrip().splitlines()[-1].startswith("data: ")
+    assert "event: completion" in text
+    listed = api.get("/api/scaffolder/v2/tasks", {"createdBy": "user:default/alice"}).json()
+    assert listed["totalTasks"] == 1 and listed["tasks"][0]["id"] == task_id
+    again = api.post(f"/api/scaffolder/v2/tasks/{task_id}/retry")
+    assert again.status_code == 409  # a completed run is not retried
+
+
+def test_the_tasks_api_as_another_team_a_viewer_and_nobody(van_world, golden, django_capture_on_commit_callbacks):
+    from rest_framework.test import APIClient
+
+    world = van_world[0]
+    run = start(world.alice)  # private to payments (the default)
+    task = f"/api/scaffolder/v2/tasks/{run.uid}"
+    for user in (world.bob, world.victor):
+        api = bearer(user)
+        for method, url in (("get", task), ("get", task + "/events"), ("get", task + "/eventstream"),
+                            ("post", task + "/cancel"), ("post", task + "/retry")):
+            answer = getattr(api, method)(url)
+            assert answer.status_code == 404 and answer.json()["error"]["name"] == "NotFoundError", (user, url)
+        assert api.get("/api/scaffolder/v2/tasks").json()["totalTasks"] == 0
+    bob = bearer(world.bob)
+    refused = bob.post("/api/scaffolder/v2/tasks", {"templateRef": "template:default/python-service",
+                                                    "values": VALUES}, format="json")
+    assert refused.status_code == 403 and "group:default/payments" in refused.json()["error"]["message"]
+    dry = bob.post("/api/scaffolder/v2/dry-run", {"templateRef": "template:default/python-service", "values": VALUES},
+                   format="json")
+    assert dry.status_code == 403  # a dry run is a write
+    viewer = bearer(world.victor).post("/api/scaffolder/v2/tasks", {"templateRef": "template:default/python-service",
+                                                                     "values": {**VALUES, "owner": ""}}, format="json")
+    assert viewer.status_code == 403
+    nobody = APIClient()
+    assert nobody.get(task).status_code in (401, 403)
+    assert nobody.post("/api/scaffolder/v2/tasks", {"templateRef": "template:default/python-service"},
+                       format="json").status_code in (401, 403)
+    assert nobody.post(task + "/cancel").status_code in (401, 403)
+    carol = bearer(world.carol)  # an admin of payments cancels the team's run
+    assert carol.post(task + "/cancel").json() == {"status": "cancelled"}
+
+
+def test_a_dry_run_shows_files_and_change_sets_and_writes_nothing(van_world, place_payments_everywhere, golden, settings):
+    from catalog.models import Location, ScaffolderRun
+    from portal.gitops.models import ChangeSet
+    from van.models import App
+
+    world = van_world[0]
+    before = ChangeSet.objects.count(), Location.objects.count()
+    answer = bearer(world.alice).post("/api/scaffolder/v2/dry-run", {"templateRef": "template:default/python-service",
+                                                                     "values": VALUES}, format="json")
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    paths = {f["path"] for f in body["directoryContents"]}
+    assert {"catalog-info.yaml", "app.py", "tests/test_app.py", "deploy/deployment.yaml"} <= paths
+    assert body["wayline"]["repositories"] == ["payments/shop-api"] and body["wayline"]["apps"] == ["shop-api"]
+    assert len(body["wayline"]["changeSets"]) == 1 and body["wayline"]["changeSets"][0]["files"]
+    assert body["output"]["links"][0]["url"] == "https://git.wayline.localhost/payments/shop-api.git"
+    assert (ChangeSet.objects.count(), Location.objects.count()) == before
+    assert not App.objects.filter(name="shop-api").exists() and not ScaffolderRun.objects.exists()
+    assert not settings.SCAFFOLDER_REPOS_DIR.exists() or not any(settings.SCAFFOLDER_REPOS_DIR.iterdir())
