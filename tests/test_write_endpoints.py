@@ -174,6 +174,39 @@ class Scenario:
             return location
         return self._once("catalog_location", build)
 
+    # The scaffolder: a one-step template in a payments location, and runs of it.
+
+    def scaffolder_template(self):
+        def build():
+            template = ("apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: hello}\n"
+                        "spec:\n  type: service\n  parameters: [{properties: {name: {type: string}}}]\n"
+                        "  steps: [{id: say, action: 'debug:log', input: {message: 'hello ${{ parameters.name }}'}}]\n")
+            repo = self._git_repo("templates-repo", {"catalog-info.yaml": template})
+            location = catalog_services.location_register(actor=self.admin, type="git", target=repo.url,
+                                                          owner_team=self.payments, refresh=False)
+            assert catalog_services.location_refresh(actor=None, location_id=location.pk).errors == 0
+            return "template:default/hello"
+        return self._once("scaffolder_template", build)
+
+    def run(self, visibility, state="open"):
+        """A run of payments (private by default; public when asked), in ``state``."""
+        from catalog.models import ScaffolderRun
+        from catalog.scaffolder.runs import run_create
+
+        def build():
+            run = run_create(actor=self.world.alice, template_ref=self.scaffolder_template(), values={"name": "x"})
+            ScaffolderRun.objects.filter(pk=run.pk).update(visibility=visibility, state=state)
+            run.refresh_from_db()
+            return run
+        return self._once(("run", visibility, state), build)
+
+    def failed_run(self, visibility):
+        return self.run(visibility, "failed")
+
+    def _grow_run(self, count):
+        for _ in range(count):
+            self.run(PRIVATE, f"grow-{next(_seq)}")
+
     def backstage_target(self):
         """A git repository with one catalog-info.yaml, for registering through Backstage's API."""
         return self._once("backstage_target", lambda: self._git_repo(
@@ -931,6 +964,23 @@ ENDPOINTS: list[Endpoint] = [
              anonymous_status=BACKSTAGE_ANONYMOUS,
              payload=lambda s, e: {"entityRef": e.ref}, state=lambda s, e: audited("catalog.location_refresh")(s, e.location),
              grow="entity"),
+    # --- Backstage's scaffolder API (/api/scaffolder/v2/): runs are owned by a team like a VAN; starting one (or a dry
+    # run, which is checked as a write) is for users who may create for a team, and never for another team.
+    Endpoint("scaffolder-task-create", "api", "scaffolder-tasks", "POST", CREATE_OWNED, url=url("scaffolder-tasks"),
+             anonymous_status=BACKSTAGE_ANONYMOUS,
+             payload=lambda s, _: {"templateRef": s.scaffolder_template(), "values": {"name": "y"}},
+             state=count("catalog.ScaffolderRun"), grow="run"),
+    Endpoint("scaffolder-dry-run", "api", "scaffolder-dry-run", "POST", CREATE_OWNED, url=url("scaffolder-dry-run"),
+             anonymous_status=BACKSTAGE_ANONYMOUS, htmx=True,
+             payload=lambda s, _: {"templateRef": s.scaffolder_template(), "values": {"name": "y"}},
+             state=lambda s, _: (apps.get_model("catalog.ScaffolderRun").objects.count(), AuditEvent.objects.count()),
+             grow_exempt="a dry run writes nothing; what it costs grows with the template's steps, not with data"),
+    Endpoint("scaffolder-task-cancel", "api", "scaffolder-task-cancel", "POST", OWNED, target=Scenario.run,
+             anonymous_status=BACKSTAGE_ANONYMOUS, url=url("scaffolder-task-cancel", task_id=lambda s, r: str(r.uid)),
+             state=fields("state", "cancel_requested"), grow="run"),
+    Endpoint("scaffolder-task-retry", "api", "scaffolder-task-retry", "POST", OWNED, target=Scenario.failed_run,
+             anonymous_status=BACKSTAGE_ANONYMOUS, url=url("scaffolder-task-retry", task_id=lambda s, r: str(r.uid)),
+             state=fields("state"), grow="run"),
 ]
 
 
