@@ -17,4 +17,9 @@ urlpatterns = [
     path("catalog/<str:kind>/<str:namespace>/<str:name>/workloads/", views.EntityWorkloadsView.as_view(), name="entity_workloads"),
     path("catalog/<str:kind>/<str:namespace>/<str:name>/dashboards/", views.EntityDashboardsView.as_view(), name="entity_dashboards"),
     path("create/", views.TemplateListView.as_view(), name="template_list"),
+    path("create/templates/<str:namespace>/<str:name>/", views.TemplateRunView.as_view(), name="template_run"),
+    path("create/runs/", views.RunListView.as_view(), name="run_list"),
+    path("create/runs/<uuid:uid>/", views.RunDetailView.as_view(), name="run"),
+    path("create/runs/<uuid:uid>/cancel/", views.RunCancelView.as_view(), name="run_cancel"),
+    path("create/runs/<uuid:uid>/retry/", views.RunRetryView.as_view(), name="run_retry"),
 ]

@@ -24,6 +24,7 @@ from catalog.models import Entity, Location
 from catalog.models.entities import entity_url
 from catalog.tables import LocationTable
 from portal.views.generic import (
+    ObjectActionView,
     ObjectDetailView,
     ObjectEditView,
     ObjectListView,
@@ -379,3 +380,193 @@ class LocationDeleteView(_LocationActionView):
         services.location_delete(actor=request.user, location=location)
         messages.success(request, f"Removed {location} and its entities.")
         return redirect("catalog:location_list")
+
+
+# --- the scaffolder: a template's form, runs ------------------------------------------------------------------------
+
+
+class TemplateRunView(LoginRequiredMixin, View):
+    """A template's parameter pages, one at a time (Next, Back, Create), then the run.
+
+    Values entered on earlier pages travel in the form (a JSON hidden field) and are checked again on every page:
+    each page against its JSON Schema, all of them and every step before the run is created (``run_create``).
+    Only users who may create for a team see the form (403 otherwise); a template the user may not see is 404.
+    """
+
+    template_name = "catalog/template_run.html"
+
+    def setup_template(self, request, namespace, name):
+        from catalog.models import ScaffolderRun
+        from catalog.scaffolder.runs import template_entity_get
+        from catalog.scaffolder.template import TemplateError, template_parse
+
+        try:
+            self.entity = template_entity_get(user=request.user, ref=f"template:{namespace}/{name}")
+        except Entity.DoesNotExist:
+            raise Http404("No such template") from None
+        if not ScaffolderRun.creatable_by(request.user):
+            raise PermissionDenied("You may run templates once you are a member of a team.")
+        try:
+            self.template = template_parse(self.entity.document.data, ref=self.entity.ref)
+            self.problem = ""
+        except TemplateError as exc:
+            self.template, self.problem = None, str(exc)
+
+    def _form(self, index, data=None, values=None):
+        from catalog.scaffolder.forms import ParameterPageForm
+
+        page = self.template.pages[index] if self.template and self.template.pages else {}
+        form = ParameterPageForm(data, page=page, user=self.request.user, prefix=f"p{index}")
+        if data is None:
+            form.initial_from(values or {})
+        return form
+
+    def _render(self, request, index, form, values, errors=(), status=200):
+        pages = self.template.pages if self.template else ()
+        return render(request, self.template_name, {
+            "entity": self.entity, "template": self.template, "problem": self.problem, "form": form, "index": index,
+            "pages": [p.get("title") or f"Step {i + 1}" for i, p in enumerate(pages)] or ["Review"],
+            "is_last": index >= max(len(pages) - 1, 0), "values_json": json.dumps(values), "errors": errors,
+        }, status=status)
+
+    def get(self, request, namespace, name):
+        self.setup_template(request, namespace, name)
+        return self._render(request, 0, self._form(0) if self.template else None, {})
+
+    def post(self, request, namespace, name):
+        from catalog.scaffolder.runs import RunRefused, run_create
+        from catalog.scaffolder.template import Template, parameters_check
+
+        self.setup_template(request, namespace, name)
+        if self.template is None:
+            return self._render(request, 0, None, {}, status=400)
+        try:
+            values = json.loads(request.POST.get("values_json") or "{}")
+            index = int(request.POST.get("index", 0))
+        except ValueError:
+            values, index = {}, 0
+        values = values if isinstance(values, dict) else {}
+        index = min(max(index, 0), max(len(self.template.pages) - 1, 0))
+        form = self._form(index, request.POST)
+        form.is_valid()
+        page_fields = set(form.fields)
+        values = {k: v for k, v in values.items() if k not in page_fields} | form.values()
+        if request.POST.get("go") == "back":
+            return self._render(request, max(index - 1, 0), self._form(max(index - 1, 0), values=values), values)
+        if self.template.pages:  # this page against its own schema first
+            one = Template(ref="", title="", description="", owner="", type="", pages=(self.template.pages[index],), steps=())
+            _, errors = parameters_check(one, values)
+            mine = [e for e in errors if e["field"].split(".")[0] in page_fields or not e["field"]]
+            if mine:
+                for error in mine:
+                    name_ = error["field"].split(".")[0]
+                    form.add_error(name_ if name_ in form.fields else None, error["message"])
+                return self._render(request, index, form, values, status=400)
+        if request.POST.get("go") == "next" and index < len(self.template.pages) - 1:
+            return self._render(request, index + 1, self._form(index + 1, values=values), values)
+        try:
+            run = run_create(actor=request.user, template_ref=self.entity.ref, values=values)
+        except RunRefused as exc:
+            problems = [m for messages_ in exc.message_dict.values() for m in messages_]
+            return self._render(request, index, form, values, errors=problems, status=400)
+        except PermissionDenied as exc:
+            return self._render(request, index, form, values, errors=[str(exc)], status=403)
+        return redirect(run.get_absolute_url())
+
+
+def run_list(*, user):
+    from catalog.models import ScaffolderRun
+
+    return ScaffolderRun.objects.restrict(user, "view").select_related("owner_team", "created_by")
+
+
+class RunListView(LoginRequiredMixin, View):
+    """Run history: mine, or my teams' (``?who=team``), newest first; a constant number of queries."""
+
+    template_name = "catalog/run_list.html"
+    per_page = 50
+
+    def get(self, request):
+        runs = run_list(user=request.user)
+        who = request.GET.get("who", "mine")
+        if who == "team":
+            from portal.selectors import teams_of_user
+
+            runs = runs.filter(owner_team__in=teams_of_user(user=request.user))
+        else:
+            who = "mine"
+            runs = runs.filter(created_by=request.user)
+        if state := request.GET.get("state"):
+            runs = runs.filter(state=state)
+        return render(request, self.template_name, {"runs": list(runs[: self.per_page]), "who": who,
+                                                    "state": request.GET.get("state", "")})
+
+
+class RunDetailView(ObjectDetailView):
+    """A run: its steps, its log (live while it runs: htmx polls the ``?part=progress`` fragment), its output."""
+
+    selector = staticmethod(run_list)
+    template_name = "catalog/run.html"
+    lookup_kwargs = ("uid",)
+
+    def get_extra_context(self, obj):
+        from catalog.models import ScaffolderEvent, ScaffolderRun
+
+        events = list(ScaffolderEvent.objects.filter(run=obj).order_by("pk")[:2000])
+        links = []
+        for link in (obj.output or {}).get("links") or []:
+            if not isinstance(link, dict):
+                continue
+            href = link.get("url") or ""
+            if link.get("entityRef"):
+                kind, _, rest = str(link["entityRef"]).partition(":")
+                namespace, _, name = rest.partition("/")
+                href = entity_url(kind, namespace, name) if name else ""
+            links.append({"title": link.get("title") or href, "href": href if str(href).startswith(("/", "https://")) else ""})
+        steps = list(obj.steps.all())
+        from portal.gitops.models import ChangeSet
+
+        ids = [i for s in steps for i in (s.output or {}).get("changeSets") or [] if isinstance(i, int)]
+        changesets = list(ChangeSet.objects.restrict(self.request.user, "view").filter(pk__in=ids)
+                          .select_related("environment")) if ids else []
+        return {"steps": steps, "events": events, "links": links, "changesets": changesets,
+                "texts": [t for t in (obj.output or {}).get("text") or [] if isinstance(t, dict)],
+                "can_change": ScaffolderRun.objects.permits(self.request.user, "cancel", obj)}
+
+    def get(self, request, **kwargs):
+        if request.GET.get("part") == "progress":
+            obj = self.get_object()
+            return render(request, "catalog/inc/run_progress.html", {"object": obj, **self.get_extra_context(obj)})
+        return super().get(request, **kwargs)
+
+
+class RunCancelView(ObjectActionView):
+    selector = staticmethod(run_list)
+    action = "cancel"
+    lookup_kwargs = ("uid",)
+
+    def perform(self, request, obj):
+        from catalog.scaffolder.runs import run_cancel
+
+        run_cancel(actor=request.user, run=obj)
+        messages.success(request, "Cancelled." if obj.state == "open" else "The run stops after its current step.")
+        return _see_other(obj.get_absolute_url())
+
+
+class RunRetryView(ObjectActionView):
+    selector = staticmethod(run_list)
+    action = "retry"
+    lookup_kwargs = ("uid",)
+
+    def perform(self, request, obj):
+        from catalog.scaffolder.runs import run_retry
+
+        run_retry(actor=request.user, run=obj)
+        messages.success(request, "Retrying from the first step not completed.")
+        return _see_other(obj.get_absolute_url())
+
+
+def _see_other(url):
+    response = redirect(url)
+    response.status_code = 303
+    return response

@@ -190,7 +190,7 @@ def test_create_page_lists_templates(client, world, git_repo):
     assert report.errors == 0, report.error_list
     client.force_login(world.victor)
     html = client.get(reverse("catalog:template_list")).content.decode()
-    assert "Python service" in html and "later issue" in html
+    assert "Python service" in html and "Use this template" in html
 
 
 def test_location_list_page(client, world, catalog, django_assert_max_num_queries):
