@@ -762,6 +762,15 @@ ENDPOINTS: list[Endpoint] = [
              url=url("catalog:location_refresh", pk=pk), state=audited("catalog.location_refresh"), grow="location"),
     Endpoint("page-location-delete", "page", "catalog:location_delete", "POST", OWNED, target=location_variant,
              url=url("catalog:location_delete", pk=pk), state=exists, grow="location"),
+    Endpoint("page-template-run", "page", "catalog:template_run", "POST", CREATE_OWNED,
+             url=lambda s, _: reverse("catalog:template_run", kwargs={
+                 "namespace": "default", "name": s.scaffolder_template().rsplit("/", 1)[1]}),
+             payload=lambda s, _: {"values_json": "{}", "index": "0", "p0-name": "y", "go": "create"},
+             state=count("catalog.ScaffolderRun"), grow="run"),
+    Endpoint("page-run-cancel", "page", "catalog:run_cancel", "POST", OWNED, target=Scenario.run,
+             url=url("catalog:run_cancel", uid=lambda s, r: r.uid), state=fields("state", "cancel_requested"), grow="run"),
+    Endpoint("page-run-retry", "page", "catalog:run_retry", "POST", OWNED, target=Scenario.failed_run,
+             url=url("catalog:run_retry", uid=lambda s, r: r.uid), state=fields("state"), grow="run"),
     # --- pages: Grafana (add-ons)
     Endpoint("page-custom-addon-add", "page", "addons:custom_addon_add", "POST", PLATFORM_ADMIN, url=url("addons:custom_addon_add"),
              payload=lambda s, _: tool_data("new-tool"), state=count("addons.CustomAddon"), grow="custom_addon"),
