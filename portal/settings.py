@@ -389,6 +389,8 @@ SCAFFOLDER_GIT_URL = os.environ.get("WAYLINE_SCAFFOLDER_GIT_URL") or "https://gi
 SCAFFOLDER_WORKSPACES_DIR = Path(os.environ.get("WAYLINE_SCAFFOLDER_WORKSPACES_DIR") or DATA_DIR / "scaffolder")
 # A run whose worker gave no sign of life for this long is taken over by another (a crashed worker).
 SCAFFOLDER_LEASE_SECONDS = float(os.environ.get("WAYLINE_SCAFFOLDER_LEASE_SECONDS", "120"))
+# One event-stream response's life (the client reconnects with Last-Event-ID after it).
+SCAFFOLDER_STREAM_SECONDS = float(os.environ.get("WAYLINE_SCAFFOLDER_STREAM_SECONDS", "30"))
 # Entities a location stops supplying: "keep" them, flagged as orphans (Backstage's default), or "delete" them once
 # CATALOG_ORPHAN_GRACE_SECONDS have passed since they were orphaned.
 CATALOG_ORPHAN_STRATEGY = os.environ.get("WAYLINE_CATALOG_ORPHAN_STRATEGY", "keep")

@@ -22,3 +22,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # (the settings' busy timeout), as the embedded defaults do outside tests.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["WAYLINE_DATA_DIR"], "test.sqlite3")}  # noqa: F405
     DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF"  # noqa: F405
+SCAFFOLDER_STREAM_SECONDS = 0.2  # a run's event stream ends soon after its last event: tests do not wait 30 s

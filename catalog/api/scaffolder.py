@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import StreamingHttpResponse
 from rest_framework.response import Response
@@ -125,7 +126,7 @@ class TasksView(BackstageView):
             runs = runs.filter(state__in=statuses)
         try:
             limit = min(max(int(request.query_params.get("limit", 100)), 1), 1000)
-            offset = max(int(request.query_params.get("offset", 0)), 0)
+            offset = min(max(int(request.query_params.get("offset", 0)), 0), 2**31)  # databases take no bigger
         except ValueError:
             raise BackstageError(400, "InputError", "limit and offset are numbers") from None
         total = runs.count()
@@ -187,13 +188,12 @@ class TaskEventsView(BackstageView):
         return Response([event_serialise(e, run) for e in _events_after(run, request.query_params.get("after"))])
 
 
-STREAM_SECONDS = 30.0  # one response's life; the client reconnects with Last-Event-ID
 STREAM_POLL = 0.5
 
 
 class TaskEventStreamView(BackstageView):
     """``text/event-stream``: each event as ``event: <type>`` and ``data: <the event as JSON>``, until the run ends
-    (after its completion event) or STREAM_SECONDS pass; ``id:`` lets the client resume with Last-Event-ID."""
+    (after its completion event) or ``SCAFFOLDER_STREAM_SECONDS`` pass; ``id:`` lets the client resume with Last-Event-ID."""
 
     def get(self, request, task_id):
         run = _run_for(request, task_id)
@@ -202,7 +202,7 @@ class TaskEventStreamView(BackstageView):
 
         def stream():
             # Django closes the request's database connection when the response is closed (request_finished).
-            events, last, deadline = first, after, time.monotonic() + STREAM_SECONDS
+            events, last, deadline = first, after, time.monotonic() + settings.SCAFFOLDER_STREAM_SECONDS
             while True:
                 for event in events:
                     last = event.pk
