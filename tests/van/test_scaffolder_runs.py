@@ -399,3 +399,119 @@ def test_a_dry_run_shows_files_and_change_sets_and_writes_nothing(van_world, pla
     assert (ChangeSet.objects.count(), Location.objects.count()) == before
     assert not App.objects.filter(name="shop-api").exists() and not ScaffolderRun.objects.exists()
     assert not settings.SCAFFOLDER_REPOS_DIR.exists() or not any(settings.SCAFFOLDER_REPOS_DIR.iterdir())
+
+
+# --- through real workers -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def running_worker():
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["default", "gitops"]):
+            yield app
+    finally:
+        app.conf.task_always_eager = previous
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_end_to_end_through_a_real_celery_worker(van_world, place_payments_everywhere, golden, settings, gitops,
+                                                  running_worker):
+    from catalog.models import Entity, RunState, ScaffolderRun
+    from portal.gitops.choices import ChangeSetStatus
+    from portal.gitops.models import ChangeSet
+    from tests.polling import wait_for
+
+    world = van_world[0]
+    run = start(world.alice)  # committed: the worker takes it from the broker
+    wait_for(lambda: ScaffolderRun.objects.get(pk=run.pk).is_final, timeout=60)
+    run.refresh_from_db()
+    assert run.state == RunState.COMPLETED, run.error
+    assert (settings.SCAFFOLDER_REPOS_DIR / "payments" / "shop-api.git").is_dir()
+    wait_for(lambda: Entity.objects.filter(ref="component:default/shop-api", owner_team=world.payments).exists(), timeout=30)
+    ids = run.steps.get(step_id="deploy").output["changeSets"]
+    wait_for(lambda: ChangeSet.objects.filter(pk__in=ids, status=ChangeSetStatus.APPLIED).count() == len(ids) == 1,
+             timeout=30)
+    applied = ChangeSet.objects.get(pk=ids[0])
+    assert applied.author == world.alice
+    log = subprocess.run(["git", "log", "-1", "--format=%an <%ae>%n%B", "main"], cwd=gitops, capture_output=True,
+                         text=True).stdout
+    assert log.startswith("Alice <alice@example.com>") and "shop-api" in log
+
+
+KILLABLE = """
+import os, sys, time
+import django
+django.setup()
+from catalog.scaffolder import runs, runtime
+real = runtime.HANDLERS["publish:git"]
+def slow(ctx):
+    output = real(ctx)
+    print("pushed", flush=True)
+    time.sleep(300)  # killed here: the repository exists, the step is not recorded done
+    return output
+runtime.HANDLERS["publish:git"] = slow
+runs.run_execute(int(sys.argv[1]), holder="doomed")
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("sqlite" in __import__("django.conf").conf.settings.DATABASES["default"]["ENGINE"],
+                    reason="a second process on the SQLite test file misses this process's writes late in the full "
+                           "suite (see test_hub_watcher); runs on PostgreSQL in CI")
+def test_a_worker_process_killed_mid_run_is_resumed_by_the_sweep_without_a_second_repository(
+        van_world, place_payments_everywhere, golden, settings, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from catalog import tasks
+
+    from catalog.models import Location, RunState, ScaffolderRun
+    from catalog.tasks import scaffolder_runs_due
+    from tests.polling import wait_for
+    from tests.van.test_hub_watcher import _database_url
+    from van.models import App
+
+    world = van_world[0]
+    with monkeypatch.context() as patched:  # the doomed process below takes it, not this one's eager queue
+        patched.setattr(tasks.scaffolder_run_task, "delay", lambda *args, **kwargs: None)
+        run = start(world.alice)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings_test", "DATABASE_URL": _database_url(),
+           "WAYLINE_DATA_DIR": str(settings.DATA_DIR), "WAYLINE_SCAFFOLDER_REPOS_DIR": str(settings.SCAFFOLDER_REPOS_DIR),
+           "WAYLINE_SCAFFOLDER_WORKSPACES_DIR": str(settings.SCAFFOLDER_WORKSPACES_DIR)}
+    out = open(tmp_path / "doomed.log", "w+")
+    process = subprocess.Popen([sys.executable, "-c", KILLABLE, str(run.pk)], cwd=settings.BASE_DIR, env=env,
+                               stdout=out, stderr=out, start_new_session=True)
+    try:
+        def said():
+            out.flush()
+            out.seek(0)
+            return out.read()
+        try:
+            wait_for(lambda: "pushed" in said() or process.poll() is not None, timeout=60)
+        finally:
+            assert "pushed" in said(), said()[-3000:]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        out.close()
+    killed = ScaffolderRun.objects.get(pk=run.pk)
+    assert killed.state == RunState.PROCESSING and killed.holder == "doomed"
+    assert killed.steps.get(step_id="publish").state == "processing"
+    lease_expires(run)  # SCAFFOLDER_LEASE_SECONDS later
+    assert scaffolder_runs_due(stale_seconds=60) == 1  # the periodic sweep queues it; eager here, a worker in production
+    run.refresh_from_db()
+    assert run.state == RunState.COMPLETED, run.error
+    repo = settings.SCAFFOLDER_REPOS_DIR / "payments" / "shop-api.git"
+    commits = subprocess.run(["git", "log", "--format=%H", "main"], cwd=repo, capture_output=True, text=True).stdout.split()
+    assert len(commits) == 1 and [r.name for r in repo.parent.iterdir()] == ["shop-api.git"]
+    assert Location.objects.filter(target__endswith="payments/shop-api.git").count() == 1
+    assert App.objects.filter(name="shop-api").count() == 1
