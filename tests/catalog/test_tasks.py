@@ -33,6 +33,8 @@ def test_register_queues_a_refresh_that_a_worker_runs(live_worker, git_repo):
     location = services.location_register(actor=None, type="git", target=git_repo.url, path="*.yaml")
     wait_for(lambda: Entity.objects.filter(name="from-worker").exists(), timeout=60, interval=0.2)
     assert Entity.objects.filter(name="from-worker", location=location).exists()
+    # The entities are written before the worker lets go of the location (its lock is cleared last).
+    wait_for(lambda: Location.objects.filter(pk=location.pk, refresh_started__isnull=True).exists(), timeout=30)
     location.refresh_from_db()
     assert location.status == "ok" and location.refresh_started is None
 

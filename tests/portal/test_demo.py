@@ -56,7 +56,11 @@ def test_demo_seeds_the_whole_story_once_and_prints_every_login(tmp_path, settin
     assert set(Van.objects.restrict(bob, "view").values_list("name", flat=True)) == {"demo", "search-lab"}
     private = Location.objects.get(path="payments-private/catalog-info.yaml")
     assert private.visibility == "private" and private.owner_team.slug == "payments" and not private.is_directory
-    assert Location.objects.get(path="catalog-info.yaml").is_directory
+    assert Location.objects.get(path="catalog-info.yaml", target__endswith="demo-catalog").is_directory
+    golden = Location.objects.get(target__endswith="golden-paths")  # the golden paths: a templates repository of its own
+    assert not golden.is_directory and golden.owner_team.slug == "platform"
+    assert set(Entity.objects.filter(location=golden, kind="Template").values_list("name", flat=True)) == {
+        "python-service", "static-site", "scheduled-job"}
     assert Entity.objects.restrict(alice, "view").filter(ref="component:default/fraud-scoring").exists()
     assert not Entity.objects.restrict(bob, "view").filter(ref="component:default/fraud-scoring").exists()
     # Catalog entities with relations.
