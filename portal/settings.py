@@ -386,6 +386,9 @@ CATALOG_DRY_RUN_SECONDS = float(os.environ.get("WAYLINE_CATALOG_DRY_RUN_SECONDS"
 # set its address. The default's host ends in .localhost: this machine, reachable by nothing else.
 SCAFFOLDER_REPOS_DIR = Path(os.environ.get("WAYLINE_SCAFFOLDER_REPOS_DIR") or DATA_DIR / "repos")
 SCAFFOLDER_GIT_URL = os.environ.get("WAYLINE_SCAFFOLDER_GIT_URL") or "https://git.wayline.localhost/{owner}/{repo}.git"
+# Or a git server: publish:git pushes to this URL (e.g. ssh://git@git.example.net/{owner}/{repo}.git, a server that
+# creates repositories on first push, with the worker's own git credentials) instead of the folder above.
+SCAFFOLDER_GIT_PUSH_URL = os.environ.get("WAYLINE_SCAFFOLDER_GIT_PUSH_URL", "")
 SCAFFOLDER_WORKSPACES_DIR = Path(os.environ.get("WAYLINE_SCAFFOLDER_WORKSPACES_DIR") or DATA_DIR / "scaffolder")
 # A run whose worker gave no sign of life for this long is taken over by another (a crashed worker).
 SCAFFOLDER_LEASE_SECONDS = float(os.environ.get("WAYLINE_SCAFFOLDER_LEASE_SECONDS", "120"))

@@ -211,6 +211,49 @@ def _run_commit(path: Path, branch: str, run_uid: str) -> str | None:
     return commit if f"{RUN_TRAILER}: {run_uid}" in body else None
 
 
+def _workspace_commit(ctx: StepContext, source: Path, branch: str) -> tuple[Path, str]:
+    """The workspace (``source``) as one commit authored by the run's user, with the run's trailer."""
+    name = ctx.user.get_full_name() or ctx.user.username
+    email = ctx.user.email or f"{ctx.user.username}@wayline.invalid"
+    identity = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": "Wayline",
+                "GIT_COMMITTER_EMAIL": "wayline@wayline.invalid"}
+    work = ctx.workspace.parent / f"publish-{ctx.step_id}"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(source, work, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+    _git("init", "--quiet", f"--initial-branch={branch}", cwd=work)
+    _git("add", "--all", cwd=work)
+    message = (ctx.input.get("gitCommitMessage") or "initial commit").strip()
+    _git("commit", "--quiet", "--allow-empty", "-m", f"{message}\n\n{RUN_TRAILER}: {ctx.run_uid}", cwd=work, env=identity)
+    return work, _git("rev-parse", "HEAD", cwd=work)
+
+
+def _publish_remote(ctx: StepContext, push_url: str, owner: str, repo: str, branch: str, source: Path, output: dict):
+    """``SCAFFOLDER_GIT_PUSH_URL``: push to a git server that creates the repository on first push (or where it was
+    created empty). A branch already there is this run's own commit (a resumed run) or refuses the step."""
+    remote = {k: v for k, v in output.items() if k != "repoPath"}
+    heads = _git("ls-remote", "--heads", push_url, f"refs/heads/{branch}") if not ctx.is_dry_run else ""
+    if heads:
+        probe = ctx.workspace.parent / f"probe-{ctx.step_id}"
+        shutil.rmtree(probe, ignore_errors=True)
+        _git("init", "--quiet", "--bare", str(probe))
+        _git("fetch", "--quiet", "--depth=1", push_url, f"refs/heads/{branch}:refs/heads/{branch}", cwd=probe)
+        commit = _run_commit(probe, branch, ctx.run_uid)
+        shutil.rmtree(probe, ignore_errors=True)
+        if commit is None:
+            raise ActionError(f"input.repoUrl: the repository {owner}/{repo} exists already with a branch {branch}")
+        ctx.log(f"the repository {owner}/{repo} was published by this run already (commit {commit[:12]})")
+        return {**remote, "commitHash": commit}
+    if ctx.is_dry_run:
+        ctx.dry_run.repositories.append(f"{owner}/{repo}")
+        ctx.log(f"would push the workspace to {remote['remoteUrl']} ({branch})")
+        return {**remote, "commitHash": ""}
+    work, commit = _workspace_commit(ctx, source, branch)
+    _git("push", "--quiet", push_url, f"HEAD:refs/heads/{branch}", cwd=work)  # refused if another push got there
+    shutil.rmtree(work, ignore_errors=True)
+    ctx.log(f"pushed the repository {owner}/{repo} ({remote['remoteUrl']}) at {commit[:12]}")
+    return {**remote, "commitHash": commit}
+
+
 def publish_git(ctx: StepContext) -> dict:
     owner, repo = _repo_names(ctx)
     branch = ctx.input.get("defaultBranch") or "main"
@@ -224,6 +267,15 @@ def publish_git(ctx: StepContext) -> dict:
     remote = published_remote_url(owner, repo)
     output = {"remoteUrl": remote, "repoContentsUrl": f"{remote.removesuffix('.git')}/blob/{branch}",
               "repoPath": f"{owner}/{repo}"}
+    source = ctx.workspace
+    if ctx.input.get("sourcePath"):
+        try:
+            source = ctx.workspace / relative_path(ctx.input["sourcePath"], field="input.sourcePath")
+        except WorkspaceError as exc:
+            raise ActionError(str(exc)) from None
+    if settings.SCAFFOLDER_GIT_PUSH_URL:
+        push_url = settings.SCAFFOLDER_GIT_PUSH_URL.format(owner=owner, repo=repo)
+        return _publish_remote(ctx, push_url, owner, repo, branch, source, output)
     mine = _marker(path).is_file() and _marker(path).read_text().strip() == ctx.run_uid
     if path.exists() and not mine:
         raise ActionError(f"input.repoUrl: the repository {owner}/{repo} exists already")
@@ -231,12 +283,6 @@ def publish_git(ctx: StepContext) -> dict:
         ctx.dry_run.repositories.append(f"{owner}/{repo}")
         ctx.log(f"would create the repository {owner}/{repo} and push the workspace to {branch}")
         return {**output, "commitHash": ""}
-    source = ctx.workspace
-    if ctx.input.get("sourcePath"):
-        try:
-            source = ctx.workspace / relative_path(ctx.input["sourcePath"], field="input.sourcePath")
-        except WorkspaceError as exc:
-            raise ActionError(str(exc)) from None
     if mine and (commit := _run_commit(path, branch, ctx.run_uid)):
         ctx.log(f"the repository {owner}/{repo} was created by this run already (commit {commit[:12]})")
         return {**output, "commitHash": commit}
@@ -249,21 +295,10 @@ def publish_git(ctx: StepContext) -> dict:
         _marker(path).write_text(ctx.run_uid + "\n")
         _git("init", "--bare", "--quiet", f"--initial-branch={branch}", str(path))
         _marker(path).write_text(ctx.run_uid + "\n")
-    name = ctx.user.get_full_name() or ctx.user.username
-    email = ctx.user.email or f"{ctx.user.username}@wayline.invalid"
-    identity = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": "Wayline",
-                "GIT_COMMITTER_EMAIL": "wayline@wayline.invalid"}
-    work = ctx.workspace.parent / f"publish-{ctx.step_id}"
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(source, work, symlinks=True, ignore=shutil.ignore_patterns(".git"))
-    _git("init", "--quiet", f"--initial-branch={branch}", cwd=work)
-    _git("add", "--all", cwd=work)
-    message = (ctx.input.get("gitCommitMessage") or "initial commit").strip()
-    _git("commit", "--quiet", "--allow-empty", "-m", f"{message}\n\n{RUN_TRAILER}: {ctx.run_uid}", cwd=work, env=identity)
+    work, commit = _workspace_commit(ctx, source, branch)
     _git("push", "--quiet", str(path), f"HEAD:refs/heads/{branch}", cwd=work)
     _git("symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=path)
     subprocess.run(["git", "update-server-info"], cwd=path, capture_output=True, timeout=60)  # for dumb-HTTP serving
-    commit = _git("rev-parse", "HEAD", cwd=work)
     shutil.rmtree(work, ignore_errors=True)
     ctx.log(f"created the repository {owner}/{repo} ({remote}) at {commit[:12]}")
     return {**output, "commitHash": commit}

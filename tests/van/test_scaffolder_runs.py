@@ -515,3 +515,42 @@ def test_a_worker_process_killed_mid_run_is_resumed_by_the_sweep_without_a_secon
     assert len(commits) == 1 and [r.name for r in repo.parent.iterdir()] == ["shop-api.git"]
     assert Location.objects.filter(target__endswith="payments/shop-api.git").count() == 1
     assert App.objects.filter(name="shop-api").count() == 1
+
+
+def test_publishing_to_a_git_server_pushes_once_and_refuses_a_repository_with_history(
+        van_world, golden, settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks):
+    """``SCAFFOLDER_GIT_PUSH_URL``: a git server (here: bare repositories it created empty, reached by file://)."""
+    from catalog.models import Entity, Location, RunState
+    from catalog.scaffolder.runs import run_execute
+
+    world = van_world[0]
+    server = tmp_path / "server"
+    for name in ("shop-api", "taken"):
+        subprocess.run(["git", "init", "-q", "--bare", str(server / "payments" / f"{name}.git")], check=True)
+    settings.SCAFFOLDER_GIT_PUSH_URL = f"file://{server}/{{owner}}/{{repo}}.git"
+    settings.SCAFFOLDER_GIT_URL = settings.SCAFFOLDER_GIT_PUSH_URL  # where the catalog reads it back
+    run = start(world.alice, {"deploy": False})
+    heal = crash_after(monkeypatch, "publish:git")
+    with pytest.raises(Killed):
+        run_execute(run.pk, holder="worker-1")
+    heal()
+    lease_expires(run)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_execute(run.pk, holder="worker-2") == RunState.COMPLETED
+    run.refresh_from_db()
+    repo = server / "payments" / "shop-api.git"
+    assert len(subprocess.run(["git", "log", "--format=%H", "main"], cwd=repo, capture_output=True,
+                              text=True).stdout.split()) == 1
+    assert not (settings.SCAFFOLDER_REPOS_DIR / "payments" / "shop-api.git").exists()
+    assert Location.objects.get(target=f"file://{repo}").owner_team == world.payments
+    assert Entity.objects.filter(ref="component:default/shop-api", owner_team=world.payments).exists()
+    # A repository with history that this run did not write refuses the step.
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(server / "payments" / "taken.git"), str(other)], check=True)
+    subprocess.run(["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "--allow-empty", "-m", "mine"],
+                   cwd=other, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "HEAD:refs/heads/main"], cwd=other, check=True)
+    taken = start(world.alice, {"name": "taken", "deploy": False})
+    assert run_execute(taken.pk) == RunState.FAILED
+    taken.refresh_from_db()
+    assert "exists already with a branch main" in taken.error
