@@ -16,6 +16,11 @@ from catalog.models import (
     LocationGroupObjectPermission,
     LocationUserObjectPermission,
     Relation,
+    ScaffolderEvent,
+    ScaffolderRun,
+    ScaffolderRunGroupObjectPermission,
+    ScaffolderRunStep,
+    ScaffolderRunUserObjectPermission,
 )
 from portal.admin import ReadOnlyModelAdmin
 
@@ -138,3 +143,35 @@ class LocationObjectPermissionAdmin(ReadOnlyModelAdmin):
     list_display = ["content_object", "permission"]
     list_filter = ["permission"]
     search_fields = ["content_object__target"]
+
+
+@admin.register(ScaffolderRun)
+class ScaffolderRunAdmin(ReadOnlyModelAdmin):
+    """Runs of templates: ops look (state, holder, heartbeat, error); cancel and retry go through the pages and API,
+    which check the run's team. Secret values are never shown (encrypted, and excluded here)."""
+
+    list_display = ["uid", "template_ref", "owner_team", "created_by", "state", "attempts", "holder", "heartbeat", "created"]
+    list_filter = ["state", "owner_team", "visibility"]
+    search_fields = ["uid", "template_ref", "template_title", "created_by__username"]
+    exclude = ["secrets"]
+
+
+@admin.register(ScaffolderRunStep)
+class ScaffolderRunStepAdmin(ReadOnlyModelAdmin):
+    list_display = ["run", "index", "step_id", "action", "state", "started", "finished"]
+    list_filter = ["state", "action"]
+    search_fields = ["step_id", "action", "run__template_ref"]
+
+
+@admin.register(ScaffolderEvent)
+class ScaffolderEventAdmin(ReadOnlyModelAdmin):
+    list_display = ["run", "type", "created"]
+    list_filter = ["type"]
+    search_fields = ["run__template_ref", "type"]
+
+
+@admin.register(ScaffolderRunUserObjectPermission, ScaffolderRunGroupObjectPermission)
+class ScaffolderRunObjectPermissionAdmin(ReadOnlyModelAdmin):
+    list_display = ["content_object", "permission"]
+    list_filter = ["permission"]
+    search_fields = ["content_object__template_ref"]
