@@ -4,7 +4,8 @@ from portal.tables import PortalTable
 
 
 class LocationTable(PortalTable):
-    target = tables.Column(linkify=lambda record: record.get_absolute_url(), verbose_name="Location")
+    target = tables.Column(linkify=lambda record: record.get_absolute_url(), verbose_name="Location",
+                           attrs={"td": {"class": "free"}})
     type = tables.Column()
     branch = tables.Column()
     path = tables.Column()

@@ -125,7 +125,7 @@ def entity_row_html(row: dict) -> str:
         f'<td>{escape(row["lifecycle"])}</td>',
         f'<td>{escape(_short_ref(row["system"]))}</td>',
         f'<td>{tags}</td>',
-        f'<td>{escape(Truncator(row["description"]).chars(120))}</td>',
+        f'<td class="free">{escape(Truncator(row["description"]).chars(120))}</td>',
     )
     return mark_safe("<tr>" + "".join(cells) + "</tr>")  # every value above is escaped
 

@@ -92,6 +92,8 @@ def _demo_with_long_words(tmp_path, settings):
     from portal.models import Team
 
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
+    settings.SCAFFOLDER_REPOS_DIR = tmp_path / "repos"
+    settings.SCAFFOLDER_WORKSPACES_DIR = tmp_path / "workspaces"
     call_command("demo", "--no-serve", stdout=io.StringIO())
     User = get_user_model()
     admin, pat = User.objects.get(username="admin"), User.objects.get(username="pat")
@@ -103,6 +105,20 @@ def _demo_with_long_words(tmp_path, settings):
     assert change.status == "awaiting_approval", (change.status, change.error)
     gitops_services.changeset_reject(actor=pat, changeset=change, comment=LONG_WORD, revision=change.revision)
     return change
+
+
+def _scaffolder_run():
+    """Alice's run of the static-site golden path, its free-text title a long word, carried to its end."""
+    from catalog.scaffolder.runs import run_create, run_execute
+
+    alice = get_user_model().objects.get(username="alice")
+    run = run_create(actor=alice, template_ref="template:default/static-site",
+                     values={"name": "long-words-site", "title": LONG_WORD, "owner": "group:default/payments",
+                             "namespace": "payments", "image": "registry.example.net/payments/site"})
+    run_execute(run.pk)  # a no-op where an eager worker already ran it
+    run.refresh_from_db()
+    assert run.state == "completed", (run.state, list(run.events.values_list("body", flat=True)))
+    return run
 
 
 def _objects(rejected):
@@ -119,7 +135,11 @@ def _objects(rejected):
     app = App.objects.annotate(releases_count=Count("releases")).order_by("-releases_count", "pk").first()
     rule = DistributionRule.objects.filter(van=van).order_by("pk").first()
     repo = GitOpsRepo.objects.get(is_default=True)
+    template = Entity.objects.get(kind="Template", name="static-site")
+    run = _scaffolder_run()
     return {
+        "catalog:template_run": [{"namespace": template.namespace, "name": template.name}],
+        "catalog:run": [{"uid": run.uid}],
         "portal:team": [{"slug": "payments"}],
         "portal:team_edit": [{"slug": "payments"}],
         "catalog:location": [{"pk": Location.objects.order_by("pk").first().pk}],
