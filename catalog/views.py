@@ -422,12 +422,32 @@ class TemplateRunView(LoginRequiredMixin, View):
         return form
 
     def _render(self, request, index, form, values, errors=(), status=200):
+        from catalog.scaffolder.runs import secret_fields
+        from portal.crypto import encrypt
+
         pages = self.template.pages if self.template else ()
+        hidden = secret_fields(self.template) if self.template else set()
+        secrets = {k: v for k, v in values.items() if k in hidden}
+        # Secrets from earlier pages travel sealed (encrypted for this user), never as text in the page.
+        sealed = encrypt(json.dumps({"user": request.user.pk, "secrets": secrets})) if secrets else ""
         return render(request, self.template_name, {
             "entity": self.entity, "template": self.template, "problem": self.problem, "form": form, "index": index,
             "pages": [p.get("title") or f"Step {i + 1}" for i, p in enumerate(pages)] or ["Review"],
-            "is_last": index >= max(len(pages) - 1, 0), "values_json": json.dumps(values), "errors": errors,
+            "is_last": index >= max(len(pages) - 1, 0), "errors": errors, "secrets_sealed": sealed,
+            "values_json": json.dumps({k: v for k, v in values.items() if k not in hidden}),
         }, status=status)
+
+    def _unsealed(self, request) -> dict:
+        """The secrets of earlier pages, when the sealed field is this user's; nothing otherwise."""
+        from portal.crypto import DecryptionError, decrypt
+
+        try:
+            sealed = json.loads(decrypt(request.POST.get("secrets_sealed") or ""))
+        except (DecryptionError, ValueError):
+            return {}
+        if not isinstance(sealed, dict) or sealed.get("user") != request.user.pk or not isinstance(sealed.get("secrets"), dict):
+            return {}
+        return sealed["secrets"]
 
     def get(self, request, namespace, name):
         self.setup_template(request, namespace, name)
@@ -445,7 +465,7 @@ class TemplateRunView(LoginRequiredMixin, View):
             index = int(request.POST.get("index", 0))
         except ValueError:
             values, index = {}, 0
-        values = values if isinstance(values, dict) else {}
+        values = (values if isinstance(values, dict) else {}) | self._unsealed(request)
         index = min(max(index, 0), max(len(self.template.pages) - 1, 0))
         form = self._form(index, request.POST)
         form.is_valid()

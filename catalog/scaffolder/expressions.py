@@ -13,12 +13,18 @@ import json
 import math
 import operator
 import re
+import sys
+import time
 from urllib.parse import parse_qs
 
 from jinja2 import TemplateError, Undefined, nodes
+from jinja2.compiler import CodeGenerator, optimizeconst
+from jinja2.runtime import str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 MAX_TEXT = 1_000_000  # characters an expression may produce (a string or list repeated, joined, rendered)
+MAX_STEPS = 1_000_000  # lines of a compiled template one rendering may execute (loops within loops...)
+MAX_SECONDS = 5.0  # and the wall-clock time it may take
 
 
 class ExpressionError(ValueError):
@@ -77,7 +83,8 @@ class _Undefined(Undefined):
 
 
 MAX_WIDTH = 10_000  # widths and counts given to padding and grouping (a template has no use for more)
-_WIDE_FORMAT = re.compile(r"%[-+ #0]*(\d{5,}|\*)|\{[^{}]*:[^{}]*\d{5,}")
+# a width of five digits or more, a width taken from an argument (%*s), or a nested field in a format spec ({:>{}})
+_WIDE_FORMAT = re.compile(r"%[-+ #0]*(\d{5,}|\*)|\{[^{}]*:[^{}]*(\d{5,}|\{)")
 _PADDING = {"zfill", "ljust", "rjust", "center", "expandtabs"}
 
 
@@ -85,12 +92,87 @@ def _too_wide(args) -> bool:
     return any(isinstance(a, int) and not isinstance(a, bool) and abs(a) > MAX_WIDTH for a in args)
 
 
+def _size(value, limit: int = MAX_TEXT) -> int:
+    """About how many characters ``value`` takes as text (strings' lengths, 8 for anything else), counted only up to
+    just past ``limit``: a list of one large string repeated is large, though it holds one string."""
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+            total += 2 * len(item)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+            total += 2 * len(item)
+        else:
+            total += 8
+    return total
+
+
+def _check_size(size: int, what: str) -> None:
+    if size > MAX_TEXT:
+        raise SecurityError(f"{what}: result too large")
+
+
+class _OutOfBudget(SecurityError):
+    """A rendering that ran too many steps or too long."""
+
+
+def _budgeted(function):
+    """``function()`` with the lines of compiled templates it executes counted: a loop in a loop in a loop is stopped
+    after MAX_STEPS lines or MAX_SECONDS, long before it eats the worker (or the web request of a dry run)."""
+    deadline, steps = time.monotonic() + MAX_SECONDS, 0
+
+    def local(frame, event, arg):
+        nonlocal steps
+        if event == "line":
+            steps += 1
+            if steps > MAX_STEPS or (not steps & 4095 and time.monotonic() > deadline):
+                raise _OutOfBudget(f"the expression takes too long (more than {MAX_STEPS} steps or {MAX_SECONDS:g} s)")
+        return local
+
+    def calls(frame, event, arg):
+        return local if frame.f_code.co_filename == "<template>" else None
+
+    previous = sys.gettrace()
+    sys.settrace(calls)
+    try:
+        return function()
+    finally:
+        sys.settrace(previous)
+
+
+class _CodeGenerator(CodeGenerator):
+    """Jinja's code generator, with ``a ~ b`` bounded like ``a + b`` (Jinja joins those outside the sandbox)."""
+
+    @optimizeconst
+    def visit_Concat(self, node, frame):
+        self.write("environment.concat_bounded((")
+        for argument in node.nodes:
+            self.visit(argument, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, with results bounded: repetitions, powers, format widths and padding."""
 
-    intercepted_binops = frozenset(["*", "**", "%"])
+    intercepted_binops = frozenset(["*", "**", "%", "+"])
+    code_generator_class = _CodeGenerator
+
+    @staticmethod
+    def concat_bounded(items):
+        _check_size(sum(_size(item) for item in items), "~")
+        return str_join(items)
 
     def call_binop(self, context, operator_name, left, right):
+        if operator_name == "+":
+            if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+                _check_size(_size(left) + _size(right), "+")
+            return operator.add(left, right)
         if operator_name == "**":
             if isinstance(right, (int, float)) and abs(right) > 100:
                 raise SecurityError("exponent too large")
@@ -100,9 +182,12 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         if operator_name == "%":
             if isinstance(left, str) and _WIDE_FORMAT.search(left):
                 raise SecurityError("format width too large")
+            if isinstance(left, str):
+                arguments = right if isinstance(right, (tuple, list, dict)) else (right,)
+                _check_size(len(left) + left.count("%") * _size(arguments), "%")
             return operator.mod(left, right)
         for seq, times in ((left, right), (right, left)):
-            if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * max(times, 0) > MAX_TEXT:
+            if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and _size(seq) * max(times, 0) > MAX_TEXT:
                 raise SecurityError("result too large")
             if isinstance(seq, (list, tuple)) and isinstance(times, int) and times > MAX_WIDTH:
                 raise SecurityError("result too large")
@@ -110,8 +195,20 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - Jinja's signature
         name = getattr(__obj, "__name__", "")
-        if isinstance(getattr(__obj, "__self__", None), str) and name in _PADDING and _too_wide([*args, *kwargs.values()]):
-            raise SecurityError(f"{name}: width too large")
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            if name in _PADDING and _too_wide([*args, *kwargs.values()]):
+                raise SecurityError(f"{name}: width too large")
+            if name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+                old, new = args[0], args[1]
+                times = len(owner) + 1 if not old else owner.count(old)
+                _check_size(len(owner) + times * max(len(new) - len(old), 0), "replace")
+            elif name == "join" and args:
+                items = args[0] if isinstance(args[0], (str, list, tuple)) else list(args[0])
+                _check_size(_size(items) + len(owner) * len(items), "join")
+                args = (items, *args[1:])
+            elif name in ("format", "format_map"):
+                _check_size(len(owner) + owner.count("{") * _size([*args, *kwargs.values()]), name)
         return super().call(__context, __obj, *args, **kwargs)
 
     def getattr(self, obj, attribute):
@@ -219,12 +316,40 @@ def _bounded_join(function):
     return join
 
 
+def _bounded_growth(function, name):
+    """``indent`` and ``replace`` (filters), refused before they build more than MAX_TEXT characters."""
+    def bounded(*args, **kwargs):
+        values = list(args[1:] if args and hasattr(args[0], "autoescape") else args)  # the eval context aside
+        text = str(values[0]) if values else ""
+        if name == "indent":
+            width = values[1] if len(values) > 1 else kwargs.get("width", 4)
+            width = len(width) if isinstance(width, str) else (width if isinstance(width, int) else 4)
+            _check_size(len(text) + (text.count("\n") + 1) * max(width, 0), name)
+        elif name == "replace" and len(values) >= 3:
+            old, new = str(values[1]), str(values[2])
+            times = len(text) + 1 if not old else text.count(old)
+            _check_size(len(text) + times * max(len(new) - len(old), 0), name)
+        return function(*args, **kwargs)
+    if hasattr(function, "jinja_pass_arg"):
+        bounded.jinja_pass_arg = function.jinja_pass_arg
+    return bounded
+
+
+def _finalize(value):
+    """What ``${{ }}`` prints, its size checked before it becomes text."""
+    if isinstance(value, (list, tuple, dict)):
+        _check_size(_size(value), "output")
+    return value
+
+
 def _environment() -> _Sandbox:
     env = _Sandbox(variable_start_string="${{", variable_end_string="}}", autoescape=False, keep_trailing_newline=True,
-                   undefined=_Undefined)
+                   undefined=_Undefined, finalize=_finalize)
     env.filters.update({name: function for name, (function, _) in FILTERS.items()})
     for name in ("center", "indent", "wordwrap", "batch", "slice", "truncate", "format"):
         env.filters[name] = _bounded(env.filters[name], name)
+    for name in ("indent", "replace"):
+        env.filters[name] = _bounded_growth(env.filters[name], name)
     env.filters["join"] = _bounded_join(env.filters["join"])
     env.globals.clear()  # no range(), lipsum(), cycler(), joiner(), namespace(), dict(): data in, data out
     return env
@@ -282,14 +407,17 @@ def render_string(text: str, context: dict, *, where: str = "", deferred: list |
     try:
         expression = _whole_expression(text)
         if expression is not None:
-            value = ENV.compile_expression(expression, undefined_to_none=False)(**context)
+            compiled = ENV.compile_expression(expression, undefined_to_none=False)
+            value = _budgeted(lambda: compiled(**context))
             return _json(value, where, deferred)
         tree = ENV.parse(text)
         if any(True for _ in tree.find_all((nodes.Macro, nodes.CallBlock))):
             # a macro may call itself: exponential work from a few characters; templates have no need of them
             raise ExpressionError(f"{where}: macros are not allowed in templates")
+        if any(loop.recursive for loop in tree.find_all(nodes.For)):
+            raise ExpressionError(f"{where}: recursive loops are not allowed in templates")  # the same, with loop()
         template = ENV.from_string(tree)
-        rendered = template.render(**context)
+        rendered = _budgeted(lambda: _generated(template, context))
     except ExpressionError:
         raise
     except SecurityError as exc:
@@ -303,6 +431,17 @@ def render_string(text: str, context: dict, *, where: str = "", deferred: list |
     if len(rendered) > MAX_TEXT:
         raise ExpressionError(f"{where}: more than {MAX_TEXT} characters")
     return rendered
+
+
+def _generated(template, context: dict) -> str:
+    """The template's text, refused as soon as it passes MAX_TEXT characters (not once it has filled the memory)."""
+    chunks, total = [], 0
+    for chunk in template.generate(**context):
+        total += len(chunk)
+        if total > MAX_TEXT:
+            raise SecurityError(f"more than {MAX_TEXT} characters")
+        chunks.append(chunk)
+    return "".join(chunks)
 
 
 def render_value(value, context: dict, *, where: str = "", deferred: list | None = None):

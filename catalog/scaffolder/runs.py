@@ -11,6 +11,7 @@ the step that failed.
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -18,9 +19,11 @@ import shutil
 import socket
 import tempfile
 import threading
+import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -88,17 +91,22 @@ def run_team(*, actor, values: dict, owner_team=None):
             raise PermissionDenied(f"You may not create for the team {str(owner_team)[:63]!r}.")
         return team
     owner = values.get("owner")
+    if owner is not None and not isinstance(owner, str):
+        raise RunRefused({"owner": ["owner: an entity reference (group:default/your-team)"]})
     if isinstance(owner, str) and owner.strip():
         try:
             ref = parse_ref(owner.strip(), default_kind="group", default_namespace="default")
-        except EntityRefError:
-            ref = None
-        if ref is not None and ref.kind == "group":
-            team = editable.filter(slug=team_slug_for(ref.namespace, ref.name)).first()
+        except EntityRefError as exc:
+            raise RunRefused({"owner": [f"owner: {exc}"]}) from None
+        kind, namespace, name = ref.kind.lower(), ref.namespace.lower(), ref.name.lower()  # refs ignore case
+        if kind == "group":
+            team = editable.filter(slug=team_slug_for(namespace, name)).first()
             if team is None:
                 raise PermissionDenied(f"values.owner: you may not create for {owner.strip()[:120]!r}; choose one of "
                                        "your own teams")
             return team
+        if (kind, namespace, name) != ("user", "default", actor.get_username().lower()):
+            raise PermissionDenied(f"values.owner: {owner.strip()[:120]!r} is neither one of your teams nor you")
     teams = list(editable[:2])
     if len(teams) == 1:
         return teams[0]
@@ -141,19 +149,27 @@ def template_entity_get(*, user, ref: str) -> Entity:
 def checked(template: Template, values, secrets, *, user) -> tuple[dict, dict]:
     """(parameters without secrets, secrets) once the values fit the template and every step is runnable;
     ``RunRefused`` naming each field otherwise."""
-    filled, errors = parameters_check(template, {**(values if isinstance(values, dict) else {}), **(secrets or {})})
+    hidden = secret_fields(template)
+    strays = sorted(str(k) for k in (secrets or {}) if k not in hidden)
+    if strays:  # a secret that is not a Secret parameter would be stored and shown in clear, or override a checked value
+        raise RunRefused({f"secrets.{k}": [f"secrets.{k[:60]}: not a secret parameter of the template"] for k in strays})
+    filled, errors = parameters_check(template, merged_values(values, secrets))
     if not isinstance(values, dict):
         errors = [{"field": "values", "message": "values: an object of the template's parameters"}]
+    redact = _redactor({k: v for k, v in merged_values(values, secrets).items() if k in hidden})
     if errors:
-        raise RunRefused({(e["field"] or "values"): [f"{e['field'] or 'values'}: {e['message']}"] for e in errors})
+        raise RunRefused({(e["field"] or "values"): [redact(f"{e['field'] or 'values'}: {e['message']}")] for e in errors})
     problems = preflight(template, filled, user=user_context(user))
     if problems:
-        raise RunRefused({f: [f"{f}: {m}"] for f, m in problems})
-    hidden = secret_fields(template)
+        raise RunRefused({f: [redact(f"{f}: {m}")] for f, m in problems})
     given_secrets = {k: v for k, v in filled.items() if k in hidden}
-    given_secrets.update({k: v for k, v in (secrets or {}).items() if isinstance(k, str)})
     parameters = {k: v for k, v in filled.items() if k not in hidden}
     return parameters, given_secrets
+
+
+def merged_values(values, secrets) -> dict:
+    """The values, with the secrets given apart (the API's ``secrets``, the form's sealed field) over them."""
+    return {**(values if isinstance(values, dict) else {}), **(secrets if isinstance(secrets, dict) else {})}
 
 
 @transaction.atomic
@@ -168,7 +184,7 @@ def run_create(*, actor, template_ref: str, values, secrets=None, owner_team: st
         template = template_parse(entity.document.data, ref=entity.ref)
     except TemplateError as exc:
         raise RunRefused({"template": [f"{entity.ref}: {exc}"]}) from None
-    team = run_team(actor=actor, values=values if isinstance(values, dict) else {}, owner_team=owner_team)
+    team = run_team(actor=actor, values=merged_values(values, secrets), owner_team=owner_team)
     parameters, secret_values = checked(template, values, secrets, user=actor)
     run = ScaffolderRun(
         template_ref=entity.ref, template_title=template.title, template_location=entity.location,
@@ -244,8 +260,15 @@ def _event(run: ScaffolderRun, type: str, body: dict) -> None:
 
 
 def _redactor(secret_values: dict):
-    hidden = sorted({str(v) for v in secret_values.values() if v not in (None, "") and len(str(v)) >= 3},
-                    key=len, reverse=True)
+    """Text with every secret value (and its usual spellings: upper and lower case, JSON-escaped, URL-quoted,
+    base64) replaced by ``***``. A template that spells a secret some other way can still print it into its own run's
+    log, which only the run's team reads; the secret itself is never stored in clear."""
+    values = {str(v) for v in secret_values.values() if v not in (None, "") and len(str(v)) >= 3}
+    spellings = set()
+    for value in values:
+        spellings |= {value, value.upper(), value.lower(), json.dumps(value)[1:-1], quote(value, safe=""),
+                      base64.b64encode(value.encode()).decode().rstrip("=")}
+    hidden = sorted((v for v in spellings if len(v) >= 3), key=len, reverse=True)
 
     def redact(text: str) -> str:
         for value in hidden:
@@ -380,6 +403,16 @@ def _execute(run: ScaffolderRun, holder: str) -> str:
             message = f"the log is cut here ({MAX_LOG_EVENTS} lines)"
         _event(run, "log", {"message": redact(str(message))[:8000], **extra})
 
+    from portal.selectors import teams_user_can_edit_for
+
+    user = run.created_by
+    if user is None or not user.is_active or not teams_user_can_edit_for(user=user).filter(pk=run.owner_team_id).exists():
+        # checked again on every attempt: a resumed or retried run acts as its author, who may have left the team
+        with transaction.atomic():
+            run = _still_mine(run, holder)
+            _finish(run, RunState.FAILED, "the user who started the run may no longer create for its team",
+                    error="the user who started the run may no longer create for its team")
+        return run.state
     try:
         template_dir = _source_dir(run, root)
     except Exception as exc:  # noqa: BLE001 - a template that cannot be fetched fails the run, said why
@@ -452,7 +485,8 @@ def _execute(run: ScaffolderRun, holder: str) -> str:
             message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
             return _step_failed(run, holder, row, step, redact(message), log)
         except Exception as exc:  # noqa: BLE001 - an action's crash fails its step, recorded; the run can be retried
-            logger.exception("scaffolder run %s step %s", run.uid, step.id)
+            logger.error("scaffolder run %s step %s crashed:\n%s", run.uid, step.id,
+                         redact("".join(traceback.format_exception(exc)))[-8000:])  # secrets out of the worker's log
             return _step_failed(run, holder, row, step, redact(f"{type(exc).__name__}: {exc}")[:2000], log)
         context["steps"][step.id] = {"output": output}
         if step.action == "publish:git":
@@ -516,7 +550,7 @@ def run_dry(*, actor, template_data: dict, values, secrets=None, directory_conte
         template = template_parse(template_data, ref=template_ref)
     except TemplateError as exc:
         raise RunRefused({"template": [f"template: {exc}"]}) from None
-    team = run_team(actor=actor, values=values if isinstance(values, dict) else {}, owner_team=owner_team)
+    team = run_team(actor=actor, values=merged_values(values, secrets), owner_team=owner_team)
     parameters, secret_values = checked(template, values, secrets, user=actor)
     redact = _redactor(secret_values)
     record = runtime.DryRunRecord()

@@ -75,6 +75,12 @@ def _skeleton(ctx: StepContext) -> Path:
         relative = relative_path(url, field="input.url")
     except WorkspaceError as exc:
         raise ActionError(str(exc)) from None
+    # A symbolic link anywhere on the way (``./escape/sub`` with ``escape -> /``) would read outside the template's
+    # folder: the resolved folder must still be inside it.
+    root = ctx.template_dir.resolve()
+    resolved = (ctx.template_dir / relative).resolve()
+    if resolved != root and root not in resolved.parents:
+        raise ActionError(f"input.url: {url[:120]!r} leads outside the template's folder (through a symbolic link)")
     return ctx.template_dir / relative
 
 
@@ -343,6 +349,16 @@ def catalog_register(ctx: StepContext) -> dict:
         target, _, rest = url.partition("/blob/")
         branch, _, file_path = rest.partition("/")
         target, kind, trusted = target + (".git" if not target.endswith(".git") else ""), LocationType.GIT, False
+    if published is not None:
+        if ctx.is_dry_run:
+            candidate = ctx.workspace / str(file_path)
+            text = candidate.read_text(errors="replace") if candidate.is_file() and not candidate.is_symlink() else None
+        else:
+            text = _published_file(published_repo_path(owner, repo), branch, str(file_path))
+        if text is not None:
+            refused = owners_refused(text, team=ctx.team, user=ctx.user, where=str(file_path))
+            if refused:
+                raise ActionError(f"input: {refused}")
     existing = Location.objects.filter(type=kind, target=target, branch=branch, path=str(file_path)).first()
     if ctx.is_dry_run:
         ctx.dry_run.locations.append(url)
@@ -363,6 +379,50 @@ def catalog_register(ctx: StepContext) -> dict:
         entity_ref = _entity_ref_in(published_repo_path(*published[:2]), published[2], str(file_path))
     ctx.log(f"registered {url} for {ctx.team.slug}" + (f" ({entity_ref})" if entity_ref else ""))
     return {"catalogInfoUrl": url, "entityRef": entity_ref, "locationId": location.pk}
+
+
+def _published_file(repo: Path, branch: str, file_path: str) -> str | None:
+    result = subprocess.run(["git", "show", f"{branch}:{file_path}"], cwd=repo, capture_output=True, text=True,
+                            timeout=60, errors="replace")
+    return result.stdout if result.returncode == 0 else None
+
+
+OWNERLESS_REFUSED = {"group", "user", "location"}
+
+
+def owners_refused(text: str, *, team, user, where: str) -> str:
+    """Why the catalog file a run publishes may not be registered for ``team``, or "": each entity is owned by the
+    run's team (or by the user who started it), and none is a Group, a User or a Location (which would add members
+    to teams or pull in files nobody checked). Whatever a parameter or a skeleton put in the file, it grants nothing."""
+    from catalog.parsing import parse_documents
+    from catalog.refs import EntityRefError, parse_ref
+    from catalog.services import team_slug_for
+
+    documents, errors = parse_documents(text)
+    if errors:
+        return f"{where}:{errors[0].line}: {errors[0].message}"
+    for document in documents:
+        data = document.data if isinstance(document.data, dict) else {}
+        kind = str(data.get("kind") or "").lower()
+        name = (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), dict) else None
+        label = f"{where}:{document.line}: {kind or 'entity'} {str(name)[:80]!r}"
+        if kind in OWNERLESS_REFUSED:
+            return f"{label}: a run registers no {kind.title()} entities"
+        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        owner = spec.get("owner")
+        if not isinstance(owner, str) or not owner.strip():
+            return f"{label}: spec.owner is missing; it must be group:default/{team.slug}"
+        try:
+            ref = parse_ref(owner.strip(), default_kind="group", default_namespace="default")
+        except EntityRefError as exc:
+            return f"{label}: spec.owner: {exc}"
+        ref_kind, namespace, ref_name = ref.kind.lower(), ref.namespace.lower(), ref.name.lower()
+        if ref_kind == "group" and team_slug_for(namespace, ref_name) == team.slug:
+            continue
+        if (ref_kind, namespace, ref_name) == ("user", "default", user.get_username().lower()):
+            continue
+        return f"{label}: spec.owner {owner.strip()[:120]!r} is not the run's team (group:default/{team.slug})"
+    return ""
 
 
 def _entity_ref_in(repo: Path, branch: str, file_path: str) -> str:
@@ -456,5 +516,9 @@ def materialise(directory_contents_list: list, target: Path) -> None:
         if relative == PurePosixPath("."):
             raise ActionError(f"directoryContents[{index}].path: empty")
         full = target / relative
-        full.parent.mkdir(parents=True, exist_ok=True)
-        full.write_bytes(content)
+        try:
+            full.parent.mkdir(parents=True, exist_ok=True)
+            full.write_bytes(content)
+        except OSError:  # "a" and "a/b": a path both a file and a folder
+            raise ActionError(f"directoryContents[{index}].path: {item['path'][:120]!r} clashes with another "
+                              "item's path") from None

@@ -35,7 +35,59 @@ def _pattern(validator, pattern, instance, schema):
         yield jsonschema.ValidationError(f"{instance[:200]!r} does not match {pattern[:200]!r}")
 
 
-_Validator = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _pattern})
+def _matches(pattern: str, text: str) -> bool | str:
+    """Whether ``pattern`` finds ``text``, under the time limit; a message (a str) when it cannot be told."""
+    try:
+        return regex.search(pattern, text, timeout=PATTERN_SECONDS) is not None
+    except TimeoutError:
+        return f"{text[:40]!r}: the pattern {pattern[:60]!r} takes too long to check"
+    except regex.error as exc:
+        return f"the pattern {pattern[:60]!r} is not a regular expression: {exc}"
+
+
+def _pattern_properties(validator, patterns, instance, schema):
+    """``patternProperties`` with the same time limit as ``pattern`` (the keys are outside data too)."""
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            found = _matches(pattern, key)
+            if isinstance(found, str):
+                yield jsonschema.ValidationError(found)
+                return
+            if found:
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator, additional, instance, schema):
+    """``additionalProperties``, its keys matched against ``patternProperties`` under the time limit."""
+    if not validator.is_type(instance, "object"):
+        return
+    known, patterns, extras = schema.get("properties") or {}, schema.get("patternProperties") or {}, []
+    for key in instance:
+        if key in known:
+            continue
+        matched = False
+        for pattern in patterns:
+            found = _matches(pattern, key)
+            if isinstance(found, str):
+                yield jsonschema.ValidationError(found)
+                return
+            if found:
+                matched = True
+                break
+        if not matched:
+            extras.append(key)
+    if validator.is_type(additional, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], additional, path=key)
+    elif additional is False and extras:
+        yield jsonschema.ValidationError(
+            f"additional properties are not allowed ({', '.join(repr(k[:60]) for k in sorted(extras)[:10])})")
+
+
+_Validator = jsonschema.validators.extend(jsonschema.Draft7Validator, {
+    "pattern": _pattern, "patternProperties": _pattern_properties, "additionalProperties": _additional_properties})
 _NO_RETRIEVAL = Registry()  # "$ref" resolves inside the schema only: nothing is fetched, no file is read
 
 
@@ -199,6 +251,8 @@ def parameters_check(template: Template, values) -> tuple[dict, list[dict]]:
     if not isinstance(values, dict):
         return {}, [{"field": "", "message": "the values are an object"}]
     filled, errors = dict(values), []
+    secret = {name for page in template.pages for name, prop in (page.get("properties") or {}).items()
+              if isinstance(prop, dict) and (prop.get("ui:field") == "Secret" or prop.get("ui:widget") == "password")}
     for page in template.pages:
         filled = _with_defaults(page, filled)
         try:
@@ -211,6 +265,9 @@ def parameters_check(template: Template, values) -> tuple[dict, list[dict]]:
             if error.validator == "required" and not path:
                 missing = error.message.split("'")[1] if "'" in error.message else ""
                 errors.append({"field": missing, "message": f"{missing or 'a field'} is required"})
+            elif error.absolute_path and str(error.absolute_path[0]) in secret:
+                # a secret's value is never echoed: the message names the rule it breaks, not what was typed
+                errors.append({"field": path, "message": f"{path}: does not satisfy the template's {error.validator!r}"})
             else:
                 errors.append({"field": path, "message": error.message})
     return filled, errors

@@ -320,6 +320,21 @@ def test_a_skeleton_cannot_write_outside_the_workspace(tmp_path, case):
     "${{ [0]*1000000 }}",
     "${{ (((3**100)**100)**100)**100 > 0 }}",
     "{% macro f(n) %}{% if n %}${{ f(n-1) }}${{ f(n-1) }}{% endif %}{% endmacro %}${{ f(60) }}",
+    # a second hostile review: loops within loops, widths from arguments, growth by replace, join, +, ~ and indent
+    "x{% for a in 'x'*1000 %}{% for b in 'x'*1000 %}{% for c in 'x'*1000 %}{% endfor %}{% endfor %}{% endfor %}",
+    "${{ '{:>{}}'.format('x', 100000000) }}",
+    "${{ ''.replace('', 'b'*1000000) ~ 'x'.replace('', 'b'*600000) }}",
+    "${{ ('b'*1000000).join('x'*1000) }}",
+    "${{ ['b'*1000000]*200 }}",
+    "x${{ ['b'*1000000]*2 }}",
+    "{% set a = 'b'*600000 %}{% set a = a + a %}${{ a }}",
+    "{% set a = 'b'*600000 %}{% set a = a ~ a %}${{ a }}",
+    "${{ ('\n'*100000)|indent(100) }}",
+    "${{ 'xx'|replace('x', 'y'*600000) }}",
+    "${{ '{0}{0}'.format('b'*600000) }}",
+    "${{ '%s%s' % ('b'*600000, 'c'*600000) }}",
+    "x{% for a in 'x'*1000 %}${{ 'b'*10000 }}{% endfor %}",
+    "{% for x in [[1]] recursive %}${{ loop(x) }}{% endfor %}",
 ])
 def test_expressions_cannot_run_away_with_memory_or_time(hostile):
     import time
@@ -357,6 +372,25 @@ def test_a_recursive_ref_and_a_backtracking_pattern_are_errors_not_hangs():
     assert time.monotonic() - started < 2 and "takes too long" in errors[0]["message"]
     _, errors = parameters_check(_one_page({"properties": {"a": {"type": "string", "pattern": "^[a-z]+$"}}}), {"a": "B"})
     assert errors[0]["field"] == "a"
+    for keyword in ("patternProperties", "additionalProperties"):  # keys are outside data too
+        page = {"properties": {"name": {"type": "string"}}, "patternProperties": {"^(a|a)+$": {"type": "string"}}}
+        if keyword == "additionalProperties":
+            page["additionalProperties"] = False
+        started = time.monotonic()
+        _, errors = parameters_check(_one_page(page), {"a" * 40 + "!": "x"})
+        assert time.monotonic() - started < 2 and "takes too long" in errors[0]["message"], keyword
+    _, errors = parameters_check(_one_page({"properties": {"name": {"type": "string"}}, "additionalProperties": False,
+                                            "patternProperties": {"^x-": {"type": "integer"}}}),
+                                 {"name": "n", "x-a": "text", "other": 1})
+    assert sorted(e["message"][:28] for e in errors) == ["'text' is not of type 'integ", "additional properties are no"]
+
+
+def test_a_secret_is_never_echoed_by_a_validation_error():
+    template = _one_page({"properties": {"token": {"type": "string", "ui:field": "Secret", "pattern": "^x$"},
+                                         "name": {"type": "string", "pattern": "^x$"}}})
+    _, errors = parameters_check(template, {"token": "SUPER-SECRET", "name": "VISIBLE"})
+    messages = " ".join(e["message"] for e in errors)
+    assert "SUPER-SECRET" not in messages and "token" in messages and "VISIBLE" in messages
 
 
 @pytest.mark.parametrize("case", ["file-and-folder", "dot", "long-name", "symlinked-root"])

@@ -159,3 +159,25 @@ def place_payments_everywhere(request):
     world, van, hub, eu, us, app = request.getfixturevalue("van_world")
     request.getfixturevalue("svc").rule_create(actor=world.admin, van=van, name="payments-everywhere", app_tags="payments",
                                                cluster_selector="")
+
+
+@pytest.fixture
+def golden(world, tmp_path, settings):
+    """The shipped golden-path templates in a git repository, registered and read as the demo does."""
+    import shutil
+
+    from catalog import services
+    from catalog.demo import GOLDEN_PATHS
+    from tests.catalog.conftest import GitRepo
+
+    settings.CATALOG_ALLOW_LOCAL_GIT = True
+    settings.SCAFFOLDER_REPOS_DIR = tmp_path / "repos"
+    settings.SCAFFOLDER_WORKSPACES_DIR = tmp_path / "workspaces"
+    repo = GitRepo(tmp_path / "golden")
+    shutil.copytree(GOLDEN_PATHS, repo.path, dirs_exist_ok=True)
+    repo.commit()
+    location = services.location_register(actor=None, type="git", target=repo.url, owner_team=world.payments,
+                                          refresh=False)
+    report = services.location_refresh(actor=None, location_id=location.pk)
+    assert report.errors == 0, report.error_list
+    return location

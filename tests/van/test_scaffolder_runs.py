@@ -17,25 +17,6 @@ VALUES = {"name": "shop-api", "owner": "group:default/payments", "namespace": "p
           "image": "registry.example.net/payments/shop-api", "tags": ["payments"]}
 
 
-@pytest.fixture
-def golden(world, tmp_path, settings):
-    """The shipped golden-path templates in a git repository, registered and read as the demo does."""
-    from catalog import services
-    from tests.catalog.conftest import GitRepo
-
-    settings.CATALOG_ALLOW_LOCAL_GIT = True
-    settings.SCAFFOLDER_REPOS_DIR = tmp_path / "repos"
-    settings.SCAFFOLDER_WORKSPACES_DIR = tmp_path / "workspaces"
-    repo = GitRepo(tmp_path / "golden")
-    shutil.copytree(GOLDEN_PATHS, repo.path, dirs_exist_ok=True)
-    repo.commit()
-    location = services.location_register(actor=None, type="git", target=repo.url, owner_team=world.payments,
-                                          refresh=False)
-    report = services.location_refresh(actor=None, location_id=location.pk)
-    assert report.errors == 0, report.error_list
-    return location
-
-
 def start(user, values=None, template="template:default/python-service", **kwargs):
     from catalog.scaffolder.runs import run_create
 
