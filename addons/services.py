@@ -680,6 +680,54 @@ def _pipeline_publish(*, actor, pipeline, message: str, files=None):
     return None
 
 
+def _pipeline_secrets(*, actor, app, van, hub):
+    """A new token for ``actor`` scoped to ``app``'s version bumps and a new webhook secret, both sealed for ``hub``:
+    (the token's row, the SealedSecrets manifest, the webhook secret in clear, to be shown once)."""
+    import secrets as stdlib_secrets
+
+    from addons.pipelines import TOKEN_KEY, pipeline_name, token_secret_name, webhook_secret_name
+    from portal.models import ApiToken
+    from portal.models.tokens import hash_token
+    from portal.sealing import STRICT, SealingError, Sealer, certificate_load
+
+    key, webhook_secret = ApiToken.new_key(), stdlib_secrets.token_urlsafe(32)
+    namespace = pipeline_name(app.name)  # the pipeline's own namespace: its secrets are for it alone
+    try:
+        certificate = certificate_load(hub.sealing_cert)
+        sealer = Sealer()
+        sealed = [sealer.sealed_secret(certificate, name=name, namespace=namespace, data={TOKEN_KEY: value}, scope=STRICT,
+                                       labels={"app.kubernetes.io/managed-by": "wayline"})
+                  for name, value in ((token_secret_name(app.name), key), (webhook_secret_name(app.name), webhook_secret))]
+    except SealingError as exc:
+        raise ValidationError({"van": f"VAN {van.name}: its hub's sealing certificate: {exc}"}) from None
+    token = ApiToken.objects.create(user=actor, prefix=key[:8], key_hash=hash_token(key), label=f"CI pipeline of {app.name}",
+                                    scope_model="van.app", scope_pk=app.pk, scope_actions=["version"])
+    return token, "---\n".join(dump(obj) for obj in sealed), webhook_secret
+
+
+@transaction.atomic
+def pipeline_secrets_rotate(*, actor, obj) -> str:
+    """New secrets for the pipeline ``obj``: a new webhook secret (returned, to be shown once, as at set-up) and a new
+    version-bump token for ``actor``; the old token stops working at once, both are sealed again for the hub and
+    proposed in one change set. Callers check that ``actor`` may change the pipeline (its app)."""
+    from portal.models import ApiToken
+    from van.choices import ClusterRole
+
+    hub = obj.van.clusters.filter(role=ClusterRole.HUB).first()
+    if hub is None or not hub.sealing_cert:
+        raise ValidationError({"van": f"VAN {obj.van.name}: its hub has no sealing certificate, so new secrets cannot "
+                                      "be sealed for it"})
+    old_token = obj.token_id
+    token, manifest, webhook_secret = _pipeline_secrets(actor=actor, app=obj.app, van=obj.van, hub=hub)
+    obj.token, obj.secrets_manifest = token, manifest
+    obj.save(update_fields=["token", "secrets_manifest", "updated"])
+    ApiToken.objects.filter(pk=old_token).delete()
+    audit_record(actor=actor, action="addons.pipeline.secrets_rotate", obj=obj, team=obj.app.owner_team,
+                 changes={"secrets": "rotated"})
+    _pipeline_publish(actor=actor, pipeline=obj, message="new webhook secret and token")
+    return webhook_secret
+
+
 @transaction.atomic
 def pipeline_create(*, actor, app, van, branch: str = "main", test_image: str = "python:3.12-slim",
                     test_command: str = "make test"):
@@ -687,13 +735,7 @@ def pipeline_create(*, actor, app, van, branch: str = "main", test_image: str = 
     ``actor`` and sealed for the hub with the webhook secret; neither key is stored. The webhook secret is returned
     once (``pipeline.webhook_secret``), for the git server's webhook. Callers check that ``actor`` may change the
     app; the VAN must be one ``actor`` may change too (it decides what runs on its hub)."""
-    import secrets as stdlib_secrets
-
     from addons.models import CiPipeline
-    from addons.pipelines import TOKEN_KEY, pipeline_name, token_secret_name, webhook_secret_name
-    from portal.models import ApiToken
-    from portal.models.tokens import hash_token
-    from portal.sealing import STRICT, SealingError, Sealer, certificate_load
     from van.models import Van
 
     # What runs on a hub is its VAN's editors' to decide (the hub holds every edge's credentials): a VAN the actor
@@ -709,21 +751,10 @@ def pipeline_create(*, actor, app, van, branch: str = "main", test_image: str = 
                                       "git; set the new one up once its removal is approved"})
     branch, test_command = (branch or "").strip(), (test_command or "").strip()
     found = _pipeline_clean(van=van, app=app, branch=branch, test_image=(test_image or "").strip(), test_command=test_command)
-    key, webhook_secret = ApiToken.new_key(), stdlib_secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=actor, prefix=key[:8], key_hash=hash_token(key), label=f"CI pipeline of {app.name}",
-                                    scope_model="van.app", scope_pk=app.pk, scope_actions=["version"])
-    namespace = pipeline_name(app.name)  # the pipeline's own namespace: its secrets are for it alone
-    try:
-        certificate = certificate_load(found["hub"].sealing_cert)
-        sealer = Sealer()
-        sealed = [sealer.sealed_secret(certificate, name=name, namespace=namespace, data={TOKEN_KEY: value}, scope=STRICT,
-                                       labels={"app.kubernetes.io/managed-by": "wayline"})
-                  for name, value in ((token_secret_name(app.name), key), (webhook_secret_name(app.name), webhook_secret))]
-    except SealingError as exc:
-        raise ValidationError({"van": f"VAN {van.name}: its hub's sealing certificate: {exc}"}) from None
+    token, manifest, webhook_secret = _pipeline_secrets(actor=actor, app=app, van=van, hub=found["hub"])
     pipeline = CiPipeline.objects.create(
         app=app, van=van, branch=branch, test_image=test_image.strip(), test_command=test_command, token=token,
-        secrets_manifest="---\n".join(dump(obj) for obj in sealed), created_by=actor if getattr(actor, "pk", None) else None)
+        secrets_manifest=manifest, created_by=actor if getattr(actor, "pk", None) else None)
     audit_record(actor=actor, action="addons.pipeline.create", obj=pipeline, team=app.owner_team,
                  changes={"app": app.name, "van": van.name, "branch": branch, "test_image": pipeline.test_image,
                           "test_command": test_command})

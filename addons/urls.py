@@ -19,6 +19,7 @@ urlpatterns = [
     path("addons/installations/<int:pk>/settings/", views.AddonSettingsView.as_view(), name="addon_settings"),
     path("apps/<int:pk>/ci/", views.AppPipelineView.as_view(), name="app_pipeline"),
     path("ci/<int:pk>/delete/", views.PipelineDeleteView.as_view(), name="pipeline_delete"),
+    path("ci/<int:pk>/secrets/", views.PipelineSecretsRotateView.as_view(), name="pipeline_secrets_rotate"),
     path("vans/<int:pk>/grafana/", views.GrafanaSettingsView.as_view(), name="grafana_settings"),
     path("grafana/<str:kind>/<int:pk>/dashboards/", views.DashboardPickView.as_view(), name="dashboard_pick"),
     path("grafana/<str:kind>/<int:pk>/pin/", views.DashboardPinView.as_view(), name="dashboard_pin"),

@@ -581,6 +581,21 @@ class AppPipelineView(LoginRequiredMixin, View):
         return self._render(request, app, status=201, webhook_secret=created.webhook_secret)
 
 
+class PipelineSecretsRotateView(ObjectActionView):
+    """New webhook secret (and version-bump token) for a pipeline, shown once on its page, as at set-up: for a
+    pipeline a golden-path run set up, or a secret that has leaked."""
+
+    selector = staticmethod(selectors.pipeline_list)
+    action = "change"
+
+    def perform(self, request, obj):
+        secret = services.pipeline_secrets_rotate(actor=request.user, obj=obj)
+        messages.success(request, f"CI pipeline of {obj.app.name}: new secrets proposed; the old token no longer works.")
+        view = AppPipelineView()
+        view.request = request
+        return view._render(request, obj.app, webhook_secret=secret)
+
+
 class PipelineDeleteView(ObjectActionView):
     """Stop an app's CI pipeline: its files leave git in one change set, its token stops working."""
 

@@ -238,6 +238,33 @@ def test_deleting_the_pipeline_removes_exactly_its_files_in_one_change_set_and_e
     assert response.status_code == 401
 
 
+def test_new_secrets_are_shown_once_sealed_for_the_hub_and_the_old_token_stops_working(
+        ci, hub_keys, client, django_capture_on_commit_callbacks):
+    world, van, hub, eu, us, app = ci
+    pipeline = create(world, app, van, django_capture_on_commit_callbacks)
+    old_key, old_webhook = sealed_token(hub_keys), sealed_token(hub_keys, "webhook")
+    before = set(ChangeSet.objects.values_list("pk", flat=True))
+    client.force_login(world.carol)  # another editor of the app's team
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("addons:pipeline_secrets_rotate", kwargs={"pk": pipeline.pk}))
+    assert response.status_code == 200
+    secret = response.context["webhook_secret"]
+    assert secret in response.content.decode() and secret != old_webhook
+    assert secret not in client.get(reverse("addons:app_pipeline", kwargs={"pk": app.pk})).content.decode()
+    assert sealed_token(hub_keys, "webhook") == secret  # what the hub will open is what was shown
+    new_key = sealed_token(hub_keys)
+    assert new_key != old_key
+    pipeline.refresh_from_db()
+    assert pipeline.token.user == world.carol and ApiToken.objects.filter(label__startswith="CI pipeline").count() == 1
+    new = ChangeSet.objects.exclude(pk__in=before)
+    assert [cs.author for cs in new] == [world.carol]
+    assert {f.path for f in new.get().files.all()} == {ROOT + "secrets.yaml"}
+    for key, status in ((old_key, 401), (new_key, 200)):
+        answer = client.post(reverse("app-version", kwargs={"pk": app.pk}), {"version": SHA},
+                             content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+        assert answer.status_code == status, answer.content[:300]
+
+
 def test_deleting_the_app_takes_its_pipeline_out_of_git(ci, svc, django_capture_on_commit_callbacks):
     world, van, hub, eu, us, app = ci
     pipeline = create(world, app, van, django_capture_on_commit_callbacks)
