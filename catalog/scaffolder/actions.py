@@ -103,6 +103,21 @@ ACTIONS: dict[str, Action] = {a.id: a for a in (
         supports_dry_run=True,
     ),
     Action(
+        "wayline:pipeline",
+        "Sets up the golden CI pipeline (Argo Events + Workflows: test, build, scan, propose the version) of an app the "
+        "run created, on the one VAN the user may change that runs the Argo add-on (or the VAN named); skipped when "
+        "there is none. The webhook secret is shown on the pipeline's page, never kept by the run.",
+        _object({
+            "app": {**_TEXT, "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},
+            "van": _TEXT,
+            "branch": _TEXT,
+            "testImage": _TEXT,
+            "testCommand": _TEXT,
+        }, ["app"], additionalProperties=False),
+        _object({"pipelineId": {"type": ["integer", "null"]}, "van": _TEXT, "pipelineUrl": _TEXT}),
+        supports_dry_run=True,
+    ),
+    Action(
         "debug:log",
         "Writes a message to the run's log (and, asked to, what the workspace holds).",
         _object({"message": _TEXT, "listWorkspace": {"enum": [True, False, "with-filenames", "with-contents"]}},

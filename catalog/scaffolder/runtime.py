@@ -28,7 +28,7 @@ RUN_TRAILER = "Wayline-Run"
 _NAME = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 # Actions whose only effect is database rows: the engine runs them in the transaction that records the step done.
-DATABASE_ACTIONS = frozenset({"catalog:register", "wayline:app"})
+DATABASE_ACTIONS = frozenset({"catalog:register", "wayline:app", "wayline:pipeline"})
 # Actions that only write the workspace: a resumed run does them again to rebuild it.
 WORKSPACE_ACTIONS = frozenset({"fetch:template", "fetch:plain", "catalog:write", "debug:log"})
 
@@ -490,6 +490,60 @@ def _change_described(changeset, user) -> dict:
             "files": files if visible else []}
 
 
+# --- wayline:pipeline ----------------------------------------------------------------------------------------------
+
+
+def wayline_pipeline(ctx: StepContext) -> dict:
+    """The golden CI pipeline of the app a previous step created, on a VAN the user may change whose Argo Events +
+    Workflows add-on is on; skipped (said so) when there is none. The webhook secret is not kept by the run: the
+    pipeline's page gives a new one, shown once."""
+    from django.urls import reverse
+
+    from addons.models import CiPipeline
+    from addons.services import pipeline_create
+    from van.models import App, Van
+
+    vans = (Van.objects.restrict(ctx.user, "change").filter(addons__slug="argo-workflows", addons__enabled=True)
+            .distinct().order_by("name"))
+    wanted = (ctx.input.get("van") or "").strip()
+    if wanted:
+        vans = vans.filter(name=wanted)
+        if not vans:  # another team's VAN is refused like a missing one, without saying whether it exists
+            raise ActionError(f"input.van: no VAN you may change named {wanted[:63]!r} runs Argo Events + Workflows")
+    vans = list(vans[:2])
+    if not vans:
+        ctx.log("no VAN you may change runs Argo Events + Workflows: no CI pipeline was set up (turn the add-on on "
+                "and set one up from the app's CI page)")
+        return {"pipelineId": None, "van": ""}
+    if len(vans) > 1:
+        raise ActionError("input.van: more than one VAN you may change runs Argo Events + Workflows; name one")
+    van = vans[0]
+    if ctx.is_dry_run:
+        ctx.log(f"would set up the CI pipeline of {ctx.input['app']} on VAN {van.name}")
+        return {"pipelineId": None, "van": van.name}
+    app = App.objects.filter(name=ctx.input["app"], owner_team=ctx.team).first()
+    if app is None or not App.objects.permits(ctx.user, "change", app):
+        raise ActionError(f"input.app: the run's team has no app named {str(ctx.input['app'])[:63]!r} you may change")
+    existing = CiPipeline.objects.filter(app=app).select_related("van").first()
+    if existing is not None:
+        if existing.created_by_id != ctx.user.pk:
+            raise ActionError(f"input.app: {app.name} has a CI pipeline already")
+        pipeline = existing  # set up by an earlier attempt of this run
+    else:
+        try:
+            pipeline = pipeline_create(actor=ctx.user, app=app, van=van, branch=ctx.input.get("branch") or "main",
+                                       test_image=ctx.input.get("testImage") or "python:3.12-slim",
+                                       test_command=ctx.input.get("testCommand") or "make test")
+        except ValidationError as exc:
+            fields = {"test_image": "testImage", "test_command": "testCommand", "__all__": "van"}
+            raise ActionError("; ".join(f"input.{fields.get(key, key)}: {' '.join(v)}" for key, v in exc.message_dict.items())
+                              if hasattr(exc, "message_dict") else f"input: {'; '.join(exc.messages)}") from None
+    page = reverse("addons:app_pipeline", kwargs={"pk": app.pk})
+    ctx.log(f"set up the CI pipeline of {app.name} on VAN {pipeline.van.name}; for the git server's webhook, choose "
+            f"'New webhook secret' on its page ({page}): the secret is shown there once, never kept by the run")
+    return {"pipelineId": pipeline.pk, "van": pipeline.van.name, "pipelineUrl": page}
+
+
 HANDLERS: dict[str, Callable[[StepContext], dict]] = {
     "fetch:template": fetch_template,
     "fetch:plain": fetch_plain,
@@ -498,6 +552,7 @@ HANDLERS: dict[str, Callable[[StepContext], dict]] = {
     "publish:git": publish_git,
     "catalog:register": catalog_register,
     "wayline:app": wayline_app,
+    "wayline:pipeline": wayline_pipeline,
 }
 
 

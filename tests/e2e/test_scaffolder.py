@@ -25,6 +25,7 @@ def scaffold_world(world, tmp_path, settings):
     settings.SCAFFOLDER_REPOS_DIR = tmp_path / "repos"
     settings.SCAFFOLDER_WORKSPACES_DIR = tmp_path / "workspaces"
     settings.WAYLINE_GITOPS_URL = str(tmp_path / "gitops.git")
+    settings.WAYLINE_PUBLIC_URL = "https://wayline.example.net"  # as the demo gives it: the CI pipeline calls it
     gitops_repo_init(actor=None)
     environments_ensure(DEFAULT_ENVIRONMENTS)
     repo = GitRepo(tmp_path / "golden")

@@ -173,6 +173,7 @@ def golden(world, tmp_path, settings):
     settings.CATALOG_ALLOW_LOCAL_GIT = True
     settings.SCAFFOLDER_REPOS_DIR = tmp_path / "repos"
     settings.SCAFFOLDER_WORKSPACES_DIR = tmp_path / "workspaces"
+    settings.WAYLINE_PUBLIC_URL = "https://wayline.example.net"  # as the demo gives it: the CI pipeline's last step calls it
     repo = GitRepo(tmp_path / "golden")
     shutil.copytree(GOLDEN_PATHS, repo.path, dirs_exist_ok=True)
     repo.commit()

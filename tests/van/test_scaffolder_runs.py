@@ -9,6 +9,7 @@ import sys
 import pytest
 import yaml
 
+from addons.models import CiPipeline
 from catalog.demo import GOLDEN_PATHS
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def test_the_python_service_golden_path_creates_a_repository_a_component_and_an_
     with django_capture_on_commit_callbacks(execute=True):
         assert run_execute(run.pk) == RunState.COMPLETED
     run.refresh_from_db()
-    assert [s.state for s in run.steps.all()] == [StepState.COMPLETED] * 4
+    assert [s.state for s in run.steps.all()] == [StepState.COMPLETED] * 5
     repo = settings.SCAFFOLDER_REPOS_DIR / "payments" / "shop-api.git"
     component = yaml.safe_load(git_show(repo, "main:catalog-info.yaml"))
     assert component["metadata"]["name"] == "shop-api" and component["spec"]["owner"] == "group:default/payments"
@@ -58,6 +59,40 @@ def test_the_python_service_golden_path_creates_a_repository_a_component_and_an_
     assert run.output["links"][1]["entityRef"] == "component:default/shop-api"
     types = list(ScaffolderEvent.objects.filter(run=run).values_list("type", flat=True))
     assert types[-1] == "completion" and "log" in types
+    # the golden CI pipeline, on the VAN Alice may change that runs Argo, set up as her; its webhook secret not kept
+    pipeline = CiPipeline.objects.get(app=app)
+    assert pipeline.van == van_world[1] and pipeline.created_by == world.alice
+    assert pipeline.test_command == "python -m unittest discover -s tests -t ."
+    assert run.steps.get(step_id="ci").output == {"pipelineId": pipeline.pk, "van": "demo",
+                                                 "pipelineUrl": f"/apps/{app.pk}/ci/"}
+    setup = ChangeSet.objects.get(owner_type__model="cipipeline", owner_id=pipeline.pk)
+    assert setup.author == world.alice and setup.files.filter(path__endswith="/sensor.yaml").exists()
+    said = " ".join(e.body.get("message", "") for e in ScaffolderEvent.objects.filter(run=run))
+    assert "New webhook secret" in said
+
+
+def test_the_ci_step_is_skipped_without_a_van_running_argo_and_refuses_another_teams_van(
+        van_world, place_payments_everywhere, golden, svc, django_capture_on_commit_callbacks):
+    from addons.models import AddonInstallation
+    from catalog.models import RunState, ScaffolderEvent
+    from catalog.scaffolder.runs import run_execute
+
+    world, van = van_world[0], van_world[1]
+    svc.van_update(actor=world.admin, obj=van, owner_team=world.search)  # public: Alice sees it, may not change it
+    refused = start(world.alice, {"ciVan": "demo"})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_execute(refused.pk) == RunState.FAILED
+    refused.refresh_from_db()
+    assert "input.van: no VAN you may change named 'demo'" in refused.error
+    assert not CiPipeline.objects.exists()
+    svc.van_update(actor=world.admin, obj=van, owner_team=world.payments)
+    AddonInstallation.objects.filter(van=van, slug="argo-workflows").update(enabled=False)
+    run = start(world.alice, {"name": "no-ci"})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_execute(run.pk) == RunState.COMPLETED
+    assert not CiPipeline.objects.exists()
+    said = " ".join(e.body.get("message", "") for e in ScaffolderEvent.objects.filter(run=run))
+    assert "no CI pipeline was set up" in said
 
 
 @pytest.mark.parametrize("template,values,unit_tests", [
@@ -129,7 +164,7 @@ def lease_expires(run):
     ScaffolderRun.objects.filter(pk=run.pk).update(heartbeat=timezone.now() - timedelta(hours=1))
 
 
-@pytest.mark.parametrize("action", ["publish:git", "catalog:register", "wayline:app"])
+@pytest.mark.parametrize("action", ["publish:git", "catalog:register", "wayline:app", "wayline:pipeline"])
 def test_a_worker_killed_mid_step_is_resumed_by_another_without_duplicating_anything(
         van_world, place_payments_everywhere, golden, settings, monkeypatch, action, django_capture_on_commit_callbacks):
     from catalog.models import Location, RunState, ScaffolderRun
@@ -158,7 +193,9 @@ def test_a_worker_killed_mid_step_is_resumed_by_another_without_duplicating_anyt
     assert len(log.split()) == 1  # one commit: pushed once
     assert Location.objects.filter(target__endswith="payments/shop-api.git").count() == 1
     assert App.objects.filter(name="shop-api").count() == 1
-    assert ChangeSet.objects.filter(author=world.alice, message__contains="shop-api").count() == 1
+    assert ChangeSet.objects.filter(author=world.alice, message__contains="add app shop-api").count() == 1
+    assert CiPipeline.objects.filter(app__name="shop-api").count() == 1
+    assert ChangeSet.objects.filter(author=world.alice, owner_type__model="cipipeline").count() == 1
 
 
 def test_a_failed_run_is_retried_from_the_failed_step_once_the_cause_is_fixed(
@@ -176,7 +213,7 @@ def test_a_failed_run_is_retried_from_the_failed_step_once_the_cause_is_fixed(
     run.refresh_from_db()
     states = {s.step_id: s.state for s in run.steps.all()}
     assert states == {"fetch": StepState.COMPLETED, "publish": StepState.COMPLETED, "register": StepState.COMPLETED,
-                      "deploy": StepState.FAILED}
+                      "deploy": StepState.FAILED, "ci": StepState.OPEN}
     assert "an app named 'shop-api' exists already" in run.error
     blocker.delete()
     with django_capture_on_commit_callbacks(execute=True):
@@ -310,7 +347,7 @@ def test_the_tasks_api_runs_a_template_and_answers_in_backstages_shapes(
     task_id = created.json()["id"]
     task = api.get(f"/api/scaffolder/v2/tasks/{task_id}").json()
     assert task["status"] == "completed" and task["spec"]["templateInfo"]["entityRef"] == "template:default/python-service"
-    assert [s["id"] for s in task["spec"]["steps"]] == ["fetch", "publish", "register", "deploy"]
+    assert [s["id"] for s in task["spec"]["steps"]] == ["fetch", "publish", "register", "deploy", "ci"]
     assert task["createdBy"] == "user:default/alice"
     events = api.get(f"/api/scaffolder/v2/tasks/{task_id}/events").json()
     assert events[-1]["type"] == "completion" and events[-1]["taskId"] == task_id
