@@ -478,12 +478,16 @@ class TemplateRunView(LoginRequiredMixin, View):
             _, errors = parameters_check(one, values)
             mine = [e for e in errors if e["field"].split(".")[0] in page_fields or not e["field"]]
             if mine:
+                if request.htmx and request.POST.get("go") == "preview":  # the errors where the preview would be
+                    return render(request, "catalog/inc/run_preview.html", {"errors": [e["message"] for e in mine]})
                 for error in mine:
                     name_ = error["field"].split(".")[0]
                     form.add_error(name_ if name_ in form.fields else None, error["message"])
                 return self._render(request, index, form, values, status=400)
         if request.POST.get("go") == "next" and index < len(self.template.pages) - 1:
             return self._render(request, index + 1, self._form(index + 1, values=values), values)
+        if request.POST.get("go") == "preview":
+            return self._preview(request, values)
         try:
             run = run_create(actor=request.user, template_ref=self.entity.ref, values=values)
         except RunRefused as exc:
@@ -492,6 +496,36 @@ class TemplateRunView(LoginRequiredMixin, View):
         except PermissionDenied as exc:
             return self._render(request, index, form, values, errors=[str(exc)], status=403)
         return redirect(run.get_absolute_url())
+
+
+    def _preview(self, request, values):
+        """What Create would do, run dry (checked like a run: a dry run is a write) and written nowhere: the files,
+        repositories, locations, apps and change sets, and the log; as a fragment under the form (htmx)."""
+        from catalog.scaffolder.runs import RunRefused, run_dry, template_directory_contents
+
+        context = {"errors": [], "result": None}
+        status = 200
+        try:
+            context["result"] = run_dry(actor=request.user, template_data=self.entity.document.data, values=values,
+                                        template_ref=self.entity.ref,
+                                        directory_contents=template_directory_contents(self.entity))
+        except RunRefused as exc:  # htmx swaps only a 200: the errors show where the preview would
+            context["errors"] = [m for messages_ in exc.message_dict.values() for m in messages_]
+            status = 200 if request.htmx else 400
+        except PermissionDenied as exc:
+            context["errors"], status = [str(exc)], 403
+        if context["result"] is not None:
+            context["files"] = sorted(item["path"] for item in context["result"].directory_contents)
+            context["failed"] = any(e["body"].get("status") == "failed" for e in context["result"].log)
+        page = render(request, "catalog/inc/run_preview.html", context, status=status)
+        if request.htmx:
+            return page
+        # without htmx (no script): the form page again, the preview under it
+        response = self._render(request, len(self.template.pages) - 1 if self.template.pages else 0,
+                                self._form(max(len(self.template.pages) - 1, 0), values=values), values, status=status)
+        response.content = response.content.replace(b'<div id="preview"></div>',
+                                                    b'<div id="preview">' + page.content + b"</div>")
+        return response
 
 
 def run_list(*, user):

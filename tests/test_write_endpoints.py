@@ -767,6 +767,12 @@ ENDPOINTS: list[Endpoint] = [
                  "namespace": "default", "name": s.scaffolder_template().rsplit("/", 1)[1]}),
              payload=lambda s, _: {"values_json": "{}", "index": "0", "p0-name": "y", "go": "create"},
              state=count("catalog.ScaffolderRun"), grow="run"),
+    Endpoint("page-template-preview", "page", "catalog:template_run", "POST", CREATE_OWNED, htmx=True,
+             url=lambda s, _: reverse("catalog:template_run", kwargs={
+                 "namespace": "default", "name": s.scaffolder_template().rsplit("/", 1)[1]}),
+             payload=lambda s, _: {"values_json": "{}", "index": "0", "p0-name": "y", "go": "preview"},
+             state=lambda s, _: (apps.get_model("catalog.ScaffolderRun").objects.count(), AuditEvent.objects.count()),
+             grow_exempt="a dry run writes nothing; what it costs grows with the template's steps, not with data"),
     Endpoint("page-run-cancel", "page", "catalog:run_cancel", "POST", OWNED, target=Scenario.run,
              url=url("catalog:run_cancel", uid=lambda s, r: r.uid), state=fields("state", "cancel_requested"), grow="run"),
     Endpoint("page-run-retry", "page", "catalog:run_retry", "POST", OWNED, target=Scenario.failed_run,

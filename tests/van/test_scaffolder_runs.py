@@ -572,3 +572,31 @@ def test_publishing_to_a_git_server_pushes_once_and_refuses_a_repository_with_hi
     assert run_execute(taken.pk) == RunState.FAILED
     taken.refresh_from_db()
     assert "exists already with a branch main" in taken.error
+
+
+def test_the_forms_preview_is_a_dry_run_that_writes_nothing(van_world, place_payments_everywhere, golden, settings, client):
+    from django.urls import reverse
+
+    from catalog.models import ScaffolderRun
+    from portal.gitops.models import ChangeSet
+    from van.models import App
+
+    world = van_world[0]
+    url = reverse("catalog:template_run", kwargs={"namespace": "default", "name": "static-site"})
+    values = {k: v for k, v in VALUES.items() if k in ("name", "owner", "namespace", "image")}
+    body = {"values_json": "{}", "index": "0", "go": "preview", **{f"p0-{k}": v for k, v in values.items()}}
+    changes = ChangeSet.objects.count()
+    client.force_login(world.alice)
+    fragment = client.post(url, body, HTTP_HX_REQUEST="true")
+    html = fragment.content.decode()
+    assert fragment.status_code == 200 and "<html" not in html
+    assert "deploy/deployment.yaml" in html and "would create the repository payments/shop-api" in html
+    whole = client.post(url, body)  # no script: the form again, the preview under it
+    assert whole.status_code == 200 and 'id="preview"><section' in whole.content.decode()
+    refused = client.post(url, {**body, "p0-name": "Not A Name"}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 200 and "does not match" in refused.content.decode()  # shown where the preview goes
+    assert "<html" not in refused.content.decode()
+    client.force_login(world.victor)  # a viewer: a dry run is a write
+    assert client.post(url, body, HTTP_HX_REQUEST="true").status_code == 403
+    assert not ScaffolderRun.objects.exists() and not App.objects.filter(name="shop-api").exists()
+    assert ChangeSet.objects.count() == changes and not (settings.SCAFFOLDER_REPOS_DIR / "payments").exists()
