@@ -389,11 +389,55 @@ def _cursor(state: dict) -> str:
 
 class EntityByNameView(BackstageView):
     def get(self, request, kind, namespace, name):
-        ref = f"{kind}:{namespace}/{name}".lower()
-        entity = _visible(request).filter(ref=ref).first()
-        if entity is None:
-            raise BackstageError(404, "NotFoundError", f"No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'")
-        return Response(serialize_page([entity], [], request.user)[0])
+        return Response(serialize_page([_named_entity(request, kind, namespace, name)], [], request.user)[0])
+
+
+def _named_entity(request, kind, namespace, name) -> Entity:
+    entity = _visible(request).filter(ref=f"{kind}:{namespace}/{name}".lower()).first()
+    if entity is None:
+        raise BackstageError(404, "NotFoundError", f"No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'")
+    return entity
+
+
+def location_entity(location: Location) -> dict:
+    """The Location entity Backstage keeps for a registered location (``location:default/generated-<sha1>``, named
+    from ``<type>:<target>`` as Backstage names it); Wayline keeps the location as a row and writes this on demand."""
+    body = location_body(location)
+    reference = f"{body['type']}:{body['target']}"
+    name = "generated-" + hashlib.sha1(reference.encode()).hexdigest()
+    return {"apiVersion": "backstage.io/v1alpha1", "kind": "Location",
+            "metadata": {"name": name, "namespace": "default",
+                         "annotations": {"backstage.io/managed-by-location": reference,
+                                         "backstage.io/managed-by-origin-location": reference}},
+            "spec": {"type": body["type"], "target": body["target"]}, "relations": []}
+
+
+class EntityAncestryView(BackstageView):
+    """``GET /entities/by-name/{kind}/{namespace}/{name}/ancestry``: the entity, then the location that supplied it
+    (the root), each with the refs of its parents, as Backstage answers."""
+
+    def get(self, request, kind, namespace, name):
+        entity = _named_entity(request, kind, namespace, name)
+        item = serialize_page([entity], [], request.user)[0]
+        location = selectors.location_list(user=request.user).filter(pk=entity.location_id).first()
+        if location is None:  # a location the caller may not see is not named: the entity is its own root
+            return Response({"rootEntityRef": entity.ref, "items": [{"entity": item, "parentEntityRefs": []}]})
+        parent = location_entity(location)
+        parent_ref = f"location:default/{parent['metadata']['name']}"
+        return Response({"rootEntityRef": parent_ref, "items": [{"entity": item, "parentEntityRefs": [parent_ref]},
+                                                                {"entity": parent, "parentEntityRefs": []}]})
+
+
+class LocationByEntityView(BackstageView):
+    """``GET /locations/by-entity/{kind}/{namespace}/{name}``: the location that supplies the entity; 404 when
+    either is missing or hidden from the caller."""
+
+    def get(self, request, kind, namespace, name):
+        entity = _named_entity(request, kind, namespace, name)
+        location = selectors.location_list(user=request.user).filter(pk=entity.location_id).first()
+        if location is None:
+            raise BackstageError(404, "NotFoundError", f"Found no location for entity {kind}:{namespace}/{name}")
+        return Response(location_body(location))
 
 
 class EntityByUidView(BackstageView):

@@ -192,6 +192,41 @@ def test_by_name_uid_refs_facets(api, world, catalog):
     assert {"value": "python", "count": 1} in facets["metadata.tags"]
 
 
+def test_ancestry_and_location_by_entity_answer_in_backstages_shapes(api, world, catalog):
+    import hashlib
+
+    api.force_authenticate(world.victor)
+    target = catalog.backstage_target
+    ancestry = api.get("/api/catalog/entities/by-name/component/default/checkout/ancestry").json()
+    # recorded from Backstage: the entity first, naming its parent; the generated Location entity last, the root
+    generated = "location:default/generated-" + hashlib.sha1(f"url:{target}".encode()).hexdigest()
+    assert set(ancestry) == {"rootEntityRef", "items"} and ancestry["rootEntityRef"] == generated
+    assert [set(item) for item in ancestry["items"]] == [{"entity", "parentEntityRefs"}] * 2
+    first, root = ancestry["items"]
+    assert first["entity"]["metadata"]["name"] == "checkout" and first["parentEntityRefs"] == [generated]
+    assert first["entity"]["metadata"]["annotations"]["backstage.io/managed-by-location"] == f"url:{target}"
+    assert root["parentEntityRefs"] == [] and root["entity"]["kind"] == "Location"
+    assert root["entity"]["spec"] == {"type": "url", "target": target}
+    assert f"location:default/{root['entity']['metadata']['name']}" == generated
+    location = api.get("/api/catalog/locations/by-entity/component/default/checkout").json()
+    assert location == {"id": str(catalog.pk), "type": "url", "target": target}
+    for url in ("/api/catalog/entities/by-name/component/default/nope/ancestry",
+                "/api/catalog/locations/by-entity/component/default/nope"):
+        missing = api.get(url)
+        assert missing.status_code == 404 and missing.json()["error"]["name"] == "NotFoundError"
+        assert missing.json()["response"] == {"statusCode": 404}
+    # another team's private entity: exactly like a missing one
+    services.entity_settings_update(actor=world.alice, obj=Entity.objects.get(name="checkout"), visibility="private")
+    api.force_authenticate(world.bob)
+    for url in ("/api/catalog/entities/by-name/component/default/checkout/ancestry",
+                "/api/catalog/locations/by-entity/component/default/checkout"):
+        hidden = api.get(url)
+        assert hidden.status_code == 404 and "checkout" in hidden.json()["error"]["message"]  # the name asked for
+        assert str(catalog.pk) not in hidden.content.decode() and target not in hidden.content.decode()
+    api.force_authenticate(None)
+    assert api.get("/api/catalog/locations/by-entity/component/default/indexer").status_code in (401, 403)
+
+
 def test_backstage_api_respects_visibility_and_bearer_tokens(api, world, catalog):
     services.entity_settings_update(actor=world.alice, obj=Entity.objects.get(name="checkout"), visibility="private")
     token = api_token_rotate(actor=world.bob)

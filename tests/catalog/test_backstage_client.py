@@ -46,6 +46,11 @@ def test_backstage_catalog_client_works_unchanged(catalog_client_installed, tran
     assert out["byRef"]["name"] == "checkout" and out["byRef"]["uid"] and out["byRef"]["etag"]
     assert "ownedBy group:default/payments" in out["byRef"]["relations"]
     assert out["missing"] is None
+    root = out["ancestors"]["root"]
+    assert root.startswith("location:default/generated-") and out["ancestors"]["kinds"] == ["Component", "Location"]
+    assert out["ancestors"]["parents"] == [[root], []]
+    assert out["locationByEntity"] == {"type": "url", "sameTarget": True}
+    assert out["locationByMissing"] is None
     assert out["byRefs"] == ["ledger", None]
     assert out["legacy"] == ["payments", "search"]
     assert {"value": "Component", "count": 3} in out["facets"]

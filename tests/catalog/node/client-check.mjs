@@ -27,6 +27,12 @@ const entity = await client.getEntityByRef('component:default/checkout', options
 out.byRef = { name: entity.metadata.name, uid: entity.metadata.uid, etag: entity.metadata.etag,
   relations: entity.relations.map((r) => `${r.type} ${r.targetRef}`) };
 out.missing = (await client.getEntityByRef('component:default/nope', options)) ?? null;
+const ancestors = await client.getEntityAncestors({ entityRef: 'component:default/checkout' }, options);
+out.ancestors = { root: ancestors.rootEntityRef, kinds: ancestors.items.map((i) => i.entity.kind),
+  parents: ancestors.items.map((i) => i.parentEntityRefs) };
+const supplier = await client.getLocationByEntity('component:default/checkout', options);
+out.locationByEntity = { type: supplier?.type ?? null, sameTarget: supplier?.target === entity.metadata.annotations['backstage.io/managed-by-location'].slice(4) };
+out.locationByMissing = (await client.getLocationByEntity('component:default/nope', options)) ?? null;
 out.byRefs = names((await client.getEntitiesByRefs({ entityRefs: ['component:default/ledger', 'api:default/ghost'] }, options)).items);
 out.legacy = names((await client.getEntities({ filter: { kind: 'group' }, fields: ['metadata.name'] }, options)).items).sort();
 out.facets = (await client.getEntityFacets({ facets: ['kind'] }, options)).facets.kind;
