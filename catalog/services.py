@@ -856,6 +856,28 @@ def entity_settings_update(*, actor, obj: Entity, visibility: str) -> Entity:
     return obj
 
 
+@transaction.atomic
+def entity_delete(*, actor, obj: Entity) -> None:
+    """Remove one entity until its location supplies it again (Backstage's ``DELETE /entities/by-uid``): the row,
+    its relations and permissions go, and the file that supplied it is read again at the next refresh (its
+    fingerprint is dropped), which brings it back while the file still holds it.
+
+    Who may change the entity's location may do it. A Group or User of the organisation's directory is refused: it
+    holds team memberships, which change through the directory only."""
+    location = Location.objects.select_for_update().get(pk=obj.location_id)
+    if not Location.objects.permits(actor, "change", location):
+        raise PermissionDenied("You may not delete entities of this location")
+    if location.is_directory and obj.kind in ("Group", "User"):
+        raise PermissionDenied(f"{obj.ref} comes from the organisation's directory, which holds team memberships: "
+                               "change it there")
+    fingerprints = dict(location.fingerprints or {})
+    fingerprints.pop(obj.source_path, None)
+    Location.objects.filter(pk=location.pk).update(fingerprints=fingerprints)
+    audit_record(actor=actor, action="catalog.entity_delete", obj=obj, team=obj.owner_team,
+                 changes={"ref": obj.ref, "location": location.pk})
+    Entity.objects.filter(pk=obj.pk).delete()  # relations and permissions cascade
+
+
 def entity_validate(*, document) -> list[FieldError]:
     """Validate a raw entity document exactly as ingestion does (placeholders cannot be read here)."""
     try:

@@ -110,6 +110,7 @@ ROUTE_KWARGS = {
     "addons:claim_edit": lambda s: {"pk": s.claim(PRIVATE).pk},
     "addons:app_pipeline": lambda s: {"pk": s.ci_app(PRIVATE).pk},
     "addons:pipeline_delete": lambda s: {"pk": s.pipeline(PRIVATE).pk},
+    "addons:pipeline_secrets_rotate": lambda s: {"pk": s.pipeline(PRIVATE).pk},
     "ci-pipeline-detail": lambda s: {"pk": s.pipeline(PRIVATE).pk},
     "scaffolder-parameter-schema": lambda s: {"namespace": "default", "kind": "Template", "name": "no-such-template"},
     "addons:claim_delete": lambda s: {"pk": s.claim(PRIVATE).pk},
@@ -201,6 +202,8 @@ ROUTE_KWARGS = {
     "approval-detail": lambda s: {"pk": _approval(s).pk},
     "backstage-entity-by-uid": lambda s: {"uid": s.entity(PRIVATE).uid},
     "backstage-entity-by-name": _entity,
+    "backstage-entity-ancestry": _entity,
+    "backstage-location-by-entity": _entity,
     "backstage-location": lambda s: {"pk": str(s.location(PRIVATE).pk)},
 }
 

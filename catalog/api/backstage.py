@@ -441,11 +441,19 @@ class LocationByEntityView(BackstageView):
 
 
 class EntityByUidView(BackstageView):
-    def get(self, request, uid):
+    def _entity(self, request, uid) -> Entity:
         entity = _visible(request).filter(uid=uid).first() if _is_uuid(uid) else None
         if entity is None:
             raise BackstageError(404, "NotFoundError", f"No entity with uid {uid}")
-        return Response(serialize_page([entity], [], request.user)[0])
+        return entity
+
+    def get(self, request, uid):
+        return Response(serialize_page([self._entity(request, uid)], [], request.user)[0])
+
+    def delete(self, request, uid):
+        """Backstage's ``removeEntityByUid``: gone until its location supplies it again (204)."""
+        services.entity_delete(actor=request.user, obj=self._entity(request, uid))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EntitiesByRefsView(BackstageView):

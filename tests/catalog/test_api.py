@@ -108,6 +108,43 @@ def test_locations_register_refresh_delete_with_permissions(api, world, git_repo
     assert not Entity.objects.filter(name="api-made").exists()
 
 
+def test_an_entity_deleted_by_uid_is_gone_until_its_location_supplies_it_again(api, world, git_repo, catalog):
+    from tests.catalog.conftest import component_yaml
+
+    git_repo.write({"one.yaml": component_yaml("one", "payments"), "two.yaml": component_yaml("two", "payments")})
+    git_repo.commit()
+    location = services.location_register(actor=world.alice, type="git", target=git_repo.url, path="*.yaml",
+                                          owner_team=world.payments, refresh=False)
+    services.location_refresh(actor=None, location_id=location.pk)
+    one, two = Entity.objects.get(name="one"), Entity.objects.get(name="two")
+    url = f"/api/catalog/entities/by-uid/{one.uid}"
+    for user in (world.bob, world.victor):  # another team, a viewer: they see it, they may not delete it
+        api.force_authenticate(user)
+        refused = api.delete(url)
+        assert refused.status_code == 403 and refused.json()["error"]["name"] == "NotAllowedError"
+    api.force_authenticate(None)
+    assert api.delete(url).status_code in (401, 403)
+    assert Entity.objects.filter(pk=one.pk).exists()
+    services.entity_settings_update(actor=world.alice, obj=two, visibility="private")
+    api.force_authenticate(world.bob)  # another team's private entity: 404 like a missing one
+    hidden, missing = api.delete(f"/api/catalog/entities/by-uid/{two.uid}"), api.delete(
+        "/api/catalog/entities/by-uid/00000000-0000-0000-0000-000000000000")
+    assert hidden.status_code == missing.status_code == 404 and hidden.json()["error"]["name"] == "NotFoundError"
+    api.force_authenticate(world.alice)
+    gone = api.delete(url)
+    assert gone.status_code == 204 and gone.content == b""
+    assert api.get(url).status_code == 404 and not Entity.objects.filter(name="one").exists()
+    assert api.delete(url).status_code == 404
+    report = services.location_refresh(actor=None, location_id=location.pk)  # the file still holds it: back
+    back = Entity.objects.get(name="one")
+    assert back.uid != one.uid and report.added == 1 and report.updated == 0
+    assert Entity.objects.get(name="two").uid == two.uid  # the other file was not read again
+    group = Entity.objects.get(ref="group:default/payments")  # the organisation's directory holds memberships
+    api.force_authenticate(world.admin)
+    refused = api.delete(f"/api/catalog/entities/by-uid/{group.uid}")
+    assert refused.status_code == 403 and "directory" in refused.json()["error"]["message"]
+
+
 def test_relations_api_lists_both_directions(api, world, catalog):
     api.force_authenticate(world.victor)
     rows = api.get("/api/relations/", {"source_ref": "group:default/payments"}).json()["results"]

@@ -43,6 +43,7 @@ def test_backstage_catalog_client_works_unchanged(catalog_client_installed, tran
     assert out["search"] == ["checkout"]
     assert out["searchByName"] == ["ledger"]
     assert out["refreshed"] is True
+    assert out["afterEntityRemove"] is None
     assert out["byRef"]["name"] == "checkout" and out["byRef"]["uid"] and out["byRef"]["etag"]
     assert "ownedBy group:default/payments" in out["byRef"]["relations"]
     assert out["missing"] is None

@@ -52,6 +52,9 @@ const added = await client.addLocation({ type: 'url', target: process.env.GIT_UR
 out.added = { type: added.location.type, entities: names(added.entities) };
 await client.refreshEntity('component:default/from-node', options);
 out.refreshed = true;
+const fromNode = await client.getEntityByRef('component:default/from-node', options);
+await client.removeEntityByUid(fromNode.metadata.uid, options);
+out.afterEntityRemove = (await client.getEntityByRef('component:default/from-node', options)) ?? null;
 out.locations = (await client.getLocations({}, options)).items.map((l) => l.type);
 await client.removeLocationById(added.location.id, options);
 out.afterRemove = (await client.getEntityByRef('component:default/from-node', options)) ?? null;
