@@ -168,6 +168,37 @@ def location_register(
 
 
 @transaction.atomic
+def location_target_update(*, actor, location: Location, type: str, target: str, branch: str = "",
+                           path: str = "catalog-info.yaml") -> Location:
+    """Point ``location`` somewhere else (Backstage's ``PUT /locations/:id``): checked as registering the new target
+    would be (the URL policy, who may read the server's disk), by whoever may change the location; the
+    organisation's directory only by platform admins. Every file is read again at the refresh queued after commit;
+    what the new target no longer supplies is orphaned as any refresh does."""
+    location = Location.objects.select_for_update().get(pk=location.pk)
+    if not Location.objects.permits(actor, "change", location):
+        raise PermissionDenied("You may not change this location")
+    if location.is_directory and not _is_platform_admin(actor):
+        raise PermissionDenied("Only platform admins may move the organisation's directory.")
+    _check_target(actor, type, target)
+    before = str(location)
+    location.type, location.target, location.branch = type, target.strip(), branch.strip()
+    location.path = (path or "catalog-info.yaml").strip()
+    location.full_clean(validate_constraints=False)
+    if Location.objects.filter(type=location.type, target=location.target, branch=location.branch,
+                               path=location.path).exclude(pk=location.pk).exists():
+        raise ValidationError({"target": [f"{location} is already registered."]})
+    location.fingerprints = {}  # a new source: nothing read before counts
+    location.save(update_fields=["type", "target", "branch", "path", "fingerprints", "updated"])
+    audit_record(actor=actor, action="catalog.location_update", obj=location, team=location.owner_team,
+                 changes={"target": [before, str(location)]})
+    from catalog.tasks import location_refresh_task
+
+    location_id = location.pk
+    transaction.on_commit(lambda: location_refresh_task.delay(location_id))
+    return location
+
+
+@transaction.atomic
 def location_delete(*, actor, location: Location) -> None:
     """Remove a location and every entity it supplied."""
     audit_record(actor=actor, action="catalog.location_delete", obj=location, team=location.owner_team,

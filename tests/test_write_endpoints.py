@@ -979,6 +979,10 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("backstage-location-delete", "api", "backstage-location", "DELETE", OWNED, target=location_variant,
              anonymous_status=BACKSTAGE_ANONYMOUS,
              url=url("backstage-location", pk=lambda s, loc: str(loc.pk)), state=exists, grow="location"),
+    Endpoint("backstage-location-update", "api", "backstage-location", "PUT", OWNED, target=location_variant,
+             anonymous_status=BACKSTAGE_ANONYMOUS, url=url("backstage-location", pk=lambda s, loc: str(loc.pk)),
+             payload=lambda s, loc: {"type": "url", "target": loc.target + "-moved"}, state=fields("target"),
+             grow="location"),
     Endpoint("backstage-entity-delete", "api", "backstage-entity-by-uid", "DELETE", OWNED, target=Scenario.entity,
              anonymous_status=BACKSTAGE_ANONYMOUS, url=url("backstage-entity-by-uid", uid=lambda s, e: str(e.uid)),
              state=exists, grow="entity"),
@@ -1175,6 +1179,7 @@ EXEMPT = {
     ("portal:profile", "POST"): "rotates the caller's own API token: no object another user could see or be refused",
     ("entity-validate", "POST"): "validates a posted entity document; stores nothing",
     ("backstage-entities-by-refs", "POST"): "Backstage's batch read (a POST for long ref lists); restricted like every read",
+    ("backstage-locations-by-query", "POST"): "Backstage's queryLocations (a POST for a predicate body); restricted like every read",
     ("backstage-validate-entity", "POST"): "Backstage's validate-entity: validates a posted document, stores nothing",
 }
 

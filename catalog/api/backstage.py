@@ -586,6 +586,68 @@ class LocationView(BackstageView):
         services.location_delete(actor=request.user, location=location)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    def put(self, request, pk):
+        """Backstage's ``updateLocation``: ``{type, target}`` -> the location as it now is (200); its files are read
+        again by a refresh queued after commit."""
+        location = self._location(request, pk)
+        location_type, target = request.data.get("type") or "url", request.data.get("target")
+        if not isinstance(location_type, str) or not isinstance(target, str) or not target:
+            raise BackstageError(400, "InputError", "target must be a non-empty string (and type a string)")
+        fields = parse_target(location_type, target)
+        try:
+            location = services.location_target_update(actor=request.user, location=location, **fields)
+        except DjangoValidationError as exc:
+            raise BackstageError(400, "InputError", "; ".join(exc.messages)) from None
+        return Response(location_body(location))
+
+
+MAX_LOCATION_QUERY_DEPTH = 16
+
+
+class LocationsByQueryView(BackstageView):
+    """``POST /locations/by-query`` (Backstage's ``queryLocations``): ``{query, limit}`` or ``{cursor}`` ->
+    ``{items, totalItems, pageInfo: {nextCursor}}``, over the locations the caller may see, by ``id``, ``type``
+    and ``target`` (filter predicates: ``$all``, ``$any``, ``$not``, ``$exists``, ``$in``, ``$hasPrefix``)."""
+
+    def post(self, request):
+        from catalog.predicates import PredicateError, predicate_check, predicate_match
+
+        body = request.data
+        if body.get("cursor") is not None:
+            state = self._cursor(body["cursor"])
+            query, limit, offset = state["query"], state["limit"], state["offset"]
+        else:
+            query, limit, offset = body.get("query"), _int(body.get("limit"), DEFAULT_LIMIT, "limit"), 0
+        if limit < 0 or limit > MAX_LIMIT:
+            raise BackstageError(400, "InputError", f"limit must be between 0 and {MAX_LIMIT}")
+        try:
+            predicate_check(query, depth=MAX_LOCATION_QUERY_DEPTH)
+        except PredicateError as exc:
+            raise BackstageError(400, "InputError", f"query: {exc}") from None
+        rows = [location_body(loc) for loc in selectors.location_list(user=request.user).select_related(None)
+                .order_by("pk").only("pk", "type", "target", "branch", "path")]
+        matching = [row for row in rows if query is None or predicate_match(row, query)]
+        page = matching[offset:offset + limit]
+        info = {}
+        if offset + limit < len(matching) and limit:
+            info["nextCursor"] = _b64({"query": query, "limit": limit, "offset": offset + limit})
+        return Response({"items": page, "totalItems": len(matching), "pageInfo": info})
+
+    @staticmethod
+    def _cursor(cursor) -> dict:
+        try:
+            state = json.loads(base64.urlsafe_b64decode(str(cursor).encode() + b"=" * (-len(str(cursor)) % 4)))
+            assert isinstance(state, dict) and set(state) == {"query", "limit", "offset"}
+            assert all(isinstance(state[k], int) and not isinstance(state[k], bool) and 0 <= state[k] <= 10**9
+                       for k in ("limit", "offset"))
+        except Exception:  # noqa: BLE001 - whatever a tampered cursor is, it is the client's mistake
+            raise BackstageError(400, "InputError", "Malformed cursor") from None
+        return state
+
+
+def _b64(state: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
+
 
 class RefreshView(BackstageView):
     """``POST /refresh`` ``{"entityRef": ...}``: queue a refresh of the location the entity comes from."""

@@ -22,6 +22,7 @@ backstage_patterns = [
          name="backstage-location-by-entity"),
     path("catalog/entity-facets", backstage.EntityFacetsView.as_view(), name="backstage-entity-facets"),
     path("catalog/locations", backstage.LocationsView.as_view(), name="backstage-locations"),
+    path("catalog/locations/by-query", backstage.LocationsByQueryView.as_view(), name="backstage-locations-by-query"),
     path("catalog/locations/<str:pk>", backstage.LocationView.as_view(), name="backstage-location"),
     path("catalog/validate-entity", backstage.ValidateEntityView.as_view(), name="backstage-validate-entity"),
     path("catalog/refresh", backstage.RefreshView.as_view(), name="backstage-refresh"),

@@ -145,6 +145,68 @@ def test_an_entity_deleted_by_uid_is_gone_until_its_location_supplies_it_again(a
     assert refused.status_code == 403 and "directory" in refused.json()["error"]["message"]
 
 
+def test_locations_by_query_pages_a_predicate_over_the_locations_the_caller_may_see(api, world, tmp_path, catalog):
+    from tests.catalog.conftest import GitRepo, component_yaml
+
+    made = []
+    for index, (team, visibility) in enumerate([("payments", "public"), ("payments", "public"), ("payments", "private"),
+                                                ("search", "private")]):
+        repo = GitRepo(tmp_path / f"q{index}")
+        repo.write({"catalog-info.yaml": component_yaml(f"q{index}", team)})
+        repo.commit()
+        made.append(services.location_register(actor=world.admin, type="git", target=repo.url, refresh=False,
+                                               owner_team=getattr(world, team), visibility=visibility))
+    api.force_authenticate(world.alice)
+    query = {"$all": [{"type": "url"}, {"target": {"$hasPrefix": str(tmp_path / "q")}}]}
+    first = api.post("/api/catalog/locations/by-query", {"query": query, "limit": 2}, format="json").json()
+    # recorded from Backstage: items of {id, type, target}, totalItems, pageInfo with nextCursor while more remain
+    assert set(first) == {"items", "totalItems", "pageInfo"} and first["totalItems"] == 3  # search's private one hidden
+    assert [set(i) for i in first["items"]] == [{"id", "type", "target"}] * 2
+    assert [i["id"] for i in first["items"]] == [str(made[0].pk), str(made[1].pk)]
+    second = api.post("/api/catalog/locations/by-query", {"cursor": first["pageInfo"]["nextCursor"]}, format="json").json()
+    assert [i["id"] for i in second["items"]] == [str(made[2].pk)] and second["pageInfo"] == {}
+    none = api.post("/api/catalog/locations/by-query", {"query": {"$not": query}}, format="json").json()
+    assert str(made[3].pk) not in {i["id"] for i in none["items"]}
+    api.force_authenticate(world.bob)
+    mine = api.post("/api/catalog/locations/by-query", {"query": query}, format="json").json()
+    assert [i["id"] for i in mine["items"]] == [str(made[0].pk), str(made[1].pk), str(made[3].pk)]
+    for body, message in (({"query": {"$regex": "x"}}, "query"), ({"cursor": "not-a-cursor"}, "cursor"),
+                          ({"limit": -1}, "limit")):
+        bad = api.post("/api/catalog/locations/by-query", body, format="json")
+        assert bad.status_code == 400 and bad.json()["error"]["name"] == "InputError" and message in bad.json()["error"]["message"]
+    api.force_authenticate(None)
+    assert api.post("/api/catalog/locations/by-query", {}, format="json").status_code in (401, 403)
+
+
+def test_a_location_is_moved_by_put_by_whoever_may_change_it(api, world, tmp_path, django_capture_on_commit_callbacks):
+    from tests.catalog.conftest import GitRepo, component_yaml
+
+    old, new = GitRepo(tmp_path / "old"), GitRepo(tmp_path / "new")
+    old.write({"catalog-info.yaml": component_yaml("old-one", "payments")})
+    new.write({"catalog-info.yaml": component_yaml("new-one", "payments")})
+    old.commit(), new.commit()
+    location = services.location_register(actor=world.alice, type="git", target=old.url, owner_team=world.payments,
+                                          refresh=False)
+    services.location_refresh(actor=None, location_id=location.pk)
+    url = f"/api/catalog/locations/{location.pk}"
+    for user in (world.bob, world.victor):
+        api.force_authenticate(user)
+        refused = api.put(url, {"type": "url", "target": new.url}, format="json")
+        assert refused.status_code == 403 and refused.json()["error"]["name"] == "NotAllowedError"
+    api.force_authenticate(None)
+    assert api.put(url, {"type": "url", "target": new.url}, format="json").status_code in (401, 403)
+    api.force_authenticate(world.alice)
+    assert api.put(url, {"type": "file", "target": "/etc"}, format="json").status_code == 403  # the server's disk
+    assert api.put(url, {"type": "url", "target": "http://169.254.169.254/x"}, format="json").status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = api.put(url, {"type": "url", "target": new.url}, format="json")
+    assert moved.status_code == 200 and moved.json() == {"id": str(location.pk), "type": "url", "target": moved.json()["target"]}
+    location.refresh_from_db()
+    assert location.target == new.url and Entity.objects.filter(name="new-one", location=location).exists()
+    assert Entity.objects.get(name="old-one").orphaned is not None  # no longer supplied: orphaned, as any refresh does
+    assert api.put("/api/catalog/locations/999999", {"type": "url", "target": new.url}, format="json").status_code == 404
+
+
 def test_relations_api_lists_both_directions(api, world, catalog):
     api.force_authenticate(world.victor)
     rows = api.get("/api/relations/", {"source_ref": "group:default/payments"}).json()["results"]

@@ -60,4 +60,7 @@ def test_backstage_catalog_client_works_unchanged(catalog_client_installed, tran
     assert "lifecycle" in out["validate"]["message"]
     assert out["added"] == {"type": "url", "entities": ["from-node"]}
     assert "url" in out["locations"]
+    assert out["queriedLocations"]["count"] == 1 and out["queriedLocations"]["total"] >= 2
+    assert len(out["streamedLocations"]) == 1
+    assert out["updated"] == {"sameId": True, "type": "url"}
     assert out["afterRemove"] is None

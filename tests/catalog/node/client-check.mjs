@@ -56,6 +56,15 @@ const fromNode = await client.getEntityByRef('component:default/from-node', opti
 await client.removeEntityByUid(fromNode.metadata.uid, options);
 out.afterEntityRemove = (await client.getEntityByRef('component:default/from-node', options)) ?? null;
 out.locations = (await client.getLocations({}, options)).items.map((l) => l.type);
+const queried = await client.queryLocations({ query: { type: 'url' }, limit: 1 }, options);
+out.queriedLocations = { count: queried.items.length, total: queried.totalItems };
+const streamedLocations = [];
+for await (const batch of client.streamLocations({ query: { target: process.env.GIT_URL } }, options)) {
+  streamedLocations.push(...batch.map((l) => l.id));
+}
+out.streamedLocations = streamedLocations;
+const updated = await client.updateLocation(added.location.id, { type: 'url', target: process.env.GIT_URL }, options);
+out.updated = { sameId: updated.id === added.location.id, type: updated.type };
 await client.removeLocationById(added.location.id, options);
 out.afterRemove = (await client.getEntityByRef('component:default/from-node', options)) ?? null;
 console.log(JSON.stringify(out));
