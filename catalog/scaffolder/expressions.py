@@ -9,16 +9,19 @@ is rendered to text. Errors say where: ``steps[1].input.values.name: ...``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import operator
 import re
 import sys
+import threading
 import time
 from urllib.parse import parse_qs
 
-from jinja2 import TemplateError, Undefined, nodes
+from jinja2 import Environment, TemplateError, Undefined, nodes
 from jinja2.compiler import CodeGenerator, optimizeconst
+from jinja2.nodes import EvalContext
 from jinja2.runtime import str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
@@ -121,21 +124,64 @@ class _OutOfBudget(SecurityError):
     """A rendering that ran too many steps or too long."""
 
 
+class _Budget:
+    """Lines of compiled template executed, and a deadline, shared by every rendering made while it is current."""
+
+    def __init__(self, seconds: float = MAX_SECONDS, steps: int = MAX_STEPS):
+        self.deadline, self.left, self.seconds, self.steps = time.monotonic() + seconds, steps, seconds, steps
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0 or time.monotonic() > self.deadline:
+            raise _OutOfBudget(f"the template's expressions take too long (more than {self.steps} steps or "
+                               f"{self.seconds:g} s)")
+
+
+_current = threading.local()
+
+
+@contextlib.contextmanager
+def expression_budget(seconds: float = MAX_SECONDS, steps: int = MAX_STEPS):
+    """One budget for every expression rendered inside (a template's whole check, a dry run, one step of a run), so
+    a template of many strings gets no more time than one of a single string."""
+    outer = getattr(_current, "budget", None)
+    if outer is not None:  # already inside one: it stays the bound
+        yield outer
+        return
+    _current.budget = _Budget(seconds, steps)
+    try:
+        yield _current.budget
+    finally:
+        _current.budget = None
+
+
+def budget_start(seconds: float, steps: int) -> None:
+    """A fresh budget for what this thread renders next (one step of a run, in the worker), until budget_clear."""
+    _current.budget = _Budget(seconds, steps)
+
+
+def budget_clear() -> None:
+    _current.budget = None
+
+
 def _budgeted(function):
-    """``function()`` with the lines of compiled templates it executes counted: a loop in a loop in a loop is stopped
-    after MAX_STEPS lines or MAX_SECONDS, long before it eats the worker (or the web request of a dry run)."""
-    deadline, steps = time.monotonic() + MAX_SECONDS, 0
+    """``function()`` with the lines of compiled templates it executes counted, and the clock read at every line and
+    every call made while rendering (filters included): a loop in a loop in a loop is stopped after MAX_STEPS lines
+    or MAX_SECONDS, long before it eats the worker (or the web request of a dry run). Work inside one built-in call
+    (a sort) is bounded by the sizes the sandbox allows."""
+    budget = getattr(_current, "budget", None) or _Budget()
 
     def local(frame, event, arg):
-        nonlocal steps
         if event == "line":
-            steps += 1
-            if steps > MAX_STEPS or (not steps & 4095 and time.monotonic() > deadline):
-                raise _OutOfBudget(f"the expression takes too long (more than {MAX_STEPS} steps or {MAX_SECONDS:g} s)")
+            budget.spend()
         return local
 
     def calls(frame, event, arg):
-        return local if frame.f_code.co_filename == "<template>" else None
+        if frame.f_code.co_filename == "<template>":
+            return local
+        if time.monotonic() > budget.deadline:
+            budget.spend()  # raises: out of time inside a filter's own Python code
+        return None
 
     previous = sys.gettrace()
     sys.settrace(calls)
@@ -209,6 +255,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 args = (items, *args[1:])
             elif name in ("format", "format_map"):
                 _check_size(len(owner) + owner.count("{") * _size([*args, *kwargs.values()]), name)
+            elif name == "expandtabs":
+                size = args[0] if args and isinstance(args[0], int) else kwargs.get("tabsize", 8)
+                _check_size(len(owner) + owner.count("\t") * max(size if isinstance(size, int) else 8, 0), name)
+            elif name in ("translate", "maketrans"):
+                raise SecurityError(f"{name} is not allowed in templates")  # one character may become any text
         return super().call(__context, __obj, *args, **kwargs)
 
     def getattr(self, obj, attribute):
@@ -303,14 +354,13 @@ def _bounded(function, name):
 
 def _bounded_join(function):
     def join(*args, **kwargs):
-        items = args[1] if len(args) > 1 and hasattr(args[0], "environment") else (args[0] if args else [])
-        try:
-            total = sum(len(str(item)) for item in items)
-        except TypeError:
-            total = 0
-        if total > MAX_TEXT:
-            raise SecurityError("join: result too large")
-        return function(*args, **kwargs)
+        values = list(args[1:] if args and isinstance(args[0], _CONTEXTS) else args)
+        items = values[0] if values else []
+        items = items if isinstance(items, (list, tuple, str)) else list(items)
+        separator = values[1] if len(values) > 1 else kwargs.get("d", "")
+        _check_size(_size(items) + _size(separator) * len(items), "join")
+        values[0] = items
+        return function(*(args[:1] if args and isinstance(args[0], _CONTEXTS) else ()), *values, **kwargs)
     if hasattr(function, "jinja_pass_arg"):
         join.jinja_pass_arg = function.jinja_pass_arg
     return join
@@ -319,7 +369,7 @@ def _bounded_join(function):
 def _bounded_growth(function, name):
     """``indent`` and ``replace`` (filters), refused before they build more than MAX_TEXT characters."""
     def bounded(*args, **kwargs):
-        values = list(args[1:] if args and hasattr(args[0], "autoescape") else args)  # the eval context aside
+        values = list(args[1:] if args and isinstance(args[0], _CONTEXTS) else args)  # the eval context aside
         text = str(values[0]) if values else ""
         if name == "indent":
             width = values[1] if len(values) > 1 else kwargs.get("width", 4)
@@ -329,6 +379,33 @@ def _bounded_growth(function, name):
             old, new = str(values[1]), str(values[2])
             times = len(text) + 1 if not old else text.count(old)
             _check_size(len(text) + times * max(len(new) - len(old), 0), name)
+        return function(*args, **kwargs)
+    if hasattr(function, "jinja_pass_arg"):
+        bounded.jinja_pass_arg = function.jinja_pass_arg
+    return bounded
+
+
+_CONTEXTS = (EvalContext, Environment)  # what Jinja passes a filter first, before its value
+
+
+def _sized_input(function, name):
+    """A filter that turns its input into text (``string``, ``tojson``, ``dump``...), refused when that text would be
+    larger than MAX_TEXT (nested lists that share one large string are large)."""
+    def sized(*args, **kwargs):
+        values = args[1:] if args and isinstance(args[0], _CONTEXTS) else args
+        if values:
+            _check_size(_size(values[0]), name)
+        return function(*args, **kwargs)
+    if hasattr(function, "jinja_pass_arg"):
+        sized.jinja_pass_arg = function.jinja_pass_arg
+    return sized
+
+
+def _bounded_sum(function):
+    def bounded(*args, **kwargs):
+        start = kwargs.get("start", args[3] if len(args) > 3 else 0)
+        if not isinstance(start, (int, float)) or isinstance(start, bool):
+            raise SecurityError("sum: adds numbers only")  # adding lists one by one is quadratic
         return function(*args, **kwargs)
     if hasattr(function, "jinja_pass_arg"):
         bounded.jinja_pass_arg = function.jinja_pass_arg
@@ -351,6 +428,9 @@ def _environment() -> _Sandbox:
     for name in ("indent", "replace"):
         env.filters[name] = _bounded_growth(env.filters[name], name)
     env.filters["join"] = _bounded_join(env.filters["join"])
+    for name in ("string", "tojson", "pprint", "dump", "urlencode", "xmlattr", "list"):
+        env.filters[name] = _sized_input(env.filters[name], name)
+    env.filters["sum"] = _bounded_sum(env.filters["sum"])
     env.globals.clear()  # no range(), lipsum(), cycler(), joiner(), namespace(), dict(): data in, data out
     return env
 

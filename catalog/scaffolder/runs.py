@@ -43,7 +43,9 @@ from catalog.models import (
 )
 from catalog.scaffolder import runtime
 from catalog.scaffolder.actions import action_get
-from catalog.scaffolder.expressions import ExpressionError, render_value, truthy
+from catalog.scaffolder.expressions import (
+    ExpressionError, budget_clear, budget_start, expression_budget, render_value, truthy,
+)
 from catalog.scaffolder.template import (
     Template,
     TemplateError,
@@ -159,7 +161,8 @@ def checked(template: Template, values, secrets, *, user) -> tuple[dict, dict]:
     redact = _redactor({k: v for k, v in merged_values(values, secrets).items() if k in hidden})
     if errors:
         raise RunRefused({(e["field"] or "values"): [redact(f"{e['field'] or 'values'}: {e['message']}")] for e in errors})
-    problems = preflight(template, filled, user=user_context(user))
+    with expression_budget():  # the whole check in one budget: it runs in a web request
+        problems = preflight(template, filled, user=user_context(user))
     if problems:
         raise RunRefused({f: [redact(f"{f}: {m}")] for f, m in problems})
     given_secrets = {k: v for k, v in filled.items() if k in hidden}
@@ -385,7 +388,18 @@ def _still_mine(run: ScaffolderRun, holder: str) -> ScaffolderRun:
     return fresh
 
 
+STEP_EXPRESSION_SECONDS = 120.0  # what one step's expressions may take in the worker (a skeleton of many files)
+STEP_EXPRESSION_STEPS = 50_000_000
+
+
 def _execute(run: ScaffolderRun, holder: str) -> str:
+    try:
+        return _execute_steps(run, holder)
+    finally:
+        budget_clear()
+
+
+def _execute_steps(run: ScaffolderRun, holder: str) -> str:
     template = _template(run)
     secret_values = json.loads(run.secrets) if run.secrets else {}
     redact = _redactor(secret_values)
@@ -440,6 +454,7 @@ def _execute(run: ScaffolderRun, holder: str) -> str:
                 run = _still_mine(run, holder)
                 _finish(run, RunState.CANCELLED, f"cancelled before step {step.id}")
             return run.state
+        budget_start(STEP_EXPRESSION_SECONDS, STEP_EXPRESSION_STEPS)  # every expression of this step, one budget
         try:
             if step.condition is not None and not truthy(render_value(step.condition, context, where=f"{where}.if")):
                 with transaction.atomic():
@@ -558,7 +573,8 @@ def run_dry(*, actor, template_data: dict, values, secrets=None, directory_conte
     context = {"parameters": {**parameters, **secret_values}, "secrets": secret_values, "user": user_context(actor),
                "steps": {}}
     published = []
-    with tempfile.TemporaryDirectory(prefix="wayline-dry-run-") as tmp:
+    # the whole dry run in one expression budget (it runs in a web request), on top of the check's
+    with tempfile.TemporaryDirectory(prefix="wayline-dry-run-") as tmp, expression_budget():
         workspace, template_dir = Path(tmp) / "workspace", Path(tmp) / "template"
         workspace.mkdir()
         template_dir.mkdir()

@@ -350,15 +350,19 @@ def catalog_register(ctx: StepContext) -> dict:
         branch, _, file_path = rest.partition("/")
         target, kind, trusted = target + (".git" if not target.endswith(".git") else ""), LocationType.GIT, False
     if published is not None:
+        if any(ch in str(file_path) for ch in "*?[]{},"):
+            # one file, read and checked below: a pattern or a list would register files nobody checked
+            raise ActionError(f"input.catalogInfoPath: {str(file_path)[:120]!r}: one file, not a pattern or a list")
         if ctx.is_dry_run:
             candidate = ctx.workspace / str(file_path)
             text = candidate.read_text(errors="replace") if candidate.is_file() and not candidate.is_symlink() else None
         else:
             text = _published_file(published_repo_path(owner, repo), branch, str(file_path))
-        if text is not None:
-            refused = owners_refused(text, team=ctx.team, user=ctx.user, where=str(file_path))
-            if refused:
-                raise ActionError(f"input: {refused}")
+        if text is None:  # fail closed: what cannot be read cannot be checked
+            raise ActionError(f"input.catalogInfoPath: {str(file_path)[:120]!r} is not a file of the published repository")
+        refused = owners_refused(text, team=ctx.team, user=ctx.user, where=str(file_path))
+        if refused:
+            raise ActionError(f"input: {refused}")
     existing = Location.objects.filter(type=kind, target=target, branch=branch, path=str(file_path)).first()
     if ctx.is_dry_run:
         ctx.dry_run.locations.append(url)
@@ -403,17 +407,24 @@ def owners_refused(text: str, *, team, user, where: str) -> str:
         return f"{where}:{errors[0].line}: {errors[0].message}"
     for document in documents:
         data = document.data if isinstance(document.data, dict) else {}
-        kind = str(data.get("kind") or "").lower()
-        name = (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), dict) else None
+        metadata, spec = data.get("metadata"), data.get("spec")
+        # plain values only where ownership is decided: a placeholder ($text, $json, $yaml) would be resolved by
+        # ingestion after this check, so a kind, a name or an owner must be written out
+        if not isinstance(data.get("kind"), str) or not isinstance(metadata, dict) or not isinstance(spec, dict) \
+                or any(key.startswith("$") for key in (*data, *metadata, *spec) if isinstance(key, str)) \
+                or not all(isinstance(metadata.get(key, ""), str) for key in ("name", "namespace")):
+            return (f"{where}:{document.line}: kind, metadata.name, metadata.namespace and spec must be written out "
+                    "(no placeholders) in a catalog file a run registers")
+        kind, name = data["kind"].lower(), metadata.get("name")
+        namespace = (metadata.get("namespace") or "default").lower()
         label = f"{where}:{document.line}: {kind or 'entity'} {str(name)[:80]!r}"
         if kind in OWNERLESS_REFUSED:
             return f"{label}: a run registers no {kind.title()} entities"
-        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
         owner = spec.get("owner")
         if not isinstance(owner, str) or not owner.strip():
             return f"{label}: spec.owner is missing; it must be group:default/{team.slug}"
-        try:
-            ref = parse_ref(owner.strip(), default_kind="group", default_namespace="default")
+        try:  # a bare owner is in the entity's own namespace, as ingestion reads it
+            ref = parse_ref(owner.strip(), default_kind="group", default_namespace=namespace)
         except EntityRefError as exc:
             return f"{label}: spec.owner: {exc}"
         ref_kind, namespace, ref_name = ref.kind.lower(), ref.namespace.lower(), ref.name.lower()
@@ -522,12 +533,15 @@ def wayline_pipeline(ctx: StepContext) -> dict:
         ctx.log(f"would set up the CI pipeline of {ctx.input['app']} on VAN {van.name}")
         return {"pipelineId": None, "van": van.name}
     app = App.objects.filter(name=ctx.input["app"], owner_team=ctx.team).first()
-    if app is None or not App.objects.permits(ctx.user, "change", app):
-        raise ActionError(f"input.app: the run's team has no app named {str(ctx.input['app'])[:63]!r} you may change")
-    existing = CiPipeline.objects.filter(app=app).select_related("van").first()
+    published = {p.get("remoteUrl") for p in ctx.published}
+    if app is None or not App.objects.permits(ctx.user, "change", app) or app.repo_url not in published:
+        # only the app this run created (its repository is the one the run published): the step sets up nothing
+        # for software the run did not make
+        raise ActionError(f"input.app: this run created no app named {str(ctx.input['app'])[:63]!r}")
+    existing = CiPipeline.objects.filter(app=app).first()
     if existing is not None:
-        if existing.created_by_id != ctx.user.pk:
-            raise ActionError(f"input.app: {app.name} has a CI pipeline already")
+        if existing.created_by_id != ctx.user.pk or existing.van_id != van.pk:
+            raise ActionError(f"input.app: {app.name} has a CI pipeline already")  # which VAN is not said
         pipeline = existing  # set up by an earlier attempt of this run
     else:
         try:

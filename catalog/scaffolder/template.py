@@ -10,6 +10,7 @@ field, and nothing runs while there is one.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 
 import jsonschema
@@ -270,6 +271,11 @@ def parameters_check(template: Template, values) -> tuple[dict, list[dict]]:
                 errors.append({"field": path, "message": f"{path}: does not satisfy the template's {error.validator!r}"})
             else:
                 errors.append({"field": path, "message": error.message})
+    hidden = sorted({spelling for name in secret if isinstance(values.get(name), str) and len(values[name]) >= 3
+                     for spelling in (repr(values[name]), json.dumps(values[name]), values[name])}, key=len, reverse=True)
+    for error in errors:  # a page-level error (anyOf, dependencies) quotes the whole page, secrets too: never them
+        for spelling in hidden:
+            error["message"] = error["message"].replace(spelling, "***")
     return filled, errors
 
 

@@ -208,3 +208,64 @@ def test_a_run_whose_author_left_the_team_fails_instead_of_acting_as_him(van_wor
     run.refresh_from_db()
     assert "may no longer create for its team" in run.error
     assert not run.steps.exclude(state="open").exists()  # no step ran
+
+
+@pytest.mark.parametrize("case", ["glob", "list", "placeholder-kind", "other-namespace", "missing-file"])
+def test_a_published_catalog_file_is_one_plain_file_checked_as_ingestion_reads_it(
+        van_world, golden, tmp_path, case, django_capture_on_commit_callbacks):
+    from catalog.models import Entity, Location, RunState
+    from catalog.scaffolder.runs import run_create, run_execute
+
+    world = van_world[0]
+    good = ("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: fine\n"
+            "spec:\n  type: service\n  lifecycle: x\n  owner: group:default/payments\n")
+    evil = ("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: stolen\n"
+            "spec:\n  type: service\n  lifecycle: x\n  owner: group:default/search\n")
+    files, path = {"skeleton/catalog-info.yaml": good, "skeleton/evil.yaml": evil}, "/catalog-info.yaml"
+    if case == "glob":
+        path = "*.yaml"
+    elif case == "list":
+        path = "catalog-info.yaml,evil.yaml"
+    elif case == "placeholder-kind":
+        files["skeleton/catalog-info.yaml"] = ("apiVersion: backstage.io/v1alpha1\nkind:\n  $text: ./kind.txt\n"
+                                               "metadata:\n  name: hidden-loc\nspec:\n  owner: group:default/payments\n"
+                                               "  target: ./evil.yaml\n")
+        files["skeleton/kind.txt"] = "Location"
+    elif case == "other-namespace":  # a bare owner is in the entity's namespace: eu/payments is not payments
+        files["skeleton/catalog-info.yaml"] = good.replace("  name: fine\n", "  name: fine\n  namespace: eu\n").replace(
+            "group:default/payments", "payments")
+    else:
+        path = "/nothing-here.yaml"
+    steps = [{"id": "fetch", "action": "fetch:plain", "input": {"url": "./skeleton"}},
+             {"id": "publish", "action": "publish:git", "input": {"repoUrl": f"wayline?owner=payments&repo=r-{case}"}},
+             {"id": "register", "action": "catalog:register",
+              "input": {"repoContentsUrl": "${{ steps.publish.output.repoContentsUrl }}", "catalogInfoPath": path}}]
+    register(world, tmp_path, f"t-{case}", {"template.yaml": template(f"t-{case}", {}, steps), **files})
+    run = run_create(actor=world.alice, template_ref=f"template:default/t-{case}", values={})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_execute(run.pk) == RunState.FAILED
+    run.refresh_from_db()
+    assert "register" in {s.step_id for s in run.steps.filter(state="failed")}, run.error
+    assert not Location.objects.filter(target__contains=f"r-{case}").exists()
+    assert not Entity.objects.filter(name__in=["stolen", "hidden-loc", "fine"]).exists()
+
+
+def test_the_ci_step_sets_up_only_the_app_this_run_created_and_names_no_hidden_van(
+        van_world, place_payments_everywhere, golden, tmp_path, django_capture_on_commit_callbacks):
+    from addons.models import CiPipeline
+    from catalog.models import RunState
+    from catalog.scaffolder.runs import run_create, run_execute
+    from van import services as van_services
+
+    world = van_world[0]
+    other = van_services.app_create(actor=world.alice, name="made-by-hand", owner_team=world.payments, namespace="x",
+                                    repo_url="https://git.example.net/hand.git", path=".", image="registry.example.net/x",
+                                    version="1.0.0")
+    steps = [{"id": "ci", "action": "wayline:pipeline", "input": {"app": "made-by-hand"}}]
+    register(world, tmp_path, "adopt", {"template.yaml": template("adopt", {}, steps)})
+    run = run_create(actor=world.alice, template_ref="template:default/adopt", values={})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_execute(run.pk) == RunState.FAILED
+    run.refresh_from_db()
+    assert "input.app: this run created no app named 'made-by-hand'" in run.error
+    assert not CiPipeline.objects.filter(app=other).exists()
