@@ -3,7 +3,9 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
 
 def apply_validation_error(form: forms.BaseForm, exc: ValidationError) -> None:
@@ -80,3 +82,14 @@ class OwnedObjectForm(PortalForm):
         elif self.active_team:  # a lazy object: "is not None" would be true even for a user in no team
             # New objects default to the team chosen in the team switcher.
             self.initial.setdefault("owner_team", self.active_team.pk)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form, with its username's length enforced before anything is looked up: Django sets the
+    field's ``max_length`` after the field is built, so without this a 10,000-character name reached the
+    authentication backends and the lockout records (a ``varchar(255)``: a 500 on PostgreSQL)."""
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))

@@ -213,3 +213,13 @@ def test_bad_token_attempts_are_throttled_per_address(world, rates, scheme, url)
     session = APIClient(REMOTE_ADDR="203.0.113.10")  # no token from there: sessions are not held up
     session.force_login(world.bob)
     assert session.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_username_too_long_is_a_form_error_not_a_lockout_record(client):
+    """Fuzzing found it on PostgreSQL: a 10,000-character username reached django-axes' varchar(255) (a 500)."""
+    from axes.models import AccessAttempt
+
+    response = client.post("/login/", {"username": "w" * 10_002, "password": "x"})
+    assert response.status_code == 200 and "username" in response.context["form"].errors
+    assert not AccessAttempt.objects.exists()
