@@ -95,7 +95,8 @@ def _values(data, parts: list[str]) -> list:
     return flat
 
 
-def _text(value) -> str:
+def predicate_text(value) -> str:
+    """A primitive as the text it is compared as (lower case; booleans as ``true``/``false``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value).lower()
@@ -139,15 +140,15 @@ def predicate_match(data: dict, predicate) -> bool:
             if operator == "$exists":
                 ok = bool(values) == argument
             elif operator == "$in":
-                wanted = {_text(v) for v in argument}
-                ok = any(_primitive(v) and _text(v) in wanted for v in values)
+                wanted = {predicate_text(v) for v in argument}
+                ok = any(_primitive(v) and predicate_text(v) in wanted for v in values)
             elif operator == "$hasPrefix":
                 ok = any(isinstance(v, str) and v.lower().startswith(argument.lower()) for v in values)
             else:  # $contains: the value is an array with an element the predicate matches
                 arrays = _path_values_raw(data, path)
                 ok = any(isinstance(a, list) and any(_element_matches(e, argument) for e in a) for a in arrays)
         else:
-            ok = any(_primitive(v) and _text(v) == _text(expected) for v in values)
+            ok = any(_primitive(v) and predicate_text(v) == predicate_text(expected) for v in values)
         if not ok:
             return False
     return True

@@ -195,8 +195,9 @@ def relation_list(*, user, filters: dict | None = None) -> list[dict]:
     return [{"source_ref": s, "type": t, "target_ref": o} for s, t, o in sorted(rows)]
 
 
-def relation_filter_q(relation_type: str, target: str | None, *, user) -> Q:
-    """Entities that have relation ``relation_type`` (to ``target``), read from either stored direction.
+def relation_filter_q(relation_type: str, target: str | None, *, user, prefix: bool = False) -> Q:
+    """Entities that have relation ``relation_type`` (to ``target``; with ``prefix``, to a ref starting with it),
+    read from either stored direction.
 
     The reverse direction is a relation another entity states: it counts only when ``user`` may
     see that entity, so a filter never answers for an entity the user may not see.
@@ -206,7 +207,9 @@ def relation_filter_q(relation_type: str, target: str | None, *, user) -> Q:
     backward = Relation.objects.filter(type=REVERSE.get(canonical, canonical),
                                        originating__in=Entity.objects.restrict(user, "view").values("pk"))
     if target is not None:
-        forward, backward = forward.filter(target_ref=target.lower()), backward.filter(source_ref=target.lower())
+        lookup = "startswith" if prefix else "exact"
+        forward = forward.filter(**{f"target_ref__{lookup}": target.lower()})
+        backward = backward.filter(**{f"source_ref__{lookup}": target.lower()})
     return Q(ref__in=forward.values("source_ref")) | Q(ref__in=backward.values("target_ref"))
 
 

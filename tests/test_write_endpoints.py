@@ -1179,6 +1179,10 @@ EXEMPT = {
     ("portal:profile", "POST"): "rotates the caller's own API token: no object another user could see or be refused",
     ("entity-validate", "POST"): "validates a posted entity document; stores nothing",
     ("backstage-entities-by-refs", "POST"): "Backstage's batch read (a POST for long ref lists); restricted like every read",
+    ("backstage-entities-by-query", "POST"): "Backstage's queryEntitiesByPredicate (a POST for a predicate body); "
+                                             "restricted like every read",
+    ("backstage-entity-facets", "POST"): "Backstage's getEntityFacetsByPredicate (a POST for a predicate body); "
+                                         "restricted like every read",
     ("backstage-locations-by-query", "POST"): "Backstage's queryLocations (a POST for a predicate body); restricted like every read",
     ("backstage-validate-entity", "POST"): "Backstage's validate-entity: validates a posted document, stores nothing",
 }

@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from catalog import selectors, services
 from catalog.choices import LocationType
 from catalog.models import Entity, Location
+from catalog.predicates import PredicateError, predicate_check, predicate_text
 from catalog.refs import EntityRefError, parse_ref
 from catalog.sources import LocationUnreadable
 from portal.api.authentication import BearerTokenAuthentication, HashedTokenAuthentication
@@ -45,6 +46,7 @@ COLUMNS = {
     "spec.lifecycle": "lifecycle",
 }
 ORDER_COLUMNS = {**COLUMNS, "metadata.uid": "uid", "spec.owner": "owner", "spec.system": "system"}
+MAX_QUERY_DEPTH = 16  # levels of a filter predicate
 
 
 class BackstageError(Exception):
@@ -167,6 +169,86 @@ def apply_filters(queryset, filters: list[str], user):
     return queryset.filter(any_of)
 
 
+def _leaf(result) -> Q:
+    """One ``_condition`` as a self-contained condition: a JSON-path test becomes ``pk IN (...)``, so that ``$not``
+    of it also matches entities that lack the path (a plain ``NOT (json = x)`` is NULL there, and drops them)."""
+    if isinstance(result, tuple):
+        condition, alias, expression = result
+        return Q(pk__in=Entity.objects.annotate(**{alias: expression}).filter(condition).values("pk"))
+    return result
+
+
+def _prefix_leaf(path: str, prefix: str, user) -> Q:
+    lowered = path.strip().lower()
+    if lowered in COLUMNS:
+        return Q(**{f"{COLUMNS[lowered]}__istartswith": prefix})
+    if lowered == "metadata.tags":
+        return Q(tag_index__contains=f"|{prefix.lower()}")
+    if lowered.startswith("relations."):
+        return selectors.relation_filter_q(path.strip().split(".", 1)[1], prefix, user=user, prefix=True)
+    if lowered == "metadata.uid":
+        raise PredicateError("metadata.uid: $hasPrefix is not supported on uids; match the whole uid")
+    alias = _alias("p", path)
+    return Q(pk__in=Entity.objects.annotate(**{alias: _json_path(path.strip())})
+             .filter(**{f"{alias}__istartswith": prefix}).values("pk"))
+
+
+_NOTHING = Q(pk__in=[])
+
+
+def predicate_q(predicate, user) -> Q:
+    """A filter predicate (checked by ``catalog.predicates.predicate_check``) as one SQL condition over entities.
+
+    Paths read as in ``filter=``: the indexed columns, ``metadata.tags``, ``relations.<type>`` (only relations
+    ``user`` may see) and any other path in the entity's document. Values compare ignoring case; ``$in`` is any
+    of its values, ``$hasPrefix`` a case-insensitive prefix. ``$contains`` is refused (PredicateError): Wayline
+    keeps no per-element index of entity arrays."""
+    if predicate is None:
+        return Q()
+    if "$all" in predicate:
+        condition = Q()
+        for child in predicate["$all"]:
+            condition &= predicate_q(child, user)
+        return condition
+    if "$any" in predicate:
+        condition = _NOTHING
+        for child in predicate["$any"]:
+            condition |= predicate_q(child, user)
+        return condition
+    if "$not" in predicate:
+        inner = predicate_q(predicate["$not"], user)
+        return ~inner if inner else _NOTHING
+    condition = Q()
+    for path, expected in predicate.items():
+        if isinstance(expected, dict):
+            (operator, argument), = expected.items()
+            if operator == "$exists":
+                exists = _leaf(_condition(path, None, user))
+                condition &= exists if argument else ~exists
+            elif operator == "$in":
+                any_of = _NOTHING
+                for value in argument:
+                    any_of |= _leaf(_condition(path, predicate_text(value), user))
+                condition &= any_of
+            elif operator == "$hasPrefix":
+                condition &= _prefix_leaf(path, argument, user)
+            else:
+                raise PredicateError(f"{path}: {operator} is not supported in entity queries "
+                                     "(supported: $exists, $in, $hasPrefix and plain values)")
+        else:
+            condition &= _leaf(_condition(path, predicate_text(expected), user))
+    return condition
+
+
+def _checked_predicate(query, where: str = "query") -> Q | None:
+    """``query`` checked where it enters (400 naming where it is wrong)."""
+    try:
+        predicate_check(query, depth=MAX_QUERY_DEPTH)
+    except PredicateError as exc:
+        raise BackstageError(400, "InputError", f"{where}: {exc}") from None
+    return query
+
+
 def relations_for(refs: list[str], user) -> dict[str, list[dict]]:
     """Backstage ``relations`` of the given entities, as ``user`` may see them (``selectors.relation_pairs``)."""
     grouped: dict[str, list[dict]] = {}
@@ -284,6 +366,8 @@ def _cursor_state(cursor: str) -> dict:
             or not isinstance(state.get("offset"), int)):
         raise BackstageError(400, "InputError", "Malformed cursor")
     state["offset"] = _int(state["offset"], 0, "cursor offset")
+    if "query" in state:  # a cursor of POST /entities/by-query: its predicate is checked as on the first page
+        _checked_predicate(state["query"], "cursor query")
     return state
 
 
@@ -302,20 +386,34 @@ class EntitiesView(BackstageView):
         queryset = _order(queryset, orders)
         offset = _int(request.query_params.get("offset"), 0, "offset")
         limit = request.query_params.get("limit")
+        after = request.query_params.get("after")
+        if after:
+            # Backstage's ``after``: an opaque cursor from the ``Link: <...>; rel="next"`` of the page before.
+            state = _after_state(after)
+            offset, limit = state["offset"], limit or state["limit"]
         if limit:
-            page = queryset[offset : offset + min(_int(limit, MAX_LIMIT, "limit"), MAX_LIMIT)]
-        else:
-            # Every match, as Backstage answers, up to a bound: beyond it the client is told to page, never cut short.
-            most = settings.CATALOG_API_MAX_UNPAGED
-            page = list(queryset[offset : offset + most + 1])
-            if len(page) > most:
-                raise BackstageError(400, "InputError", f"more than {most} entities match; page with limit and offset, "
-                                                        "or use /entities/by-query")
+            size = min(_int(limit, MAX_LIMIT, "limit"), MAX_LIMIT)
+            page = list(queryset[offset : offset + size + 1])
+            response = Response(serialize_page(page[:size], _fields(request.query_params.getlist("fields")), request.user))
+            if len(page) > size:
+                query = request.query_params.copy()
+                for key in ("offset", "after"):
+                    query.pop(key, None)
+                query["after"] = _b64({"limit": size, "offset": offset + size})
+                response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
+            return response
+        # Every match, as Backstage answers, up to a bound: beyond it the client is told to page, never cut short.
+        most = settings.CATALOG_API_MAX_UNPAGED
+        page = list(queryset[offset : offset + most + 1])
+        if len(page) > most:
+            raise BackstageError(400, "InputError", f"more than {most} entities match; page with limit and offset, "
+                                                    "or use /entities/by-query")
         return Response(serialize_page(list(page), _fields(request.query_params.getlist("fields")), request.user))
 
 
 class EntitiesByQueryView(BackstageView):
-    """``GET /entities/by-query``: filtered, ordered, full-text searched, cursor-paginated."""
+    """``GET /entities/by-query``: filtered, ordered, full-text searched, cursor-paginated; ``POST`` (Backstage's
+    ``queryEntitiesByPredicate``): the same with a filter predicate in the body (``query``)."""
 
     def get(self, request):
         params = request.query_params
@@ -330,28 +428,82 @@ class EntitiesByQueryView(BackstageView):
                 "offset": _int(params.get("offset"), 0, "offset"),
             }
         limit = min(_int(params.get("limit"), DEFAULT_LIMIT, "limit"), MAX_LIMIT)
-        queryset = apply_filters(selectors.entity_list(user=request.user), state["filter"], request.user)
-        if state["term"]:
-            queryset = _full_text(queryset, state["term"], state.get("term_fields") or [])
-        offset = state["offset"]
-        # The permission-filtered, ordered query reads only ids (and the total); full rows are then
-        # fetched by id, so sorting never drags the large document columns along.
-        # Only a full-text term forces a scan; with plain filters the page query walks the ref index and
-        # stops at LIMIT, so a separate count is cheaper than COUNT(*) OVER () (PostgreSQL, 10k entities,
-        # limit 100: 53 -> 40 ms).
-        page = selectors.entity_page(queryset, order_by=_ordering(state["order"]), offset=offset, limit=limit,
-                                     filtered=bool(state["term"]))
-        ids = [row["pk"] for row in page.rows]
-        by_id = Entity.objects.select_related("location", "document").only(*_SERIALIZED_FIELDS).in_bulk(ids)
-        rows = [by_id[pk] for pk in ids]
-        body = {"items": serialize_page(rows, _fields(params.getlist("fields")), request.user), "pageInfo": {}}
-        if params.get("totalItems") != "exclude":
-            body["totalItems"] = page.total
-        if page.has_next:
-            body["pageInfo"]["nextCursor"] = _cursor({**state, "offset": offset + limit})
-        if offset > 0:
-            body["pageInfo"]["prevCursor"] = _cursor({**state, "offset": max(offset - limit, 0)})
-        return Response(body)
+        return _entities_page(request, state, limit, _fields(params.getlist("fields")),
+                              total=params.get("totalItems") != "exclude")
+
+    def post(self, request):
+        body = request.data  # an object: BackstageView.initial
+        if body.get("cursor") is not None:
+            state = _cursor_state(str(body["cursor"]))
+            state.setdefault("query", None)
+        else:
+            full_text = body.get("fullTextFilter") or {}
+            if not isinstance(full_text, dict) or not isinstance(full_text.get("term", ""), str):
+                raise BackstageError(400, "InputError", "fullTextFilter must be an object with a string term")
+            state = {
+                "filter": [],
+                "query": _checked_predicate(body.get("query")),
+                "order": _order_by(body.get("orderBy")),
+                "term": (full_text.get("term") or "").strip(),
+                "term_fields": _strings(full_text.get("fields"), "fullTextFilter.fields"),
+                "offset": _int(body.get("offset"), 0, "offset"),
+            }
+        limit = min(_int(body.get("limit"), DEFAULT_LIMIT, "limit"), MAX_LIMIT)
+        return _entities_page(request, state, limit, _strings(body.get("fields"), "fields"),
+                              total=body.get("totalItems") not in ("exclude", False))
+
+
+def _strings(value, name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BackstageError(400, "InputError", f"{name} must be an array of strings")
+    return [v.strip() for v in value if v.strip()]
+
+
+def _order_by(value) -> list[str]:
+    """``orderBy: [{field, order}]`` (or one object) as ``field,order`` specs; the order is checked by ``_ordering``."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    specs = []
+    for index, item in enumerate(items):
+        if (not isinstance(item, dict) or not isinstance(item.get("field"), str)
+                or item.get("order", "asc") not in ("asc", "desc")):
+            raise BackstageError(400, "InputError", f"orderBy[{index}] must be {{field, order: asc|desc}}")
+        specs.append(f"{item['field']},{item.get('order', 'asc')}")
+    return specs
+
+
+def _entities_page(request, state: dict, limit: int, fields: list[str], *, total: bool) -> Response:
+    """One page of ``/entities/by-query`` for ``state`` (filters, predicate, order, full-text term, offset)."""
+    queryset = apply_filters(selectors.entity_list(user=request.user), state["filter"], request.user)
+    if state.get("query") is not None:
+        try:
+            queryset = queryset.filter(predicate_q(state["query"], request.user))
+        except PredicateError as exc:
+            raise BackstageError(400, "InputError", f"query: {exc}") from None
+    if state["term"]:
+        queryset = _full_text(queryset, state["term"], state.get("term_fields") or [])
+    offset = state["offset"]
+    # The permission-filtered, ordered query reads only ids (and the total); full rows are then
+    # fetched by id, so sorting never drags the large document columns along.
+    # Only a full-text term or a predicate forces a scan; with plain filters the page query walks the ref index
+    # and stops at LIMIT, so a separate count is cheaper than COUNT(*) OVER () (PostgreSQL, 10k entities,
+    # limit 100: 53 -> 40 ms).
+    page = selectors.entity_page(queryset, order_by=_ordering(state["order"]), offset=offset, limit=limit,
+                                 filtered=bool(state["term"] or state.get("query")))
+    ids = [row["pk"] for row in page.rows]
+    by_id = Entity.objects.select_related("location", "document").only(*_SERIALIZED_FIELDS).in_bulk(ids)
+    rows = [by_id[pk] for pk in ids]
+    body = {"items": serialize_page(rows, fields, request.user), "pageInfo": {}}
+    if total:
+        body["totalItems"] = page.total
+    if page.has_next:
+        body["pageInfo"]["nextCursor"] = _cursor({**state, "offset": offset + limit})
+    if offset > 0:
+        body["pageInfo"]["prevCursor"] = _cursor({**state, "offset": max(offset - limit, 0)})
+    return Response(body)
 
 
 _TEXT_COLUMNS = {"metadata.name": "name", "metadata.title": "title", "metadata.description": "description",
@@ -477,9 +629,23 @@ class EntitiesByRefsView(BackstageView):
 
 
 class EntityFacetsView(BackstageView):
+    """``GET /entity-facets?facet=...&filter=...``; ``POST`` (``getEntityFacetsByPredicate``): ``{facets, query}``."""
+
     def get(self, request):
         facets = request.query_params.getlist("facet")
         queryset = apply_filters(selectors.entity_list(user=request.user), request.query_params.getlist("filter"), request.user)
+        return Response({"facets": selectors.entity_facets(queryset, facets)})
+
+    def post(self, request):
+        body = request.data  # an object: BackstageView.initial
+        facets = _strings(body.get("facets"), "facets")
+        if not facets:
+            raise BackstageError(400, "InputError", "facets must name at least one field")
+        query = _checked_predicate(body.get("query"))
+        try:
+            queryset = selectors.entity_list(user=request.user).filter(predicate_q(query, request.user))
+        except PredicateError as exc:
+            raise BackstageError(400, "InputError", f"query: {exc}") from None
         return Response({"facets": selectors.entity_facets(queryset, facets)})
 
 
@@ -601,8 +767,6 @@ class LocationView(BackstageView):
         return Response(location_body(location))
 
 
-MAX_LOCATION_QUERY_DEPTH = 16
-
 
 class LocationsByQueryView(BackstageView):
     """``POST /locations/by-query`` (Backstage's ``queryLocations``): ``{query, limit}`` or ``{cursor}`` ->
@@ -610,7 +774,7 @@ class LocationsByQueryView(BackstageView):
     and ``target`` (filter predicates: ``$all``, ``$any``, ``$not``, ``$exists``, ``$in``, ``$hasPrefix``)."""
 
     def post(self, request):
-        from catalog.predicates import PredicateError, predicate_check, predicate_match
+        from catalog.predicates import predicate_match
 
         body = request.data
         if body.get("cursor") is not None:
@@ -620,10 +784,7 @@ class LocationsByQueryView(BackstageView):
             query, limit, offset = body.get("query"), _int(body.get("limit"), DEFAULT_LIMIT, "limit"), 0
         if limit < 0 or limit > MAX_LIMIT:
             raise BackstageError(400, "InputError", f"limit must be between 0 and {MAX_LIMIT}")
-        try:
-            predicate_check(query, depth=MAX_LOCATION_QUERY_DEPTH)
-        except PredicateError as exc:
-            raise BackstageError(400, "InputError", f"query: {exc}") from None
+        _checked_predicate(query)
         rows = [location_body(loc) for loc in selectors.location_list(user=request.user).select_related(None)
                 .order_by("pk").only("pk", "type", "target", "branch", "path")]
         matching = [row for row in rows if query is None or predicate_match(row, query)]
@@ -643,6 +804,17 @@ class LocationsByQueryView(BackstageView):
         except Exception:  # noqa: BLE001 - whatever a tampered cursor is, it is the client's mistake
             raise BackstageError(400, "InputError", "Malformed cursor") from None
         return state
+
+
+def _after_state(after: str) -> dict:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(after.encode() + b"=" * (-len(after) % 4)))
+        assert isinstance(state, dict) and set(state) == {"limit", "offset"}
+        assert all(isinstance(state[k], int) and not isinstance(state[k], bool) and 0 <= state[k] <= MAX_INT
+                   for k in ("limit", "offset"))
+    except Exception:  # noqa: BLE001 - whatever a tampered cursor is, it is the client's mistake
+        raise BackstageError(400, "InputError", "Malformed after cursor") from None
+    return state
 
 
 def _b64(state: dict) -> str:

@@ -64,3 +64,10 @@ def test_backstage_catalog_client_works_unchanged(catalog_client_installed, tran
     assert len(out["streamedLocations"]) == 1
     assert out["updated"] == {"sameId": True, "type": "url"}
     assert out["afterRemove"] is None
+    # predicate queries (POST /entities/by-query, POST /entity-facets), paged through the client's own cursor routing
+    assert out["byPredicate"] == {"first": ["indexer"], "total": 2, "rest": ["checkout"]}
+    assert out["streamedByPredicate"] == ["checkout", "indexer"]
+    assert out["facetsByPredicate"] == [{"value": "service", "count": 2}, {"value": "library", "count": 1}]
+    assert out["legacyPage"] == ["checkout", "indexer"]
+    assert out["byName"] == "ledger"
+    assert out["locationById"] is True and out["locationByRef"] is True

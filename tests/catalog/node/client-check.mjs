@@ -23,6 +23,22 @@ const search = await client.queryEntities({ fullTextFilter: { term: 'money' } },
 out.search = names(search.items);
 const byName = await client.queryEntities({ fullTextFilter: { term: 'ledg', fields: ['metadata.name'] } }, options);
 out.searchByName = names(byName.items);
+const byPredicate = await client.queryEntities(
+  { query: { $all: [{ kind: 'component' }, { $not: { 'spec.type': 'library' } }] },
+    orderFields: { field: 'metadata.name', order: 'desc' }, limit: 1 },
+  options,
+);
+const byPredicateNext = await client.queryEntities({ cursor: byPredicate.pageInfo.nextCursor, limit: 5 }, options);
+out.byPredicate = { first: names(byPredicate.items), total: byPredicate.totalItems, rest: names(byPredicateNext.items) };
+const streamedByPredicate = [];
+for await (const batch of client.streamEntities({ query: { 'metadata.tags': { $in: ['java', 'python'] } }, pageSize: 1 }, options)) {
+  streamedByPredicate.push(...names(batch));
+}
+out.streamedByPredicate = streamedByPredicate.sort();
+out.facetsByPredicate = (await client.getEntityFacets({ facets: ['spec.type'], query: { kind: 'component' } }, options)).facets['spec.type'];
+const legacyPage = await client.getEntities({ filter: { kind: 'component' }, order: { field: 'metadata.name', order: 'asc' }, limit: 2 }, options);
+out.legacyPage = names(legacyPage.items);
+out.byName = (await client.getEntityByName({ kind: 'Component', namespace: 'default', name: 'ledger' }, options))?.metadata?.name ?? null;
 const entity = await client.getEntityByRef('component:default/checkout', options);
 out.byRef = { name: entity.metadata.name, uid: entity.metadata.uid, etag: entity.metadata.etag,
   relations: entity.relations.map((r) => `${r.type} ${r.targetRef}`) };
@@ -63,6 +79,8 @@ for await (const batch of client.streamLocations({ query: { target: process.env.
   streamedLocations.push(...batch.map((l) => l.id));
 }
 out.streamedLocations = streamedLocations;
+out.locationById = (await client.getLocationById(added.location.id, options))?.target === added.location.target;
+out.locationByRef = (await client.getLocationByRef(`url:${added.location.target}`, options))?.id === added.location.id;
 const updated = await client.updateLocation(added.location.id, { type: 'url', target: process.env.GIT_URL }, options);
 out.updated = { sameId: updated.id === added.location.id, type: updated.type };
 await client.removeLocationById(added.location.id, options);
