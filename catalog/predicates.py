@@ -102,10 +102,13 @@ def predicate_text(value) -> str:
     return str(value).lower()
 
 
-def _path_values(data, path: str) -> list:
-    if isinstance(data, dict) and path in data:  # a key with dots in it (annotations: backstage.io/x)
+def _path_values(data, path: str, *, arrays: bool = False) -> list:
+    """The values at ``path`` in ``data``: a key may itself hold dots (annotations: ``backstage.io/x``), and arrays
+    on the way are descended into. The array found at the end is spread into its elements, or with ``arrays``
+    kept whole (what ``$contains`` looks into)."""
+    if isinstance(data, dict) and path in data:
         value = data[path]
-        return value if isinstance(value, list) else [value]
+        return value if isinstance(value, list) and not arrays else [value]
     head, dot, rest = path.partition(".")
     if dot and isinstance(data, dict):
         # the longest key prefix first: metadata.annotations.backstage.io/orphan
@@ -113,12 +116,14 @@ def _path_values(data, path: str) -> list:
             parts = path.split(".")
             key, remainder = ".".join(parts[:cut]), ".".join(parts[cut:])
             if cut > 1 and key in data:
-                return _path_values(data[key], remainder)
+                return _path_values(data[key], remainder, arrays=arrays)
         if head in data:
             inner = data[head]
             if isinstance(inner, list):
-                return [v for item in inner for v in _path_values(item, rest)]
-            return _path_values(inner, rest)
+                return [v for item in inner for v in _path_values(item, rest, arrays=arrays)]
+            return _path_values(inner, rest, arrays=arrays)
+        return []
+    if arrays:
         return []
     return _values(data, [path])
 
@@ -145,22 +150,13 @@ def predicate_match(data: dict, predicate) -> bool:
             elif operator == "$hasPrefix":
                 ok = any(isinstance(v, str) and v.lower().startswith(argument.lower()) for v in values)
             else:  # $contains: the value is an array with an element the predicate matches
-                arrays = _path_values_raw(data, path)
+                arrays = _path_values(data, path, arrays=True)
                 ok = any(isinstance(a, list) and any(_element_matches(e, argument) for e in a) for a in arrays)
         else:
             ok = any(_primitive(v) and predicate_text(v) == predicate_text(expected) for v in values)
         if not ok:
             return False
     return True
-
-
-def _path_values_raw(data, path: str) -> list:
-    node = data
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return []
-        node = node[part]
-    return [node]
 
 
 def _element_matches(element, predicate) -> bool:

@@ -151,8 +151,7 @@ def location_register(
         owner_team=owner_team, visibility=visibility, is_directory=directory,
     )
     location.full_clean(validate_constraints=False)
-    if Location.objects.filter(type=location.type, target=location.target, branch=location.branch, path=location.path).exists():
-        raise ValidationError({"target": [f"{location} is already registered."]})
+    _check_unregistered(location)
     location.save()
     if owner_team is not None:
         ownership_grant(obj=location)
@@ -165,6 +164,13 @@ def location_register(
         location_id = location.pk
         transaction.on_commit(lambda: location_refresh_task.delay(location_id))
     return location
+
+
+def _check_unregistered(location: Location) -> None:
+    """One row per source (type, target, branch, path): another location reading the same files is refused."""
+    if Location.objects.filter(type=location.type, target=location.target, branch=location.branch,
+                               path=location.path).exclude(pk=location.pk).exists():
+        raise ValidationError({"target": [f"{location} is already registered."]})
 
 
 @transaction.atomic
@@ -184,9 +190,7 @@ def location_target_update(*, actor, location: Location, type: str, target: str,
     location.type, location.target, location.branch = type, target.strip(), branch.strip()
     location.path = (path or "catalog-info.yaml").strip()
     location.full_clean(validate_constraints=False)
-    if Location.objects.filter(type=location.type, target=location.target, branch=location.branch,
-                               path=location.path).exclude(pk=location.pk).exists():
-        raise ValidationError({"target": [f"{location} is already registered."]})
+    _check_unregistered(location)
     location.fingerprints = {}  # a new source: nothing read before counts
     location.save(update_fields=["type", "target", "branch", "path", "fingerprints", "updated"])
     audit_record(actor=actor, action="catalog.location_update", obj=location, team=location.owner_team,
