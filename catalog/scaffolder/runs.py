@@ -82,8 +82,7 @@ def secret_fields(template: Template) -> set[str]:
 def run_team(*, actor, values: dict, owner_team=None):
     """The team a run creates for: the one named (``owner_team``, a slug), else the ``owner`` parameter when it names
     a team, else the user's only team. Always one the user may create for; nothing in the values grants that."""
-    from catalog.services import team_slug_for
-    from catalog.refs import EntityRefError, parse_ref
+    from catalog.refs import EntityRefError
     from portal.selectors import teams_user_can_edit_for
 
     editable = teams_user_can_edit_for(user=actor)
@@ -97,17 +96,16 @@ def run_team(*, actor, values: dict, owner_team=None):
         raise RunRefused({"owner": ["owner: an entity reference (group:default/your-team)"]})
     if isinstance(owner, str) and owner.strip():
         try:
-            ref = parse_ref(owner.strip(), default_kind="group", default_namespace="default")
+            kind, named = runtime.owner_named(owner)
         except EntityRefError as exc:
             raise RunRefused({"owner": [f"owner: {exc}"]}) from None
-        kind, namespace, name = ref.kind.lower(), ref.namespace.lower(), ref.name.lower()  # refs ignore case
-        if kind == "group":
-            team = editable.filter(slug=team_slug_for(namespace, name)).first()
+        if kind == "team":
+            team = editable.filter(slug=named).first()
             if team is None:
                 raise PermissionDenied(f"values.owner: you may not create for {owner.strip()[:120]!r}; choose one of "
                                        "your own teams")
             return team
-        if (kind, namespace, name) != ("user", "default", actor.get_username().lower()):
+        if (kind, named) != ("user", actor.get_username().lower()):
             raise PermissionDenied(f"values.owner: {owner.strip()[:120]!r} is neither one of your teams nor you")
     teams = list(editable[:2])
     if len(teams) == 1:

@@ -100,15 +100,36 @@ def fetch_plain(ctx: StepContext) -> dict:
     return {}
 
 
-def _team_refs(team) -> set[str]:
-    return {team.slug, f"group:default/{team.slug}", f"group:{team.slug}", f"default/{team.slug}"}
+def owner_named(owner: str, *, default_namespace: str = "default") -> tuple[str, str]:
+    """Whom an owner ref names, read as ingestion reads it (case ignored; a bare name is a Group of
+    ``default_namespace``): ``("team", slug)`` for a Group, ``("user", username)`` for a User of the default
+    namespace, else ``("other", ref)``. The one rule for every owner a run is checked against. Raises EntityRefError."""
+    from catalog.refs import parse_ref
+    from catalog.services import team_slug_for
+
+    ref = parse_ref(owner.strip(), default_kind="group", default_namespace=default_namespace)
+    kind, namespace, name = ref.kind.lower(), ref.namespace.lower(), ref.name.lower()
+    if kind == "group":
+        return "team", team_slug_for(namespace, name)
+    if kind == "user" and namespace == "default":
+        return "user", name
+    return "other", f"{kind}:{namespace}/{name}"
+
+
+def _names_team(owner, team) -> bool:
+    from catalog.refs import EntityRefError
+
+    try:
+        return isinstance(owner, str) and owner_named(owner) == ("team", team.slug)
+    except EntityRefError:
+        return False
 
 
 def _owner_check(ctx: StepContext, owner, where: str) -> None:
     """An owner a step writes must be the run's team: nobody scaffolds into another team's ownership."""
     if owner in (None, ""):
         return
-    if not isinstance(owner, str) or owner.strip().lower() not in _team_refs(ctx.team):
+    if not _names_team(owner, ctx.team):
         raise ActionError(f"{where}: {str(owner)[:120]!r} is not the run's team ({ctx.team.slug}); a run creates only "
                           "what its own team owns")
 
@@ -399,8 +420,7 @@ def owners_refused(text: str, *, team, user, where: str) -> str:
     run's team (or by the user who started it), and none is a Group, a User or a Location (which would add members
     to teams or pull in files nobody checked). Whatever a parameter or a skeleton put in the file, it grants nothing."""
     from catalog.parsing import parse_documents
-    from catalog.refs import EntityRefError, parse_ref
-    from catalog.services import team_slug_for
+    from catalog.refs import EntityRefError
 
     documents, errors = parse_documents(text)
     if errors:
@@ -424,13 +444,10 @@ def owners_refused(text: str, *, team, user, where: str) -> str:
         if not isinstance(owner, str) or not owner.strip():
             return f"{label}: spec.owner is missing; it must be group:default/{team.slug}"
         try:  # a bare owner is in the entity's own namespace, as ingestion reads it
-            ref = parse_ref(owner.strip(), default_kind="group", default_namespace=namespace)
+            named = owner_named(owner, default_namespace=namespace)
         except EntityRefError as exc:
             return f"{label}: spec.owner: {exc}"
-        ref_kind, namespace, ref_name = ref.kind.lower(), ref.namespace.lower(), ref.name.lower()
-        if ref_kind == "group" and team_slug_for(namespace, ref_name) == team.slug:
-            continue
-        if (ref_kind, namespace, ref_name) == ("user", "default", user.get_username().lower()):
+        if named in (("team", team.slug), ("user", user.get_username().lower())):
             continue
         return f"{label}: spec.owner {owner.strip()[:120]!r} is not the run's team (group:default/{team.slug})"
     return ""
