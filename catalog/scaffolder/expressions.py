@@ -339,77 +339,74 @@ FILTERS = {
 }
 
 
-def _bounded(function, name):
-    """A built-in filter refusing widths and counts beyond MAX_WIDTH (and wide format strings)."""
-    def bounded(*args, **kwargs):
-        values = [*args[1:], *kwargs.values()]
-        if _too_wide(values) or (name == "format" and args and isinstance(args[0], str) and _WIDE_FORMAT.search(args[0])):
-            raise SecurityError(f"{name}: width or count too large")
-        return function(*args, **kwargs)
-    for attribute in ("jinja_pass_arg",):
-        if hasattr(function, attribute):
-            setattr(bounded, attribute, getattr(function, attribute))
-    return bounded
-
-
-def _bounded_join(function):
-    def join(*args, **kwargs):
-        values = list(args[1:] if args and isinstance(args[0], _CONTEXTS) else args)
-        items = values[0] if values else []
-        items = items if isinstance(items, (list, tuple, str)) else list(items)
-        separator = values[1] if len(values) > 1 else kwargs.get("d", "")
-        _check_size(_size(items) + _size(separator) * len(items), "join")
-        values[0] = items
-        return function(*(args[:1] if args and isinstance(args[0], _CONTEXTS) else ()), *values, **kwargs)
-    if hasattr(function, "jinja_pass_arg"):
-        join.jinja_pass_arg = function.jinja_pass_arg
-    return join
-
-
-def _bounded_growth(function, name):
-    """``indent`` and ``replace`` (filters), refused before they build more than MAX_TEXT characters."""
-    def bounded(*args, **kwargs):
-        values = list(args[1:] if args and isinstance(args[0], _CONTEXTS) else args)  # the eval context aside
-        text = str(values[0]) if values else ""
-        if name == "indent":
-            width = values[1] if len(values) > 1 else kwargs.get("width", 4)
-            width = len(width) if isinstance(width, str) else (width if isinstance(width, int) else 4)
-            _check_size(len(text) + (text.count("\n") + 1) * max(width, 0), name)
-        elif name == "replace" and len(values) >= 3:
-            old, new = str(values[1]), str(values[2])
-            times = len(text) + 1 if not old else text.count(old)
-            _check_size(len(text) + times * max(len(new) - len(old), 0), name)
-        return function(*args, **kwargs)
-    if hasattr(function, "jinja_pass_arg"):
-        bounded.jinja_pass_arg = function.jinja_pass_arg
-    return bounded
-
-
 _CONTEXTS = (EvalContext, Environment)  # what Jinja passes a filter first, before its value
 
 
-def _sized_input(function, name):
+def _guarded(check):
+    """A guard for built-in filters: ``check(name, values, kwargs)`` sees the filter's own arguments (the value
+    first; Jinja's context argument set aside), raises SecurityError before the filter builds too much, and returns
+    the values to call it with. The wrapper keeps the filter's ``jinja_pass_arg``, so Jinja still passes the context."""
+    def wrap(function, name):
+        def guarded(*args, **kwargs):
+            context = args[:1] if args and isinstance(args[0], _CONTEXTS) else ()
+            values = check(name, list(args[len(context):]), kwargs)
+            return function(*context, *values, **kwargs)
+        if hasattr(function, "jinja_pass_arg"):
+            guarded.jinja_pass_arg = function.jinja_pass_arg
+        return guarded
+    return wrap
+
+
+@_guarded
+def _bounded(name, values, kwargs):
+    """Widths and counts beyond MAX_WIDTH (and wide format strings) are refused."""
+    if _too_wide([*values[1:], *kwargs.values()]) or (
+            name == "format" and values and isinstance(values[0], str) and _WIDE_FORMAT.search(values[0])):
+        raise SecurityError(f"{name}: width or count too large")
+    return values
+
+
+@_guarded
+def _bounded_join(name, values, kwargs):
+    """``join``: the input and the separator counted for every item (an iterator is read into a list first)."""
+    items = values[0] if values else []
+    items = items if isinstance(items, (list, tuple, str)) else list(items)
+    separator = values[1] if len(values) > 1 else kwargs.get("d", "")
+    _check_size(_size(items) + _size(separator) * len(items), name)
+    return [items, *values[1:]]
+
+
+@_guarded
+def _bounded_growth(name, values, kwargs):
+    """``indent`` and ``replace``, refused before they build more than MAX_TEXT characters."""
+    text = str(values[0]) if values else ""
+    if name == "indent":
+        width = values[1] if len(values) > 1 else kwargs.get("width", 4)
+        width = len(width) if isinstance(width, str) else (width if isinstance(width, int) else 4)
+        _check_size(len(text) + (text.count("\n") + 1) * max(width, 0), name)
+    elif name == "replace" and len(values) >= 3:
+        old, new = str(values[1]), str(values[2])
+        times = len(text) + 1 if not old else text.count(old)
+        _check_size(len(text) + times * max(len(new) - len(old), 0), name)
+    return values
+
+
+@_guarded
+def _sized_input(name, values, kwargs):
     """A filter that turns its input into text (``string``, ``tojson``, ``dump``...), refused when that text would be
     larger than MAX_TEXT (nested lists that share one large string are large)."""
-    def sized(*args, **kwargs):
-        values = args[1:] if args and isinstance(args[0], _CONTEXTS) else args
-        if values:
-            _check_size(_size(values[0]), name)
-        return function(*args, **kwargs)
-    if hasattr(function, "jinja_pass_arg"):
-        sized.jinja_pass_arg = function.jinja_pass_arg
-    return sized
+    if values:
+        _check_size(_size(values[0]), name)
+    return values
 
 
-def _bounded_sum(function):
-    def bounded(*args, **kwargs):
-        start = kwargs.get("start", args[3] if len(args) > 3 else 0)
-        if not isinstance(start, (int, float)) or isinstance(start, bool):
-            raise SecurityError("sum: adds numbers only")  # adding lists one by one is quadratic
-        return function(*args, **kwargs)
-    if hasattr(function, "jinja_pass_arg"):
-        bounded.jinja_pass_arg = function.jinja_pass_arg
-    return bounded
+@_guarded
+def _bounded_sum(name, values, kwargs):
+    """``sum(iterable, attribute, start)`` adds numbers only: adding lists one by one is quadratic."""
+    start = kwargs.get("start", values[2] if len(values) > 2 else 0)
+    if not isinstance(start, (int, float)) or isinstance(start, bool):
+        raise SecurityError(f"{name}: adds numbers only")
+    return values
 
 
 def _finalize(value):
@@ -427,10 +424,10 @@ def _environment() -> _Sandbox:
         env.filters[name] = _bounded(env.filters[name], name)
     for name in ("indent", "replace"):
         env.filters[name] = _bounded_growth(env.filters[name], name)
-    env.filters["join"] = _bounded_join(env.filters["join"])
+    env.filters["join"] = _bounded_join(env.filters["join"], "join")
     for name in ("string", "tojson", "pprint", "dump", "urlencode", "xmlattr", "list"):
         env.filters[name] = _sized_input(env.filters[name], name)
-    env.filters["sum"] = _bounded_sum(env.filters["sum"])
+    env.filters["sum"] = _bounded_sum(env.filters["sum"], "sum")
     env.globals.clear()  # no range(), lipsum(), cycler(), joiner(), namespace(), dict(): data in, data out
     return env
 
