@@ -405,3 +405,23 @@ def test_forked_call_returns_the_value_or_says_why_the_child_failed():
         _ForkedCall(int, "bad input").result()
     with pytest.raises(RuntimeError, match="exited with code 3"):
         _ForkedCall(os._exit, 3).result()
+
+
+def test_only_paths_through_a_symlink_are_resolved_and_those_leading_out_are_not_read(tmp_path):
+    """A symlinked directory or file out of the location is skipped; one that stays inside is read."""
+    doc = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {{name: {name}}}\nspec: {{type: service, lifecycle: x, owner: t}}\n"
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "leak.yaml").write_text(doc.format(name="leaked"))
+    (outside / "file.yaml").write_text(doc.format(name="leaked-file"))
+    root = tmp_path / "repo"
+    (root / "svc").mkdir(parents=True)
+    (root / "svc" / "a.yaml").write_text(doc.format(name="a"))
+    (root / "dir-out").symlink_to(outside / "deep", target_is_directory=True)
+    (root / "file-out.yaml").symlink_to(outside / "file.yaml")
+    (root / "dir-in").symlink_to(root / "svc", target_is_directory=True)
+    # "**" does not descend into symlinked directories (Python 3.11); a pattern naming one goes through it
+    result = process_tree(root, ["**/*.yaml", "dir-in/*.yaml", "dir-out/*.yaml"])
+    names = sorted(entity.data["metadata"]["name"] for entity in result.entities)
+    assert names == ["a"], names  # dir-in/a.yaml is the same ref as svc/a.yaml: read, and a conflict within the location
+    assert "dir-in/a.yaml" in result.files and not any(f.startswith(("dir-out", "file-out")) for f in result.files)

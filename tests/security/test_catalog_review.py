@@ -275,7 +275,7 @@ def test_location_targets_are_globbed_once_each(tmp_path, settings, monkeypatch)
     (root / "fan.yaml").write_text(LOCATION_DOC.format(targets=", ".join(['"**/*.yaml"'] * 2000)))
     calls = []
     real = processing._glob
-    monkeypatch.setattr(processing, "_glob", lambda r, p: calls.append(p) or real(r, p))
+    monkeypatch.setattr(processing, "_glob", lambda r, p, *rest: calls.append(p) or real(r, p, *rest))
     processing.process_tree(root, ["fan.yaml"])
     assert len(calls) <= 5, f"{len(calls)} globs of the whole checkout for 2 patterns"
 
