@@ -372,7 +372,11 @@ def _analyze() -> None:
 
 
 def _store(actor, location: Location, result, commit: str, report: RefreshReport) -> int:
-    """Write one refresh's outcome; returns how many errors the location now has."""
+    """Write one refresh's outcome; returns how many errors the location now has.
+
+    Files holding a conflict lose their fingerprint in ``result.fingerprints`` (saved after this), so every refresh
+    reads them again until the ref they want is free.
+    """
     now = timezone.now()
     processed, errors, skipped = result.entities, list(result.errors), set(result.skipped)
     error_paths = {e.path for e in errors}
@@ -402,6 +406,15 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
         errors.append(ProcessingError(path=entity.path, doc_index=entity.doc_index, line=entity.line,
                                       field="metadata.name", message=message, entity_ref=entity.key, code="conflict"))
     processed = kept
+    # Unchanged files are skipped, so a file holding a conflict must be read again at every refresh: then it takes
+    # the ref over once its holder lets go (drops it, is deleted, or the entity is), and its conflict error goes.
+    # Conflicts stored for skipped files count too (fingerprinted before this rule, or written by the directory).
+    conflicted = {e.path for e in errors if e.code == "conflict"}
+    if skipped:
+        conflicted |= skipped & set(LocationError.objects.filter(location=location, code="conflict")
+                                    .values_list("path", flat=True))
+    for path in conflicted:
+        result.fingerprints.pop(path, None)
 
     changed = [entity for entity in processed if entity.key not in existing or existing[entity.key][1] != entity.hash]
     report.unchanged = len(processed) - len(changed) + sum(1 for v in existing.values() if v[3] in skipped)
