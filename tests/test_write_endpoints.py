@@ -990,6 +990,13 @@ ENDPOINTS: list[Endpoint] = [
              anonymous_status=BACKSTAGE_ANONYMOUS,
              payload=lambda s, e: {"entityRef": e.ref}, state=lambda s, e: audited("catalog.location_refresh")(s, e.location),
              grow="entity"),
+    # Backstage's analyzeLocation: a dry run of registering the location (checked as POST /locations?dryRun=true,
+    # so as a write); it answers 200 and stores nothing.
+    Endpoint("backstage-analyze-location", "api", "backstage-analyze-location", "POST", CREATE_OWNED,
+             url=url("backstage-analyze-location"), anonymous_status=BACKSTAGE_ANONYMOUS, htmx=True,
+             payload=lambda s, _: {"location": {"type": "url", "target": s.backstage_target()}, "team": "payments"},
+             state=lambda s, _: (apps.get_model("catalog.Location").objects.count(), AuditEvent.objects.count()),
+             grow="location"),
     # --- Backstage's scaffolder API (/api/scaffolder/v2/): runs are owned by a team like a VAN; starting one (or a dry
     # run, which is checked as a write) is for users who may create for a team, and never for another team.
     Endpoint("scaffolder-task-create", "api", "scaffolder-tasks", "POST", CREATE_OWNED, url=url("scaffolder-tasks"),

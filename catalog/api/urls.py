@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from catalog.api import backstage, scaffolder, views
+from catalog.api import analyze, backstage, scaffolder, views
 
 router = DefaultRouter()
 router.register("entities", views.EntityViewSet, basename="entity")
@@ -26,6 +26,7 @@ backstage_patterns = [
     path("catalog/locations/<str:pk>", backstage.LocationView.as_view(), name="backstage-location"),
     path("catalog/validate-entity", backstage.ValidateEntityView.as_view(), name="backstage-validate-entity"),
     path("catalog/refresh", backstage.RefreshView.as_view(), name="backstage-refresh"),
+    path("catalog/analyze-location", analyze.AnalyzeLocationView.as_view(), name="backstage-analyze-location"),
 ]
 
 # Backstage's scaffolder API, under /api/scaffolder/v2/.

@@ -71,3 +71,5 @@ def test_backstage_catalog_client_works_unchanged(catalog_client_installed, tran
     assert out["legacyPage"] == ["checkout", "indexer"]
     assert out["byName"] == "ledger"
     assert out["locationById"] is True and out["locationByRef"] is True
+    assert out["analyzed"] == [{"name": "from-node", "isRegistered": False, "type": "url"}]
+    assert out["analyzedAgain"] == [True]

@@ -64,7 +64,12 @@ const invalid = await client.validateEntity(
   { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'x' }, spec: { type: 'service' } },
   'url:https://example.com', options);
 out.validate = { valid: valid.valid, invalid: invalid.valid, message: invalid.errors?.[0]?.message ?? '' };
+const analyzed = await client.analyzeLocation({ location: { type: 'url', target: process.env.GIT_URL } }, options);
+out.analyzed = analyzed.existingEntityFiles.map((f) => ({ name: f.entity.metadata.name, isRegistered: f.isRegistered,
+  type: f.location.type }));
 const added = await client.addLocation({ type: 'url', target: process.env.GIT_URL }, options);
+const analyzedAgain = await client.analyzeLocation({ location: { type: 'url', target: process.env.GIT_URL } }, options);
+out.analyzedAgain = analyzedAgain.existingEntityFiles.map((f) => f.isRegistered);
 out.added = { type: added.location.type, entities: names(added.entities) };
 await client.refreshEntity('component:default/from-node', options);
 out.refreshed = true;
