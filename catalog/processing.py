@@ -184,7 +184,8 @@ def process_document(data, *, reader: LocationReader | None, path: str, text: st
 
 
 def process_tree(root: Path, patterns: list[str], *, base_urls: tuple[str, ...] = (),
-                 previous: dict[str, dict] | None = None, processes: int = 1) -> ProcessResult:
+                 previous: dict[str, dict] | None = None, processes: int = 1,
+                 blobs: dict[str, str] | None = None) -> ProcessResult:
     """Read every file matching ``patterns`` under ``root`` (and the targets of Location entities).
 
     ``previous`` holds the fingerprints of the last run (``ProcessResult.fingerprints``): a file
@@ -192,8 +193,12 @@ def process_tree(root: Path, patterns: list[str], *, base_urls: tuple[str, ...] 
     targets their Location entities name, ...); within a round they are parsed and validated
     independently (by ``processes`` processes for a big round), then merged in file order, so which
     of two documents defining the same ref wins does not depend on who read it.
+
+    ``blobs``: git's blob id of each tracked file (``Checkout.blobs``), which stands for the file's bytes in its
+    fingerprint, so an unchanged file is known without reading it; other files are hashed.
     """
     root = root.resolve()
+    blobs = blobs or {}
     previous = previous or {}
     result = ProcessResult()
     seen_refs: dict[str, ProcessedEntity] = {}
@@ -225,7 +230,7 @@ def process_tree(root: Path, patterns: list[str], *, base_urls: tuple[str, ...] 
                     continue
                 done.add(relative)
                 result.files.append(relative)
-                sha = _sha(file_path)
+                sha = blobs.get(relative) or _sha(file_path)
                 old = previous.get(relative)
                 if (old and sha and old.get("sha") == sha and old.get("v") == PROCESSING_VERSION
                         and all(_sha(root / dep) == dep_sha for dep, dep_sha in old.get("deps", {}).items())):

@@ -310,7 +310,8 @@ def location_refresh(*, actor, location_id: int, full: bool = False, git_timeout
     with _collector_paused():
         result = process_tree(source.root, patterns, base_urls=source.base_urls,
                               previous=None if full else location.fingerprints,
-                              processes=getattr(settings, "CATALOG_PARSE_PROCESSES", None) or os.cpu_count() or 1)
+                              processes=getattr(settings, "CATALOG_PARSE_PROCESSES", None) or os.cpu_count() or 1,
+                              blobs=source.blobs)
         report.files = len(result.files)
         report.commit = source.commit
         with transaction.atomic():

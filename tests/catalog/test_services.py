@@ -477,3 +477,23 @@ def test_documents_with_any_json_value_are_stored(git_repo):
     assert spec["big"] == 123456789012345678901234567890
     assert spec["text"] == 'é \u2603 "q"'
     assert spec["nothing"] is None
+
+
+def test_a_git_location_knows_unchanged_files_by_their_blob_ids_without_reading_them(git_repo, monkeypatch):
+    from catalog import processing
+
+    git_repo.write({"a.yaml": COMPONENT.format(name="a", description="x", owner="t"),
+                    "b.yaml": COMPONENT.format(name="b", description="y", owner="t")})
+    git_repo.commit()
+    location = register(git_repo)
+    refresh(location)
+    blob = git_repo.repo.git.rev_parse("HEAD:a.yaml")
+    assert Location.objects.get(pk=location.pk).fingerprints["a.yaml"]["sha"] == blob
+    git_repo.write({"b.yaml": COMPONENT.format(name="b", description="changed", owner="t")})
+    git_repo.commit()
+    hashed = []
+    real = processing._sha
+    monkeypatch.setattr(processing, "_sha", lambda path: hashed.append(path.name) or real(path))
+    report = refresh(location)
+    assert hashed == [] and report.updated == 1 and report.unchanged == 1
+    assert Entity.objects.get(name="b").data["metadata"]["description"] == "changed"
