@@ -378,6 +378,7 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
     Files holding a conflict lose their fingerprint in ``result.fingerprints`` (saved after this), so every refresh
     reads them again until the ref they want is free.
     """
+    _refresh_write_lock()
     now = timezone.now()
     processed, errors, skipped = result.entities, list(result.errors), set(result.skipped)
     error_paths = {e.path for e in errors}
@@ -519,6 +520,20 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
     total = LocationError.objects.filter(location=location).count()
     report.errors = total
     return total
+
+
+REFRESH_WRITE_LOCK = 0x5761796C  # PostgreSQL advisory lock key ("Wayl") for the write phase of refreshes
+
+
+def _refresh_write_lock() -> None:
+    """Refreshes write one at a time: which location first supplied a ref is decided on committed rows, never by two
+    refreshes that both saw it free (on PostgreSQL the second one's insert then failed on the unique ref, and its
+    whole refresh with it). Reading git and parsing stay parallel; only this transaction's writes wait. SQLite has
+    one writer anyway. The lock is the transaction's: it ends at COMMIT or ROLLBACK."""
+    db = connections[Entity.objects.db]
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_WRITE_LOCK])
 
 
 def _existing_rows(location: Location, skipped: set[str]) -> tuple[dict[str, tuple], int]:
