@@ -374,6 +374,26 @@ def test_work_inside_filters_is_stopped_when_the_clock_runs_out():
     assert float(result.stdout.split()[1]) < MAX_SECONDS + 2 and "too long" in result.stdout
 
 
+def test_the_hard_stop_ends_a_rendering_whose_trace_function_never_runs():
+    """With tracing switched off (as another library may leave a process), SIGALRM still stops the rendering one
+    second past the budget. Run in a fresh interpreter, whose main thread receives the signal."""
+    import subprocess
+    import sys
+
+    code = ("import time, types; from catalog.scaffolder import expressions\n"
+            "expressions.sys = types.SimpleNamespace(settrace=lambda f: None, gettrace=lambda: None)\n"
+            "started = time.monotonic()\n"
+            "try:\n"
+            "    expressions.render_string(\"{% for i in ('a'*1000)|list %}${{ ('ab'*400000)|list|sort|length }}{% endfor %}\", {})\n"
+            "    print('finished')\n"
+            "except expressions.ExpressionError as exc:\n"
+            "    print('stopped', round(time.monotonic() - started, 1), exc)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            cwd=str(Path(__file__).resolve().parents[2]))
+    assert result.stdout.startswith("stopped"), result.stdout + result.stderr[-2000:]
+    assert MAX_SECONDS + 0.5 < float(result.stdout.split()[1]) < MAX_SECONDS + 3 and "too long" in result.stdout
+
+
 def _one_page(page):
     return template_parse({"apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template", "metadata": {"name": "t"},
                            "spec": {"parameters": [page], "steps": []}})
