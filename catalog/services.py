@@ -316,6 +316,7 @@ def location_refresh(*, actor, location_id: int, full: bool = False, git_timeout
         report.commit = source.commit
         with transaction.atomic():
             errors = _store(actor, location, result, source.commit, report)
+            _keep_dropped_fingerprints(location, result)
             report.seconds = round(time.monotonic() - started, 3)
             Location.objects.filter(pk=location.pk).update(
                 status=LocationStatus.ERRORS if errors else LocationStatus.OK,
@@ -520,6 +521,19 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
     total = LocationError.objects.filter(location=location).count()
     report.errors = total
     return total
+
+
+def _keep_dropped_fingerprints(location: Location, result) -> None:
+    """A fingerprint dropped while this refresh was reading (an entity deleted through the API: its file must be read
+    again) stays dropped; the refresh would otherwise write back the fingerprints it started from, and the entity
+    would stay gone until its file changed. Read under the location row's lock; the fingerprints themselves only when
+    the location changed meanwhile."""
+    updated = Location.objects.select_for_update().filter(pk=location.pk).values_list("updated", flat=True).first()
+    if updated == location.updated:
+        return
+    current = Location.objects.filter(pk=location.pk).values_list("fingerprints", flat=True).first() or {}
+    for path in set(location.fingerprints or {}) - set(current):
+        result.fingerprints.pop(path, None)
 
 
 REFRESH_WRITE_LOCK = 0x5761796C  # PostgreSQL advisory lock key ("Wayl") for the write phase of refreshes
@@ -957,7 +971,8 @@ def entity_delete(*, actor, obj: Entity) -> None:
                                "change it there")
     fingerprints = dict(location.fingerprints or {})
     fingerprints.pop(obj.source_path, None)
-    Location.objects.filter(pk=location.pk).update(fingerprints=fingerprints)
+    # ``updated`` tells a refresh running now that a fingerprint went (``_keep_dropped_fingerprints``)
+    Location.objects.filter(pk=location.pk).update(fingerprints=fingerprints, updated=timezone.now())
     audit_record(actor=actor, action="catalog.entity_delete", obj=obj, team=obj.owner_team,
                  changes={"ref": obj.ref, "location": location.pk})
     Entity.objects.filter(pk=obj.pk).delete()  # relations and permissions cascade

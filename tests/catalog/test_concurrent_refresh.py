@@ -85,3 +85,38 @@ def test_workers_refreshing_different_locations_at_once_lose_and_duplicate_nothi
     assert Entity.objects.filter(name="shared").count() == 1
     assert Entity.objects.count() == (LOCATIONS - 1) * PER_LOCATION + 1
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_an_entity_deleted_while_a_refresh_reads_comes_back_at_the_next_refresh(tmp_path, monkeypatch, world):
+    """The refresh started from fingerprints that still held the file; the delete dropped it meanwhile. The refresh
+    must not write it back, or the entity would stay gone until its file changed."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.write({"a.yaml": component_yaml("a", "payments"), "b.yaml": component_yaml("b", "payments")})
+    repo.commit()
+    location = services.location_register(actor=world.alice, type="git", target=repo.url, path="*.yaml",
+                                          owner_team=world.payments, refresh=False)
+    services.location_refresh(actor=None, location_id=location.pk)
+    real = services.process_tree
+
+    def reading_while_deleted(*args, **kwargs):
+        result = real(*args, **kwargs)
+        from django.db import connections
+
+        def delete():
+            try:
+                services.entity_delete(actor=world.alice, obj=Entity.objects.get(name="a"))
+            finally:
+                connections.close_all()
+
+        worker = threading.Thread(target=delete)
+        worker.start()
+        worker.join(timeout=60)
+        return result
+
+    monkeypatch.setattr(services, "process_tree", reading_while_deleted)
+    report = services.location_refresh(actor=None, location_id=location.pk)
+    assert not report.failure and not Entity.objects.filter(name="a").exists()
+    monkeypatch.setattr(services, "process_tree", real)
+    assert "a.yaml" not in services.Location.objects.get(pk=location.pk).fingerprints
+    again = services.location_refresh(actor=None, location_id=location.pk)
+    assert again.added == 1 and Entity.objects.filter(name="a").exists()
