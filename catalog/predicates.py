@@ -13,6 +13,9 @@ from __future__ import annotations
 _MISSING = object()
 VALUE_OPERATORS = ("$exists", "$in", "$hasPrefix", "$contains")
 MAX_NODES = 1000
+MAX_PATH = 256  # characters of a field path
+MAX_SEGMENTS = 32  # dotted segments of a field path
+MAX_VALUE = 1000  # characters of a value compared
 
 
 class PredicateError(ValueError):
@@ -23,15 +26,28 @@ def _primitive(value) -> bool:
     return isinstance(value, (str, int, float, bool)) and value is not None
 
 
-def predicate_check(predicate, *, depth: int = 16, where: str = "") -> None:
+def path_refusal(path: str) -> str:
+    """Why a field path cannot be read ('' when it can): too long, too many segments, or a segment that is a number
+    (a database reads ``spec.-1`` as an array index)."""
+    if len(path) > MAX_PATH:
+        return f"a field path longer than {MAX_PATH} characters"
+    parts = path.split(".")
+    if len(parts) > MAX_SEGMENTS:
+        return f"a field path of more than {MAX_SEGMENTS} segments"
+    if any(part.lstrip("-").isdigit() for part in parts):
+        return "a field path segment that is a number"
+    return ""
+
+
+def predicate_check(predicate, *, depth: int = 16, where: str = "", max_nodes: int = MAX_NODES) -> None:
     """Raise PredicateError unless ``predicate`` (None: match everything) is a predicate of at most ``depth`` levels
-    and MAX_NODES nodes."""
+    and ``max_nodes`` conditions (each value of ``$in`` counts), whose paths and values are of bounded size."""
     counted = [0]
 
     def walk(node, level: int, at: str) -> None:
         counted[0] += 1
-        if counted[0] > MAX_NODES:
-            raise PredicateError(f"more than {MAX_NODES} conditions")
+        if counted[0] > max_nodes:
+            raise PredicateError(f"more than {max_nodes} conditions")
         if level > depth:
             raise PredicateError(f"{at or 'the predicate'}: nested deeper than {depth} levels")
         if not isinstance(node, dict) or not node:
@@ -52,7 +68,11 @@ def predicate_check(predicate, *, depth: int = 16, where: str = "") -> None:
         for path, value in node.items():
             here = f"{at}.{path}" if at else path
             if not isinstance(path, str) or not path or path.startswith("$"):
-                raise PredicateError(f"{here}: unknown operator (known: $all, $any, $not)")
+                raise PredicateError(f"{here[:80]}: unknown operator (known: $all, $any, $not)")
+            if path_refusal(path):
+                raise PredicateError(f"{here[:80]}: {path_refusal(path)}")
+            if any(isinstance(v, str) and len(v) > MAX_VALUE for v in _strings_in(value)):
+                raise PredicateError(f"{here[:80]}: a value longer than {MAX_VALUE} characters")
             if _primitive(value):
                 continue
             if not isinstance(value, dict) or len(value) != 1:
@@ -73,8 +93,15 @@ def predicate_check(predicate, *, depth: int = 16, where: str = "") -> None:
 
     if predicate is not None:
         walk(predicate, 1, where)
-    if counted[0] > MAX_NODES:
-        raise PredicateError(f"more than {MAX_NODES} conditions")
+    if counted[0] > max_nodes:
+        raise PredicateError(f"more than {max_nodes} conditions")
+
+
+def _strings_in(value) -> list:
+    """The strings a matcher compares: the value itself, or its operator's argument (a list for ``$in``)."""
+    if isinstance(value, dict):
+        return [v for argument in value.values() for v in (argument if isinstance(argument, list) else [argument])]
+    return [value]
 
 
 def _values(data, parts: list[str]) -> list:
@@ -112,8 +139,8 @@ def _path_values(data, path: str, *, arrays: bool = False) -> list:
     head, dot, rest = path.partition(".")
     if dot and isinstance(data, dict):
         # the longest key prefix first: metadata.annotations.backstage.io/orphan
-        for cut in range(len(path.split(".")) - 1, 0, -1):
-            parts = path.split(".")
+        parts = path.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
             key, remainder = ".".join(parts[:cut]), ".".join(parts[cut:])
             if cut > 1 and key in data:
                 return _path_values(data[key], remainder, arrays=arrays)

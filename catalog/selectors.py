@@ -38,7 +38,7 @@ class EntityPage:
 
     @property
     def has_next(self) -> bool:
-        return self.offset + len(self.rows) < self.total
+        return self.limit > 0 and self.offset + len(self.rows) < self.total  # a page of 0 leads nowhere
 
     @property
     def number(self) -> int:
@@ -66,13 +66,13 @@ def entity_page(queryset: QuerySet[Entity], *, order_by: list[str], offset: int,
     """
     if filtered:
         rows = list(queryset.annotate(_total=Window(Count("pk"))).order_by(*order_by)
-                    .values(*fields, "_total")[offset: offset + limit])
+                    .values(*fields, "_total")[offset: offset + limit]) if limit else []
         if rows:
             total = rows[0]["_total"]
             for row in rows:
                 del row["_total"]
         else:
-            total = queryset.count() if offset else 0
+            total = queryset.count() if offset or not limit else 0
         return EntityPage(rows=rows, total=total, offset=offset, limit=limit)
     rows = list(queryset.order_by(*order_by).values(*fields)[offset: offset + limit])
     total = queryset.count()
@@ -195,7 +195,7 @@ def relation_list(*, user, filters: dict | None = None) -> list[dict]:
     return [{"source_ref": s, "type": t, "target_ref": o} for s, t, o in sorted(rows)]
 
 
-def relation_filter_q(relation_type: str, target: str | None, *, user, prefix: bool = False) -> Q:
+def relation_filter_q(relation_type: str, target: str | None, *, user, prefix: bool = False, visible=None) -> Q:
     """Entities that have relation ``relation_type`` (to ``target``; with ``prefix``, to a ref starting with it),
     read from either stored direction.
 
@@ -204,8 +204,9 @@ def relation_filter_q(relation_type: str, target: str | None, *, user, prefix: b
     """
     canonical = CANONICAL.get(relation_type.lower(), relation_type)
     forward = Relation.objects.filter(type=canonical)
-    backward = Relation.objects.filter(type=REVERSE.get(canonical, canonical),
-                                       originating__in=Entity.objects.restrict(user, "view").values("pk"))
+    # ``visible``: the user's visible entities as a subquery, when the caller builds it once for many conditions
+    visible = Entity.objects.restrict(user, "view").values("pk") if visible is None else visible
+    backward = Relation.objects.filter(type=REVERSE.get(canonical, canonical), originating__in=visible)
     if target is not None:
         lookup = "startswith" if prefix else "exact"
         forward = forward.filter(**{f"target_ref__{lookup}": target.lower()})
@@ -244,7 +245,7 @@ def location_errors(*, user, location: Location) -> QuerySet[LocationError]:
 def entity_facets(queryset: QuerySet[Entity], facets: list[str]) -> dict[str, list[dict]]:
     """Counts per value of each facet (``kind``, ``spec.type``, ``metadata.tags``, ...): one query per facet."""
     result: dict[str, list[dict]] = {}
-    for facet in facets:
+    for facet in dict.fromkeys(facets):  # a facet asked twice is counted once
         column = FACET_COLUMNS.get(facet)
         if column == "tags":
             counts: dict[str, int] = {}

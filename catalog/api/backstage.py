@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 from catalog import selectors, services
 from catalog.choices import LocationType
 from catalog.models import Entity, Location
-from catalog.predicates import PredicateError, predicate_check, predicate_text
+from catalog.predicates import MAX_NODES, MAX_VALUE, PredicateError, path_refusal, predicate_check, predicate_text
 from catalog.refs import EntityRefError, parse_ref
 from catalog.sources import LocationUnreadable
 from portal.api.authentication import BearerTokenAuthentication, HashedTokenAuthentication
@@ -106,18 +106,39 @@ def _json_path(path: str):
     return KeyTextTransform(parts[-1], expression)
 
 
-def _condition(key: str, value: str | None, user) -> Q:
+class _Scope:
+    """The caller's visible entities as one subquery, built on first use and shared by every relation condition of a
+    request (each would otherwise look the user's groups up again: queries growing with the conditions)."""
+
+    def __init__(self, user):
+        self.user, self._visible = user, None
+
+    def visible(self):
+        if self._visible is None:
+            self._visible = Entity.objects.restrict(self.user, "view").values("pk")
+        return self._visible
+
+
+def _condition(key: str, value: str | None, user, scope: _Scope | None = None) -> Q:
     key = key.strip()
     lowered = key.lower()
+    refusal = path_refusal(key)
+    if refusal:
+        raise BackstageError(400, "InputError", f"{key[:80]}: {refusal}")
+    if value is not None and len(value) > MAX_VALUE:
+        raise BackstageError(400, "InputError", f"{key[:80]}: a value longer than {MAX_VALUE} characters")
     if lowered in COLUMNS:
         column = COLUMNS[lowered]
         return ~Q(**{column: ""}) if value is None else Q(**{f"{column}__iexact": value})
     if lowered == "metadata.uid":
         return Q() if value is None else Q(uid=value) if _is_uuid(value) else Q(pk__in=[])
     if lowered == "metadata.tags":
+        if value is not None and "|" in value:  # the index's separator: no tag holds one
+            return _NOTHING
         return ~Q(tag_index="") if value is None else Q(tag_index__contains=f"|{value.lower()}|")
     if lowered.startswith("relations."):
-        return selectors.relation_filter_q(key.split(".", 1)[1], value, user=user)
+        return selectors.relation_filter_q(key.split(".", 1)[1], value, user=user,
+                                           visible=scope.visible() if scope else None)
     if value is None:
         parts = _json_parts(key)
         if len(parts) == 1:
@@ -148,13 +169,14 @@ def apply_filters(queryset, filters: list[str], user):
         return queryset
     any_of = Q()
     annotations = {}
+    scope = _Scope(user)
     for raw in filters:
         by_key: dict[str, Q] = {}
         for part in [p for p in raw.split(",") if p.strip()]:
             key, sep, value = part.partition("=")
             if not key.strip():
                 raise BackstageError(400, "InputError", f"Invalid filter {raw!r}: every condition needs a key (key=value or key)")
-            result = _condition(key, value.strip() if sep else None, user)
+            result = _condition(key, value.strip() if sep else None, user, scope)
             if isinstance(result, tuple):
                 result, alias, expression = result
                 annotations[alias] = expression
@@ -178,14 +200,15 @@ def _leaf(result) -> Q:
     return result
 
 
-def _prefix_leaf(path: str, prefix: str, user) -> Q:
+def _prefix_leaf(path: str, prefix: str, user, scope: _Scope) -> Q:
     lowered = path.strip().lower()
     if lowered in COLUMNS:
         return Q(**{f"{COLUMNS[lowered]}__istartswith": prefix})
     if lowered == "metadata.tags":
-        return Q(tag_index__contains=f"|{prefix.lower()}")
+        return _NOTHING if "|" in prefix else Q(tag_index__contains=f"|{prefix.lower()}")
     if lowered.startswith("relations."):
-        return selectors.relation_filter_q(path.strip().split(".", 1)[1], prefix, user=user, prefix=True)
+        return selectors.relation_filter_q(path.strip().split(".", 1)[1], prefix, user=user, prefix=True,
+                                           visible=scope.visible())
     if lowered == "metadata.uid":
         raise PredicateError("metadata.uid: $hasPrefix is not supported on uids; match the whole uid")
     alias = _alias("p", path)
@@ -196,7 +219,7 @@ def _prefix_leaf(path: str, prefix: str, user) -> Q:
 _NOTHING = Q(pk__in=[])
 
 
-def predicate_q(predicate, user) -> Q:
+def predicate_q(predicate, user, scope: _Scope | None = None) -> Q:
     """A filter predicate (checked by ``catalog.predicates.predicate_check``) as one SQL condition over entities.
 
     Paths read as in ``filter=``: the indexed columns, ``metadata.tags``, ``relations.<type>`` (only relations
@@ -205,45 +228,50 @@ def predicate_q(predicate, user) -> Q:
     keeps no per-element index of entity arrays."""
     if predicate is None:
         return Q()
+    scope = scope or _Scope(user)
     if "$all" in predicate:
         condition = Q()
         for child in predicate["$all"]:
-            condition &= predicate_q(child, user)
+            condition &= predicate_q(child, user, scope)
         return condition
     if "$any" in predicate:
         condition = _NOTHING
         for child in predicate["$any"]:
-            condition |= predicate_q(child, user)
+            condition |= predicate_q(child, user, scope)
         return condition
     if "$not" in predicate:
-        inner = predicate_q(predicate["$not"], user)
+        inner = predicate_q(predicate["$not"], user, scope)
         return ~inner if inner else _NOTHING
     condition = Q()
     for path, expected in predicate.items():
         if isinstance(expected, dict):
             (operator, argument), = expected.items()
             if operator == "$exists":
-                exists = _leaf(_condition(path, None, user))
-                condition &= exists if argument else ~exists
+                exists = _leaf(_condition(path, None, user, scope))
+                # an empty condition is "always": its negation is "never", not another empty condition
+                condition &= exists if argument else (~exists if exists else _NOTHING)
             elif operator == "$in":
                 any_of = _NOTHING
                 for value in argument:
-                    any_of |= _leaf(_condition(path, predicate_text(value), user))
+                    any_of |= _leaf(_condition(path, predicate_text(value), user, scope))
                 condition &= any_of
             elif operator == "$hasPrefix":
-                condition &= _prefix_leaf(path, argument, user)
+                condition &= _prefix_leaf(path, argument, user, scope)
             else:
                 raise PredicateError(f"{path}: {operator} is not supported in entity queries "
                                      "(supported: $exists, $in, $hasPrefix and plain values)")
         else:
-            condition &= _leaf(_condition(path, predicate_text(expected), user))
+            condition &= _leaf(_condition(path, predicate_text(expected), user, scope))
     return condition
 
 
-def _checked_predicate(query, where: str = "query") -> Q | None:
+MAX_ENTITY_CONDITIONS = 100  # conditions (values of $in included) of one entity predicate: each is SQL
+
+
+def _checked_predicate(query, where: str = "query", max_nodes: int = MAX_ENTITY_CONDITIONS):
     """``query`` checked where it enters (400 naming where it is wrong)."""
     try:
-        predicate_check(query, depth=MAX_QUERY_DEPTH)
+        predicate_check(query, depth=MAX_QUERY_DEPTH, max_nodes=max_nodes)
     except PredicateError as exc:
         raise BackstageError(400, "InputError", f"{where}: {exc}") from None
     return query
@@ -351,11 +379,16 @@ def _int(value, default: int, name: str) -> int:
     return number
 
 
+MAX_CURSOR = 65536  # characters of a cursor the client sends back
+
+
 def _cursor_state(cursor: str) -> dict:
     """The query state a ``cursor`` carries; the client sends it back, so every part is checked."""
+    if len(cursor) > MAX_CURSOR:
+        raise BackstageError(400, "InputError", "Malformed cursor")
     try:
         state = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except (ValueError, UnicodeDecodeError):
+    except Exception:  # noqa: BLE001 - bad base64, bad JSON, JSON nested past the recursion limit: the client's mistake
         raise BackstageError(400, "InputError", "Malformed cursor") from None
     lists = ("filter", "order", "term_fields")
     if isinstance(state, dict):
@@ -395,7 +428,7 @@ class EntitiesView(BackstageView):
             size = min(_int(limit, MAX_LIMIT, "limit"), MAX_LIMIT)
             page = list(queryset[offset : offset + size + 1])
             response = Response(serialize_page(page[:size], _fields(request.query_params.getlist("fields")), request.user))
-            if len(page) > size:
+            if len(page) > size and size:
                 query = request.query_params.copy()
                 for key in ("offset", "after"):
                     query.pop(key, None)
@@ -517,6 +550,8 @@ def _full_text(queryset, term: str, fields: list[str]):
         return selectors.entity_search(queryset, term)
     annotations, columns = {}, []
     for field in fields:
+        if path_refusal(field):
+            raise BackstageError(400, "InputError", f"fullTextFilterFields: {field[:80]}: {path_refusal(field)}")
         if field.lower() in _TEXT_COLUMNS:
             columns.append(_TEXT_COLUMNS[field.lower()])
         elif field.lower() == "metadata.tags":
@@ -632,13 +667,13 @@ class EntityFacetsView(BackstageView):
     """``GET /entity-facets?facet=...&filter=...``; ``POST`` (``getEntityFacetsByPredicate``): ``{facets, query}``."""
 
     def get(self, request):
-        facets = request.query_params.getlist("facet")
+        facets = _facets(request.query_params.getlist("facet"))
         queryset = apply_filters(selectors.entity_list(user=request.user), request.query_params.getlist("filter"), request.user)
         return Response({"facets": selectors.entity_facets(queryset, facets)})
 
     def post(self, request):
         body = request.data  # an object: BackstageView.initial
-        facets = _strings(body.get("facets"), "facets")
+        facets = _facets(_strings(body.get("facets"), "facets"))
         if not facets:
             raise BackstageError(400, "InputError", "facets must name at least one field")
         query = _checked_predicate(body.get("query"))
@@ -647,6 +682,16 @@ class EntityFacetsView(BackstageView):
         except PredicateError as exc:
             raise BackstageError(400, "InputError", f"query: {exc}") from None
         return Response({"facets": selectors.entity_facets(queryset, facets)})
+
+
+MAX_FACETS = 20  # distinct facets in one request: each is a query over every visible entity
+
+
+def _facets(names: list[str]) -> list[str]:
+    distinct = list(dict.fromkeys(names))
+    if len(distinct) > MAX_FACETS:
+        raise BackstageError(400, "InputError", f"facets: at most {MAX_FACETS} different fields in one request")
+    return distinct
 
 
 _BLOB = re.compile(r"^(?P<repo>.+?)/(?:-/)?(?:blob|tree)/(?P<branch>[^/]+)/(?P<path>.+)$")
@@ -784,7 +829,7 @@ class LocationsByQueryView(BackstageView):
             query, limit, offset = body.get("query"), _int(body.get("limit"), DEFAULT_LIMIT, "limit"), 0
         if limit < 0 or limit > MAX_LIMIT:
             raise BackstageError(400, "InputError", f"limit must be between 0 and {MAX_LIMIT}")
-        _checked_predicate(query)
+        _checked_predicate(query, max_nodes=MAX_NODES)  # matched in Python, not SQL: the general bound
         rows = [location_body(loc) for loc in selectors.location_list(user=request.user).select_related(None)
                 .order_by("pk").only("pk", "type", "target", "branch", "path")]
         matching = [row for row in rows if query is None or predicate_match(row, query)]

@@ -176,3 +176,60 @@ def test_get_entities_pages_with_after_from_the_link_header(api, catalog):
                 base64.urlsafe_b64encode(b'{"offset": 1}').decode()):
         refused = api.get(url, {"after": bad})
         assert refused.status_code == 400 and refused.json()["error"]["message"] == "Malformed after cursor"
+
+
+# --- found by a hostile review, kept as regressions -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"query": {"spec.-1": "x"}}, "query: spec.-1: a field path segment that is a number"),
+    ({"query": {"spec" + ".a" * 1000: "x"}}, "query: spec.a.a"),
+    ({"query": {"metadata.name": "x" * 50001}}, "query: metadata.name: a value longer than 1000 characters"),
+    ({"query": {"metadata.name": {"$hasPrefix": "x" * 1001}}}, "query: metadata.name: a value longer than 1000"),
+    ({"query": {"metadata.name": {"$in": [str(i) for i in range(992)]}}}, "query: more than 100 conditions"),
+    ({"query": {"$any": [{"kind": str(i)} for i in range(990)]}}, "query: more than 100 conditions"),
+    ({"fullTextFilter": {"term": "x", "fields": ["spec.-1"]}}, "fullTextFilterFields: spec.-1: a field path segment"),
+])
+def test_inputs_a_database_cannot_take_are_refused_before_they_reach_it(api, catalog, body, message):
+    response = api.post(BY_QUERY, body, format="json")
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"]["message"].startswith(message), response.json()["error"]["message"][:200]
+
+
+def test_filters_and_cursors_are_held_to_the_same_bounds(api, catalog):
+    assert api.get(BY_QUERY, {"filter": "spec.-1=x"}).status_code == 400
+    assert api.get("/api/catalog/entities", {"filter": f"metadata.name={'x' * 1001}"}).status_code == 400
+    state = {"filter": ["spec.-1=x"], "order": [], "term": "", "term_fields": [], "offset": 0}
+    for cursor in (base64.urlsafe_b64encode(json.dumps(state).encode()).decode(),
+                   base64.urlsafe_b64encode(b"[" * 100000).decode()[:60000]):
+        assert api.get(BY_QUERY, {"cursor": cursor}).status_code == 400
+        assert api.post(BY_QUERY, {"cursor": cursor}, format="json").status_code == 400
+    long_path = api.post("/api/catalog/locations/by-query", {"query": {"a" + ".a" * 32000: "x"}}, format="json")
+    assert long_path.status_code == 400 and "field path" in long_path.json()["error"]["message"]
+
+
+def test_many_relation_conditions_and_repeated_facets_cost_no_more_queries(api, catalog, django_assert_max_num_queries):
+    many = {"relations.ownedBy": {"$in": [f"group:default/g{i}" for i in range(60)] + ["group:default/search"]}}
+    with django_assert_max_num_queries(8):
+        assert names(api.post(BY_QUERY, {"query": many}, format="json")) == ["indexer"]
+    with django_assert_max_num_queries(6):
+        assert api.post(FACETS, {"facets": ["kind"] * 500}, format="json").json()["facets"]["kind"]
+    refused = api.post(FACETS, {"facets": [f"spec.f{i}" for i in range(21)]}, format="json")
+    assert refused.status_code == 400 and "at most 20" in refused.json()["error"]["message"]
+
+
+def test_a_page_of_nothing_counts_right_and_leads_nowhere(api, catalog):
+    for body in ({"query": COMPONENT, "limit": 0}, {"limit": 0}):
+        page = api.post(BY_QUERY, body, format="json").json()
+        assert page["items"] == [] and "nextCursor" not in page["pageInfo"]
+        assert page["totalItems"] == (3 if "query" in body else api.get(BY_QUERY).json()["totalItems"])
+    assert "Link" not in api.get("/api/catalog/entities", {"limit": 0}).headers
+
+
+@pytest.mark.parametrize("query", [
+    {"metadata.uid": {"$exists": False}},
+    {"metadata.tags": "python|payments"},
+    {"metadata.tags": {"$hasPrefix": "python|pay"}},
+])
+def test_predicates_that_matched_wrongly_match_nothing(api, catalog, query):
+    assert names(api.post(BY_QUERY, {"query": query}, format="json")) == []
