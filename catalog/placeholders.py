@@ -72,8 +72,11 @@ class LocationReader:
         return self._inside(PurePosixPath(relative_to).parent / target)
 
     def _inside(self, relative: PurePosixPath) -> Path:
-        path = (self.root / relative).resolve()
-        if path != self.root and self.root not in path.parents:
+        try:
+            path = (self.root / relative).resolve()
+        except RuntimeError:  # a symbolic link loop (Python 3.11 raises this, not OSError)
+            raise FileNotFoundError(f"{relative} is a symbolic link loop") from None
+        if path != self.root and self.root not in path.parents or ".git" in path.relative_to(self.root).parts:
             raise FileNotFoundError(f"{relative} is outside this location")
         return path
 

@@ -88,10 +88,13 @@ PROCESSING_VERSION = 2  # 2: YAML 1.2 core schema, as Backstage parses
 
 
 def _sha(path: Path) -> str | None:
+    """The file's git blob id (sha1 of ``blob <size>\\0`` and its bytes): the same id ``Checkout.blobs`` gives a
+    tracked file, so a fingerprint means the same bytes whichever of the two computed it."""
     try:
-        return hashlib.sha1(path.read_bytes()).hexdigest()
+        data = path.read_bytes()
     except OSError:
         return None
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def entity_hash(data: dict, path: str, doc_index: int) -> str:
@@ -167,9 +170,15 @@ def _links_under(root: Path) -> list[str]:
 
 
 def _inside(path: Path, root: Path) -> bool:
-    """False for a symlink that leads out of the location (a repository must not read the server's files)."""
-    resolved = path.resolve()
-    return resolved == root or root in resolved.parents
+    """False for a symlink that leads out of the location (a repository must not read the server's files), into a
+    loop, or into the checkout's own ``.git``."""
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError):  # a symbolic link loop: Python 3.11 raises RuntimeError
+        return False
+    if resolved != root and root not in resolved.parents:
+        return False
+    return ".git" not in resolved.relative_to(root).parts
 
 
 def process_document(data, *, reader: LocationReader | None, path: str, text: str | None = None) -> tuple[dict, list]:

@@ -425,3 +425,39 @@ def test_only_paths_through_a_symlink_are_resolved_and_those_leading_out_are_not
     names = sorted(entity.data["metadata"]["name"] for entity in result.entities)
     assert names == ["a"], names  # dir-in/a.yaml is the same ref as svc/a.yaml: read, and a conflict within the location
     assert "dir-in/a.yaml" in result.files and not any(f.startswith(("dir-out", "file-out")) for f in result.files)
+
+
+def test_a_symlink_loop_or_a_link_into_git_is_an_error_on_its_file_not_a_crash(tmp_path):
+    """Found by a hostile review: Python 3.11's resolve() raises RuntimeError on a loop, which stopped the refresh;
+    a link to ``.git`` let a location read the checkout's own git files."""
+    import subprocess
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / "loop").symlink_to(root / "loop")
+    (root / "g").symlink_to(root / ".git", target_is_directory=True)
+    (root / "a.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: a\n  description: {$text: ./loop}\n"
+        "spec: {type: service, lifecycle: x, owner: t}\n")
+    (root / "b.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: b\n  description: {$text: ./g/config}\n"
+        "spec: {type: service, lifecycle: x, owner: t}\n")
+    result = process_tree(root, ["*.yaml", "loop", "g/config"])
+    assert result.entities == []
+    messages = " | ".join(str(e) for e in result.errors)
+    assert "a.yaml" in messages and "b.yaml" in messages, messages
+    assert "g/config" not in result.files and "loop" not in result.files
+    assert "[core]" not in messages  # nothing of .git/config was read
+
+
+def test_a_file_fingerprint_is_gits_blob_id(tmp_path):
+    import subprocess
+
+    from catalog.processing import _sha
+
+    for data in (b"", b"hello\n", b"blob 5\0hello"):
+        path = tmp_path / "f"
+        path.write_bytes(data)
+        assert _sha(path) == subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True,
+                                            check=True).stdout.strip()
