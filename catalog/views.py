@@ -23,6 +23,7 @@ from catalog.graph import relation_graph_svg
 from catalog.models import Entity, Location
 from catalog.models.entities import entity_url
 from catalog.tables import LocationTable
+from portal.api.parsers import loads
 from portal.views.generic import (
     ObjectActionView,
     ObjectDetailView,
@@ -461,7 +462,7 @@ class TemplateRunView(LoginRequiredMixin, View):
         if self.template is None:
             return self._render(request, 0, None, {}, status=400)
         try:
-            values = json.loads(request.POST.get("values_json") or "{}")
+            values = loads(request.POST.get("values_json") or "{}")
             index = int(request.POST.get("index", 0))
         except ValueError:
             values, index = {}, 0

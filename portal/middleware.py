@@ -1,6 +1,6 @@
-import json
-
 from django.utils.functional import SimpleLazyObject
+
+from portal.api.parsers import loads
 
 ACTIVE_TEAM_SESSION_KEY = "wayline_active_team"
 
@@ -74,9 +74,9 @@ def _nul_in_request(request) -> str | None:
                 return f"{source} {key.replace(chr(0), '')!r}"
     if request.content_type == "application/json" and (b"\\u0000" in request.body or b"\x00" in request.body):
         try:
-            data = json.loads(request.body)
+            data = loads(request.body)
         except ValueError:
-            return "in the JSON body"  # and not even JSON
+            return "in the JSON body"  # and not even JSON (or nested too deeply to walk)
         path = _nul_path(data, "")
         if path is not None:
             return f"JSON field {path or '(top level)'!r}"

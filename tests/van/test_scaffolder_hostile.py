@@ -269,3 +269,17 @@ def test_the_ci_step_sets_up_only_the_app_this_run_created_and_names_no_hidden_v
     run.refresh_from_db()
     assert "input.app: this run created no app named 'made-by-hand'" in run.error
     assert not CiPipeline.objects.filter(app=other).exists()
+
+
+def test_the_forms_carried_values_nested_too_deeply_are_dropped_not_a_500(van_world, golden, tmp_path, client):
+    from django.urls import reverse
+
+    world = van_world[0]
+    body = template("deep", {}, [{"id": "say", "action": "debug:log", "input": {"message": "hi"}}])
+    body["spec"]["parameters"] = [{"title": "Name", "properties": {"name": {"type": "string"}}}]
+    register(world, tmp_path, "deep", {"template.yaml": body})
+    url = reverse("catalog:template_run", kwargs={"namespace": "default", "name": "deep"})
+    client.force_login(world.alice)
+    for values_json in ("[" * 100_000 + "]" * 100_000, '{"a":' * 100 + "1" + "}" * 100):
+        response = client.post(url, {"index": "0", "values_json": values_json, "go": "next", "p0-name": "x"})
+        assert response.status_code in (200, 302, 400), response.status_code
