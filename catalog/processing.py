@@ -126,16 +126,15 @@ def normalise_pattern(pattern: str) -> str:
     return "/".join(parts)
 
 
-def _glob(root: Path, pattern: str, links: list[str] | None = None) -> list[Path]:
+def _glob(root: Path, pattern: str, links: list[str]) -> list[Path]:
     """The files under ``root`` that ``pattern`` matches, in order, none of them inside ``.git`` or leading out of
-    ``root``. ``links``: the symbolic links under ``root`` (``_links_under``), when the caller already has them."""
+    ``root``. ``links``: the symbolic links under ``root`` (``_links_under``)."""
     pattern = normalise_pattern(pattern)
     if any(ch in pattern for ch in "*?["):
         matches = root.glob(pattern)
     else:
         candidate = root / pattern
         matches = [candidate] if candidate.exists() else []
-    links = _links_under(root) if links is None else links
     prefix = len(str(root)) + 1
     found = []
     for path in matches:
@@ -150,6 +149,14 @@ def _glob(root: Path, pattern: str, links: list[str] | None = None) -> list[Path
             continue
         found.append(path)
     return sorted(found)
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _links_under(root: Path) -> list[str]:
@@ -238,6 +245,13 @@ def process_tree(root: Path, patterns: list[str], *, base_urls: tuple[str, ...] 
                 if relative in done:
                     continue
                 done.add(relative)
+                if not _utf8(relative):
+                    # Python reads such a name with surrogates, which no column, hash or page can hold: the file is
+                    # named (bytes it cannot show replaced) and not read, refresh after refresh until it is renamed.
+                    shown = relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                    steps.append(("error", ProcessingError(path=shown, message="the file name is not valid UTF-8: "
+                                                           "rename it to have it read", code="unreadable")))
+                    continue
                 result.files.append(relative)
                 sha = blobs.get(relative) or _sha(file_path)
                 old = previous.get(relative)
@@ -424,7 +438,9 @@ def read_file(file_path: Path, relative: str, reader: LocationReader) -> FileOut
     read_before = reader.total_bytes
     _process_file(file_path, relative, reader, outcome.items)
     outcome.placeholder_bytes = reader.total_bytes - read_before
-    outcome.deps = {path.relative_to(reader.root).as_posix(): _sha(path) for path in reader.reads if path.is_file()}
+    # A target that is missing (or not a file) is a dependency too, as None: the file naming it is read again once it
+    # appears, though the file itself did not change.
+    outcome.deps = {path.relative_to(reader.root).as_posix(): _sha(path) for path in reader.reads}
     return outcome
 
 

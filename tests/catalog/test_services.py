@@ -319,6 +319,23 @@ def test_unchanged_files_are_skipped_but_a_changed_placeholder_target_is_not(git
     assert (full.updated, full.unchanged) == (0, 2)
 
 
+def test_a_placeholder_target_added_later_is_read_though_the_file_naming_it_did_not_change(git_repo):
+    git_repo.write({
+        "api.yaml": "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: cart}\n"
+        "spec: {type: openapi, lifecycle: production, owner: a, definition: {$text: ./defs/api.yaml}}\n",
+    })
+    git_repo.commit()
+    location = register(git_repo, path="*.yaml")
+    assert refresh(location).errors == 1  # the target is missing: the API is an error
+    assert not Entity.objects.filter(ref="api:default/cart").exists()
+    assert refresh(location).errors == 1  # still missing: the file is skipped, its error stays
+    git_repo.write({"defs/api.yaml": "openapi: 3.0.0\ninfo: {title: late}\n"})
+    git_repo.commit()
+    report = refresh(location)
+    assert report.errors == 0
+    assert "late" in Entity.objects.get(ref="api:default/cart").data["spec"]["definition"]
+
+
 def test_memberships_follow_the_catalog_but_portal_memberships_stay(git_repo, django_user_model, world):
     from portal.models import MembershipRole
     from portal.services import team_membership_set

@@ -390,3 +390,29 @@ def test_a_token_in_a_location_url_is_refused(world, target):
         with pytest.raises(ValidationError, match="no credentials"):
             services.location_register(actor=actor, type="git", target=target, owner_team=team, refresh=False)
     assert not Location.objects.exists()
+
+
+def test_a_file_name_that_is_not_utf8_is_an_error_on_that_file_not_a_crashed_refresh(tmp_path):
+    """Python reads such a name with surrogates, which the fingerprint's hash and the error row could not encode:
+    the whole refresh failed, and every other file of the location with it."""
+    from catalog.models import LocationError
+
+    repo = GitRepo(tmp_path / "names")
+    repo.write({"good.yaml": component_yaml("good", "payments")})
+    for raw in (b"bad\xff.yaml", b"dir\xfe/inner.yaml"):
+        path = os.fsencode(str(repo.path)) + b"/" + raw
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(component_yaml("hidden-" + str(raw[0]), "payments").encode())
+    repo.repo.git.add("-A")
+    repo.repo.git.commit("-m", "names git takes and Python cannot encode")  # GitPython's index cannot read them
+    location = services.location_register(actor=None, type=LocationType.GIT, target=repo.url, path="**/*.yaml",
+                                          refresh=False)
+    for _ in range(2):  # the file is not fingerprinted: named again at every refresh, until renamed
+        report = services.location_refresh(actor=None, location_id=location.pk)
+        assert report.errors == 2
+        assert set(Entity.objects.values_list("name", flat=True)) == {"good"}
+        assert sorted(LocationError.objects.values_list("path", "message")) == [
+            ("bad\ufffd.yaml", "the file name is not valid UTF-8: rename it to have it read"),
+            ("dir\ufffd/inner.yaml", "the file name is not valid UTF-8: rename it to have it read"),
+        ]
