@@ -204,7 +204,9 @@ def location_target_update(*, actor, location: Location, type: str, target: str,
 
 @transaction.atomic
 def location_delete(*, actor, location: Location) -> None:
-    """Remove a location and every entity it supplied."""
+    """Remove a location and every entity it supplied (who may change it may; ``actor`` None: the system)."""
+    if actor is not None and not Location.objects.permits(actor, "change", location):
+        raise PermissionDenied("You may not delete this location")
     audit_record(actor=actor, action="catalog.location_delete", obj=location, team=location.owner_team,
                  changes={"target": str(location), "entities": location.entities.count()})
     was_directory = location.is_directory
@@ -242,8 +244,12 @@ def location_directory_set(*, actor, location: Location, directory: bool) -> Loc
 
 
 def location_refresh_request(*, actor, location: Location) -> None:
-    """Queue a full refresh of ``location`` (the "refresh now" button: every file is read again)."""
+    """Queue a full refresh of ``location`` (the "refresh now" button: every file is read again); who may change
+    the location may."""
     from catalog.tasks import location_refresh_task
+
+    if not Location.objects.permits(actor, "change", location):
+        raise PermissionDenied("You may not refresh this location")
 
     audit_record(actor=actor, action="catalog.location_refresh", obj=location, team=location.owner_team)
     location_id = location.pk
@@ -405,7 +411,7 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
         if entity.key in foreign:
             where = f"location #{foreign[entity.key]}" if foreign[entity.key] in public else "another location"
             message = f"{entity.key} is already supplied by {where}"
-        elif entity.key in defined_in and defined_in[entity.key] != entity.path:
+        elif entity.key in defined_in:  # a skipped file's row: never the file read now (its rows are loaded)
             message = f"{entity.key} is already defined in {defined_in[entity.key]}"
         else:
             kept.append(entity)

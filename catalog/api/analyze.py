@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import re
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.response import Response
 
-from catalog import selectors, services
-from catalog.api.backstage import BackstageError, BackstageView, LocationsView, parse_target
+from catalog import selectors
+from catalog.api.backstage import BackstageError, BackstageView, location_preview, location_team, parse_target
 from catalog.choices import ErrorCode, LocationType
 from catalog.models import Location
 from catalog.processing import ProcessingError
-from catalog.sources import LocationUnreadable
 
 MAX_NAME = 63  # Backstage's bound on metadata.name
 
@@ -32,13 +30,8 @@ class AnalyzeLocationView(BackstageView):
         # parse_target keeps the target whole only when it names no file; then the catalog file is the one asked for.
         if catalog_filename is not None and fields["target"] == target:
             fields["path"] = catalog_filename
-        team = LocationsView()._team(request)
-        try:
-            preview = services.location_preview(actor=request.user, owner_team=team, **fields)
-        except DjangoValidationError as exc:
-            raise BackstageError(400, "InputError", "; ".join(exc.messages)) from None
-        except LocationUnreadable as exc:
-            raise BackstageError(400, "InputError", str(exc)) from None
+        team = location_team(request)
+        preview = location_preview(request, fields, team)
         if preview.entities:
             return Response({"existingEntityFiles": _existing_entity_files(request.user, preview),
                              "generateEntities": []})

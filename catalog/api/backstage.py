@@ -730,7 +730,7 @@ class LocationsView(BackstageView):
         if not Location.creatable_by(request.user):
             raise BackstageError(403, "NotAllowedError", "You may not register a location: you edit for no team")
         fields = parse_target(location_type, target)
-        team = self._team(request)
+        team = location_team(request)
         if request.query_params.get("dryRun") == "true":
             return self.dry_run(request, fields, team)
         existing = selectors.location_list(user=request.user).filter(**fields).first()
@@ -751,33 +751,42 @@ class LocationsView(BackstageView):
         return Response({"location": location_body(location), "entities": serialize_page(entities, [], request.user), "exists": False},
                         status=status.HTTP_201_CREATED)
 
-    def _team(self, request):
-        from portal.selectors import teams_user_can_edit_for
-
-        slug = request.data.get("team") or request.query_params.get("team")
-        teams = teams_user_can_edit_for(user=request.user)
-        if slug:
-            return teams.filter(slug=slug).first()
-        if request.user.is_superuser:
-            return None
-        only = list(teams[:2])
-        if len(only) != 1:
-            raise BackstageError(400, "InputError", "Say which team owns the location: add \"team\": \"<slug>\"")
-        return only[0]
-
     def dry_run(self, request, fields: dict, team) -> Response:
         """A dry run is checked as the real call (same team, same URL policy), then reads without storing."""
-        try:
-            preview = services.location_preview(actor=request.user, owner_team=team, **fields)
-        except DjangoValidationError as exc:
-            raise BackstageError(400, "InputError", "; ".join(exc.messages)) from None
-        except LocationUnreadable as exc:
-            raise BackstageError(400, "InputError", str(exc)) from None
+        preview = location_preview(request, fields, team)
         if preview.errors and not preview.entities:
             raise BackstageError(400, "InputError", "; ".join(str(e) for e in preview.errors[:5]))
         return Response({"location": {"id": "", **location_body(preview.location)}, "exists": False,
                          "entities": [{**e.data, "relations": []} for e in preview.entities]},
                         status=status.HTTP_201_CREATED)
+
+
+def location_team(request):
+    """The team a location registered by this request would belong to: ``team`` (body or query) among the teams the
+    caller edits for, else the only one; none for a platform admin who names none (400 when it is ambiguous)."""
+    from portal.selectors import teams_user_can_edit_for
+
+    slug = request.data.get("team") or request.query_params.get("team")
+    teams = teams_user_can_edit_for(user=request.user)
+    if slug:
+        return teams.filter(slug=slug).first()
+    if request.user.is_superuser:
+        return None
+    only = list(teams[:2])
+    if len(only) != 1:
+        raise BackstageError(400, "InputError", "Say which team owns the location: add \"team\": \"<slug>\"")
+    return only[0]
+
+
+def location_preview(request, fields: dict, team):
+    """What registering ``fields`` for ``team`` would read, without storing it: checked by the service as the
+    registration is (a 400 naming what is refused or unreadable)."""
+    try:
+        return services.location_preview(actor=request.user, owner_team=team, **fields)
+    except DjangoValidationError as exc:
+        raise BackstageError(400, "InputError", "; ".join(exc.messages)) from None
+    except LocationUnreadable as exc:
+        raise BackstageError(400, "InputError", str(exc)) from None
 
 
 class LocationView(BackstageView):
@@ -791,10 +800,7 @@ class LocationView(BackstageView):
         return Response(location_body(self._location(request, pk)))
 
     def delete(self, request, pk):
-        location = self._location(request, pk)
-        if not Location.objects.permits(request.user, "change", location):
-            raise BackstageError(403, "NotAllowedError", "You may not delete this location")
-        services.location_delete(actor=request.user, location=location)
+        services.location_delete(actor=request.user, location=self._location(request, pk))  # checks who may
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def put(self, request, pk):
@@ -877,10 +883,7 @@ class RefreshView(BackstageView):
         entity = _visible(request).filter(ref=key).first()
         if entity is None:
             raise BackstageError(404, "NotFoundError", f"No entity {key}")
-        location = entity.location
-        if not Location.objects.permits(request.user, "change", location):
-            raise BackstageError(403, "NotAllowedError", "You may not refresh this entity's location")
-        services.location_refresh_request(actor=request.user, location=location)
+        services.location_refresh_request(actor=request.user, location=entity.location)  # checks who may
         return Response(status=status.HTTP_200_OK)
 
 

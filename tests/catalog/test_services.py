@@ -514,3 +514,19 @@ def test_a_git_location_knows_unchanged_files_by_their_blob_ids_without_reading_
     report = refresh(location)
     assert hashed == [] and report.updated == 1 and report.unchanged == 1
     assert Entity.objects.get(name="b").data["metadata"]["description"] == "changed"
+
+
+def test_deleting_or_refreshing_a_location_is_checked_by_the_service_whoever_calls_it(git_repo, world):
+    from django.core.exceptions import PermissionDenied
+
+    git_repo.write({"a.yaml": COMPONENT.format(name="a", description="x", owner="payments")})
+    git_repo.commit()
+    location = register(git_repo, owner_team=world.payments)
+    for outsider in (world.bob, world.victor):  # another team's member, a user of no team
+        with pytest.raises(PermissionDenied, match="refresh this location"):
+            services.location_refresh_request(actor=outsider, location=location)
+        with pytest.raises(PermissionDenied, match="delete this location"):
+            services.location_delete(actor=outsider, location=location)
+    services.location_refresh_request(actor=world.alice, location=location)
+    services.location_delete(actor=world.alice, location=location)
+    assert not type(location).objects.filter(pk=location.pk).exists()
