@@ -1,6 +1,7 @@
 import django_filters
 from django import forms
 
+from catalog import readcache
 from catalog.choices import KINDS, LocationStatus
 from catalog.models import Entity, Location
 from catalog.refs import EntityRefError, parse_ref
@@ -51,10 +52,14 @@ _KIND_NAMES = {kind.lower(): kind for kind in KINDS}
 def dropdown_values(queryset) -> dict[str, list[str]]:
     """Type, lifecycle and namespace values among the entities the user sees, for the page's dropdowns.
 
-    One query for all three (the distinct combinations are few). Read afresh for every full page (an htmx
-    partial does not draw the dropdowns): a cached list missed what a refresh had just added, and kept
-    showing values of entities the user may no longer see.
+    One query for all three (the distinct combinations are few), kept until the catalog changes
+    (``catalog.readcache``: a list kept by time alone missed what a refresh had just added, and kept showing
+    values of entities the user may no longer see). An htmx partial does not draw the dropdowns.
     """
+    return readcache.kept("dropdowns", queryset, lambda: _dropdown_values(queryset))
+
+
+def _dropdown_values(queryset) -> dict[str, list[str]]:
     names = ("type", "lifecycle", "namespace")
     seen: dict[str, set[str]] = {name: set() for name in names}
     for combination in queryset.order_by().values_list(*names).distinct()[:5000]:

@@ -21,6 +21,7 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog import readcache
 from catalog.choices import LocationStatus, LocationType
 from catalog.models import (
     CatalogIdentity, CatalogMembership, Entity, EntityDocument, EntityGroupObjectPermission, Location, LocationError, Relation,
@@ -211,6 +212,7 @@ def location_delete(*, actor, location: Location) -> None:
                  changes={"target": str(location), "entities": location.entities.count()})
     was_directory = location.is_directory
     location.delete()
+    readcache.changed()
     if was_directory:
         _sync_memberships(actor)  # what it made members of teams goes with it
 
@@ -228,6 +230,7 @@ def location_directory_set(*, actor, location: Location, directory: bool) -> Loc
         return location
     location.is_directory = directory
     location.save(update_fields=["is_directory", "updated"])
+    readcache.changed()
     audit_record(actor=actor, action="catalog.location_directory", obj=location, team=location.owner_team,
                  changes={"directory": directory})
     if directory:
@@ -502,6 +505,8 @@ def _store(actor, location: Location, result, commit: str, report: RefreshReport
         for chunk in _chunks(evicted):
             Entity.objects.filter(pk__in=chunk).delete()  # relations and permissions cascade
         report.removed = len(evicted)
+    if changed or back or missing:
+        readcache.changed()  # the counts kept for readers are out of date (an unchanged refresh keeps them)
 
     org_changed = any(entity.data["kind"] in ("Group", "User") for entity in changed)
     org_moved = any(ref.startswith(("group:", "user:")) for ref in [*missing, *back])  # orphaned, or back
@@ -950,7 +955,7 @@ def entity_settings_update(*, actor, obj: Entity, visibility: str) -> Entity:
         raise ValidationError({"visibility": ["Its location is private: its entities are private to the location's team."]})
     changes = {"visibility": visibility} if obj.visibility != visibility else {}
     obj.visibility = visibility
-    obj.save(update_fields=["visibility", "updated"])
+    obj.save(update_fields=["visibility", "updated"])  # drops the counts kept for readers (catalog.apps)
     chosen = dict(location.entity_visibility or {})
     if visibility == Visibility.PUBLIC:
         chosen.pop(obj.ref, None)
@@ -982,6 +987,7 @@ def entity_delete(*, actor, obj: Entity) -> None:
     audit_record(actor=actor, action="catalog.entity_delete", obj=obj, team=obj.owner_team,
                  changes={"ref": obj.ref, "location": location.pk})
     Entity.objects.filter(pk=obj.pk).delete()  # relations and permissions cascade
+    readcache.changed()
 
 
 def entity_validate(*, document) -> list[FieldError]:

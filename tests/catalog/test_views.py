@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from catalog import services
+from catalog import readcache, services
 from catalog.models import Entity
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +62,7 @@ def test_list_query_count_does_not_grow_with_rows(client, world, catalog, django
     client.force_login(world.alice)
     url = reverse("catalog:entity_list")
     client.get(url)
+    readcache.changed()  # counted, not kept: the bound is the request that counts
     with CaptureQueriesContext(connection) as few:
         assert client.get(url, {"q": "e"}).status_code == 200
     repo = GitRepo(tmp_path / "more")
