@@ -132,3 +132,20 @@ def test_a_page_read_with_its_total_kept_has_the_same_rows_in_the_same_order(wor
     assert cold.rows == warm.rows
     second = selectors.entity_page(queryset, order_by=order_by, offset=2, limit=2, fields=("ref",), filtered=True)
     assert second.rows == cold.rows[2:4]
+
+
+def test_a_full_text_filter_on_the_name_can_use_the_trigram_index(world, catalog):
+    """Migration 0010's index is on the very expression Django writes for ``name__icontains``: otherwise
+    PostgreSQL reads the whole table for ``fullTextFilterFields=metadata.name`` (100,000 entities: 76 -> 37 ms)."""
+    from catalog.api.backstage import _full_text
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigram index is PostgreSQL's; SQLite scans")
+    queryset = _full_text(Entity.objects.all(), "check", ["metadata.name"])
+    assert list(queryset.values_list("name", flat=True)) == ["checkout"]
+    sql, params = queryset.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is small: make the planner show what it can use
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "catalog_entity_name_trgm" in plan, plan
