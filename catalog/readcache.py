@@ -14,7 +14,11 @@ under a key made of
 ``changed`` replaces the generation at once (readers in the writing transaction see their own writes) and
 again after the transaction commits: a reader in another process that counted between the two, over rows
 not yet committed, stored its answer under a generation nobody asks for any more. Entries also expire after
-``TTL`` seconds, a bound on staleness should a write ever bypass ``changed``.
+``TTL`` seconds from when they were counted, a bound on staleness should a write bypass ``changed``: one that
+deletes rows one by one outside the services (``post_delete`` is not watched, it would stop Django deleting a
+location's entities in bulk), a queryset ``update``, guardian's ``remove_perm`` or a bulk ``assign_perm``. The
+project's own writes go through the services. They live in their own cache (``caches["catalog"]``): any reader
+makes entries, one per distinct query, and must not push throttle histories out.
 """
 from __future__ import annotations
 
@@ -22,12 +26,14 @@ import hashlib
 import uuid
 from typing import Callable, TypeVar
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.exceptions import EmptyResultSet
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.connection import ConnectionProxy
 
 GENERATION_KEY = "catalog:generation"
+cache = ConnectionProxy(caches, "catalog")  # apart from throttle histories (portal/settings.py); one per thread
 TTL = 300  # seconds
 
 T = TypeVar("T")
@@ -64,6 +70,8 @@ def get(entry: str | None):
 
 
 def put(entry: str | None, value) -> None:
+    """Keep ``value`` under ``entry``: only an answer just counted (put again on every hit, a stale answer read
+    every few minutes would never expire)."""
     if entry:
         cache.set(entry, value, TTL)
 

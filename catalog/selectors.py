@@ -87,6 +87,8 @@ def entity_page(queryset: QuerySet[Entity], *, order_by: list[str], offset: int,
         rows = list(queryset.order_by(*ordering).values(*fields)[offset: offset + limit]) if limit else []
         if total is None:
             total = queryset.count()
+        else:
+            return EntityPage(rows=rows, total=total, offset=offset, limit=limit)  # kept: not put again
     readcache.put(entry, total)
     return EntityPage(rows=rows, total=total, offset=offset, limit=limit)
 
@@ -270,6 +272,7 @@ def entity_facets(queryset: QuerySet[Entity], facets: list[str]) -> dict[str, li
     """Counts per value of each facet (``kind``, ``spec.type``, ``metadata.tags``, ...): one query per facet, kept
     until the catalog changes (``catalog.readcache``)."""
     return {facet: readcache.kept(f"facet {facet}", queryset, lambda facet=facet: _facet(queryset, facet))
+            if facet in FACET_COLUMNS else []  # a facet nothing counts is not kept either
             for facet in dict.fromkeys(facets)}  # a facet asked twice is counted once
 
 

@@ -236,8 +236,14 @@ WAYLINE_TRUSTED_PROXIES = [str(ipaddress.ip_network(proxy, strict=False))  # a t
 # Throttle state must be shared by every web process: Redis when given, else files under the data dir (no extra
 # service and no cache table to create; LocMem would give each process its own count).
 _cache_url = os.environ.get("WAYLINE_CACHE_URL", "")
+# "catalog": counts kept for readers (catalog/readcache.py), apart: any reader makes entries (one per distinct
+# query), and in the files a write past MAX_ENTRIES drops a third of its cache, which must not be throttle histories.
 if _cache_url.startswith(("redis://", "rediss://", "unix://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url},
+        "catalog": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+                    "KEY_PREFIX": "catalog"},
+    }
 elif _cache_url:
     raise ValueError("WAYLINE_CACHE_URL must be a redis://, rediss:// or unix:// URL")
 else:
@@ -247,7 +253,12 @@ else:
             "LOCATION": str(DATA_DIR / "cache"),
             # Above this, a write drops a third of the entries, throttle histories included.
             "OPTIONS": {"MAX_ENTRIES": 10000},
-        }
+        },
+        "catalog": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache-catalog"),
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        },
     }
 
 # Login lockout, counted in the database (shared by all processes). Failures lock the pair (username, address):

@@ -97,7 +97,9 @@ def world(db):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with no throttle history (the cache is files shared by the whole run)."""
-    from django.core.cache import cache
+    """Each test starts with no throttle history and no kept catalog counts (the caches are files shared by the
+    whole run)."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in ("default", "catalog"):
+        caches[alias].clear()

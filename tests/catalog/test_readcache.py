@@ -149,3 +149,39 @@ def test_a_full_text_filter_on_the_name_can_use_the_trigram_index(world, catalog
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "catalog_entity_name_trgm" in plan, plan
+
+
+def test_a_kept_total_expires_after_the_ttl_however_often_it_is_read(world, catalog, monkeypatch):
+    """The expiry bounds a write that bypasses ``changed`` (here a queryset ``update``): a total is kept from when it
+    was counted, not from when it was last read (putting it back on every hit kept a stale total for ever)."""
+    import time
+
+    monkeypatch.setattr(readcache, "TTL", 2)
+    before = total(world.bob)
+    counted = time.monotonic()
+    Entity.objects.filter(name="checkout").update(visibility="private")  # no signal, no service: not announced
+    time.sleep(1.2)
+    assert total(world.bob) == before  # kept, and read again within the TTL
+    time.sleep(max(0.0, counted + 2.5 - time.monotonic()))
+    assert total(world.bob) == before - 1  # counted again: the TTL since it was counted has passed
+
+
+def test_readers_entries_live_apart_from_throttle_histories_and_unknown_facets_make_none(world, catalog):
+    """Any reader makes entries, one per distinct query: in the throttle histories' cache, culling past its
+    MAX_ENTRIES would push those out. A facet nothing counts is answered without an entry."""
+    from django.core.cache import cache, caches
+    from django.core.cache.backends.filebased import FileBasedCache
+
+    junk = "&".join(f"facet=junk{i}" for i in range(20))
+    if not isinstance(caches["catalog"], FileBasedCache):  # Redis: a key prefix of its own, and no culling
+        assert caches["catalog"].key_prefix == "catalog" and cache.key_prefix != "catalog"
+        assert client_for(world.bob).get(f"/api/catalog/entity-facets?{junk}").json()["facets"]["junk3"] == []
+        return
+    assert caches["catalog"]._dir != cache._dir
+    kept_before = len(caches["catalog"]._list_cache_files())
+    throttle_before = len(cache._list_cache_files())
+    assert client_for(world.bob).get(f"/api/catalog/entity-facets?{junk}").json()["facets"]["junk3"] == []
+    assert len(caches["catalog"]._list_cache_files()) - kept_before <= 1  # the generation at most
+    total(world.bob)
+    assert len(caches["catalog"]._list_cache_files()) > kept_before
+    assert len(cache._list_cache_files()) - throttle_before <= 2  # the throttle's own entries, no counts
